@@ -1,0 +1,127 @@
+/*
+ * Builds and frees a worker's long-lived context. Validates what can only be
+ * checked once the pieces meet (listener URLs, version file, resource
+ * patterns) so a bad config fails at startup, never on a request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "pawl/app.h"
+#include "pawl/pg.h"
+#include "pawl/redis.h"
+#include "pawl/resources.h"
+#include "pawl/router.h"
+
+#ifndef PAWL_COMMIT
+#define PAWL_COMMIT "unknown"
+#endif
+
+static char *builtin_version(void)
+{
+	json_object *o = json_object_new_object();
+	char *text;
+
+	json_object_object_add(o, "name", json_object_new_string("pawl"));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "source", json_object_new_string(PACKAGE_NAME));
+	json_object_object_add(o, "commit", json_object_new_string(PAWL_COMMIT));
+	json_object_object_add(o, "build", json_object_new_string(__DATE__ " " __TIME__));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+/* version_json_path is read once: a missing or broken file is a startup error. */
+static char *file_version(const char *path, struct pawl_error *err)
+{
+	json_object *o = json_object_from_file(path);
+	char *text = NULL;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		pawl_error_set(err, PAWL_ERR_CONFIG,
+		    "setting 'version_json_path': cannot read a JSON object from '%s'", path);
+	} else {
+		text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		if (text == NULL)
+			pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	}
+	json_object_put(o);
+	return text;
+}
+
+static enum pawl_err make_listeners(struct pawl_app *app, struct pawl_error *err)
+{
+	size_t i;
+
+	app->listeners = calloc(app->cfg->n_listeners + 1, sizeof(*app->listeners));
+	if (app->listeners == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < app->cfg->n_listeners; i++) {
+		const struct pawl_listener_config *lc = &app->cfg->listeners[i];
+		struct pawl_app_listener *l = &app->listeners[app->n_listeners++];
+		struct pawl_redis_url url;
+
+		l->config = lc;
+		if (strcmp(lc->use, "redis") != 0)
+			continue;
+		if (pawl_redis_parse_url(lc->url, &url, err) != PAWL_OK) {
+			char msg[PAWL_ERROR_MESSAGE_MAX];
+
+			snprintf(msg, sizeof(msg), "%s", err->message);
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.url': %s",
+			    lc->name, msg);
+		}
+		if ((l->redis = pawl_redis_new(&url, 1000)) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	}
+	return PAWL_OK;
+}
+
+struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *err)
+{
+	struct pawl_app *app = calloc(1, sizeof(*app));
+
+	if (app == NULL) {
+		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	app->cfg = cfg;
+	if ((app->resources = pawl_resources_new(cfg, err)) == NULL ||
+	    (app->router = pawl_router_new(app->resources, cfg, err)) == NULL)
+		goto fail;
+	if ((app->pg = pawl_pg_new(cfg)) == NULL) {
+		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (make_listeners(app, err) != PAWL_OK)
+		goto fail;
+	app->version_json = cfg->version_json_path ? file_version(cfg->version_json_path, err)
+	    : builtin_version();
+	if (app->version_json == NULL)
+		goto fail;
+	return app;
+fail:
+	pawl_app_free(app);
+	return NULL;
+}
+
+void pawl_app_free(struct pawl_app *app)
+{
+	size_t i;
+
+	if (app == NULL)
+		return;
+	for (i = 0; i < app->n_listeners; i++)
+		pawl_redis_free(app->listeners[i].redis);
+	free(app->listeners);
+	free(app->version_json);
+	pawl_pg_free(app->pg);
+	pawl_router_free(app->router);
+	pawl_resources_free(app->resources);
+	free(app);
+}

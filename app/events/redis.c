@@ -1,0 +1,209 @@
+/*
+ * Redis connections for listeners: URL parsing (pure), connect with a
+ * timeout, AUTH/SELECT, and commands under a timeout so that a hung Redis
+ * costs a bounded wait. The only file that includes hiredis.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "pawl/log.h"
+#include "pawl/redis.h"
+#include "pawl/str.h"
+
+struct pawl_redis {
+	struct pawl_redis_url url;
+	redisContext *ctx;
+	int timeout_ms;
+};
+
+static enum pawl_err bad_url(const char *url, const char *why, struct pawl_error *err)
+{
+	return pawl_error_set(err, PAWL_ERR_CONFIG, "invalid Redis URL '%s': %s", url, why);
+}
+
+static enum pawl_err parse_userinfo(const char *url, const char *s, size_t n,
+    struct pawl_redis_url *out, struct pawl_error *err)
+{
+	const char *colon = memchr(s, ':', n);
+
+	if (colon == NULL)
+		return bad_url(url, "credentials must be [user]:password", err);
+	if ((size_t)(colon - s) >= sizeof(out->username) || n - (size_t)(colon - s) - 1 >= sizeof(out->password))
+		return bad_url(url, "credentials too long", err);
+	memcpy(out->username, s, (size_t)(colon - s));
+	out->username[colon - s] = '\0';
+	memcpy(out->password, colon + 1, n - (size_t)(colon - s) - 1);
+	out->password[n - (size_t)(colon - s) - 1] = '\0';
+	return PAWL_OK;
+}
+
+static enum pawl_err parse_hostport(const char *url, const char *s, size_t n,
+    struct pawl_redis_url *out, struct pawl_error *err)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t hlen = colon ? (size_t)(colon - s) : n;
+	long long port = 6379;
+	char num[8];
+
+	if (hlen == 0 || hlen >= sizeof(out->host))
+		return bad_url(url, "missing or too long host", err);
+	memcpy(out->host, s, hlen);
+	out->host[hlen] = '\0';
+	if (colon != NULL) {
+		size_t plen = n - hlen - 1;
+
+		if (plen == 0 || plen >= sizeof(num))
+			return bad_url(url, "bad port", err);
+		memcpy(num, colon + 1, plen);
+		num[plen] = '\0';
+		if (!pawl_str_to_ll(num, 1, 65535, &port))
+			return bad_url(url, "bad port", err);
+	}
+	out->port = (int)port;
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
+    struct pawl_error *err)
+{
+	const char *p, *slash, *at;
+	long long db = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (url == NULL || pawl_str_has_ctl(url))
+		return bad_url(url ? "?" : "(none)", "control characters", err);
+	if (strncmp(url, "unix://", 7) == 0) {
+		const char *q = strchr(url + 7, '?');
+		size_t n = q ? (size_t)(q - url - 7) : strlen(url + 7);
+
+		if (n == 0 || url[7] != '/' || n >= sizeof(out->path))
+			return bad_url(url, "expected unix:///absolute/path", err);
+		memcpy(out->path, url + 7, n);
+		if (q != NULL && (strncmp(q, "?db=", 4) != 0 || !pawl_str_to_ll(q + 4, 0, 1000, &db)))
+			return bad_url(url, "only ?db=N is understood", err);
+		out->db = (int)db;
+		return PAWL_OK;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		return bad_url(url, "expected redis:// or unix://", err);
+	p = url + 8;
+	slash = strchr(p, '/');
+	at = strrchr(p, '@');
+	if (at != NULL && (slash == NULL || at < slash)) {
+		if (parse_userinfo(url, p, (size_t)(at - p), out, err) != PAWL_OK)
+			return err->code;
+		p = at + 1;
+	}
+	if (parse_hostport(url, p, slash ? (size_t)(slash - p) : strlen(p), out, err) != PAWL_OK)
+		return err->code;
+	if (slash != NULL && slash[1] != '\0' && !pawl_str_to_ll(slash + 1, 0, 1000, &db))
+		return bad_url(url, "the path must be a database number", err);
+	out->db = (int)db;
+	return PAWL_OK;
+}
+
+struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_ms)
+{
+	struct pawl_redis *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->url = *url;
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	return r;
+}
+
+static void disconnect(struct pawl_redis *r)
+{
+	if (r->ctx != NULL) {
+		redisFree(r->ctx);
+		r->ctx = NULL;
+	}
+}
+
+void pawl_redis_free(struct pawl_redis *r)
+{
+	if (r == NULL)
+		return;
+	disconnect(r);
+	free(r);
+}
+
+static struct timeval tv_ms(int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return tv;
+}
+
+/* Runs a command; true when the reply is not an error. Drops the link on I/O errors. */
+static bool command_ok(struct pawl_redis *r, const char *what, int argc, const char **argv)
+{
+	redisReply *reply = redisCommandArgv(r->ctx, argc, argv, NULL);
+	bool ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
+
+	if (!ok)
+		pawl_log_warn("Redis %s failed: %s", what,
+		    reply ? reply->str : (r->ctx->errstr[0] ? r->ctx->errstr : "no reply"));
+	if (reply != NULL)
+		freeReplyObject(reply);
+	else
+		disconnect(r);
+	return ok;
+}
+
+static enum pawl_err connect_redis(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
+{
+	struct timeval tv = tv_ms(timeout_ms);
+	char db[16];
+
+	if (r->ctx != NULL && r->ctx->err == 0)
+		return PAWL_OK;
+	disconnect(r);
+	r->ctx = r->url.path[0] ? redisConnectUnixWithTimeout(r->url.path, tv)
+	    : redisConnectWithTimeout(r->url.host, r->url.port, tv);
+	if (r->ctx == NULL || r->ctx->err) {
+		pawl_log_warn("cannot connect to Redis: %s", r->ctx ? r->ctx->errstr : "out of memory");
+		disconnect(r);
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable");
+	}
+	redisSetTimeout(r->ctx, tv_ms(r->timeout_ms));
+	if (r->url.password[0]) {
+		const char *auth2[] = { "AUTH", r->url.password };
+		const char *auth3[] = { "AUTH", r->url.username, r->url.password };
+
+		if (!(r->url.username[0] ? command_ok(r, "AUTH", 3, auth3) : command_ok(r, "AUTH", 2, auth2)))
+			goto fail;
+	}
+	if (r->url.db != 0) {
+		const char *sel[] = { "SELECT", db };
+
+		snprintf(db, sizeof(db), "%d", r->url.db);
+		if (!command_ok(r, "SELECT", 2, sel))
+			goto fail;
+	}
+	return PAWL_OK;
+fail:
+	disconnect(r);
+	return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis refused the connection setup");
+}
+
+enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
+{
+	const char *ping[] = { "PING" };
+	enum pawl_err rc = connect_redis(r, timeout_ms, err);
+
+	if (rc != PAWL_OK)
+		return rc;
+	redisSetTimeout(r->ctx, tv_ms(timeout_ms));
+	if (!command_ok(r, "PING", 1, ping))
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis did not answer PING");
+	if (r->ctx != NULL)
+		redisSetTimeout(r->ctx, tv_ms(r->timeout_ms));
+	return PAWL_OK;
+}

@@ -1,0 +1,168 @@
+/*
+ * The FastCGI adapter, and the only includer of fcgiapp.h: FCGX_* calls with
+ * an explicit request object (no hidden global request, no fcgi_stdio.h).
+ * It moves bytes between the socket and pawl's request/response structs and
+ * takes no decision about them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "pawl/fcgi.h"
+#include "pawl/str.h"
+
+#define READ_CHUNK 16384
+/* A refused body is read and dropped up to this much, so nginx sees our answer. */
+#define DRAIN_MAX (64LL * 1024 * 1024)
+
+struct pawl_fcgi {
+	FCGX_Request req;
+};
+
+int pawl_fcgi_init(void)
+{
+	return FCGX_Init();
+}
+
+int pawl_fcgi_is_listener(int fd)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) == 0 && val;
+}
+
+enum pawl_err pawl_fcgi_listen(const char *spec, int mode, int backlog, int *fd,
+    struct pawl_error *err)
+{
+	const char *path = NULL;
+	struct stat st;
+
+	if (strncmp(spec, "unix:", 5) == 0) {
+		path = spec + 5;
+		if (*path != '/')
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "--listen unix: needs an absolute path");
+		/* A socket file left by a previous run would make bind() fail. */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	} else if (strchr(spec, ':') == NULL) {
+		return pawl_error_set(err, PAWL_ERR_CONFIG,
+		    "--listen expects unix:/path, HOST:PORT or :PORT, got '%s'", spec);
+	}
+	*fd = FCGX_OpenSocket(path ? path : spec, backlog);
+	if (*fd < 0)
+		return pawl_error_set(err, PAWL_ERR_IO, "cannot listen on %s: %s", spec, strerror(errno));
+	if (path != NULL && chmod(path, (mode_t)mode) != 0) {
+		close(*fd);
+		return pawl_error_set(err, PAWL_ERR_IO, "chmod %s: %s", path, strerror(errno));
+	}
+	return PAWL_OK;
+}
+
+struct pawl_fcgi *pawl_fcgi_new(int listen_fd)
+{
+	struct pawl_fcgi *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	/* FCGI_FAIL_ACCEPT_ON_INTR: a signal ends a blocking accept (graceful stop). */
+	if (FCGX_InitRequest(&f->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void pawl_fcgi_free(struct pawl_fcgi *f)
+{
+	if (f == NULL)
+		return;
+	FCGX_Free(&f->req, 1);
+	free(f);
+}
+
+int pawl_fcgi_accept(struct pawl_fcgi *f)
+{
+	return FCGX_Accept_r(&f->req) == 0 ? 0 : -1;
+}
+
+char *const *pawl_fcgi_params(const struct pawl_fcgi *f)
+{
+	return f->req.envp;
+}
+
+static void drain(FCGX_Stream *in)
+{
+	char buf[READ_CHUNK];
+	long long total = 0;
+	int n;
+
+	while (total < DRAIN_MAX && (n = FCGX_GetStr(buf, sizeof(buf), in)) > 0)
+		total += n;
+}
+
+static enum pawl_err too_large(FCGX_Stream *in, long long max, struct pawl_error *err)
+{
+	drain(in);
+	return pawl_error_set(err, PAWL_ERR_TOO_LARGE,
+	    "Request body is larger than the limit of %lld bytes.", max);
+}
+
+enum pawl_err pawl_fcgi_read_body(struct pawl_fcgi *f, struct pawl_arena *arena,
+    long long max, const char **body, size_t *len, struct pawl_error *err)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", f->req.envp);
+	long long declared = -1;
+	struct pawl_buf buf;
+	char chunk[READ_CHUNK];
+	int n;
+
+	*body = NULL;
+	*len = 0;
+	if (cl != NULL && *cl != '\0' && !pawl_str_to_ll(cl, 0, (long long)1 << 62, &declared))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "header", "Content-Length",
+		    "Content-Length is not a number");
+	if (declared > max)
+		return too_large(f->req.in, max, err);
+	pawl_buf_init(&buf, arena);
+	/* The declared length may be absent (chunked upload): the cap holds regardless. */
+	while ((n = FCGX_GetStr(chunk, sizeof(chunk), f->req.in)) > 0) {
+		if ((long long)buf.len + n > max)
+			return too_large(f->req.in, max, err);
+		pawl_buf_append(&buf, chunk, (size_t)n);
+	}
+	if (buf.failed)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if (buf.len > 0) {
+		*body = buf.data;
+		*len = buf.len;
+	}
+	return PAWL_OK;
+}
+
+void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
+{
+	FCGX_Stream *out = f->req.out;
+	size_t i;
+
+	FCGX_FPrintF(out, "Status: %d %s\r\n", resp->status, pawl_err_reason(resp->status));
+	for (i = 0; i < resp->n_headers; i++)
+		FCGX_FPrintF(out, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
+	FCGX_FPrintF(out, "Content-Length: %zu\r\n\r\n", resp->body.len);
+	if (!resp->omit_body && resp->body.len > 0)
+		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
+}
+
+void pawl_fcgi_finish(struct pawl_fcgi *f)
+{
+	FCGX_Finish_r(&f->req);
+}

@@ -1,0 +1,137 @@
+/*
+ * The request's path through the stages, in order: route, negotiate,
+ * parse the body, identify, dispatch, finish the headers. Every failure is
+ * turned into a JSON error response here; a handler never writes one itself.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pawl/auth.h"
+#include "pawl/handlers.h"
+#include "pawl/json.h"
+#include "pawl/log.h"
+#include "pawl/pipeline.h"
+#include "pawl/service.h"
+
+typedef enum pawl_err handler_fn(struct pawl_app *, struct pawl_request *,
+    struct pawl_response *, struct pawl_error *);
+
+static handler_fn *const handlers[] = {
+	[PAWL_ROUTE_HELLO] = pawl_service_hello,
+	[PAWL_ROUTE_HEARTBEAT] = pawl_service_heartbeat,
+	[PAWL_ROUTE_LBHEARTBEAT] = pawl_service_lbheartbeat,
+	[PAWL_ROUTE_VERSION] = pawl_service_version,
+	[PAWL_ROUTE_BATCH] = NULL, /* POST /v1/batch arrives with issue 5 */
+	[PAWL_ROUTE_LIST] = pawl_handlers_handle,
+	[PAWL_ROUTE_ITEM] = pawl_handlers_handle,
+};
+
+static const char *const json_types[] = { "application/json", NULL };
+static const char *const patch_types[] = { "application/json",
+	"application/merge-patch+json", "application/json-patch+json", NULL };
+
+static void common_headers(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp)
+{
+	if (resp->body.len > 0)
+		pawl_response_header(resp, "Content-Type", "application/json");
+	pawl_response_header(resp, "X-Content-Type-Options", "nosniff");
+	pawl_response_header(resp, "Content-Security-Policy",
+	    "default-src 'none'; frame-ancestors 'none'; base-uri 'none';");
+	if (resp->status == 503)
+		pawl_response_header(resp, "Retry-After",
+		    pawl_arena_printf(req->arena, "%d", app->cfg->retry_after_seconds));
+	if (req->method_bit == PAWL_METHOD_HEAD)
+		resp->omit_body = true;
+}
+
+void pawl_pipeline_error(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, const struct pawl_error *err)
+{
+	if (pawl_err_status(err->code) >= 500 && err->code != PAWL_ERR_BACKEND &&
+	    err->code != PAWL_ERR_TIMEOUT)
+		pawl_log_error("%s %s failed: %s (%s)", req->method ? req->method : "-",
+		    req->raw_path ? req->raw_path : "-", err->message, pawl_err_name(err->code));
+	pawl_response_error(resp, err);
+	if (err->code == PAWL_ERR_METHOD && req->match.allow != NULL)
+		pawl_response_header(resp, "Allow", req->match.allow);
+	common_headers(app, req, resp);
+}
+
+/* Parses a body sent with POST, PUT or PATCH (other methods ignore theirs). */
+static enum pawl_err parse_body(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_error *err)
+{
+	const unsigned with_body = PAWL_METHOD_POST | PAWL_METHOD_PUT | PAWL_METHOD_PATCH;
+	enum pawl_err rc;
+
+	if (req->body == NULL || !(req->method_bit & with_body))
+		return PAWL_OK;
+	rc = pawl_request_check_content_type(req,
+	    req->method_bit == PAWL_METHOD_PATCH ? patch_types : json_types, err);
+	if (rc != PAWL_OK)
+		return rc;
+	return pawl_json_parse(req->arena, req->body, req->body_len, app->cfg->max_json_depth,
+	    &req->json, err);
+}
+
+static void identify(struct pawl_app *app, struct pawl_request *req)
+{
+	char **p;
+
+	for (p = app->cfg->auth_policies; p != NULL && *p != NULL; p++) {
+		if (strcmp(*p, "basicauth") == 0)
+			req->user_id = pawl_auth_basic_userid(req->arena, app->cfg->userid_hmac_secret,
+			    pawl_request_header(req, "Authorization"));
+		if (req->user_id != NULL)
+			return;
+	}
+}
+
+static enum pawl_err redirect(struct pawl_request *req, struct pawl_response *resp)
+{
+	resp->status = 307;
+	if (pawl_response_header(resp, "Location", req->match.location) != PAWL_OK)
+		return PAWL_ERR_INTERNAL;
+	if (req->match.cache_ttl >= 0)
+		pawl_response_header(resp, "Cache-Control",
+		    pawl_arena_printf(req->arena, "max-age=%d", req->match.cache_ttl));
+	return PAWL_OK;
+}
+
+void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp)
+{
+	struct pawl_error err;
+	handler_fn *fn;
+	enum pawl_err rc;
+
+	pawl_error_clear(&err);
+	identify(app, req);
+	rc = pawl_router_match(app->router, req->arena, req->method_bit, req->raw_path,
+	    req->query, &req->match, &err);
+	if (rc == PAWL_OK && req->match.location != NULL) {
+		if (redirect(req, resp) != PAWL_OK)
+			pawl_error_set(&err, PAWL_ERR_NOT_FOUND,
+			    "The resource you are looking for could not be found.");
+		else
+			goto done;
+		goto fail;
+	}
+	if (rc != PAWL_OK || (rc = pawl_request_check_accept(req, &err)) != PAWL_OK ||
+	    (rc = parse_body(app, req, &err)) != PAWL_OK)
+		goto fail;
+	fn = handlers[req->match.route->kind];
+	if (fn == NULL) {
+		pawl_error_set(&err, PAWL_ERR_NOT_FOUND,
+		    "The resource you are looking for could not be found.");
+		goto fail;
+	}
+	if (fn(app, req, resp, &err) != PAWL_OK)
+		goto fail;
+done:
+	common_headers(app, req, resp);
+	return;
+fail:
+	pawl_pipeline_error(app, req, resp, &err);
+}

@@ -1,0 +1,125 @@
+/*
+ * Building responses: headers checked for control characters (so a value
+ * taken from a request can never split the response), JSON bodies, and the
+ * one function that shapes every error body (SPEC §7).
+ */
+#include <string.h>
+
+#include "pawl/json.h"
+#include "pawl/response.h"
+
+void pawl_response_init(struct pawl_response *resp, struct pawl_arena *arena)
+{
+	memset(resp, 0, sizeof(*resp));
+	resp->arena = arena;
+	resp->status = 200;
+	pawl_buf_init(&resp->body, arena);
+}
+
+enum pawl_err pawl_response_header(struct pawl_response *resp, const char *name, const char *value)
+{
+	size_t i;
+
+	if (name == NULL || value == NULL || pawl_str_has_ctl(name) || pawl_str_has_ctl(value) ||
+	    strchr(name, ':') != NULL)
+		return PAWL_ERR_INTERNAL;
+	for (i = 0; i < resp->n_headers; i++) {
+		if (pawl_str_ieq(resp->headers[i].name, name)) {
+			resp->headers[i].value = value;
+			return PAWL_OK;
+		}
+	}
+	if (resp->n_headers == PAWL_RESPONSE_MAX_HEADERS)
+		return PAWL_ERR_INTERNAL;
+	resp->headers[resp->n_headers].name = name;
+	resp->headers[resp->n_headers].value = value;
+	resp->n_headers++;
+	return PAWL_OK;
+}
+
+const char *pawl_response_get_header(const struct pawl_response *resp, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < resp->n_headers; i++)
+		if (pawl_str_ieq(resp->headers[i].name, name))
+			return resp->headers[i].value;
+	return NULL;
+}
+
+void pawl_response_raw(struct pawl_response *resp, int status, const char *json)
+{
+	resp->status = status;
+	resp->body.len = 0;
+	if (resp->body.data != NULL)
+		resp->body.data[0] = '\0';
+	pawl_buf_puts(&resp->body, json);
+}
+
+void pawl_response_json(struct pawl_response *resp, int status, json_object *obj)
+{
+	size_t len = 0;
+	const char *text = pawl_json_compact(resp->arena, obj, &len);
+
+	resp->status = status;
+	resp->body.len = 0;
+	pawl_buf_append(&resp->body, text ? text : "{}", text ? len : 2);
+}
+
+/* Kinto's validation message: "<name> in <location>: <description>". */
+static void put_message(struct pawl_buf *b, const struct pawl_error *err)
+{
+	pawl_buf_puts(b, ",\"message\":");
+	if (err->location != NULL && err->name[0] != '\0' && strstr(err->message, err->name) == NULL) {
+		struct pawl_buf m;
+
+		pawl_buf_init(&m, b->arena);
+		pawl_buf_printf(&m, "%s in %s: %s", err->name, err->location, err->message);
+		pawl_buf_json_string(b, m.data ? m.data : err->message, m.data ? m.len : strlen(err->message));
+	} else {
+		pawl_buf_json_string(b, err->message, strlen(err->message));
+	}
+}
+
+static void put_validation_details(struct pawl_buf *b, const struct pawl_error *err)
+{
+	pawl_buf_puts(b, ",\"details\":[{\"location\":");
+	pawl_buf_json_string(b, err->location, strlen(err->location));
+	pawl_buf_puts(b, ",\"name\":");
+	if (err->name[0] != '\0')
+		pawl_buf_json_string(b, err->name, strlen(err->name));
+	else
+		pawl_buf_puts(b, "null");
+	pawl_buf_puts(b, ",\"description\":");
+	pawl_buf_json_string(b, err->message, strlen(err->message));
+	pawl_buf_puts(b, "}]");
+}
+
+void pawl_response_error(struct pawl_response *resp, const struct pawl_error *err)
+{
+	enum pawl_err code = err->code == PAWL_OK ? PAWL_ERR_INTERNAL : err->code;
+	const char *title = pawl_err_title(code);
+	struct pawl_buf *b = &resp->body;
+	int status = pawl_err_status(code);
+
+	resp->status = status;
+	b->len = 0;
+	pawl_buf_printf(b, "{\"code\":%d,\"errno\":%d,\"error\":", status, pawl_err_errno(code));
+	pawl_buf_json_string(b, title, strlen(title));
+	if (status >= 500 && code != PAWL_ERR_BACKEND && code != PAWL_ERR_TIMEOUT) {
+		/* Internal details stay in the logs, as Kinto does. */
+		pawl_buf_puts(b, ",\"message\":\"A programmatic error occurred, developers have been informed.\"");
+	} else if (status == 503) {
+		pawl_buf_puts(b, ",\"message\":\"Service temporary unavailable due to overloading "
+		    "or maintenance, please retry later.\"");
+	} else if (err->message[0] != '\0') {
+		put_message(b, err);
+	}
+	if (err->details != NULL) {
+		pawl_buf_puts(b, ",\"details\":");
+		pawl_buf_puts(b, err->details);
+	} else if (err->location != NULL) {
+		put_validation_details(b, err);
+	}
+	pawl_buf_putc(b, '}');
+}

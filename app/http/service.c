@@ -1,0 +1,148 @@
+/*
+ * Service endpoints. Hello and lbheartbeat do no I/O; heartbeat checks
+ * PostgreSQL and each listener under one global deadline (heartbeat_timeout_seconds)
+ * so a hung backend makes it answer 503 in time, never hang.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "pawl/json.h"
+#include "pawl/pg.h"
+#include "pawl/redis.h"
+#include "pawl/service.h"
+
+#define HTTP_API_VERSION "1.23"
+
+static bool policy_enabled(const struct pawl_config *cfg, const char *name)
+{
+	char **p;
+
+	for (p = cfg->auth_policies; p != NULL && *p != NULL; p++)
+		if (strcmp(*p, name) == 0)
+			return true;
+	return false;
+}
+
+static json_object *capabilities(const struct pawl_config *cfg)
+{
+	json_object *caps = json_object_new_object();
+
+	if (policy_enabled(cfg, "basicauth")) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "description", json_object_new_string(
+		    "Very basic authentication sessions. Not for production use."));
+		json_object_object_add(c, "url", json_object_new_string(
+		    "http://kinto.readthedocs.io/en/stable/api/authentication.html"));
+		json_object_object_add(caps, "basicauth", c);
+	}
+	return caps;
+}
+
+enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	const struct pawl_config *cfg = app->cfg;
+	json_object *o = pawl_json_own(req->arena, json_object_new_object());
+	json_object *settings = json_object_new_object();
+
+	json_object_object_add(o, "project_name", json_object_new_string("pawl"));
+	json_object_object_add(o, "project_version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "http_api_version", json_object_new_string(HTTP_API_VERSION));
+	json_object_object_add(o, "url", json_object_new_string(pawl_request_url(req, cfg, "/")));
+	json_object_object_add(settings, "batch_max_requests",
+	    json_object_new_int(cfg->batch_max_requests));
+	json_object_object_add(settings, "readonly", json_object_new_boolean(cfg->readonly));
+	json_object_object_add(settings, "explicit_permissions",
+	    json_object_new_boolean(cfg->explicit_permissions));
+	json_object_object_add(o, "settings", settings);
+	if (req->user_id != NULL) {
+		json_object *user = json_object_new_object();
+		json_object *principals = json_object_new_array();
+
+		json_object_array_add(principals, json_object_new_string(req->user_id));
+		json_object_array_add(principals, json_object_new_string("system.Everyone"));
+		json_object_array_add(principals, json_object_new_string("system.Authenticated"));
+		json_object_object_add(user, "id", json_object_new_string(req->user_id));
+		json_object_object_add(user, "principals", principals);
+		json_object_object_add(o, "user", user);
+	}
+	json_object_object_add(o, "capabilities", capabilities(cfg));
+	pawl_response_json(resp, 200, o);
+	return PAWL_OK;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining(long long deadline)
+{
+	long long left = deadline - now_ms();
+
+	return left < 1 ? 1 : (int)left;
+}
+
+/* A write when writable (a read-only database is unhealthy), a read otherwise. */
+static bool check_storage(struct pawl_app *app, struct pawl_arena *arena, long long deadline)
+{
+	static const char *const write_sql =
+	    "INSERT INTO pawl_metadata (name, value) VALUES ('heartbeat', now()::text) "
+	    "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()";
+	struct pawl_error err;
+
+	if (pawl_pg_connect(app->pg, true, &err) != PAWL_OK)
+		return false;
+	return pawl_pg_exec(app->pg, arena, app->cfg->readonly ?
+	    "SELECT 1 FROM pawl_metadata LIMIT 1" : write_sql, 0, NULL, remaining(deadline),
+	    NULL, &err) == PAWL_OK;
+}
+
+enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	long long deadline = now_ms() + (long long)app->cfg->heartbeat_timeout_seconds * 1000;
+	json_object *o = pawl_json_own(req->arena, json_object_new_object());
+	bool all = true, storage;
+	size_t i;
+
+	storage = check_storage(app, req->arena, deadline);
+	all = storage;
+	/* One PostgreSQL database holds both the objects and the permissions. */
+	json_object_object_add(o, "storage", json_object_new_boolean(storage));
+	json_object_object_add(o, "permission", json_object_new_boolean(storage));
+	for (i = 0; i < app->n_listeners; i++) {
+		struct pawl_app_listener *l = &app->listeners[i];
+		struct pawl_error lerr;
+		bool ok;
+
+		if (l->redis == NULL)
+			continue;
+		ok = now_ms() < deadline &&
+		    pawl_redis_ping(l->redis, remaining(deadline), &lerr) == PAWL_OK;
+		all = all && ok;
+		json_object_object_add(o, l->config->name, json_object_new_boolean(ok));
+	}
+	pawl_response_json(resp, all ? 200 : 503, o);
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_service_lbheartbeat(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	pawl_response_raw(resp, 200, "{}");
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_service_version(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	pawl_response_raw(resp, 200, app->version_json);
+	return PAWL_OK;
+}

@@ -1,0 +1,213 @@
+/*
+ * The entry point for LIST and ITEM routes: derives the resource context
+ * from the matched pattern (list key, parent, URIs) the same way for every
+ * resource, then hands over to the list or item handlers. Holds no state.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+#include <uuid/uuid.h>
+
+#include "pawl/handlers.h"
+#include "pawl/json.h"
+#include "pawl/resource.h"
+#include "pawl/str.h"
+
+bool pawl_resource_id_valid(const char *s)
+{
+	static const char rest[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 && strchr(rest, s[0]) != NULL && s[0] != '_' && s[0] != '-' &&
+	    strspn(s, rest) == n;
+}
+
+const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_resource *res)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[8];
+	char *out = pawl_arena_alloc(arena, 37);
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	if (res->id_kind == PAWL_ID_UUID4) {
+		uuid_t u;
+
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, out);
+		return out;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return NULL;
+	/* 62 letters: the modulo bias is below 1% and harmless for names. */
+	for (i = 0; i < sizeof(rnd); i++)
+		out[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	out[sizeof(rnd)] = '\0';
+	return out;
+}
+
+enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object **data,
+    json_object **permissions, struct pawl_error *err)
+{
+	*data = NULL;
+	*permissions = NULL;
+	if (req->json == NULL)
+		return PAWL_OK;
+	if (!json_object_is_type(req->json, json_type_object))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
+		    "Invalid body: expected an object with \"data\" and \"permissions\"");
+	json_object_object_foreach(req->json, key, val) {
+		if (strcmp(key, "data") == 0) {
+			if (!json_object_is_type(val, json_type_object))
+				return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data",
+				    "data is not an object");
+			*data = val;
+		} else if (strcmp(key, "permissions") == 0) {
+			if (!json_object_is_type(val, json_type_object))
+				return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "permissions",
+				    "permissions is not an object");
+			*permissions = val;
+		} else {
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", key,
+			    "%s is not allowed", key);
+		}
+	}
+	return PAWL_OK;
+}
+
+void pawl_resource_timestamp_headers(struct pawl_response *resp, long long ts)
+{
+	char date[64];
+	time_t secs = (time_t)(ts / 1000);
+	struct tm tm;
+
+	pawl_response_header(resp, "ETag", pawl_arena_printf(resp->arena, "\"%lld\"", ts));
+	gmtime_r(&secs, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	pawl_response_header(resp, "Last-Modified", pawl_arena_strdup(resp->arena, date));
+}
+
+enum pawl_err pawl_resource_not_found(struct pawl_rctx *c, const char *id,
+    const char *resource_name, enum pawl_err code, struct pawl_error *err)
+{
+	struct pawl_buf b;
+
+	pawl_buf_init(&b, c->req->arena);
+	pawl_buf_puts(&b, "{\"id\":");
+	pawl_buf_json_string(&b, id, strlen(id));
+	pawl_buf_puts(&b, ",\"resource_name\":");
+	pawl_buf_json_string(&b, resource_name, strlen(resource_name));
+	pawl_buf_putc(&b, '}');
+	pawl_error_set(err, code, "The resource you are looking for could not be found.");
+	err->details = b.failed ? NULL : b.data;
+	return code;
+}
+
+enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error *err)
+{
+	bool exists = false;
+	enum pawl_err rc;
+
+	if (c->res->parent == NULL)
+		return PAWL_OK;
+	rc = pawl_objects_exists(c->app->pg, c->req->arena, &c->parent_key, c->parent_id,
+	    &exists, err);
+	if (rc != PAWL_OK)
+		return rc;
+	if (!exists)
+		return pawl_resource_not_found(c, c->parent_id, c->res->parent->name,
+		    PAWL_ERR_NOT_FOUND, err);
+	return PAWL_OK;
+}
+
+/* Fills the list pattern with the matchdict: "/buckets/b1/collections". */
+static const char *fill_pattern(struct pawl_arena *arena, const char *pattern,
+    const struct pawl_matchdict *md)
+{
+	struct pawl_buf b;
+	const char *p = pattern;
+
+	pawl_buf_init(&b, arena);
+	while (*p != '\0') {
+		const char *open = strchr(p, '{'), *close, *value;
+		char name[64];
+
+		if (open == NULL) {
+			pawl_buf_puts(&b, p);
+			break;
+		}
+		close = strchr(open, '}');
+		if (close == NULL || (size_t)(close - open - 1) >= sizeof(name))
+			return NULL;
+		pawl_buf_append(&b, p, (size_t)(open - p));
+		memcpy(name, open + 1, (size_t)(close - open - 1));
+		name[close - open - 1] = '\0';
+		if ((value = pawl_matchdict_get(md, name)) == NULL)
+			return NULL;
+		pawl_buf_puts(&b, value);
+		p = close + 1;
+	}
+	return b.failed ? NULL : b.data;
+}
+
+/* "/a/b/c" → "/a/b" (and "" for "/a"), in the arena. */
+static const char *dirname_of(struct pawl_arena *arena, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return pawl_arena_strndup(arena, path, slash ? (size_t)(slash - path) : 0);
+}
+
+static enum pawl_err build_context(struct pawl_rctx *c, struct pawl_error *err)
+{
+	struct pawl_arena *arena = c->req->arena;
+	const struct pawl_matchdict *md = &c->req->match.md;
+	size_t i;
+
+	/* Every placeholder is an id: one that cannot be valid names nothing here. */
+	for (i = 0; i < md->n; i++)
+		if (strcmp(md->kv[i].name, "id") != 0 && !pawl_resource_id_valid(md->kv[i].value))
+			return pawl_error_set(err, PAWL_ERR_NOT_FOUND,
+			    "The resource you are looking for could not be found.");
+	c->list_path = fill_pattern(arena, c->res->list_pattern, md);
+	if (c->list_path == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	c->key.resource_name = c->res->name;
+	c->key.parent_id = c->res->per_user ? (c->req->user_id ? c->req->user_id : "")
+	    : dirname_of(arena, c->list_path);
+	if (c->res->parent != NULL) {
+		const char *parent_uri = dirname_of(arena, c->list_path);
+		const char *slash = strrchr(parent_uri, '/');
+
+		c->parent_id = slash ? slash + 1 : parent_uri;
+		c->parent_key.resource_name = c->res->parent->name;
+		c->parent_key.parent_id = dirname_of(arena, dirname_of(arena, parent_uri));
+	}
+	if (c->req->match.route->kind == PAWL_ROUTE_ITEM) {
+		c->id = pawl_matchdict_get(md, "id");
+		if (!pawl_resource_id_valid(c->id))
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "path", "id", "Invalid id");
+		c->uri = pawl_arena_printf(arena, "%s/%s", c->list_path, c->id);
+	}
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_handlers_handle(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	struct pawl_rctx c;
+	enum pawl_err rc;
+
+	memset(&c, 0, sizeof(c));
+	c.app = app;
+	c.req = req;
+	c.resp = resp;
+	c.res = req->match.route->resource;
+	if ((rc = build_context(&c, err)) != PAWL_OK)
+		return rc;
+	return req->match.route->kind == PAWL_ROUTE_ITEM ? pawl_item_handle(&c, err)
+	    : pawl_list_handle(&c, err);
+}

@@ -1,0 +1,139 @@
+/*
+ * Conditional requests as Kinto (API >= 1.15) does them: If-Match and
+ * If-None-Match hold "<ms>" or *, compared by strict equality. Also the
+ * write-transaction wrapper and the item response shared by every method.
+ * Ignores If-Modified-Since/If-Unmodified-Since, as Kinto does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pawl/pg.h"
+#include "pawl/resource.h"
+#include "pawl/str.h"
+
+enum cond { COND_NONE, COND_ANY, COND_TS };
+
+static enum pawl_err parse_cond(const struct pawl_request *req, const char *header,
+    enum cond *kind, long long *ts, struct pawl_error *err)
+{
+	const char *v = pawl_request_header(req, header);
+	size_t n;
+	char digits[24];
+
+	*kind = COND_NONE;
+	if (v == NULL)
+		return PAWL_OK;
+	if (strcmp(v, "*") == 0) {
+		*kind = COND_ANY;
+		return PAWL_OK;
+	}
+	n = strlen(v);
+	if (n < 3 || n - 2 >= sizeof(digits) || v[0] != '"' || v[n - 1] != '"')
+		goto bad;
+	memcpy(digits, v + 1, n - 2);
+	digits[n - 2] = '\0';
+	if (strspn(digits, "0123456789") != n - 2 || !pawl_str_to_ll(digits, 0, (1LL << 62), ts))
+		goto bad;
+	*kind = COND_TS;
+	return PAWL_OK;
+bad:
+	return pawl_error_invalid(err, PAWL_ERR_INVALID, "header", header,
+	    "The value should be integer between double quotes.");
+}
+
+static enum pawl_err failed(struct pawl_rctx *c, const struct pawl_object *current,
+    struct pawl_error *err)
+{
+	pawl_error_set(err, PAWL_ERR_PRECONDITION, "Resource was modified meanwhile");
+	if (current != NULL) {
+		err->details = pawl_arena_printf(c->req->arena, "{\"existing\":%s}", current->data);
+		pawl_resource_timestamp_headers(c->resp, current->last_modified);
+	}
+	return PAWL_ERR_PRECONDITION;
+}
+
+enum pawl_err pawl_resource_preconditions(struct pawl_rctx *c, const struct pawl_object *current,
+    bool *not_modified, struct pawl_error *err)
+{
+	enum cond match, none;
+	long long match_ts = 0, none_ts = 0;
+	enum pawl_err rc;
+
+	*not_modified = false;
+	if ((rc = parse_cond(c->req, "If-Match", &match, &match_ts, err)) != PAWL_OK ||
+	    (rc = parse_cond(c->req, "If-None-Match", &none, &none_ts, err)) != PAWL_OK)
+		return rc;
+	if (match == COND_ANY && current == NULL)
+		return failed(c, current, err);
+	if (match == COND_TS && (current == NULL || current->last_modified != match_ts))
+		return failed(c, current, err);
+	if (none == COND_ANY && current != NULL)
+		return failed(c, current, err);
+	if (none == COND_TS && current != NULL && current->last_modified == none_ts) {
+		if (c->req->method_bit & (PAWL_METHOD_GET | PAWL_METHOD_HEAD)) {
+			*not_modified = true;
+			return PAWL_OK;
+		}
+		return failed(c, current, err);
+	}
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_resource_list_preconditions(struct pawl_rctx *c, long long list_ts,
+    bool *not_modified, struct pawl_error *err)
+{
+	enum cond match, none;
+	long long match_ts = 0, none_ts = 0;
+	enum pawl_err rc;
+
+	*not_modified = false;
+	if ((rc = parse_cond(c->req, "If-Match", &match, &match_ts, err)) != PAWL_OK ||
+	    (rc = parse_cond(c->req, "If-None-Match", &none, &none_ts, err)) != PAWL_OK)
+		return rc;
+	/* A list always exists: If-None-Match: * always fails, as in Kinto. */
+	if ((match == COND_TS && match_ts != list_ts) || none == COND_ANY)
+		goto fail;
+	if (none == COND_TS && none_ts == list_ts) {
+		if (c->req->method_bit & (PAWL_METHOD_GET | PAWL_METHOD_HEAD)) {
+			*not_modified = true;
+			return PAWL_OK;
+		}
+		goto fail;
+	}
+	return PAWL_OK;
+fail:
+	pawl_resource_timestamp_headers(c->resp, list_ts);
+	return pawl_error_set(err, PAWL_ERR_PRECONDITION, "Resource was modified meanwhile");
+}
+
+enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *fn,
+    struct pawl_error *err)
+{
+	struct pawl_pg *pg = c->app->pg;
+	enum pawl_err rc;
+
+	if (c->app->cfg->readonly)
+		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
+	if ((rc = pawl_pg_begin(pg, c->req->arena, err)) != PAWL_OK)
+		return rc;
+	if ((rc = fn(c, err)) != PAWL_OK) {
+		pawl_pg_rollback(pg, c->req->arena);
+		return rc;
+	}
+	return pawl_pg_commit(pg, c->req->arena, err);
+}
+
+void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct pawl_object *obj,
+    bool with_permissions)
+{
+	struct pawl_buf *b = &c->resp->body;
+
+	c->resp->status = status;
+	b->len = 0;
+	pawl_buf_puts(b, "{\"data\":");
+	pawl_buf_puts(b, obj->data);
+	if (with_permissions)
+		pawl_buf_puts(b, ",\"permissions\":{}");
+	pawl_buf_putc(b, '}');
+	pawl_resource_timestamp_headers(c->resp, obj->last_modified);
+}

@@ -1,0 +1,172 @@
+/*
+ * Object rows and list timestamps. Every statement is parameterised; the
+ * object's served JSON is assembled by PostgreSQL (data || id, last_modified)
+ * so reads return text that needs no reshaping. Never opens or ends a
+ * transaction: the handler owns it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pawl/objects.h"
+#include "pawl/pg.h"
+
+#define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+static void fill(const struct pg_result *res, int row, const char *id, struct pawl_object *out)
+{
+	out->id = id;
+	out->data = pawl_pg_value(res, row, 0);
+	out->last_modified = strtoll(pawl_pg_value(res, row, 1), NULL, 10);
+	out->deleted = pawl_pg_value(res, row, 2)[0] == 't';
+}
+
+enum pawl_err pawl_objects_get(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, bool for_update,
+    struct pawl_object *out, bool *found, struct pawl_error *err)
+{
+	const char *params[] = { key->parent_id, key->resource_name, id };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	rc = pawl_pg_exec(pg, arena, for_update ?
+	    "SELECT data::text, last_modified, deleted FROM objects "
+	    "WHERE parent_id = $1 AND resource_name = $2 AND id = $3 FOR UPDATE" :
+	    "SELECT data::text, last_modified, deleted FROM objects "
+	    "WHERE parent_id = $1 AND resource_name = $2 AND id = $3",
+	    3, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	*found = pawl_pg_rows(res) == 1;
+	if (*found)
+		fill(res, 0, id, out);
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_objects_exists(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, bool *exists, struct pawl_error *err)
+{
+	const char *params[] = { key->parent_id, key->resource_name, id };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	rc = pawl_pg_exec(pg, arena, "SELECT 1 FROM objects WHERE parent_id = $1 "
+	    "AND resource_name = $2 AND id = $3 AND NOT deleted", 3, params, 0, &res, err);
+	if (rc == PAWL_OK)
+		*exists = pawl_pg_rows(res) == 1;
+	return rc;
+}
+
+enum pawl_err pawl_objects_bump(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, long long at_least, long long *ts,
+    struct pawl_error *err)
+{
+	char floor[24];
+	const char *params[] = { key->parent_id, key->resource_name, floor };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	snprintf(floor, sizeof(floor), "%lld", at_least);
+	rc = pawl_pg_exec(pg, arena,
+	    "INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) "
+	    "VALUES ($1, $2, GREATEST(" NOW_MS ", $3::bigint)) "
+	    "ON CONFLICT (parent_id, resource_name) DO UPDATE "
+	    "SET last_modified = GREATEST(EXCLUDED.last_modified, t.last_modified + 1) "
+	    "RETURNING last_modified", 3, params, 0, &res, err);
+	if (rc == PAWL_OK)
+		*ts = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
+	return rc;
+}
+
+enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, bool readonly, long long *ts, struct pawl_error *err)
+{
+	const char *params[] = { key->parent_id, key->resource_name };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	rc = pawl_pg_exec(pg, arena, "SELECT last_modified FROM timestamps "
+	    "WHERE parent_id = $1 AND resource_name = $2", 2, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	if (pawl_pg_rows(res) == 1) {
+		*ts = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
+		return PAWL_OK;
+	}
+	if (readonly)
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "Resource timestamp cannot be written. "
+		    "Plural endpoint must be hit at least once from a writable instance.");
+	/* Stored once, so an empty list keeps one ETag until it changes. */
+	rc = pawl_pg_exec(pg, arena,
+	    "WITH ins AS (INSERT INTO timestamps (parent_id, resource_name, last_modified) "
+	    "VALUES ($1, $2, " NOW_MS ") ON CONFLICT DO NOTHING RETURNING last_modified) "
+	    "SELECT last_modified FROM ins UNION ALL "
+	    "SELECT last_modified FROM timestamps WHERE parent_id = $1 AND resource_name = $2",
+	    2, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	if (pawl_pg_rows(res) < 1)
+		return pawl_error_set(err, PAWL_ERR_INTERNAL, "list timestamp vanished");
+	*ts = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, const char *data, long long ts,
+    struct pawl_object *out, struct pawl_error *err)
+{
+	char tsbuf[24];
+	const char *params[] = { key->parent_id, key->resource_name, id, tsbuf, data };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	snprintf(tsbuf, sizeof(tsbuf), "%lld", ts);
+	rc = pawl_pg_exec(pg, arena,
+	    "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) "
+	    "VALUES ($1, $2, $3, $4::bigint, false, $5::jsonb || "
+	    "jsonb_build_object('id', $3::text, 'last_modified', $4::bigint)) "
+	    "ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET "
+	    "last_modified = EXCLUDED.last_modified, deleted = false, data = EXCLUDED.data "
+	    "RETURNING data::text, last_modified, deleted", 5, params, 0, &res, err);
+	if (rc == PAWL_OK)
+		fill(res, 0, id, out);
+	return rc;
+}
+
+enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, long long ts,
+    struct pawl_object *out, struct pawl_error *err)
+{
+	char tsbuf[24];
+	const char *params[] = { key->parent_id, key->resource_name, id, tsbuf };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	snprintf(tsbuf, sizeof(tsbuf), "%lld", ts);
+	rc = pawl_pg_exec(pg, arena,
+	    "UPDATE objects SET deleted = true, last_modified = $4::bigint, "
+	    "data = jsonb_build_object('id', id, 'last_modified', $4::bigint, 'deleted', true) "
+	    "WHERE parent_id = $1 AND resource_name = $2 AND id = $3 "
+	    "RETURNING data::text, last_modified, deleted", 4, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	if (pawl_pg_rows(res) != 1)
+		return pawl_error_set(err, PAWL_ERR_NO_OBJECT, "object vanished");
+	fill(res, 0, id, out);
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_objects_delete_children(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *uri, struct pawl_error *err)
+{
+	const char *params[] = { uri };
+	enum pawl_err rc;
+
+	/* '0' follows '/' in byte order: [uri/, uri0) is exactly the subtree. */
+	rc = pawl_pg_exec(pg, arena, "DELETE FROM objects WHERE parent_id = $1 OR "
+	    "(parent_id >= $1 || '/' AND parent_id < $1 || '0')", 1, params, 0, NULL, err);
+	if (rc != PAWL_OK)
+		return rc;
+	return pawl_pg_exec(pg, arena, "DELETE FROM timestamps WHERE parent_id = $1 OR "
+	    "(parent_id >= $1 || '/' AND parent_id < $1 || '0')", 1, params, 0, NULL, err);
+}

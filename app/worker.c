@@ -1,0 +1,135 @@
+/*
+ * One worker's loop: accept, build the request in the arena, run the
+ * pipeline, send, finish, log, reset the arena -- the one place a request's
+ * memory dies. SIGTERM is blocked while a request runs, so a stop never cuts
+ * one in half; while idle it ends the process at once.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pawl/app.h"
+#include "pawl/fcgi.h"
+#include "pawl/log.h"
+#include "pawl/pipeline.h"
+#include "pawl/request.h"
+#include "pawl/response.h"
+#include "pawl/worker.h"
+
+#define ARENA_BLOCK (64 * 1024)
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t idle;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	/* Idle: nothing is in flight, so leaving now is the graceful stop. */
+	if (idle)
+		_exit(0);
+	stop_requested = 1;
+}
+
+static void install_signals(sigset_t *stopset)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: interrupt accept() */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(stopset);
+	sigaddset(stopset, SIGTERM);
+	sigaddset(stopset, SIGINT);
+	sigprocmask(SIG_BLOCK, stopset, NULL);
+}
+
+static double ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_arena *arena)
+{
+	struct pawl_request req;
+	struct pawl_response resp;
+	struct pawl_error err;
+	struct pawl_log_summary sum;
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pawl_error_clear(&err);
+	pawl_response_init(&resp, arena);
+	if (pawl_request_init(&req, arena, pawl_fcgi_params(fcgi), &err) != PAWL_OK ||
+	    pawl_fcgi_read_body(fcgi, arena, app->cfg->max_request_body, &req.body,
+	    &req.body_len, &err) != PAWL_OK)
+		pawl_pipeline_error(app, &req, &resp, &err);
+	else
+		pawl_pipeline_handle(app, &req, &resp);
+	pawl_fcgi_send(fcgi, &resp);
+	pawl_fcgi_finish(fcgi);
+	memset(&sum, 0, sizeof(sum));
+	sum.method = req.method;
+	sum.path = req.raw_path;
+	sum.status = resp.status;
+	sum.ms = ms_since(&start);
+	sum.user_id = req.user_id;
+	sum.agent = pawl_request_header(&req, "User-Agent");
+	pawl_log_request(&sum);
+}
+
+int pawl_worker_run(const struct pawl_config *cfg, int listen_fd)
+{
+	struct pawl_error err;
+	struct pawl_app *app = NULL;
+	struct pawl_fcgi *fcgi = NULL;
+	struct pawl_arena *arena = NULL;
+	sigset_t stopset;
+	int status = 1;
+
+	install_signals(&stopset);
+	if (pawl_fcgi_init() != 0 || (fcgi = pawl_fcgi_new(listen_fd)) == NULL ||
+	    (arena = pawl_arena_new(ARENA_BLOCK)) == NULL) {
+		pawl_log_error("worker: cannot set up FastCGI");
+		goto out;
+	}
+	if ((app = pawl_app_new(cfg, &err)) == NULL) {
+		pawl_log_error("worker: %s", err.message);
+		goto out;
+	}
+	status = 0;
+	while (!stop_requested) {
+		int rc;
+
+		idle = 1;
+		sigprocmask(SIG_UNBLOCK, &stopset, NULL);
+		rc = pawl_fcgi_accept(fcgi);
+		sigprocmask(SIG_BLOCK, &stopset, NULL);
+		idle = 0;
+		if (rc != 0) {
+			if (errno != EINTR) {
+				pawl_log_error("worker: accept failed: %s", strerror(errno));
+				usleep(100000); /* a broken socket must not spin a core */
+			}
+			continue;
+		}
+		serve_one(app, fcgi, arena);
+		pawl_arena_reset(arena);
+	}
+out:
+	pawl_app_free(app);
+	pawl_arena_free(arena);
+	pawl_fcgi_free(fcgi);
+	return status;
+}

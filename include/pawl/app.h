@@ -1,0 +1,40 @@
+/*
+ * A worker's long-lived context: the config, the resource table, the
+ * router, the PostgreSQL connection and the listeners' connections. Built
+ * once per worker process; every request borrows it, none changes it except
+ * through the handles' own functions.
+ */
+#ifndef PAWL_APP_H
+#define PAWL_APP_H
+
+#include <stddef.h>
+
+#include "pawl/config.h"
+#include "pawl/err.h"
+
+struct pawl_resources;
+struct pawl_router;
+struct pawl_pg;
+struct pawl_redis;
+struct json_object;
+
+struct pawl_app_listener {
+	const struct pawl_listener_config *config;
+	struct pawl_redis *redis; /* for use = redis */
+};
+
+struct pawl_app {
+	const struct pawl_config *cfg;
+	struct pawl_resources *resources;
+	struct pawl_router *router;
+	struct pawl_pg *pg;
+	struct pawl_app_listener *listeners;
+	size_t n_listeners;
+	char *version_json; /* /__version__ body, compact JSON */
+};
+
+/* Builds the context for cfg (borrowed; must outlive the app). No I/O to servers. */
+struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *err);
+void pawl_app_free(struct pawl_app *app);
+
+#endif

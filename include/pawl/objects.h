@@ -1,0 +1,79 @@
+/*
+ * Object storage on PostgreSQL: one table for every resource's objects and
+ * tombstones, one timestamp row per list. Every call runs parameterised SQL
+ * on the worker's connection; the caller owns the transaction.
+ */
+#ifndef PAWL_OBJECTS_H
+#define PAWL_OBJECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pawl/arena.h"
+#include "pawl/err.h"
+
+struct pawl_pg;
+
+/* A list: its parent's URI ("" for top level, or a user id) and its resource. */
+struct pawl_list_key {
+	const char *parent_id;
+	const char *resource_name;
+};
+
+/* An object as stored: data is the served JSON text (arena-owned). */
+struct pawl_object {
+	const char *id;
+	long long last_modified;
+	bool deleted;
+	const char *data;
+};
+
+/*
+ * Reads one object (tombstones included). *found false when absent. With
+ * for_update, locks the row until the transaction ends.
+ */
+enum pawl_err pawl_objects_get(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, bool for_update,
+    struct pawl_object *out, bool *found, struct pawl_error *err);
+
+/* True when a live (not deleted) object exists. */
+enum pawl_err pawl_objects_exists(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, bool *exists, struct pawl_error *err);
+
+/*
+ * Bumps the list timestamp to max(now, previous + 1, at_least) and returns it.
+ * Holds the list's row lock until the transaction ends: writers of one list
+ * commit in timestamp order. Must run inside a transaction.
+ */
+enum pawl_err pawl_objects_bump(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, long long at_least, long long *ts,
+    struct pawl_error *err);
+
+/*
+ * The list timestamp; an empty list that was never written gets "now" stored
+ * (so its ETag stays stable), unless readonly, where that is PAWL_ERR_BACKEND.
+ */
+enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, bool readonly, long long *ts, struct pawl_error *err);
+
+/*
+ * Creates or replaces object id with the JSON object text data (without id
+ * and last_modified, which are added) at timestamp ts. out gets the stored row.
+ */
+enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, const char *data, long long ts,
+    struct pawl_object *out, struct pawl_error *err);
+
+/* Turns object id into a tombstone at ts. out gets the tombstone. */
+enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, long long ts,
+    struct pawl_object *out, struct pawl_error *err);
+
+/*
+ * Removes, without tombstones, every object and timestamp below the object
+ * whose URI is uri (its children, grandchildren...): the cascade of a delete.
+ */
+enum pawl_err pawl_objects_delete_children(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *uri, struct pawl_error *err);
+
+#endif

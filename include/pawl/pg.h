@@ -1,0 +1,62 @@
+/*
+ * The worker's PostgreSQL connection: opened lazily, re-opened after a
+ * failure (with a short back-off so a dead server costs no time per request),
+ * every query bounded by a client-side deadline, and the one SQLSTATE → pawl_err
+ * mapping. Only app/store/ includes libpq; callers elsewhere see opaque results.
+ */
+#ifndef PAWL_PG_H
+#define PAWL_PG_H
+
+#include <stdbool.h>
+
+#include "pawl/arena.h"
+#include "pawl/config.h"
+#include "pawl/err.h"
+
+struct pawl_pg;
+struct pg_result; /* libpq's PGresult, opaque outside app/store/ */
+
+/* A handle; does not connect. The handle borrows cfg. NULL on OOM. */
+struct pawl_pg *pawl_pg_new(const struct pawl_config *cfg);
+
+/* Closes the connection if open and frees the handle. NULL is accepted. */
+void pawl_pg_free(struct pawl_pg *pg);
+
+/*
+ * Connects if not connected and checks that the schema is at the version
+ * this binary was built for (unless check_schema is false, for `migrate`).
+ * PAWL_ERR_BACKEND when the server is unreachable or the schema is behind.
+ */
+enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool check_schema, struct pawl_error *err);
+
+/*
+ * Runs one parameterised statement (text parameters; NULL = SQL NULL) and
+ * waits at most timeout_ms (0: the storage statement timeout + a margin).
+ * On success *out (may be NULL if not wanted) is owned by the arena. On a
+ * connection failure or a deadline the connection is dropped, to be re-opened
+ * by the next call; errors are mapped with pawl_pg_map_sqlstate.
+ */
+enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
+    struct pawl_error *err);
+
+/* Runs a script of several statements (migrations); no parameters. */
+enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err);
+
+/* Transaction helpers. rollback never fails visibly (it logs). */
+enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
+enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
+void pawl_pg_rollback(struct pawl_pg *pg, struct pawl_arena *arena);
+
+/* Result accessors (row/column from 0). value is "" for NULL. */
+int pawl_pg_rows(const struct pg_result *res);
+const char *pawl_pg_value(const struct pg_result *res, int row, int col);
+bool pawl_pg_is_null(const struct pg_result *res, int row, int col);
+
+/* The code for a SQLSTATE (e.g. "08006" → PAWL_ERR_BACKEND). */
+enum pawl_err pawl_pg_map_sqlstate(const char *sqlstate);
+
+/* True while a connection is open and healthy (for heartbeat and tests). */
+bool pawl_pg_connected(const struct pawl_pg *pg);
+
+#endif

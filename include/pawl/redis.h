@@ -1,0 +1,36 @@
+/*
+ * Redis connections for listeners: URL parsing, connect and command
+ * timeouts so a hung Redis never stalls a request, reconnect on failure.
+ * The only includer of hiredis.h is app/events/redis.c.
+ */
+#ifndef PAWL_REDIS_H
+#define PAWL_REDIS_H
+
+#include "pawl/err.h"
+
+struct pawl_redis_url {
+	char host[256];     /* empty for a unix socket */
+	int port;           /* default 6379 */
+	char path[256];     /* unix socket path, or empty */
+	char password[256]; /* empty: no AUTH */
+	char username[128]; /* empty: legacy AUTH <password> */
+	int db;             /* SELECT db, default 0 */
+};
+
+/*
+ * Parses redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N].
+ * PAWL_ERR_CONFIG with a message on anything else. Pure.
+ */
+enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
+    struct pawl_error *err);
+
+struct pawl_redis;
+
+/* A handle for url; does not connect. NULL on OOM. */
+struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_ms);
+void pawl_redis_free(struct pawl_redis *r);
+
+/* PING within timeout_ms, connecting first if needed. PAWL_ERR_BACKEND on failure. */
+enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err);
+
+#endif

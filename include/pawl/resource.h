@@ -1,0 +1,80 @@
+/*
+ * What every resource handler shares: the request's resource context (list
+ * key, URIs, ids), envelope parsing, id rules, and response helpers that
+ * put ETag/Last-Modified on every resource response.
+ */
+#ifndef PAWL_RESOURCE_H
+#define PAWL_RESOURCE_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "pawl/app.h"
+#include "pawl/objects.h"
+#include "pawl/request.h"
+#include "pawl/resources.h"
+#include "pawl/response.h"
+
+struct pawl_rctx {
+	struct pawl_app *app;
+	struct pawl_request *req;
+	struct pawl_response *resp;
+	const struct pawl_resource *res;
+	const char *list_path;      /* "/buckets/b/collections/c/records" */
+	const char *id;             /* item routes: the object id */
+	const char *uri;            /* item routes: list_path + "/" + id */
+	struct pawl_list_key key;   /* where this list's objects live */
+	struct pawl_list_key parent_key; /* the parent object's list (when parent) */
+	const char *parent_id;      /* the parent object's id (when parent) */
+};
+
+/* True when s is a valid object id: ^[a-zA-Z0-9][a-zA-Z0-9_-]*$, at most 255 bytes. */
+bool pawl_resource_id_valid(const char *s);
+
+/* A new id for res (UUID4 or an 8-character name), in the arena. */
+const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_resource *res);
+
+/*
+ * Splits the request body envelope: only "data" and "permissions" are allowed
+ * at the top level; data must be an object. *data is NULL when absent.
+ */
+enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object **data,
+    json_object **permissions, struct pawl_error *err);
+
+/* ETag "\"ts\"" and Last-Modified (HTTP-date) on the response. */
+void pawl_resource_timestamp_headers(struct pawl_response *resp, long long ts);
+
+/* 404 errno 110 for the object, with Kinto's details {"id", "resource_name"}. */
+enum pawl_err pawl_resource_not_found(struct pawl_rctx *c, const char *id,
+    const char *resource_name, enum pawl_err code, struct pawl_error *err);
+
+/* Checks that the parent object exists (404 errno 111 with details otherwise). */
+enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error *err);
+
+/* Item and list handlers (item.c, list.c). */
+enum pawl_err pawl_item_handle(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_list_handle(struct pawl_rctx *c, struct pawl_error *err);
+
+#endif
+
+/*
+ * Kinto's preconditions (protocol-notes §3.5, strict equality) for an item:
+ * exists/current describe the live object (current = NULL when absent).
+ * 412 errno 114 with details.existing; for GET a matching If-None-Match sets
+ * *not_modified instead (answer 304). 400 when a header does not parse.
+ */
+enum pawl_err pawl_resource_preconditions(struct pawl_rctx *c, const struct pawl_object *current,
+    bool *not_modified, struct pawl_error *err);
+
+/* The same for a list, whose ETag is the list timestamp (it always exists). */
+enum pawl_err pawl_resource_list_preconditions(struct pawl_rctx *c, long long list_ts,
+    bool *not_modified, struct pawl_error *err);
+
+/* Runs fn between BEGIN and COMMIT (ROLLBACK when it fails). 405 when readonly. */
+typedef enum pawl_err pawl_resource_write_fn(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *fn,
+    struct pawl_error *err);
+
+/* Writes {"data":<data>,"permissions":{}} (item) with status and the object's headers. */
+void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct pawl_object *obj,
+    bool with_permissions);

@@ -1,0 +1,47 @@
+/*
+ * The resource table (SPEC §2): Kinto's bucket/collection/group/record plus
+ * the resources declared in the config. A resource is data -- name, URL
+ * patterns, parent -- and every stage (router, handlers, storage, events)
+ * treats all resources alike through this table.
+ */
+#ifndef PAWL_RESOURCES_H
+#define PAWL_RESOURCES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pawl/config.h"
+#include "pawl/err.h"
+
+enum pawl_id_kind {
+	PAWL_ID_UUID4, /* records and configured resources: RFC 4122 v4 */
+	PAWL_ID_NAME   /* buckets, collections, groups: Kinto's 8-character names */
+};
+
+struct pawl_resource {
+	const char *name;          /* resource_name: "record" */
+	const char *list_pattern;  /* "/buckets/{bucket_id}/collections/{collection_id}/records" */
+	const char *item_pattern;  /* list_pattern + "/{id}" */
+	const struct pawl_resource *parent; /* NULL for top-level resources */
+	bool per_user;             /* objects are scoped to their creator */
+	enum pawl_id_kind id_kind;
+	size_t index;              /* position in the table */
+};
+
+struct pawl_resources {
+	struct pawl_resource *items;
+	size_t n;
+};
+
+/*
+ * Builds Kinto's four resources followed by cfg->resources. Fails with
+ * PAWL_ERR_CONFIG when a configured pattern collides with another or its
+ * parent is unknown. Owned by the caller (pawl_resources_free).
+ */
+struct pawl_resources *pawl_resources_new(const struct pawl_config *cfg, struct pawl_error *err);
+void pawl_resources_free(struct pawl_resources *res);
+
+/* The resource named name, or NULL. */
+const struct pawl_resource *pawl_resources_find(const struct pawl_resources *res, const char *name);
+
+#endif

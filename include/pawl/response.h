@@ -1,0 +1,55 @@
+/*
+ * A response under construction: status, headers and a JSON body, all in the
+ * request arena. Header values are checked here so no CR/LF can ever reach
+ * the wire, and every error body takes SPEC §7's shape here.
+ */
+#ifndef PAWL_RESPONSE_H
+#define PAWL_RESPONSE_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "pawl/arena.h"
+#include "pawl/err.h"
+#include "pawl/str.h"
+
+#define PAWL_RESPONSE_MAX_HEADERS 32
+
+struct pawl_header {
+	const char *name;
+	const char *value;
+};
+
+struct pawl_response {
+	struct pawl_arena *arena;
+	int status;
+	struct pawl_header headers[PAWL_RESPONSE_MAX_HEADERS];
+	size_t n_headers;
+	struct pawl_buf body;
+	bool omit_body;   /* HEAD and 304: headers only */
+};
+
+void pawl_response_init(struct pawl_response *resp, struct pawl_arena *arena);
+
+/*
+ * Sets (replacing) a header. Fails with PAWL_ERR_INTERNAL, leaving the
+ * response unchanged, if name or value holds a control character.
+ */
+enum pawl_err pawl_response_header(struct pawl_response *resp, const char *name, const char *value);
+
+/* The value of a header already set, or NULL. */
+const char *pawl_response_get_header(const struct pawl_response *resp, const char *name);
+
+/* Status + compact JSON body of obj (obj is not consumed). */
+void pawl_response_json(struct pawl_response *resp, int status, json_object *obj);
+
+/* Status + a JSON body given as text (e.g. "{}"). */
+void pawl_response_raw(struct pawl_response *resp, int status, const char *json);
+
+/*
+ * Replaces the body and status with the error's JSON:
+ * {"code","errno","error","message"?,"details"?} (SPEC §7).
+ */
+void pawl_response_error(struct pawl_response *resp, const struct pawl_error *err);
+
+#endif

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# tests/ci.sh: what CI runs (through .ci/run), and what to run before asking
+# for a review. Installs the packages (tests/setup.sh --deps-only), then:
+#
+#   build/       ./configure --enable-werror                       make check
+#   build-asan/  ./configure --enable-werror --enable-sanitizers   make check
+#   build/       make distcheck (the tarball builds and passes make check)
+#
+# Ends with "ci: N passed, M failed" (N: make check runs that passed) and
+# exits non-zero on any failure, after printing the failed tests' logs.
+set -euo pipefail
+
+START=$SECONDS
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PASSED=0
+FAILED=0
+SUMMARY=()
+
+say() { printf '\nci: %s\n' "$*"; }
+
+finish() {
+	local line
+	say "summary"
+	for line in "${SUMMARY[@]}"; do printf '  %s\n' "$line"; done
+	printf 'ci: %d s elapsed\n' "$((SECONDS - START))"
+	printf 'ci: %d passed, %d failed\n' "$PASSED" "$FAILED"
+	((FAILED == 0))
+}
+
+# Out-of-tree builds refuse a source tree configured in place (tests/setup.sh
+# builds in place): then run on a clean export of the tree instead.
+if [[ -f $ROOT/config.status && -z ${PAWL_CI_EXPORTED:-} ]]; then
+	command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || {
+		echo "ci: $ROOT is configured in place; run 'make distclean' there first" >&2
+		exit 1
+	}
+	EXPORT=$(mktemp -d "${TMPDIR:-/tmp}/pawl-ci.XXXXXX")
+	say "$ROOT is configured in place: running on a clean export in $EXPORT"
+	git -C "$ROOT" ls-files -z --cached --others --exclude-standard |
+		(cd "$ROOT" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) |
+		tar -xf - -C "$EXPORT"
+	PAWL_CI_EXPORTED=1 bash "$EXPORT/tests/ci.sh" && rc=0 || rc=$?
+	if ((rc == 0)); then rm -rf "$EXPORT"; else echo "ci: export kept in $EXPORT" >&2; fi
+	exit "$rc"
+fi
+
+cd "$ROOT"
+ulimit -c 0 || true
+
+say "installing packages"
+bash tests/setup.sh --deps-only
+
+say "./autogen.sh"
+./autogen.sh
+
+print_test_logs() {
+	local f
+	while IFS= read -r f; do
+		printf '\n===== %s =====\n' "$f"
+		cat "$f"
+	done < <(find "$1" -name test-suite.log -newer "$2" 2>/dev/null)
+}
+
+# check NAME DIR CONFIGURE-FLAGS...: configure, build and make check in DIR.
+check() {
+	local name=$1 dir=$2 stamp
+	shift 2
+	say "$name: configure $*"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	stamp=$dir/.ci-stamp
+	touch "$stamp"
+	if (cd "$dir" && ../configure "$@" >configure.out 2>&1 || { tail -n 40 configure.out; false; }) &&
+		(cd "$dir" && make -j2) &&
+		(cd "$dir" && make -j2 check); then
+		PASSED=$((PASSED + 1))
+		SUMMARY+=("$name: make check passed")
+		return 0
+	fi
+	print_test_logs "$dir" "$stamp"
+	FAILED=$((FAILED + 1))
+	SUMMARY+=("$name: FAILED")
+	return 1
+}
+
+check build build --enable-werror || true
+
+# Assignments before a function call reach everything it runs.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	check build-asan build-asan --enable-werror --enable-sanitizers || true
+
+if [[ -f build/Makefile ]]; then
+	say "distcheck"
+	touch build/.ci-stamp
+	if (cd build && make distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror); then
+		PASSED=$((PASSED + 1))
+		SUMMARY+=("distcheck: make check of the tarball passed")
+	else
+		print_test_logs build build/.ci-stamp
+		FAILED=$((FAILED + 1))
+		SUMMARY+=("distcheck: FAILED")
+	fi
+else
+	FAILED=$((FAILED + 1))
+	SUMMARY+=("distcheck: not run (build/ did not configure)")
+fi
+
+finish

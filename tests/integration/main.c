@@ -1,0 +1,117 @@
+/*
+ * Runs the integration suites against a real stack (nginx, spawn-fcgi,
+ * pawl-fcgi, PostgreSQL, Redis on loopback ports of their own), then checks
+ * that the stack stops cleanly. Exits non-zero on any failure.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+
+#define MAX_PIDS 64
+
+/* Whether $STATE/RELATIVE contains needle. */
+static bool log_contains(const char *relative, const char *needle)
+{
+	char path[4096], chunk[65536 + 256];
+	size_t keep = 0, n;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", harness_state_dir(), relative);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	/* Overlapping reads so a needle across two reads is still seen. */
+	while (!found && (n = fread(chunk + keep, 1, sizeof chunk - keep - 1, f)) > 0) {
+		n += keep;
+		chunk[n] = '\0';
+		found = memmem(chunk, n, needle, strlen(needle)) != NULL;
+		keep = n < 255 ? n : 255;
+		memmove(chunk, chunk + n - keep, keep);
+	}
+	fclose(f);
+	return found;
+}
+
+/* SIGTERM to pawl-stack: exit 0, nothing left running, no sanitizer report. */
+static void test_clean_shutdown(void)
+{
+	static const char *const reports[] = { "AddressSanitizer", "LeakSanitizer",
+					       "runtime error:", "ThreadSanitizer" };
+	static const char *const logs[] = { "log/pawl.log", "log/migrate.log" };
+	pid_t pids[MAX_PIDS];
+	size_t n = 0;
+	int rc, waited = 0;
+	bool gone = false;
+
+	pids[n++] = supervisor_pid();
+	n += children_of(pids[0], pids + n, MAX_PIDS / 2);
+	pids[n++] = harness_pid_file("run/nginx.pid");
+	pids[n++] = harness_pid_file("run/redis.pid");
+	pids[n++] = harness_pid_file("pg/postmaster.pid");
+	for (size_t i = 0; i < n; i++)
+		CHECK(pids[i] > 0 && pid_alive(pids[i]), "process %zu (pid %ld) not running before stop",
+		      i, (long)pids[i]);
+
+	rc = harness_stop();
+	CHECK(rc == 0, "pawl-stack exited with status %d on SIGTERM", rc);
+	while (!gone && waited < 5000) {
+		gone = true;
+		for (size_t i = 0; i < n; i++)
+			gone = gone && !pid_alive(pids[i]);
+		if (!gone) {
+			sleep_ms(100);
+			waited += 100;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		CHECK(!pid_alive(pids[i]), "pid %ld still running after pawl-stack stopped",
+		      (long)pids[i]);
+	{
+		char sock[4096];
+
+		snprintf(sock, sizeof sock, "%s/run/pawl.sock", harness_state_dir());
+		CHECK(access(sock, F_OK) != 0, "%s left behind", sock);
+	}
+	for (size_t l = 0; l < sizeof logs / sizeof *logs; l++)
+		for (size_t i = 0; i < sizeof reports / sizeof *reports; i++)
+			CHECK(!log_contains(logs[l], reports[i]), "%s reported in %s", reports[i],
+			      logs[l]);
+}
+
+int main(void)
+{
+	unsigned failures = 1;
+	CU_pSuite s;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (harness_start() != 0) {
+		harness_finish(false);
+		fprintf(stderr, "integration: the stack did not start; no test ran\n");
+		return 1;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		goto out;
+	test_service_register();
+	test_errors_register();
+	test_supervisor_register();
+	test_storage_register(); /* stops and starts backends: keep it last */
+	s = CU_add_suite("stack", NULL, NULL);
+	CU_add_test(s, "SIGTERM stops everything", test_clean_shutdown);
+	if (CU_get_error() != CUE_SUCCESS)
+		goto out;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
+		   (CU_get_error() != CUE_SUCCESS);
+out:
+	CU_cleanup_registry();
+	harness_finish(failures == 0);
+	return failures == 0 ? 0 : 1;
+}

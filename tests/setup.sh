@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# tests/setup.sh: prepares Debian 12 for pawl and builds it in the repo.
+#
+#   tests/setup.sh                 install what is missing, then
+#                                  ./autogen.sh && ./configure && make -j2
+#   tests/setup.sh --deps-only     only install (what tests/ci.sh calls)
+#   tests/setup.sh ARGS...         pass ARGS to ./configure (reconfigures)
+#
+# apt is skipped when every package is already there, so reruns are fast.
+# Quick start: tests/setup.sh && make run
+set -euo pipefail
+
+PACKAGES=(
+	build-essential autoconf automake pkg-config
+	libfcgi-dev libjson-c-dev libhiredis-dev libpq-dev libcunit1-dev libinih-dev
+	uuid-dev libssl-dev libcurl4-openssl-dev
+	postgresql-15 redis-server nginx-light spawn-fcgi curl clang
+)
+
+POLICY=/usr/sbin/policy-rc.d
+
+say() { printf 'setup: %s\n' "$*"; }
+
+missing_packages() {
+	local p
+	for p in "${PACKAGES[@]}"; do
+		[[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) == installed ]] ||
+			printf '%s\n' "$p"
+	done
+}
+
+install_packages() {
+	local missing=() sudo=()
+	command -v dpkg-query >/dev/null || { say "not a Debian system: install ${PACKAGES[*]} yourself" >&2; exit 1; }
+	mapfile -t missing < <(missing_packages)
+	if ((${#missing[@]} == 0)); then
+		say "all ${#PACKAGES[@]} packages already installed"
+		return 0
+	fi
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null || { say "root needed to install: ${missing[*]}" >&2; exit 1; }
+		sudo=(sudo)
+	fi
+	say "installing ${missing[*]}"
+	# The stack runs its own PostgreSQL, Redis and nginx on ports of its own:
+	# keep the packages' system services from starting during the install (a
+	# system nginx failing on a busy port 80 would fail the whole install).
+	if [[ ! -e $POLICY ]]; then
+		printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$POLICY" >/dev/null
+		"${sudo[@]}" chmod 755 "$POLICY"
+		trap "${sudo[*]} rm -f $POLICY" EXIT
+	fi
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}"
+	if [[ -n $(missing_packages) ]]; then
+		say "still missing after apt-get: $(missing_packages | tr '\n' ' ')" >&2
+		exit 1
+	fi
+}
+
+build() {
+	cd "$(dirname "${BASH_SOURCE[0]}")/.."
+	if [[ ! -x configure || configure.ac -nt configure ]]; then
+		say "./autogen.sh"
+		./autogen.sh
+	fi
+	if [[ ! -f Makefile || $# -gt 0 ]]; then
+		say "./configure $*"
+		./configure "$@"
+	fi
+	say "make -j2"
+	make -j2
+	say "built $(pwd)/pawl-fcgi; start the local stack with: make run"
+}
+
+if [[ ${1:-} == --deps-only ]]; then
+	install_packages
+else
+	install_packages
+	build "$@"
+fi

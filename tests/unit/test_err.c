@@ -1,0 +1,192 @@
+/*
+ * Unit tests for app/core/err.c: the code -> status/errno/title table checked
+ * row by row against Kinto's errno table (protocol-notes §3.15), and the
+ * functions that fill a struct pawl_error.
+ */
+#include <string.h>
+
+#include "pawl/err.h"
+#include "unit.h"
+
+static const struct {
+	enum pawl_err code;
+	int status;
+	int errno_;
+	const char *title;
+} expected[] = {
+	{ PAWL_OK, 200, 0, "OK" },
+	{ PAWL_ERR_INVALID, 400, 107, "Invalid parameters" },         /* INVALID_PARAMETERS */
+	{ PAWL_ERR_UNAUTHORIZED, 401, 104, "Unauthorized" },          /* MISSING_AUTH_TOKEN */
+	{ PAWL_ERR_FORBIDDEN, 403, 121, "Forbidden" },                /* FORBIDDEN */
+	{ PAWL_ERR_NOT_FOUND, 404, 111, "Not Found" },                /* MISSING_RESOURCE */
+	{ PAWL_ERR_NO_OBJECT, 404, 110, "Not Found" },                /* INVALID_RESOURCE_ID */
+	{ PAWL_ERR_VERSION, 404, 116, "Not Found" },                  /* VERSION_NOT_AVAILABLE */
+	{ PAWL_ERR_METHOD, 405, 115, "Method Not Allowed" },          /* METHOD_NOT_ALLOWED */
+	{ PAWL_ERR_NOT_ACCEPTABLE, 406, 107, "Invalid parameters" },  /* Accept -> 406/107 */
+	{ PAWL_ERR_CONFLICT, 409, 122, "Conflict" },                  /* CONSTRAINT_VIOLATED */
+	{ PAWL_ERR_GONE, 410, 202, "Gone" },                          /* SERVICE_DEPRECATED */
+	{ PAWL_ERR_PRECONDITION, 412, 114, "Precondition Failed" },   /* MODIFIED_MEANWHILE */
+	{ PAWL_ERR_TOO_LARGE, 413, 113, "Request Entity Too Large" }, /* REQUEST_TOO_LARGE */
+	{ PAWL_ERR_MEDIA_TYPE, 415, 107, "Invalid parameters" },      /* Content-Type -> 415/107 */
+	{ PAWL_ERR_INTERNAL, 500, 999, "Internal Server Error" },     /* UNDEFINED */
+	{ PAWL_ERR_BACKEND, 503, 201, "Service Unavailable" },        /* BACKEND */
+	{ PAWL_ERR_NOMEM, 500, 999, "Internal Server Error" },
+	{ PAWL_ERR_IO, 500, 999, "Internal Server Error" },
+	{ PAWL_ERR_CONFIG, 500, 999, "Internal Server Error" },
+	{ PAWL_ERR_TIMEOUT, 503, 201, "Service Unavailable" },
+};
+
+#define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
+
+static void test_table_every_code(void)
+{
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(NEXPECTED, (size_t)PAWL_ERR__COUNT);
+	for (i = 0; i < NEXPECTED; i++) {
+		CU_ASSERT_EQUAL(expected[i].code, (enum pawl_err)i);
+		CU_ASSERT_EQUAL(pawl_err_status(expected[i].code), expected[i].status);
+		CU_ASSERT_EQUAL(pawl_err_errno(expected[i].code), expected[i].errno_);
+		CU_ASSERT_STRING_EQUAL(pawl_err_title(expected[i].code), expected[i].title);
+	}
+}
+
+static void test_names_unique(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < (size_t)PAWL_ERR__COUNT; i++) {
+		const char *a = pawl_err_name((enum pawl_err)i);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+		CU_ASSERT(a[0] != '\0');
+		for (j = 0; j < i; j++)
+			CU_ASSERT(strcmp(a, pawl_err_name((enum pawl_err)j)) != 0);
+	}
+	CU_ASSERT_STRING_EQUAL(pawl_err_name(PAWL_ERR_INVALID), "invalid");
+	CU_ASSERT_STRING_EQUAL(pawl_err_name(PAWL_ERR_BACKEND), "backend");
+}
+
+static void test_out_of_range_is_internal(void)
+{
+	CU_ASSERT_EQUAL(pawl_err_status(PAWL_ERR__COUNT), 500);
+	CU_ASSERT_EQUAL(pawl_err_errno(PAWL_ERR__COUNT), 999);
+	CU_ASSERT_EQUAL(pawl_err_status((enum pawl_err)-1), 500);
+	CU_ASSERT_STRING_EQUAL(pawl_err_title((enum pawl_err)1000), "Internal Server Error");
+}
+
+static void test_error_set(void)
+{
+	struct pawl_error err;
+	enum pawl_err rc;
+
+	pawl_error_invalid(&err, PAWL_ERR_INVALID, "body", "x", "stale");
+	rc = pawl_error_set(&err, PAWL_ERR_BACKEND, "db %s after %d tries", "down", 3);
+	CU_ASSERT_EQUAL(rc, PAWL_ERR_BACKEND);
+	CU_ASSERT_EQUAL(err.code, PAWL_ERR_BACKEND);
+	CU_ASSERT_STRING_EQUAL(err.message, "db down after 3 tries");
+	CU_ASSERT_PTR_NULL(err.location); /* previous validation fields are cleared */
+	CU_ASSERT_STRING_EQUAL(err.name, "");
+	CU_ASSERT_PTR_NULL(err.details);
+}
+
+static void test_error_set_truncates(void)
+{
+	struct pawl_error err;
+	char longmsg[2 * PAWL_ERROR_MESSAGE_MAX];
+
+	memset(longmsg, 'm', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	pawl_error_set(&err, PAWL_ERR_INTERNAL, "%s", longmsg);
+	CU_ASSERT_EQUAL(strlen(err.message), PAWL_ERROR_MESSAGE_MAX - 1);
+}
+
+static void test_error_invalid(void)
+{
+	struct pawl_error err;
+	char longname[300];
+	enum pawl_err rc;
+
+	rc = pawl_error_invalid(&err, PAWL_ERR_INVALID, "querystring", "_limit",
+	    "%s is not an integer", "abc");
+	CU_ASSERT_EQUAL(rc, PAWL_ERR_INVALID);
+	CU_ASSERT_EQUAL(err.code, PAWL_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.location, "querystring");
+	CU_ASSERT_STRING_EQUAL(err.name, "_limit");
+	CU_ASSERT_STRING_EQUAL(err.message, "abc is not an integer");
+	CU_ASSERT_PTR_NULL(err.details);
+
+	rc = pawl_error_invalid(&err, PAWL_OK, "body", NULL, "Invalid JSON");
+	CU_ASSERT_EQUAL(rc, PAWL_ERR_INVALID); /* PAWL_OK means the default code */
+	CU_ASSERT_STRING_EQUAL(err.name, "");
+
+	rc = pawl_error_invalid(&err, PAWL_ERR_MEDIA_TYPE, "header", "Content-Type", "bad");
+	CU_ASSERT_EQUAL(rc, PAWL_ERR_MEDIA_TYPE);
+	CU_ASSERT_EQUAL(pawl_err_status(rc), 415);
+
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	pawl_error_invalid(&err, PAWL_ERR_INVALID, "body", longname, "x");
+	CU_ASSERT_EQUAL(strlen(err.name), sizeof(err.name) - 1);
+}
+
+static void test_error_clear(void)
+{
+	struct pawl_error err;
+
+	pawl_error_invalid(&err, PAWL_ERR_INVALID, "path", "id", "bad id");
+	err.details = "[]";
+	pawl_error_clear(&err);
+	CU_ASSERT_EQUAL(err.code, PAWL_OK);
+	CU_ASSERT_STRING_EQUAL(err.message, "");
+	CU_ASSERT_PTR_NULL(err.location);
+	CU_ASSERT_STRING_EQUAL(err.name, "");
+	CU_ASSERT_PTR_NULL(err.details);
+}
+
+static void test_reason_phrases(void)
+{
+	static const struct {
+		int status;
+		const char *reason;
+	} r[] = {
+		{ 200, "OK" }, { 201, "Created" }, { 304, "Not Modified" },
+		{ 307, "Temporary Redirect" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
+		{ 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
+		{ 406, "Not Acceptable" }, { 409, "Conflict" }, { 410, "Gone" },
+		{ 412, "Precondition Failed" }, { 413, "Request Entity Too Large" },
+		{ 415, "Unsupported Media Type" }, { 500, "Internal Server Error" },
+		{ 503, "Service Unavailable" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		CU_ASSERT_STRING_EQUAL(pawl_err_reason(r[i].status), r[i].reason);
+	CU_ASSERT_STRING_EQUAL(pawl_err_reason(0), "Unknown");
+	CU_ASSERT_STRING_EQUAL(pawl_err_reason(299), "Unknown");
+	CU_ASSERT_STRING_EQUAL(pawl_err_reason(-1), "Unknown");
+}
+
+void test_err_register(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{ "status/errno/title for every code", test_table_every_code },
+		{ "names are unique", test_names_unique },
+		{ "out-of-range code is internal", test_out_of_range_is_internal },
+		{ "error_set fills the struct", test_error_set },
+		{ "error_set truncates", test_error_set_truncates },
+		{ "error_invalid fills the struct", test_error_invalid },
+		{ "error_clear", test_error_clear },
+		{ "reason phrases", test_reason_phrases },
+	};
+	CU_pSuite suite = CU_add_suite("err", NULL, NULL);
+	size_t i;
+
+	if (suite == NULL)
+		return;
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		CU_add_test(suite, tests[i].name, tests[i].fn);
+}

@@ -1,0 +1,148 @@
+/* Request: CGI params, headers, content negotiation, absolute URLs. */
+#include <stdio.h>
+#include <string.h>
+#include <CUnit/CUnit.h>
+
+#include "pawl/config.h"
+#include "pawl/request.h"
+#include "unit.h"
+
+static struct pawl_arena *arena;
+static struct pawl_config *cfg;
+
+static int setup(void)
+{
+	struct pawl_error err;
+
+	arena = pawl_arena_new(4096);
+	cfg = pawl_config_parse("[app:main]\n", "t.ini", NULL, &err);
+	return arena == NULL || cfg == NULL;
+}
+
+static int teardown(void)
+{
+	pawl_config_free(cfg);
+	pawl_arena_free(arena);
+	return 0;
+}
+
+static enum pawl_err init(struct pawl_request *req, char **params, struct pawl_error *err)
+{
+	pawl_arena_reset(arena);
+	pawl_error_clear(err);
+	return pawl_request_init(req, arena, params, err);
+}
+
+static void test_init(void)
+{
+	char *params[] = { "REQUEST_METHOD=PUT", "REQUEST_URI=/v1/buckets/b?_limit=2",
+		"HTTP_IF_MATCH=\"12\"", "CONTENT_TYPE=application/json; charset=utf-8", NULL };
+	struct pawl_request req;
+	struct pawl_error err;
+
+	CU_ASSERT_EQUAL_FATAL(init(&req, params, &err), PAWL_OK);
+	CU_ASSERT_STRING_EQUAL(req.method, "PUT");
+	CU_ASSERT_EQUAL(req.method_bit, PAWL_METHOD_PUT);
+	CU_ASSERT_STRING_EQUAL(req.raw_path, "/v1/buckets/b");
+	CU_ASSERT_STRING_EQUAL(req.query, "_limit=2");
+	CU_ASSERT_STRING_EQUAL(pawl_request_header(&req, "If-Match"), "\"12\"");
+	CU_ASSERT_STRING_EQUAL(pawl_request_header(&req, "content-type"),
+	    "application/json; charset=utf-8");
+	CU_ASSERT_PTR_NULL(pawl_request_header(&req, "If-None-Match"));
+}
+
+static void test_bad_uri(void)
+{
+	char *none[] = { "REQUEST_METHOD=GET", NULL };
+	char *relative[] = { "REQUEST_URI=v1/", NULL };
+	char *ctl[] = { "REQUEST_URI=/v1/\x01", NULL };
+	struct pawl_request req;
+	struct pawl_error err;
+
+	CU_ASSERT_EQUAL(init(&req, none, &err), PAWL_ERR_INVALID);
+	CU_ASSERT_EQUAL(init(&req, relative, &err), PAWL_ERR_INVALID);
+	CU_ASSERT_EQUAL(init(&req, ctl, &err), PAWL_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.location, "path");
+}
+
+static enum pawl_err accept_of(const char *accept)
+{
+	char header[256];
+	char *params[] = { "REQUEST_URI=/v1/", header, NULL };
+	struct pawl_request req;
+	struct pawl_error err;
+
+	snprintf(header, sizeof(header), "HTTP_ACCEPT=%s", accept);
+	init(&req, params, &err);
+	return pawl_request_check_accept(&req, &err);
+}
+
+static void test_accept(void)
+{
+	CU_ASSERT_EQUAL(accept_of(""), PAWL_OK);
+	CU_ASSERT_EQUAL(accept_of("application/json"), PAWL_OK);
+	CU_ASSERT_EQUAL(accept_of("text/html, application/json;q=0.9"), PAWL_OK);
+	CU_ASSERT_EQUAL(accept_of("*/*"), PAWL_OK);
+	CU_ASSERT_EQUAL(accept_of("application/*"), PAWL_OK);
+	CU_ASSERT_EQUAL(accept_of("text/html"), PAWL_ERR_NOT_ACCEPTABLE);
+	CU_ASSERT_EQUAL(accept_of("application/xml, text/plain"), PAWL_ERR_NOT_ACCEPTABLE);
+	CU_ASSERT_EQUAL(accept_of("application/json;q=0"), PAWL_ERR_NOT_ACCEPTABLE);
+	CU_ASSERT_EQUAL(accept_of("application/json; q=0.0"), PAWL_ERR_NOT_ACCEPTABLE);
+	CU_ASSERT_EQUAL(accept_of("application/json;q=0.5"), PAWL_OK);
+}
+
+static enum pawl_err content_type_of(const char *ct, struct pawl_error *err)
+{
+	static const char *const allowed[] = { "application/json", "application/merge-patch+json", NULL };
+	char header[256];
+	char *params[] = { "REQUEST_URI=/v1/", ct ? header : NULL, NULL };
+	struct pawl_request req;
+
+	snprintf(header, sizeof(header), "CONTENT_TYPE=%s", ct ? ct : "");
+	init(&req, params, err);
+	return pawl_request_check_content_type(&req, allowed, err);
+}
+
+static void test_content_type(void)
+{
+	struct pawl_error err;
+
+	CU_ASSERT_EQUAL(content_type_of("application/json", &err), PAWL_OK);
+	CU_ASSERT_EQUAL(content_type_of("Application/JSON; charset=utf-8", &err), PAWL_OK);
+	CU_ASSERT_EQUAL(content_type_of("application/merge-patch+json", &err), PAWL_OK);
+	CU_ASSERT_EQUAL(content_type_of("text/plain", &err), PAWL_ERR_MEDIA_TYPE);
+	CU_ASSERT_STRING_EQUAL(err.name, "Content-Type");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'application/json'"));
+	CU_ASSERT_EQUAL(content_type_of(NULL, &err), PAWL_ERR_MEDIA_TYPE);
+	CU_ASSERT_EQUAL(content_type_of("application/jsonx", &err), PAWL_ERR_MEDIA_TYPE);
+}
+
+static void test_url(void)
+{
+	char *plain[] = { "REQUEST_URI=/v1/", "HTTP_HOST=example.org:8888", NULL };
+	char *fwd[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal", "HTTP_X_FORWARDED_HOST=api.example.org",
+		"HTTP_X_FORWARDED_PROTO=https", NULL };
+	char *bad[] = { "REQUEST_URI=/v1/", "HTTP_HOST=evil.org/\"x", "SERVER_NAME=srv",
+		"SERVER_PORT=8080", NULL };
+	struct pawl_request req;
+	struct pawl_error err;
+
+	init(&req, plain, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, cfg, "/"), "http://example.org:8888/v1/");
+	init(&req, fwd, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, cfg, "/buckets"),
+	    "https://api.example.org/v1/buckets");
+	init(&req, bad, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, cfg, "/"), "http://srv:8080/v1/");
+}
+
+void test_request_register(void)
+{
+	CU_pSuite s = CU_add_suite("request", setup, teardown);
+
+	CU_add_test(s, "params and headers", test_init);
+	CU_add_test(s, "bad REQUEST_URI", test_bad_uri);
+	CU_add_test(s, "Accept negotiation", test_accept);
+	CU_add_test(s, "Content-Type check", test_content_type);
+	CU_add_test(s, "absolute URLs", test_url);
+}

@@ -1,0 +1,17 @@
+/* Each tests/unit/test_<module>.c registers its CUnit suite through one function. */
+#ifndef PAWL_TEST_UNIT_H
+#define PAWL_TEST_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+void test_arena_register(void);
+void test_err_register(void);
+void test_str_register(void);
+void test_config_register(void);
+void test_json_register(void);
+void test_auth_register(void);
+void test_router_register(void);
+void test_request_register(void);
+void test_pipeline_register(void);
+
+#endif
