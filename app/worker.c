@@ -78,14 +78,17 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	else
 		pawl_pipeline_handle(app, &req, &resp);
 	pawl_fcgi_send(fcgi, &resp);
-	pawl_fcgi_finish(fcgi);
 	memset(&sum, 0, sizeof(sum));
-	sum.method = req.method;
-	sum.path = req.raw_path;
+	/* Copies: the params they point into are freed by finish. */
+	sum.method = pawl_arena_strdup(arena, req.method);
+	sum.path = pawl_arena_strdup(arena, req.raw_path);
 	sum.status = resp.status;
+	sum.errno_ = resp.errno_;
 	sum.ms = ms_since(&start);
 	sum.user_id = req.user_id;
-	sum.agent = pawl_request_header(&req, "User-Agent");
+	sum.agent = pawl_arena_strdup(arena, pawl_request_header(&req, "User-Agent"));
+	/* Finishing frees the params: everything read from them is read above. */
+	pawl_fcgi_finish(fcgi);
 	pawl_log_request(&sum);
 }
 

@@ -157,7 +157,8 @@ void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
 	FCGX_FPrintF(out, "Status: %d %s\r\n", resp->status, pawl_err_reason(resp->status));
 	for (i = 0; i < resp->n_headers; i++)
 		FCGX_FPrintF(out, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
-	FCGX_FPrintF(out, "Content-Length: %zu\r\n\r\n", resp->body.len);
+	/* libfcgi's printf knows no %zu. */
+	FCGX_FPrintF(out, "Content-Length: %lu\r\n\r\n", (unsigned long)resp->body.len);
 	if (!resp->omit_body && resp->body.len > 0)
 		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
 }

@@ -103,6 +103,7 @@ void pawl_response_error(struct pawl_response *resp, const struct pawl_error *er
 	int status = pawl_err_status(code);
 
 	resp->status = status;
+	resp->errno_ = pawl_err_errno(code);
 	b->len = 0;
 	pawl_buf_printf(b, "{\"code\":%d,\"errno\":%d,\"error\":", status, pawl_err_errno(code));
 	pawl_buf_json_string(b, title, strlen(title));

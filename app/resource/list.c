@@ -1,44 +1,169 @@
 /*
  * List endpoints (GET, HEAD, POST, DELETE on /.../<plural>) for every
- * resource. Reads send PostgreSQL's JSON text as it is; POST with an
- * existing data.id answers the existing object without writing.
+ * resource: filters, sort, keyset pages with Next-Page, HEAD counts. Reads
+ * send PostgreSQL's JSON text as it is unless _fields asks for a projection;
+ * never counts on GET (Total-* on HEAD only).
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "pawl/json.h"
 #include "pawl/lists.h"
 #include "pawl/resource.h"
 
+#define TO_ALERT "{\"code\":\"soft-eol\",\"message\":\"_to is now deprecated, " \
+	"you should use _before instead\",\"url\":\"https://kinto.readthedocs.io/en/stable/api/1.x/filtering.html\"}"
+
+struct listing {
+	struct pawl_query q;
+	struct pawl_token token;
+	struct pawl_list_request lr;
+	struct pawl_list_page page;
+};
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long page_size(const struct pawl_config *cfg, const struct pawl_query *q)
+{
+	long long max = cfg->storage_max_fetch_size, limit;
+
+	limit = q->has_limit ? q->limit : (cfg->paginate_by > 0 ? cfg->paginate_by : max);
+	if (cfg->paginate_by > 0 && limit > cfg->paginate_by)
+		limit = cfg->paginate_by;
+	return limit > max ? max : limit;
+}
+
+/* Parses the query string and token into l; lock for DELETE. */
+static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
+    struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	memset(l, 0, sizeof(*l));
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, wall_ms(), &l->q, err)) != PAWL_OK)
+		return rc;
+	if (l->q.token != NULL && (rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
+	    &l->q, l->q.token, &l->token, err)) != PAWL_OK)
+		return rc;
+	l->lr.key = &c->key;
+	l->lr.query = &l->q;
+	l->lr.after = l->q.token ? &l->token : NULL;
+	l->lr.limit = page_size(c->app->cfg, &l->q);
+	l->lr.lock = lock;
+	if (l->q.to_used)
+		pawl_response_header(c->resp, "Alert", TO_ALERT);
+	return PAWL_OK;
+}
+
+/* The sort fields' values of the last object served: what the next page resumes after. */
+static json_object *last_values(struct pawl_arena *arena, const struct listing *l)
+{
+	const struct pawl_object *o = &l->page.items[l->page.n - 1];
+	json_object *last = pawl_json_own(arena, json_object_new_object()), *data = NULL;
+	struct pawl_error err;
+	size_t i, d;
+
+	if (last == NULL || pawl_json_parse(arena, o->data, strlen(o->data), 1000, &data, &err) != PAWL_OK)
+		return NULL;
+	for (i = 0; i < l->q.n_sort; i++) {
+		const struct pawl_field *f = &l->q.sort[i].field;
+		json_object *v = data;
+
+		for (d = 0; d < f->depth && v != NULL; d++)
+			if (!json_object_is_type(v, json_type_object) ||
+			    !json_object_object_get_ex(v, f->path[d], &v))
+				v = NULL;
+		if (f->kind == PAWL_FIELD_LAST_MODIFIED)
+			v = json_object_new_int64(o->last_modified);
+		else if (v != NULL)
+			v = json_object_get(v);
+		if (v != NULL)
+			json_object_object_add(last, f->name, v);
+	}
+	return last;
+}
+
+static void next_page(struct pawl_rctx *c, const struct listing *l)
+{
+	json_object *last;
+	const char *token, *url;
+
+	if (!l->page.more || l->page.n == 0 || (last = last_values(c->req->arena, l)) == NULL)
+		return;
+	token = pawl_token_encode(c->req->arena, c->app->cfg->userid_hmac_secret, &l->q, last, 0);
+	url = pawl_request_url(c->req, c->app->cfg, c->list_path);
+	if (token != NULL && url != NULL)
+		pawl_response_header(c->resp, "Next-Page", pawl_arena_printf(c->req->arena,
+		    "%s?%s%s_limit=%lld&_token=%s", url, l->q.keep ? l->q.keep : "",
+		    l->q.keep && *l->q.keep ? "&" : "", l->lr.limit, token));
+}
+
+static void put_items(struct pawl_rctx *c, const struct listing *l, const char *const *datas)
+{
+	struct pawl_buf *b = &c->resp->body;
+	size_t i;
+
+	b->len = 0;
+	pawl_buf_puts(b, "{\"data\":[");
+	for (i = 0; i < l->page.n; i++) {
+		const char *d = datas ? datas[i] : l->page.items[i].data;
+
+		if (i)
+			pawl_buf_putc(b, ',');
+		pawl_buf_puts(b, l->q.n_fields ? pawl_resource_project(c->req->arena, d,
+		    l->q.fields, l->q.n_fields) : d);
+	}
+	pawl_buf_puts(b, "]}");
+}
+
+static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pawl_error *err)
+{
+	long long count = 0;
+	const char *text;
+	enum pawl_err rc;
+
+	if ((rc = pawl_lists_count(c->app->pg, c->req->arena, &l->lr, &count, err)) != PAWL_OK)
+		return rc;
+	text = pawl_arena_printf(c->req->arena, "%lld", count);
+	pawl_response_header(c->resp, "Total-Objects", text);
+	pawl_response_header(c->resp, "Total-Records", text);
+	c->resp->status = 200;
+	return PAWL_OK;
+}
+
 static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 {
-	struct pawl_list_page page;
+	struct listing l;
 	long long ts;
 	bool not_modified;
 	enum pawl_err rc;
-	size_t i;
 
-	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK ||
+	if ((rc = prepare(c, &l, false, err)) != PAWL_OK ||
+	    (rc = pawl_resource_check_parent(c, err)) != PAWL_OK ||
 	    (rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key,
 	    c->app->cfg->readonly, &ts, err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_timestamp_headers(c->resp, ts);
+	pawl_response_header(c->resp, "Cache-Control", "no-cache, no-store");
 	if (not_modified) {
 		c->resp->status = 304;
 		return PAWL_OK;
 	}
-	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &c->key,
-	    c->app->cfg->storage_max_fetch_size, &page, err)) != PAWL_OK)
+	if (c->req->method_bit == PAWL_METHOD_HEAD)
+		return list_head(c, &l, err);
+	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK)
 		return rc;
 	c->resp->status = 200;
-	pawl_buf_puts(&c->resp->body, "{\"data\":[");
-	for (i = 0; i < page.n; i++) {
-		if (i)
-			pawl_buf_putc(&c->resp->body, ',');
-		pawl_buf_puts(&c->resp->body, page.items[i].data);
-	}
-	pawl_buf_puts(&c->resp->body, "]}");
+	put_items(c, &l, NULL);
+	next_page(c, &l);
 	return PAWL_OK;
 }
 
@@ -46,7 +171,7 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 {
 	json_object *data, *perms, *idv;
 	struct pawl_object obj;
-	bool found = false;
+	bool found = false, not_modified;
 	long long ts;
 	size_t len;
 	enum pawl_err rc;
@@ -57,24 +182,25 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	if (data != NULL && json_object_object_get_ex(data, "id", &idv)) {
 		if (!json_object_is_type(idv, json_type_string) ||
 		    !pawl_resource_id_valid(json_object_get_string(idv)))
-			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id", "Invalid id");
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id",
+			    "Invalid object id");
 		c->id = pawl_arena_strdup(c->req->arena, json_object_get_string(idv));
 		rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, true, &obj, &found, err);
 		if (rc != PAWL_OK)
 			return rc;
-		if (found && !obj.deleted) {
-			bool not_modified;
-
-			if ((rc = pawl_resource_preconditions(c, &obj, &not_modified, err)) != PAWL_OK)
-				return rc;
-			pawl_resource_item_response(c, 200, &obj, true);
-			return PAWL_OK;
-		}
+		found = found && !obj.deleted;
 	} else {
 		c->id = pawl_resource_new_id(c->req->arena, c->res);
 	}
 	if (c->id == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if ((rc = pawl_resource_preconditions(c, found ? &obj : NULL, &not_modified, err)) != PAWL_OK)
+		return rc;
+	if (found) {
+		/* An existing id is answered as it is, without a write (Kinto). */
+		pawl_resource_item_response(c, 200, &obj, true);
+		return PAWL_OK;
+	}
 	if (data != NULL) {
 		json_object_object_del(data, "id");
 		json_object_object_del(data, "last_modified");
@@ -89,38 +215,45 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 
 static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 {
-	struct pawl_list_page page;
+	struct listing l;
+	const char **tombs;
 	long long ts;
 	bool not_modified;
 	enum pawl_err rc;
 	size_t i;
 
-	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK ||
+	if ((rc = prepare(c, &l, true, err)) != PAWL_OK ||
+	    (rc = pawl_resource_check_parent(c, err)) != PAWL_OK ||
 	    (rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key, false, &ts,
 	    err)) != PAWL_OK ||
-	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK ||
-	    (rc = pawl_lists_fetch(c->app->pg, c->req->arena, &c->key,
-	    c->app->cfg->storage_max_fetch_size, &page, err)) != PAWL_OK)
+	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
 		return rc;
-	pawl_buf_puts(&c->resp->body, "{\"data\":[");
-	for (i = 0; i < page.n; i++) {
+	/* Only live objects are deleted, whatever the filters on last_modified. */
+	l.q.with_tombstones = false;
+	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK)
+		return rc;
+	tombs = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*tombs));
+	if (tombs == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < l.page.n; i++) {
+		const char *id = l.page.items[i].id;
 		struct pawl_object tomb;
-		const char *uri;
 
 		if ((rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, 0, &ts, err)) != PAWL_OK ||
-		    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, page.items[i].id, ts,
-		    &tomb, err)) != PAWL_OK)
+		    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, id, ts, &tomb,
+		    err)) != PAWL_OK)
 			return rc;
-		uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, page.items[i].id);
-		if ((rc = pawl_objects_delete_children(c->app->pg, c->req->arena, uri, err)) != PAWL_OK)
+		if (c->res->has_children && (rc = pawl_objects_delete_children(c->app->pg,
+		    c->req->arena, pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, id),
+		    err)) != PAWL_OK)
 			return rc;
-		if (i)
-			pawl_buf_putc(&c->resp->body, ',');
-		pawl_buf_puts(&c->resp->body, tomb.data);
+		tombs[i] = tomb.data;
 	}
-	pawl_buf_puts(&c->resp->body, "]}");
+	l.q.n_fields = 0;
+	put_items(c, &l, tombs);
 	c->resp->status = 200;
 	pawl_resource_timestamp_headers(c->resp, ts);
+	next_page(c, &l);
 	return PAWL_OK;
 }
 

@@ -105,6 +105,9 @@ struct pawl_resources *pawl_resources_new(const struct pawl_config *cfg, struct 
 		if (check_unique(res, N_KINTO + i, err) != PAWL_OK)
 			goto fail;
 	}
+	for (i = 0; i < n; i++)
+		if (res->items[i].parent != NULL)
+			res->items[res->items[i].parent->index].has_children = true;
 	return res;
 fail:
 	pawl_resources_free(res);

@@ -1,22 +1,38 @@
 /*
- * Reading lists of objects: one page of a list, newest first, through the
- * (parent_id, resource_name, last_modified) index.
+ * Reading lists of objects: filters, sort and keyset pagination turned into
+ * one parameterised SELECT over the list's index. Every value and JSON path
+ * from the query string is a bound parameter; only the operator shapes, from
+ * a fixed table, are SQL text.
  */
 #ifndef PAWL_LISTS_H
 #define PAWL_LISTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pawl/objects.h"
+#include "pawl/query.h"
 
 struct pawl_list_page {
 	struct pawl_object *items;
 	size_t n;
+	bool more;  /* there are objects after the last one returned */
 };
 
-/* The live objects of a list, newest first, at most limit. */
+struct pawl_list_request {
+	const struct pawl_list_key *key;
+	const struct pawl_query *query;   /* filters, bounds, sort; NULL: none */
+	const struct pawl_token *after;   /* resume after this object; NULL: first page */
+	long long limit;                  /* page size (one more row is read to set `more`) */
+	bool lock;                        /* FOR UPDATE (list DELETE) */
+};
+
+/* One page of the list, in the query's sort order. */
 enum pawl_err pawl_lists_fetch(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, int limit, struct pawl_list_page *page,
-    struct pawl_error *err);
+    const struct pawl_list_request *lr, struct pawl_list_page *page, struct pawl_error *err);
+
+/* How many live objects match the query's filters (HEAD's Total-Objects). */
+enum pawl_err pawl_lists_count(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_request *lr, long long *count, struct pawl_error *err);
 
 #endif

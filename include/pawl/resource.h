@@ -78,3 +78,10 @@ enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *f
 /* Writes {"data":<data>,"permissions":{}} (item) with status and the object's headers. */
 void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct pawl_object *obj,
     bool with_permissions);
+
+/*
+ * _fields projection of one object's JSON text: id and last_modified (and
+ * deleted on tombstones) plus the listed, possibly dotted, fields. In the arena.
+ */
+const char *pawl_resource_project(struct pawl_arena *arena, const char *data,
+    const char *const *fields, size_t n_fields);

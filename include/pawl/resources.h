@@ -25,6 +25,7 @@ struct pawl_resource {
 	const struct pawl_resource *parent; /* NULL for top-level resources */
 	bool per_user;             /* objects are scoped to their creator */
 	enum pawl_id_kind id_kind;
+	bool has_children;         /* another resource names this one as parent */
 	size_t index;              /* position in the table */
 };
 

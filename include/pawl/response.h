@@ -23,6 +23,7 @@ struct pawl_header {
 struct pawl_response {
 	struct pawl_arena *arena;
 	int status;
+	int errno_;       /* the Kinto errno of an error response, else 0 */
 	struct pawl_header headers[PAWL_RESPONSE_MAX_HEADERS];
 	size_t n_headers;
 	struct pawl_buf body;
