@@ -11,7 +11,8 @@
 
 #include "pawl/app.h"
 #include "pawl/pg.h"
-#include "pawl/redis.h"
+#include "pawl/events.h"
+#include "pawl/listeners.h"
 #include "pawl/resources.h"
 #include "pawl/router.h"
 
@@ -54,34 +55,6 @@ static char *file_version(const char *path, struct pawl_error *err)
 	return text;
 }
 
-static enum pawl_err make_listeners(struct pawl_app *app, struct pawl_error *err)
-{
-	size_t i;
-
-	app->listeners = calloc(app->cfg->n_listeners + 1, sizeof(*app->listeners));
-	if (app->listeners == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	for (i = 0; i < app->cfg->n_listeners; i++) {
-		const struct pawl_listener_config *lc = &app->cfg->listeners[i];
-		struct pawl_app_listener *l = &app->listeners[app->n_listeners++];
-		struct pawl_redis_url url;
-
-		l->config = lc;
-		if (strcmp(lc->use, "redis") != 0)
-			continue;
-		if (pawl_redis_parse_url(lc->url, &url, err) != PAWL_OK) {
-			char msg[PAWL_ERROR_MESSAGE_MAX];
-
-			snprintf(msg, sizeof(msg), "%s", err->message);
-			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.url': %s",
-			    lc->name, msg);
-		}
-		if ((l->redis = pawl_redis_new(&url, 1000)) == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	}
-	return PAWL_OK;
-}
-
 struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *err)
 {
 	struct pawl_app *app = calloc(1, sizeof(*app));
@@ -98,7 +71,11 @@ struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *
 		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (make_listeners(app, err) != PAWL_OK)
+	if ((app->events = pawl_events_new()) == NULL) {
+		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((app->listeners = pawl_listeners_new(cfg, app->events, err)) == NULL)
 		goto fail;
 	app->version_json = cfg->version_json_path ? file_version(cfg->version_json_path, err)
 	    : builtin_version();
@@ -112,13 +89,10 @@ fail:
 
 void pawl_app_free(struct pawl_app *app)
 {
-	size_t i;
-
 	if (app == NULL)
 		return;
-	for (i = 0; i < app->n_listeners; i++)
-		pawl_redis_free(app->listeners[i].redis);
-	free(app->listeners);
+	pawl_listeners_free(app->listeners);
+	pawl_events_free(app->events);
 	free(app->version_json);
 	pawl_pg_free(app->pg);
 	pawl_router_free(app->router);

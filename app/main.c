@@ -14,6 +14,7 @@
 #include "pawl/log.h"
 #include "pawl/migrate.h"
 #include "pawl/pg.h"
+#include "pawl/relay.h"
 #include "pawl/supervisor.h"
 #include "pawl/worker.h"
 
@@ -23,12 +24,15 @@ static void usage(FILE *f)
 {
 	fputs("usage: pawl-fcgi [serve] -c FILE [--listen unix:PATH|HOST:PORT] [--workers N]\n"
 	    "       pawl-fcgi migrate -c FILE\n"
+	    "       pawl-fcgi relay -c FILE\n"
 	    "       pawl-fcgi check -c FILE\n"
 	    "       pawl-fcgi --version\n"
 	    "\n"
 	    "Without --listen, serves FastCGI on the socket inherited on fd 0 (spawn-fcgi).\n"
 	    "With --workers N, preforks N workers and supervises them: respawn on crash,\n"
-	    "graceful stop on SIGTERM, config reload and worker replacement on SIGHUP.\n", f);
+	    "graceful stop on SIGTERM, config reload and worker replacement on SIGHUP;\n"
+	    "it also runs the outbox relay when a Redis listener is configured.\n"
+	    "`relay` delivers outbox events left behind (for setups without --workers).\n", f);
 }
 
 static int run_migrate(const struct pawl_config *cfg)
@@ -117,7 +121,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || path == NULL ||
 	    (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
-	    strcmp(command, "check") != 0)) {
+	    strcmp(command, "check") != 0 && strcmp(command, "relay") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -131,6 +135,8 @@ int main(int argc, char **argv)
 		status = 0;
 	} else if (strcmp(command, "migrate") == 0) {
 		status = run_migrate(cfg);
+	} else if (strcmp(command, "relay") == 0) {
+		status = pawl_relay_run(cfg);
 	} else {
 		return serve(path, cfg, listen, workers);
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pawl/log.h"
+#include "pawl/relay.h"
 #include "pawl/supervisor.h"
 #include "pawl/worker.h"
 
@@ -25,6 +26,7 @@ extern char **environ;
 struct child {
 	pid_t pid;
 	unsigned gen;
+	bool relay;    /* the outbox relay rather than a worker */
 };
 
 struct sup {
@@ -50,7 +52,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void child_main(struct sup *s, pid_t parent)
+static void child_main(struct sup *s, pid_t parent, bool relay)
 {
 	sigset_t none;
 
@@ -61,10 +63,14 @@ static void child_main(struct sup *s, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(0);
+	if (relay) {
+		close(s->fd);
+		_exit(pawl_relay_run(s->cfg));
+	}
 	_exit(pawl_worker_run(s->cfg, s->fd));
 }
 
-static void spawn(struct sup *s)
+static void spawn(struct sup *s, bool relay)
 {
 	pid_t parent = getpid(), pid;
 	int i;
@@ -79,20 +85,34 @@ static void spawn(struct sup *s)
 		return;
 	}
 	if (pid == 0)
-		child_main(s, parent);
+		child_main(s, parent, relay);
 	s->kids[i].pid = pid;
 	s->kids[i].gen = s->gen;
+	s->kids[i].relay = relay;
 	s->last_spawn_ms = now_ms();
 }
 
-static int count(const struct sup *s, bool current_only)
+/* Live children; current_only: of this generation and of the given kind. */
+static int count(const struct sup *s, bool current_only, bool relay)
 {
 	int i, n = 0;
 
 	for (i = 0; i < s->cap; i++)
-		if (s->kids[i].pid != 0 && (!current_only || s->kids[i].gen == s->gen))
+		if (s->kids[i].pid != 0 && (!current_only ||
+		    (s->kids[i].gen == s->gen && s->kids[i].relay == relay)))
 			n++;
 	return n;
+}
+
+/* The relay runs when some listener is durable (the Redis queue listener). */
+static bool wants_relay(const struct pawl_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_listeners; i++)
+		if (strcmp(cfg->listeners[i].use, "redis") == 0)
+			return true;
+	return false;
 }
 
 static void signal_all(struct sup *s, int sig, bool old_only)
@@ -118,11 +138,11 @@ static void reap(struct sup *s)
 		if (s->stopping || s->kids[i].gen != s->gen)
 			continue;
 		if (WIFSIGNALED(status))
-			pawl_log_error("supervisor: worker %ld killed by signal %d; respawning",
-			    (long)pid, WTERMSIG(status));
+			pawl_log_error("supervisor: %s %ld killed by signal %d; respawning",
+			    s->kids[i].relay ? "relay" : "worker", (long)pid, WTERMSIG(status));
 		else
-			pawl_log_error("supervisor: worker %ld exited with status %d; respawning",
-			    (long)pid, WEXITSTATUS(status));
+			pawl_log_error("supervisor: %s %ld exited with status %d; respawning",
+			    s->kids[i].relay ? "relay" : "worker", (long)pid, WEXITSTATUS(status));
 		/* Back off only when workers die young (a crash loop), not after a one-off. */
 		if (now_ms() - s->last_spawn_ms < YOUNG_MS)
 			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 100;
@@ -151,7 +171,9 @@ static void reload(struct sup *s)
 	s->backoff_ms = 0;
 	/* New workers first, then drain the old ones: the socket is never unserved. */
 	for (i = 0; i < s->n; i++)
-		spawn(s);
+		spawn(s, false);
+	if (wants_relay(cfg))
+		spawn(s, true);
 	signal_all(s, SIGTERM, true);
 	pawl_log_info("supervisor: config reloaded, workers replaced (generation %u)", s->gen);
 }
@@ -163,13 +185,13 @@ static void begin_stop(struct sup *s)
 	s->stopping = true;
 	s->kill_at_ms = now_ms() + (long long)s->cfg->graceful_timeout_seconds * 1000;
 	signal_all(s, SIGTERM, false);
-	pawl_log_info("supervisor: stopping %d workers", count(s, false));
+	pawl_log_info("supervisor: stopping %d children", count(s, false, false));
 }
 
 static void step(struct sup *s)
 {
 	if (s->stopping) {
-		if (now_ms() >= s->kill_at_ms && count(s, false) > 0) {
+		if (now_ms() >= s->kill_at_ms && count(s, false, false) > 0) {
 			pawl_log_warn("supervisor: workers still busy after %d s; killing them",
 			    s->cfg->graceful_timeout_seconds);
 			signal_all(s, SIGKILL, false);
@@ -177,8 +199,10 @@ static void step(struct sup *s)
 		}
 		return;
 	}
-	while (count(s, true) < s->n && now_ms() >= s->next_spawn_ms)
-		spawn(s);
+	while (count(s, true, false) < s->n && now_ms() >= s->next_spawn_ms)
+		spawn(s, false);
+	if (wants_relay(s->cfg) && count(s, true, true) == 0 && now_ms() >= s->next_spawn_ms)
+		spawn(s, true);
 }
 
 int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n)
@@ -191,7 +215,7 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 	s.cfg = cfg;
 	s.fd = fd;
 	s.n = n;
-	s.cap = 4 * n;
+	s.cap = 4 * n + 4;
 	s.kids = calloc((size_t)s.cap, sizeof(*s.kids));
 	if (s.kids == NULL)
 		return 1;
@@ -203,7 +227,7 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pawl_log_info("supervisor: starting %d workers", n);
-	while (!s.stopping || count(&s, false) > 0) {
+	while (!s.stopping || count(&s, false, false) > 0) {
 		struct timespec tick = { .tv_sec = 0, .tv_nsec = 100 * 1000000L };
 		int sig;
 

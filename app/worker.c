@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "pawl/app.h"
+#include "pawl/events.h"
 #include "pawl/fcgi.h"
 #include "pawl/log.h"
 #include "pawl/pipeline.h"
+#include "pawl/relay.h"
 #include "pawl/request.h"
 #include "pawl/response.h"
 #include "pawl/worker.h"
@@ -22,20 +24,18 @@
 #define ARENA_BLOCK (64 * 1024)
 
 static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t idle;
 
 static void on_stop(int sig)
 {
 	(void)sig;
-	/* Idle: nothing is in flight, so leaving now is the graceful stop. */
-	if (idle)
-		_exit(0);
 	stop_requested = 1;
 }
 
-static void install_signals(sigset_t *stopset)
+/* Stop signals stay blocked except inside the wait (waitmask): never mid-request. */
+static void install_signals(sigset_t *waitmask)
 {
 	struct sigaction sa;
+	sigset_t stopset;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop; /* no SA_RESTART: interrupt accept() */
@@ -45,10 +45,12 @@ static void install_signals(sigset_t *stopset)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	sigemptyset(stopset);
-	sigaddset(stopset, SIGTERM);
-	sigaddset(stopset, SIGINT);
-	sigprocmask(SIG_BLOCK, stopset, NULL);
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	sigprocmask(SIG_BLOCK, &stopset, waitmask);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
 }
 
 static double ms_since(const struct timespec *start)
@@ -90,6 +92,11 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	/* Finishing frees the params: everything read from them is read above. */
 	pawl_fcgi_finish(fcgi);
 	pawl_log_request(&sum);
+	/* After COMMIT and after the response: subscribers, then the outbox fast path. */
+	if (req.stage != NULL && pawl_stage_count(req.stage) > 0) {
+		pawl_events_dispatch(app->events, req.stage);
+		pawl_relay_after_commit(app->listeners, app->pg, arena, req.stage);
+	}
 }
 
 int pawl_worker_run(const struct pawl_config *cfg, int listen_fd)
@@ -98,10 +105,10 @@ int pawl_worker_run(const struct pawl_config *cfg, int listen_fd)
 	struct pawl_app *app = NULL;
 	struct pawl_fcgi *fcgi = NULL;
 	struct pawl_arena *arena = NULL;
-	sigset_t stopset;
+	sigset_t waitmask;
 	int status = 1;
 
-	install_signals(&stopset);
+	install_signals(&waitmask);
 	if (pawl_fcgi_init() != 0 || (fcgi = pawl_fcgi_new(listen_fd)) == NULL ||
 	    (arena = pawl_arena_new(ARENA_BLOCK)) == NULL) {
 		pawl_log_error("worker: cannot set up FastCGI");
@@ -113,20 +120,16 @@ int pawl_worker_run(const struct pawl_config *cfg, int listen_fd)
 	}
 	status = 0;
 	while (!stop_requested) {
-		int rc;
+		int rc = pawl_fcgi_wait(fcgi, &waitmask);
 
-		idle = 1;
-		sigprocmask(SIG_UNBLOCK, &stopset, NULL);
-		rc = pawl_fcgi_accept(fcgi);
-		sigprocmask(SIG_BLOCK, &stopset, NULL);
-		idle = 0;
-		if (rc != 0) {
-			if (errno != EINTR) {
-				pawl_log_error("worker: accept failed: %s", strerror(errno));
-				usleep(100000); /* a broken socket must not spin a core */
-			}
-			continue;
+		if (rc > 0 && !stop_requested)
+			rc = pawl_fcgi_accept(fcgi);
+		if (rc < 0) {
+			pawl_log_error("worker: accept failed: %s", strerror(errno));
+			usleep(100000); /* a broken socket must not spin a core */
 		}
+		if (rc <= 0)
+			continue;
 		serve_one(app, fcgi, arena);
 		pawl_arena_reset(arena);
 	}

@@ -51,7 +51,7 @@ install_packages() {
 		trap "${sudo[*]} rm -f $POLICY" EXIT
 	fi
 	"${sudo[@]}" apt-get update -q
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Use-Pty=0 \
 		--no-install-recommends "${missing[@]}"
 	if [[ -n $(missing_packages) ]]; then
 		say "still missing after apt-get: $(missing_packages | tr '\n' ' ')" >&2

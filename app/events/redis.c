@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -14,11 +15,22 @@
 #include "pawl/redis.h"
 #include "pawl/str.h"
 
+#define BACKOFF_MS 1000
+
 struct pawl_redis {
 	struct pawl_redis_url url;
 	redisContext *ctx;
 	int timeout_ms;
+	long long retry_at_ms;  /* monotonic: no new attempt before this */
 };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static enum pawl_err bad_url(const char *url, const char *why, struct pawl_error *err)
 {
@@ -206,4 +218,43 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
 	if (r->ctx != NULL)
 		redisSetTimeout(r->ctx, tv_ms(r->timeout_ms));
 	return PAWL_OK;
+}
+
+enum pawl_err pawl_redis_lpush(struct pawl_redis *r, const char *key,
+    const char *const *payloads, size_t n, struct pawl_error *err)
+{
+	size_t i;
+	enum pawl_err rc;
+
+	if (n == 0)
+		return PAWL_OK;
+	if (r->ctx == NULL && now_ms() < r->retry_at_ms)
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
+	if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		const char *argv[] = { "LPUSH", key, payloads[i] };
+
+		if (redisAppendCommandArgv(r->ctx, 3, argv, NULL) != REDIS_OK)
+			goto io;
+	}
+	for (i = 0; i < n; i++) {
+		void *reply = NULL;
+		int ok = redisGetReply(r->ctx, &reply) == REDIS_OK && reply != NULL &&
+		    ((redisReply *)reply)->type == REDIS_REPLY_INTEGER;
+
+		if (reply != NULL)
+			freeReplyObject(reply);
+		if (!ok)
+			goto io;
+	}
+	return PAWL_OK;
+io:
+	pawl_log_warn("Redis LPUSH %s failed: %s", key, r->ctx && r->ctx->errstr[0] ? r->ctx->errstr
+	    : "error reply");
+	disconnect(r);
+	pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push failed");
+fail:
+	r->retry_at_ms = now_ms() + BACKOFF_MS;
+	return err->code;
 }

@@ -5,6 +5,8 @@
  * takes no decision about them.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 
 struct pawl_fcgi {
 	FCGX_Request req;
+	int listen_fd;
 };
 
 int pawl_fcgi_init(void)
@@ -71,14 +74,23 @@ enum pawl_err pawl_fcgi_listen(const char *spec, int mode, int backlog, int *fd,
 struct pawl_fcgi *pawl_fcgi_new(int listen_fd)
 {
 	struct pawl_fcgi *f = calloc(1, sizeof(*f));
+	int fl;
 
 	if (f == NULL)
 		return NULL;
-	/* FCGI_FAIL_ACCEPT_ON_INTR: a signal ends a blocking accept (graceful stop). */
-	if (FCGX_InitRequest(&f->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	/*
+	 * Non-blocking listener: workers wait in ppoll (interruptible), and the one
+	 * that loses the race for a connection gets EAGAIN instead of blocking in
+	 * accept() where a stop signal could not reach it. Accepted sockets do not
+	 * inherit O_NONBLOCK on Linux.
+	 */
+	fl = fcntl(listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+	    FCGX_InitRequest(&f->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		free(f);
 		return NULL;
 	}
+	f->listen_fd = listen_fd;
 	return f;
 }
 
@@ -90,9 +102,29 @@ void pawl_fcgi_free(struct pawl_fcgi *f)
 	free(f);
 }
 
+int pawl_fcgi_wait(struct pawl_fcgi *f, const sigset_t *sigmask)
+{
+	struct pollfd fds[2] = { { .fd = f->listen_fd, .events = POLLIN } };
+	nfds_t n = 1;
+	int rc;
+
+	/* With fastcgi_keep_conn, the next request may come on the kept connection. */
+	if (f->req.ipcFd >= 0 && f->req.keepConnection) {
+		fds[1].fd = f->req.ipcFd;
+		fds[1].events = POLLIN;
+		n = 2;
+	}
+	rc = ppoll(fds, n, NULL, sigmask);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -1;
+	return 1;
+}
+
 int pawl_fcgi_accept(struct pawl_fcgi *f)
 {
-	return FCGX_Accept_r(&f->req) == 0 ? 0 : -1;
+	if (FCGX_Accept_r(&f->req) == 0)
+		return 1;
+	return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
 }
 
 char *const *pawl_fcgi_params(const struct pawl_fcgi *f)

@@ -292,6 +292,10 @@ enum pawl_err pawl_router_match(const struct pawl_router *r, struct pawl_arena *
 	if (raw_path[0] != '/' || pawl_str_has_ctl(raw_path) || path == NULL ||
 	    dec_len != strlen(path) || !pawl_str_utf8_valid(path, dec_len))
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "path", NULL, "Invalid URL path.");
+	/* Queries are copied into redirects: raw control bytes never are. */
+	if (query != NULL && pawl_str_has_ctl(query))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "querystring", NULL,
+		    "Invalid query string.");
 	pre = version_prefix(path);
 	if (pre == 0) {
 		/* Kinto's redirect route refuses CR/LF; so do we, decoded or not. */

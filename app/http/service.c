@@ -10,7 +10,8 @@
 
 #include "pawl/json.h"
 #include "pawl/pg.h"
-#include "pawl/redis.h"
+#include "pawl/listeners.h"
+#include "pawl/outbox.h"
 #include "pawl/service.h"
 
 #define HTTP_API_VERSION "1.23"
@@ -104,31 +105,42 @@ static bool check_storage(struct pawl_app *app, struct pawl_arena *arena, long l
 	    NULL, &err) == PAWL_OK;
 }
 
+/*
+ * The outbox backlog, for operators: {"pending": rows, "oldest_seconds": age}.
+ * Informative only; a backlog does not fail the heartbeat by itself.
+ */
+static void add_outbox(struct pawl_app *app, struct pawl_arena *arena, json_object *o,
+    int timeout_ms)
+{
+	json_object *box;
+	struct pawl_error err;
+	long long pending = 0;
+	double oldest = 0;
+
+	if (pawl_outbox_stats(app->pg, arena, timeout_ms, &pending, &oldest, &err) != PAWL_OK)
+		return;
+	box = json_object_new_object();
+	json_object_object_add(box, "pending", json_object_new_int64(pending));
+	json_object_object_add(box, "oldest_seconds", json_object_new_double(oldest));
+	json_object_object_add(o, "outbox", box);
+}
+
 enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, struct pawl_error *err)
 {
 	long long deadline = now_ms() + (long long)app->cfg->heartbeat_timeout_seconds * 1000;
 	json_object *o = pawl_json_own(req->arena, json_object_new_object());
 	bool all = true, storage;
-	size_t i;
 
 	storage = check_storage(app, req->arena, deadline);
 	all = storage;
 	/* One PostgreSQL database holds both the objects and the permissions. */
 	json_object_object_add(o, "storage", json_object_new_boolean(storage));
 	json_object_object_add(o, "permission", json_object_new_boolean(storage));
-	for (i = 0; i < app->n_listeners; i++) {
-		struct pawl_app_listener *l = &app->listeners[i];
-		struct pawl_error lerr;
-		bool ok;
-
-		if (l->redis == NULL)
-			continue;
-		ok = now_ms() < deadline &&
-		    pawl_redis_ping(l->redis, remaining(deadline), &lerr) == PAWL_OK;
-		all = all && ok;
-		json_object_object_add(o, l->config->name, json_object_new_boolean(ok));
-	}
+	if (!pawl_listeners_heartbeat(app->listeners, o, remaining(deadline)))
+		all = false;
+	if (storage && pawl_listeners_any_durable(app->listeners))
+		add_outbox(app, req->arena, o, remaining(deadline));
 	pawl_response_json(resp, all ? 200 : 503, o);
 	return PAWL_OK;
 }

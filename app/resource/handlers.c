@@ -11,7 +11,9 @@
 #include <uuid/uuid.h>
 
 #include "pawl/handlers.h"
+#include "pawl/events.h"
 #include "pawl/json.h"
+#include "pawl/listeners.h"
 #include "pawl/resource.h"
 #include "pawl/str.h"
 
@@ -121,6 +123,31 @@ enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error 
 		return pawl_resource_not_found(c, c->parent_id, c->res->parent->name,
 		    PAWL_ERR_NOT_FOUND, err);
 	return PAWL_OK;
+}
+
+enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,
+    long long timestamp, const char *new_json, const char *old_json, struct pawl_error *err)
+{
+	struct pawl_stage_op op;
+
+	if (action == PAWL_EVENT_READ &&
+	    !pawl_events_wanted(c->app->events, action, c->res->name) &&
+	    !pawl_listeners_wanted(c->app->listeners, action, c->res->name))
+		return PAWL_OK;
+	if (c->req->stage == NULL && (c->req->stage = pawl_stage_new(c->req->arena)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	memset(&op, 0, sizeof(op));
+	op.action = action;
+	op.resource_name = c->res->name;
+	op.parent_id = c->key.parent_id;
+	op.uri = c->req->match.path;
+	op.user_id = c->req->user_id;
+	op.timestamp = timestamp;
+	op.md = &c->req->match.md;
+	op.item = c->req->match.route->kind == PAWL_ROUTE_ITEM;
+	op.new_json = new_json;
+	op.old_json = old_json;
+	return pawl_stage_add(c->req->stage, &op, err);
 }
 
 /* Fills the list pattern with the matchdict: "/buckets/b1/collections". */

@@ -95,7 +95,7 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 	if (q.n_fields > 0)
 		obj.data = pawl_resource_project(c->req->arena, obj.data, q.fields, q.n_fields);
 	pawl_resource_item_response(c, 200, &obj, true);
-	return PAWL_OK;
+	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 }
 
 /* Bumps the list timestamp and stores data as the object's new content. */
@@ -133,7 +133,8 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = store(c, data, take_server_fields(data), &obj, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, live ? 200 : 201, &obj, true);
-	return PAWL_OK;
+	return pawl_resource_stage(c, live ? PAWL_EVENT_UPDATE : PAWL_EVENT_CREATE, obj.last_modified,
+	    obj.data, live ? old.data : NULL, err);
 }
 
 enum patch_kind { PATCH_SHALLOW, PATCH_MERGE, PATCH_JSON };
@@ -241,7 +242,8 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 	if (behavior != NULL && strcasecmp(behavior, "full") != 0)
 		obj.data = behave(c, behavior, original, changes, &obj, err);
 	pawl_resource_item_response(c, 200, &obj, true);
-	return PAWL_OK;
+	/* As in Kinto, `new` is what the client was sent. */
+	return pawl_resource_stage(c, PAWL_EVENT_UPDATE, obj.last_modified, obj.data, old.data, err);
 }
 
 static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
@@ -267,7 +269,7 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	    (rc = pawl_objects_delete_children(c->app->pg, c->req->arena, c->uri, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, 200, &tomb, false);
-	return PAWL_OK;
+	return pawl_resource_stage(c, PAWL_EVENT_DELETE, tomb.last_modified, tomb.data, old.data, err);
 }
 
 enum pawl_err pawl_item_handle(struct pawl_rctx *c, struct pawl_error *err)

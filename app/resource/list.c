@@ -123,6 +123,20 @@ static void put_items(struct pawl_rctx *c, const struct listing *l, const char *
 	pawl_buf_puts(b, "]}");
 }
 
+/* A read event listing the page served (only when someone subscribed to reads). */
+static enum pawl_err stage_reads(struct pawl_rctx *c, const struct listing *l, long long ts,
+    struct pawl_error *err)
+{
+	enum pawl_err rc = PAWL_OK;
+	size_t i;
+
+	if (l->page.n == 0)
+		return pawl_resource_stage(c, PAWL_EVENT_READ, ts, NULL, NULL, err);
+	for (i = 0; i < l->page.n && rc == PAWL_OK; i++)
+		rc = pawl_resource_stage(c, PAWL_EVENT_READ, ts, l->page.items[i].data, NULL, err);
+	return rc;
+}
+
 static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pawl_error *err)
 {
 	long long count = 0;
@@ -135,7 +149,7 @@ static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pa
 	pawl_response_header(c->resp, "Total-Objects", text);
 	pawl_response_header(c->resp, "Total-Records", text);
 	c->resp->status = 200;
-	return PAWL_OK;
+	return pawl_resource_stage(c, PAWL_EVENT_READ, 0, NULL, NULL, err);
 }
 
 static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
@@ -164,7 +178,7 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 	c->resp->status = 200;
 	put_items(c, &l, NULL);
 	next_page(c, &l);
-	return PAWL_OK;
+	return stage_reads(c, &l, ts, err);
 }
 
 static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
@@ -197,9 +211,9 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = pawl_resource_preconditions(c, found ? &obj : NULL, &not_modified, err)) != PAWL_OK)
 		return rc;
 	if (found) {
-		/* An existing id is answered as it is, without a write (Kinto). */
+		/* An existing id is answered as it is, without a write: a read (Kinto). */
 		pawl_resource_item_response(c, 200, &obj, true);
-		return PAWL_OK;
+		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
 	if (data != NULL) {
 		json_object_object_del(data, "id");
@@ -210,7 +224,7 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", ts, &obj, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, 201, &obj, true);
-	return PAWL_OK;
+	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
 }
 
 static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
@@ -248,7 +262,13 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 		    err)) != PAWL_OK)
 			return rc;
 		tombs[i] = tomb.data;
+		if ((rc = pawl_resource_stage(c, PAWL_EVENT_DELETE, tomb.last_modified, tomb.data,
+		    l.page.items[i].data, err)) != PAWL_OK)
+			return rc;
 	}
+	/* Nothing deleted: Kinto reports a read. */
+	if (l.page.n == 0 && (rc = pawl_resource_stage(c, PAWL_EVENT_READ, ts, NULL, NULL, err)) != PAWL_OK)
+		return rc;
 	l.q.n_fields = 0;
 	put_items(c, &l, tombs);
 	c->resp->status = 200;

@@ -74,33 +74,60 @@ void pawl_patch_shallow(json_object *target, json_object *patch)
 }
 
 /*
- * RFC 7396 MergePatch. target is borrowed and changed in place when it is an
- * object; the result is a reference the caller owns (NULL: JSON null).
- * Non-object values of patch are shared with the result, never objects.
+ * MergePatch(target, patch) for two objects, in place. An object in patch
+ * whose target member is not an object is merged into a fresh object that
+ * target then owns; other values are shared with patch (json-c refcounts).
+ * A member json-c cannot allocate is skipped.
  */
-json_object *pawl_patch_merge(json_object *target, json_object *patch)
+static void merge_into(json_object *target, json_object *patch)
 {
-	json_object *cur, *r;
+	json_object *cur, *v;
 
-	if (!is_type(patch, json_type_object))
-		return json_object_get(patch);
-	if (is_type(target, json_type_object))
-		target = json_object_get(target);
-	else if ((target = json_object_new_object()) == NULL)
-		return NULL;
 	json_object_object_foreach(patch, key, val) {
+		cur = NULL;
+		(void)json_object_object_get_ex(target, key, &cur);
 		if (val == NULL) {
 			json_object_object_del(target, key);
 			continue;
 		}
-		cur = NULL;
-		(void)json_object_object_get_ex(target, key, &cur);
-		r = pawl_patch_merge(cur, val);
-		if (r == cur)
-			json_object_put(r); /* merged in place */
-		else if (r != NULL && json_object_object_add(target, key, r) != 0)
-			json_object_put(r);
+		if (is_type(val, json_type_object) && is_type(cur, json_type_object)) {
+			merge_into(cur, val);
+			continue;
+		}
+		if (!is_type(val, json_type_object))
+			v = json_object_get(val);
+		else if ((v = json_object_new_object()) != NULL)
+			merge_into(v, val);
+		if (v != NULL && json_object_object_add(target, key, v) != 0)
+			json_object_put(v);
 	}
+}
+
+/* MergePatch({}, patch) is patch without its null members, at every object level. */
+static void drop_nulls(json_object *patch)
+{
+	json_object_object_foreach(patch, key, val) {
+		if (val == NULL)
+			json_object_object_del(patch, key);
+		else if (is_type(val, json_type_object))
+			drop_nulls(val);
+	}
+}
+
+/*
+ * RFC 7396. The result is borrowed, never a new reference: target changed in
+ * place when both are objects; else patch itself (nulls dropped from it in
+ * place when it is an object merged into a non-object).
+ */
+json_object *pawl_patch_merge(json_object *target, json_object *patch)
+{
+	if (!is_type(patch, json_type_object))
+		return patch;
+	if (!is_type(target, json_type_object)) {
+		drop_nulls(patch);
+		return patch;
+	}
+	merge_into(target, patch);
 	return target;
 }
 

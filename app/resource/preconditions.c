@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pawl/events.h"
+#include "pawl/listeners.h"
 #include "pawl/pg.h"
 #include "pawl/resource.h"
 #include "pawl/str.h"
@@ -116,11 +118,19 @@ enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *f
 		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
 	if ((rc = pawl_pg_begin(pg, c->req->arena, err)) != PAWL_OK)
 		return rc;
-	if ((rc = fn(c, err)) != PAWL_OK) {
+	/* Outbox rows join the same transaction: the change and its events commit together. */
+	if ((rc = fn(c, err)) != PAWL_OK || (c->req->stage != NULL &&
+	    (rc = pawl_listeners_stage_outbox(c->app->listeners, pg, c->req->arena, c->req->stage,
+	    err)) != PAWL_OK)) {
 		pawl_pg_rollback(pg, c->req->arena);
-		return rc;
+		goto discard;
 	}
-	return pawl_pg_commit(pg, c->req->arena, err);
+	if ((rc = pawl_pg_commit(pg, c->req->arena, err)) == PAWL_OK)
+		return PAWL_OK;
+discard:
+	if (c->req->stage != NULL)
+		pawl_stage_clear(c->req->stage);
+	return rc;
 }
 
 void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct pawl_object *obj,

@@ -16,13 +16,21 @@
 #include "pawl/log.h"
 #include "pawl/migrate.h"
 #include "pawl/pg.h"
+#include "pawl/str.h"
 
-#define RECONNECT_BACKOFF_MS 500
+/*
+ * After a slow failed connect (an unreachable host: connect_timeout), wait
+ * this long before the next attempt so requests do not each pay the timeout.
+ * A fast failure (socket missing, connection refused) is retried at once.
+ */
+#define SLOW_CONNECT_MS 100
+#define RECONNECT_BACKOFF_MS 1000
 #define DEADLINE_MARGIN_MS 2000
 
 struct pawl_pg {
 	const struct pawl_config *cfg;
 	PGconn *conn;
+	char listen[64];           /* channel to LISTEN on after (re)connecting */
 	long long next_attempt_ms; /* monotonic; no connect before this */
 };
 
@@ -119,6 +127,7 @@ enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool schema, struct pawl_error
 	char timeout[16], options[64];
 	const char *keys[] = { "connect_timeout", "application_name", "options", "dbname", NULL };
 	const char *vals[5];
+	long long started;
 
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
 		return PAWL_OK;
@@ -134,15 +143,32 @@ enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool schema, struct pawl_error
 	/* Last: what the admin wrote in storage_url overrides our defaults. */
 	vals[3] = pg->cfg->storage_url;
 	vals[4] = NULL;
+	started = now_ms();
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
 		pawl_log_warn("cannot connect to PostgreSQL: %s",
 		    pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
 		drop(pg);
-		pg->next_attempt_ms = now_ms() + RECONNECT_BACKOFF_MS;
+		if (now_ms() - started > SLOW_CONNECT_MS)
+			pg->next_attempt_ms = now_ms() + RECONNECT_BACKOFF_MS;
 		return unavailable(err, "cannot connect");
 	}
-	return schema ? check_schema(pg, err) : PAWL_OK;
+	if (schema && check_schema(pg, err) != PAWL_OK)
+		return err->code;
+	if (pg->listen[0] != '\0') {
+		char sql[96];
+		PGresult *res;
+
+		snprintf(sql, sizeof(sql), "LISTEN %s", pg->listen);
+		res = PQexec(pg->conn, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			PQclear(res);
+			drop(pg);
+			return unavailable(err, "LISTEN failed");
+		}
+		PQclear(res);
+	}
+	return PAWL_OK;
 }
 
 /* Waits until the pending query's results are all read, or the deadline. */
@@ -285,4 +311,60 @@ const char *pawl_pg_value(const struct pg_result *res, int row, int col)
 bool pawl_pg_is_null(const struct pg_result *res, int row, int col)
 {
 	return PQgetisnull((const PGresult *)res, row, col) != 0;
+}
+
+const char *pawl_pg_text_array(struct pawl_arena *arena, const char *const *items, size_t n)
+{
+	struct pawl_buf b;
+	size_t i;
+
+	pawl_buf_init(&b, arena);
+	pawl_buf_putc(&b, '{');
+	for (i = 0; i < n; i++) {
+		const char *p;
+
+		pawl_buf_puts(&b, i ? ",\"" : "\"");
+		for (p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				pawl_buf_putc(&b, '\\');
+			pawl_buf_putc(&b, *p);
+		}
+		pawl_buf_putc(&b, '"');
+	}
+	pawl_buf_putc(&b, '}');
+	return b.failed ? NULL : b.data;
+}
+
+enum pawl_err pawl_pg_listen(struct pawl_pg *pg, const char *channel, struct pawl_error *err)
+{
+	/* Channel names are ours (identifiers), never client input. */
+	snprintf(pg->listen, sizeof(pg->listen), "%s", channel);
+	drop(pg);
+	pg->next_attempt_ms = 0;
+	return pawl_pg_connect(pg, true, err);
+}
+
+enum pawl_err pawl_pg_wait(struct pawl_pg *pg, int timeout_ms, bool *notified,
+    struct pawl_error *err)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+	enum pawl_err rc;
+
+	*notified = false;
+	if ((rc = pawl_pg_connect(pg, true, err)) != PAWL_OK)
+		return rc;
+	pfd.fd = PQsocket(pg->conn);
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return unavailable(err, "poll failed");
+	if (!PQconsumeInput(pg->conn)) {
+		drop(pg);
+		return unavailable(err, "connection lost");
+	}
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		*notified = true;
+		PQfreemem(n);
+	}
+	return PAWL_OK;
 }

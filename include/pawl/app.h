@@ -1,6 +1,6 @@
 /*
  * A worker's long-lived context: the config, the resource table, the
- * router, the PostgreSQL connection and the listeners' connections. Built
+ * router, the PostgreSQL connection, the subscribers and the listeners. Built
  * once per worker process; every request borrows it, none changes it except
  * through the handles' own functions.
  */
@@ -15,21 +15,16 @@
 struct pawl_resources;
 struct pawl_router;
 struct pawl_pg;
-struct pawl_redis;
-struct json_object;
-
-struct pawl_app_listener {
-	const struct pawl_listener_config *config;
-	struct pawl_redis *redis; /* for use = redis */
-};
+struct pawl_events;
+struct pawl_listeners;
 
 struct pawl_app {
 	const struct pawl_config *cfg;
 	struct pawl_resources *resources;
 	struct pawl_router *router;
 	struct pawl_pg *pg;
-	struct pawl_app_listener *listeners;
-	size_t n_listeners;
+	struct pawl_events *events;       /* in-process subscribers (plugins included) */
+	struct pawl_listeners *listeners; /* configured listeners */
 	char *version_json; /* /__version__ body, compact JSON */
 };
 

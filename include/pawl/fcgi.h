@@ -6,6 +6,7 @@
 #ifndef PAWL_FCGI_H
 #define PAWL_FCGI_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "pawl/arena.h"
@@ -32,8 +33,17 @@ struct pawl_fcgi *pawl_fcgi_new(int listen_fd);
 void pawl_fcgi_free(struct pawl_fcgi *f);
 
 /*
- * Blocks until a request arrives. Returns 0 with the request's params
- * available, or -1 when interrupted by a signal or on a socket error.
+ * Waits until a request may be accepted: the listening socket (or a kept-alive
+ * connection) is readable. sigmask is the signal mask in force while waiting
+ * (ppoll), so a stop signal blocked elsewhere interrupts only the wait.
+ * Returns 1 when ready, 0 when interrupted, -1 on error.
+ */
+int pawl_fcgi_wait(struct pawl_fcgi *f, const sigset_t *sigmask);
+
+/*
+ * Accepts the request and reads its parameters. The listening socket is
+ * non-blocking: returns 1 on success, 0 when another worker took the
+ * connection first, -1 on a socket error.
  */
 int pawl_fcgi_accept(struct pawl_fcgi *f);
 

@@ -56,6 +56,19 @@ bool pawl_pg_is_null(const struct pg_result *res, int row, int col);
 /* The code for a SQLSTATE (e.g. "08006" → PAWL_ERR_BACKEND). */
 enum pawl_err pawl_pg_map_sqlstate(const char *sqlstate);
 
+/* A text[] literal ({"a","b"}, quotes and backslashes escaped) for n strings. */
+const char *pawl_pg_text_array(struct pawl_arena *arena, const char *const *items, size_t n);
+
+/* LISTEN on channel (re-issued after every reconnect). */
+enum pawl_err pawl_pg_listen(struct pawl_pg *pg, const char *channel, struct pawl_error *err);
+
+/*
+ * Waits up to timeout_ms for a notification on the listened channels.
+ * Returns PAWL_OK with *notified set, or an error when the connection broke.
+ */
+enum pawl_err pawl_pg_wait(struct pawl_pg *pg, int timeout_ms, bool *notified,
+    struct pawl_error *err);
+
 /* True while a connection is open and healthy (for heartbeat and tests). */
 bool pawl_pg_connected(const struct pawl_pg *pg);
 

@@ -33,4 +33,13 @@ void pawl_redis_free(struct pawl_redis *r);
 /* PING within timeout_ms, connecting first if needed. PAWL_ERR_BACKEND on failure. */
 enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err);
 
+/*
+ * LPUSH each payload onto key, pipelined (one round trip), in order. After
+ * a failure the handle refuses to retry for a short back-off, so an outage
+ * costs one timeout, not one per request. PAWL_ERR_BACKEND on failure; then
+ * none, some or all payloads may have been pushed (at-least-once).
+ */
+enum pawl_err pawl_redis_lpush(struct pawl_redis *r, const char *key,
+    const char *const *payloads, size_t n, struct pawl_error *err);
+
 #endif

@@ -15,6 +15,8 @@
 #include "pawl/err.h"
 #include "pawl/router.h"
 
+struct pawl_stage;
+
 struct pawl_request {
 	struct pawl_arena *arena;
 	char *const *params;      /* "NAME=VALUE", NULL-terminated (FastCGI envp) */
@@ -27,6 +29,7 @@ struct pawl_request {
 	json_object *json;        /* the parsed body, when there was one */
 	struct pawl_match match;  /* filled by the router */
 	const char *user_id;      /* prefixed user id, NULL when anonymous */
+	struct pawl_stage *stage; /* events of this request's transaction, or NULL */
 };
 
 /*

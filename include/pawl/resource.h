@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "pawl/app.h"
+#include "pawl/event.h"
 #include "pawl/objects.h"
 #include "pawl/request.h"
 #include "pawl/resources.h"
@@ -50,6 +51,13 @@ enum pawl_err pawl_resource_not_found(struct pawl_rctx *c, const char *id,
 
 /* Checks that the parent object exists (404 errno 111 with details otherwise). */
 enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error *err);
+
+/*
+ * Stages an event for this request's transaction (published after COMMIT).
+ * Read events are staged only when a subscriber or listener wants them.
+ */
+enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,
+    long long timestamp, const char *new_json, const char *old_json, struct pawl_error *err);
 
 /* Item and list handlers (item.c, list.c). */
 enum pawl_err pawl_item_handle(struct pawl_rctx *c, struct pawl_error *err);

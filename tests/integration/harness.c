@@ -28,6 +28,7 @@
 #include "harness.h"
 
 #define START_TIMEOUT_MS 90000
+#define WATCHDOG_S 900 /* the whole run; normally well under a minute */
 #define STOP_TIMEOUT_MS 120000
 #define LOG_TAIL_LINES 40
 
@@ -40,8 +41,9 @@ static struct {
 	pid_t stack_pid;
 	int stack_status;
 	int workers;
+	long timeout_ms; /* of one HTTP request */
 	bool curl_ready;
-} h = { .stack_pid = -1, .stack_status = -1, .workers = 2 };
+} h = { .stack_pid = -1, .stack_status = -1, .workers = 2, .timeout_ms = 10000 };
 
 struct buf {
 	char *data;
@@ -295,12 +297,28 @@ static int locate(void)
 	return setenv("PAWL_BIN", path, 1);
 }
 
+/* A hung run must not eat CI's time: stop the stack and fail. */
+static void on_watchdog(int sig)
+{
+	static const char msg[] = "\nharness: watchdog: the run took too long; stopping\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof msg - 1) < 0) {
+		/* nothing to do */
+	}
+	if (h.stack_pid > 0)
+		kill(h.stack_pid, SIGTERM);
+	_exit(1);
+}
+
 int harness_start(void)
 {
 	char tmpl[] = "/tmp/pawl-it-XXXXXX";
 	int ports[3];
 	long deadline;
 
+	signal(SIGALRM, on_watchdog);
+	alarm(WATCHDOG_S);
 	clean_environment();
 	if (locate() != 0)
 		return -1;
@@ -330,6 +348,7 @@ int harness_start(void)
 		return -1;
 	}
 	deadline = now_ms() + START_TIMEOUT_MS;
+	h.timeout_ms = 2000; /* a crashing worker must not stall the poll */
 	for (;;) {
 		int status;
 
@@ -349,6 +368,7 @@ int harness_start(void)
 		}
 		sleep_ms(250);
 	}
+	h.timeout_ms = 10000;
 	printf("harness: stack up after %.1f s\n",
 	       (START_TIMEOUT_MS - (deadline - now_ms())) / 1000.0);
 	return 0;
@@ -387,7 +407,8 @@ int harness_stop(void)
 	return h.stack_status;
 }
 
-static void print_tail(const char *path)
+/* Prints the last `lines` lines of path (at most its last 16 KiB). */
+static void print_tail(const char *path, int max_lines)
 {
 	char data[16384], *start;
 	FILE *f = fopen(path, "r");
@@ -406,7 +427,7 @@ static void print_tail(const char *path)
 	if (n == 0)
 		return;
 	start = data + n;
-	while (start > data && lines <= LOG_TAIL_LINES)
+	while (start > data && lines <= max_lines)
 		if (*--start == '\n' && start + 1 < data + n)
 			lines++;
 	if (*start == '\n')
@@ -421,8 +442,9 @@ static void print_logs(void)
 	struct dirent **names;
 	int n;
 
+	/* The stack's own output first and whole: it names what went wrong. */
 	snprintf(path, sizeof path, "%s/stack.log", h.state);
-	print_tail(path);
+	print_tail(path, 400);
 	snprintf(path, sizeof path, "%s/log", h.state);
 	n = scandir(path, &names, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
@@ -431,7 +453,7 @@ static void print_logs(void)
 		if (len > 4 && strcmp(names[i]->d_name + len - 4, ".log") == 0 &&
 		    strstr(names[i]->d_name, "access") == NULL) {
 			snprintf(path, sizeof path, "%s/log/%s", h.state, names[i]->d_name);
-			print_tail(path);
+			print_tail(path, LOG_TAIL_LINES);
 		}
 		free(names[i]);
 	}
@@ -602,7 +624,7 @@ int http_request_ex(const char *method, const char *path, const char *const *hea
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h.timeout_ms);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);

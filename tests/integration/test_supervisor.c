@@ -44,14 +44,15 @@ static void test_killed_worker_respawns(void)
 	CU_ASSERT_FATAL(kill(victim, SIGKILL) == 0);
 
 	while (waited < RESPAWN_MS && !replaced) {
-		bool fresh = false;
+		bool fresh = false, victim_gone;
 
 		sleep_ms(100);
 		waited += 100;
+		victim_gone = !pid_alive(victim); /* before sampling: then it cannot be in `after` */
 		na = children_of(sup, after, MAX_KIDS);
 		for (size_t i = 0; i < na; i++)
 			fresh = fresh || !contains(before, nb, after[i]);
-		replaced = fresh && na == nb && !pid_alive(victim);
+		replaced = victim_gone && fresh && na == nb;
 	}
 	CHECK(!pid_alive(victim), "killed worker %ld still there", (long)victim);
 	CHECK(replaced, "no replacement worker within %d ms (%zu children before, %zu now)",
@@ -77,10 +78,11 @@ static void test_sighup_replaces_workers(void)
 	ok = requests_ok(10);
 	CHECK(ok == 10, "%d of 10 requests succeeded during the reload", ok);
 	while (waited < RESPAWN_MS) {
+		/* Old pids first: once none is alive, none can be in `after`. */
 		old_left = 0;
-		na = children_of(sup, after, MAX_KIDS);
 		for (size_t i = 0; i < nb; i++)
 			old_left += pid_alive(before[i]);
+		na = children_of(sup, after, MAX_KIDS);
 		if (old_left == 0 && na >= nb)
 			break;
 		sleep_ms(100);

@@ -19,6 +19,9 @@ int main(void)
 	test_router_register();
 	test_request_register();
 	test_pipeline_register();
+	test_filters_register();
+	test_token_register();
+	test_patch_register();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -13,5 +13,8 @@ void test_auth_register(void);
 void test_router_register(void);
 void test_request_register(void);
 void test_pipeline_register(void);
+void test_filters_register(void);
+void test_token_register(void);
+void test_patch_register(void);
 
 #endif

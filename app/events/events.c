@@ -1,0 +1,376 @@
+/*
+ * Staging, merging and dispatching ResourceChanged/ResourceRead events.
+ * Events live in the transaction's arena and are published only after
+ * COMMIT (STYLE "stage, then publish"); nothing here does I/O. The payload
+ * JSON is built once, when an event is first staged, as Kinto does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uuid/uuid.h>
+
+#include "pawl/events.h"
+#include "pawl/str.h"
+
+struct impact {
+	const char *new_json;
+	const char *old_json;
+};
+
+struct pawl_event {
+	enum pawl_event_type type;
+	enum pawl_event_action action;
+	long long timestamp;
+	char id[37];
+	const char *resource_name;
+	const char *parent_id;
+	const char *list_key;
+	const char *uri;
+	const char *user_id;
+	const char *item_key;   /* "<resource_name>_id" on item URLs, else NULL */
+	struct pawl_matchdict md;
+	const char *payload;
+	struct impact *impacts;
+	size_t n_impacts, cap_impacts;
+};
+
+struct pawl_stage {
+	struct pawl_arena *arena;
+	struct pawl_event **events;
+	size_t n, cap;
+};
+
+static const char *const action_names[] = {
+	[PAWL_EVENT_CREATE] = "create", [PAWL_EVENT_UPDATE] = "update",
+	[PAWL_EVENT_DELETE] = "delete", [PAWL_EVENT_READ] = "read",
+};
+
+const char *pawl_event_action_name(enum pawl_event_action a)
+{
+	return (a == PAWL_EVENT_CREATE || a == PAWL_EVENT_UPDATE || a == PAWL_EVENT_DELETE ||
+	    a == PAWL_EVENT_READ) ? action_names[a] : "unknown";
+}
+
+enum pawl_event_type pawl_event_type(const struct pawl_event *ev) { return ev->type; }
+enum pawl_event_action pawl_event_action(const struct pawl_event *ev) { return ev->action; }
+long long pawl_event_timestamp(const struct pawl_event *ev) { return ev->timestamp; }
+const char *pawl_event_id(const struct pawl_event *ev) { return ev->id; }
+const char *pawl_event_resource_name(const struct pawl_event *ev) { return ev->resource_name; }
+const char *pawl_event_uri(const struct pawl_event *ev) { return ev->uri; }
+const char *pawl_event_user_id(const struct pawl_event *ev) { return ev->user_id; }
+const char *pawl_event_payload(const struct pawl_event *ev) { return ev->payload; }
+const char *pawl_event_list_key(const struct pawl_event *ev) { return ev->list_key; }
+size_t pawl_event_impacted_count(const struct pawl_event *ev) { return ev->n_impacts; }
+
+const char *pawl_event_impacted_new(const struct pawl_event *ev, size_t i)
+{
+	return i < ev->n_impacts ? ev->impacts[i].new_json : NULL;
+}
+
+const char *pawl_event_impacted_old(const struct pawl_event *ev, size_t i)
+{
+	return i < ev->n_impacts ? ev->impacts[i].old_json : NULL;
+}
+
+const char *pawl_event_get(const struct pawl_event *ev, const char *key)
+{
+	size_t i;
+
+	if (strcmp(key, "action") == 0)
+		return pawl_event_action_name(ev->action);
+	if (strcmp(key, "uri") == 0)
+		return ev->uri;
+	if (strcmp(key, "user_id") == 0)
+		return ev->user_id;
+	if (strcmp(key, "resource_name") == 0)
+		return ev->resource_name;
+	if (strcmp(key, "event_id") == 0)
+		return ev->id;
+	if (ev->item_key != NULL && strcmp(key, ev->item_key) == 0)
+		return pawl_matchdict_get(&ev->md, "id");
+	for (i = 0; i < ev->md.n; i++)
+		if (strcmp(ev->md.kv[i].name, "id") != 0 && strcmp(ev->md.kv[i].name, key) == 0)
+			return ev->md.kv[i].value;
+	return NULL;
+}
+
+/* {"timestamp","action","uri","user_id","resource_name",<matchdict>,"<r>_id","event_id"} */
+static const char *build_payload(struct pawl_arena *arena, const struct pawl_event *ev)
+{
+	struct pawl_buf b;
+	size_t i;
+
+	pawl_buf_init(&b, arena);
+	pawl_buf_printf(&b, "{\"timestamp\":%lld,\"action\":\"%s\",\"uri\":", ev->timestamp,
+	    pawl_event_action_name(ev->action));
+	pawl_buf_json_string(&b, ev->uri, strlen(ev->uri));
+	pawl_buf_puts(&b, ",\"user_id\":");
+	if (ev->user_id != NULL)
+		pawl_buf_json_string(&b, ev->user_id, strlen(ev->user_id));
+	else
+		pawl_buf_puts(&b, "null");
+	pawl_buf_puts(&b, ",\"resource_name\":");
+	pawl_buf_json_string(&b, ev->resource_name, strlen(ev->resource_name));
+	for (i = 0; i < ev->md.n; i++) {
+		const char *name = ev->md.kv[i].name;
+
+		if (strcmp(name, "id") == 0) {
+			if (ev->item_key == NULL)
+				continue;
+			name = ev->item_key;
+		}
+		pawl_buf_putc(&b, ',');
+		pawl_buf_json_string(&b, name, strlen(name));
+		pawl_buf_putc(&b, ':');
+		pawl_buf_json_string(&b, ev->md.kv[i].value, strlen(ev->md.kv[i].value));
+	}
+	pawl_buf_printf(&b, ",\"event_id\":\"%s\"}", ev->id);
+	return b.failed ? NULL : b.data;
+}
+
+struct pawl_stage *pawl_stage_new(struct pawl_arena *arena)
+{
+	struct pawl_stage *st = pawl_arena_calloc(arena, 1, sizeof(*st));
+
+	if (st != NULL)
+		st->arena = arena;
+	return st;
+}
+
+void pawl_stage_clear(struct pawl_stage *st)
+{
+	st->n = 0;
+}
+
+size_t pawl_stage_count(const struct pawl_stage *st)
+{
+	return st->n;
+}
+
+const struct pawl_event *pawl_stage_event(const struct pawl_stage *st, size_t i)
+{
+	return i < st->n ? st->events[i] : NULL;
+}
+
+/* Grows *items (arena memory) to hold at least one more element. */
+static bool grow(struct pawl_arena *arena, void **items, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *fresh;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 4;
+	if ((fresh = pawl_arena_alloc(arena, ncap * size)) == NULL)
+		return false;
+	if (n)
+		memcpy(fresh, *items, n * size);
+	*items = fresh;
+	*cap = ncap;
+	return true;
+}
+
+static struct pawl_event *find(const struct pawl_stage *st, const struct pawl_stage_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++) {
+		struct pawl_event *ev = st->events[i];
+
+		if (ev->action == op->action && strcmp(ev->resource_name, op->resource_name) == 0 &&
+		    strcmp(ev->parent_id, op->parent_id) == 0)
+			return ev;
+	}
+	return NULL;
+}
+
+static struct pawl_event *create(struct pawl_stage *st, const struct pawl_stage_op *op)
+{
+	struct pawl_arena *a = st->arena;
+	struct pawl_event *ev = pawl_arena_calloc(a, 1, sizeof(*ev));
+	uuid_t u;
+	size_t i;
+
+	if (ev == NULL)
+		return NULL;
+	ev->type = op->action == PAWL_EVENT_READ ? PAWL_EVENT_RESOURCE_READ : PAWL_EVENT_RESOURCE_CHANGED;
+	ev->action = op->action;
+	ev->timestamp = op->timestamp;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, ev->id);
+	ev->resource_name = pawl_arena_strdup(a, op->resource_name);
+	ev->parent_id = pawl_arena_strdup(a, op->parent_id);
+	ev->list_key = pawl_arena_printf(a, "%s %s", op->parent_id, op->resource_name);
+	ev->uri = pawl_arena_strdup(a, op->uri);
+	ev->user_id = pawl_arena_strdup(a, op->user_id);
+	if (op->item)
+		ev->item_key = pawl_arena_printf(a, "%s_id", op->resource_name);
+	for (i = 0; op->md != NULL && i < op->md->n; i++) {
+		ev->md.kv[i].name = pawl_arena_strdup(a, op->md->kv[i].name);
+		ev->md.kv[i].value = pawl_arena_strdup(a, op->md->kv[i].value);
+		ev->md.n++;
+	}
+	if (ev->resource_name == NULL || ev->parent_id == NULL || ev->list_key == NULL ||
+	    ev->uri == NULL || (op->item && ev->item_key == NULL))
+		return NULL;
+	ev->payload = build_payload(a, ev);
+	return ev->payload ? ev : NULL;
+}
+
+enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
+    struct pawl_error *err)
+{
+	struct pawl_event *ev = find(st, op);
+	struct impact *im;
+
+	if (ev == NULL) {
+		if (!grow(st->arena, (void **)&st->events, &st->cap, st->n, sizeof(*st->events)) ||
+		    (ev = create(st, op)) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		st->events[st->n++] = ev;
+	}
+	if (op->new_json == NULL && op->old_json == NULL)
+		return PAWL_OK; /* e.g. a read of an empty page: an event with no objects */
+	if (!grow(st->arena, (void **)&ev->impacts, &ev->cap_impacts, ev->n_impacts, sizeof(*ev->impacts)))
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	im = &ev->impacts[ev->n_impacts++];
+	im->new_json = pawl_arena_strdup(st->arena, op->new_json);
+	im->old_json = pawl_arena_strdup(st->arena, op->old_json);
+	return PAWL_OK;
+}
+
+/* --- subscribers ---------------------------------------------------------- */
+
+struct subscriber {
+	enum pawl_event_type type;
+	unsigned actions;
+	char **resources; /* NULL-terminated, or NULL for all */
+	pawl_event_fn *fn;
+	void *ctx;
+};
+
+struct pawl_events {
+	struct subscriber *subs;
+	size_t n, cap;
+};
+
+struct pawl_events *pawl_events_new(void)
+{
+	return calloc(1, sizeof(struct pawl_events));
+}
+
+static void free_list(char **list)
+{
+	char **p;
+
+	for (p = list; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(list);
+}
+
+void pawl_events_free(struct pawl_events *reg)
+{
+	size_t i;
+
+	if (reg == NULL)
+		return;
+	for (i = 0; i < reg->n; i++)
+		free_list(reg->subs[i].resources);
+	free(reg->subs);
+	free(reg);
+}
+
+static char **copy_list(const char *const *list, bool *ok)
+{
+	size_t n = 0, i;
+	char **out;
+
+	*ok = true;
+	if (list == NULL)
+		return NULL;
+	while (list[n] != NULL)
+		n++;
+	if ((out = calloc(n + 1, sizeof(*out))) == NULL) {
+		*ok = false;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((out[i] = strdup(list[i])) == NULL) {
+			free_list(out);
+			*ok = false;
+			return NULL;
+		}
+	}
+	return out;
+}
+
+enum pawl_err pawl_events_subscribe(struct pawl_events *reg, enum pawl_event_type type,
+    unsigned actions, const char *const *resources, pawl_event_fn *fn, void *ctx)
+{
+	struct subscriber *s;
+	bool ok;
+
+	if (reg->n == reg->cap) {
+		size_t ncap = reg->cap ? reg->cap * 2 : 8;
+		struct subscriber *fresh = realloc(reg->subs, ncap * sizeof(*fresh));
+
+		if (fresh == NULL)
+			return PAWL_ERR_NOMEM;
+		reg->subs = fresh;
+		reg->cap = ncap;
+	}
+	s = &reg->subs[reg->n];
+	s->type = type;
+	s->actions = actions;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->resources = copy_list(resources, &ok);
+	if (!ok)
+		return PAWL_ERR_NOMEM;
+	reg->n++;
+	return PAWL_OK;
+}
+
+bool pawl_events_match(unsigned actions, const char *const *resources,
+    enum pawl_event_action action, const char *resource_name)
+{
+	const char *const *r;
+
+	if (!(actions & (unsigned)action))
+		return false;
+	if (resources == NULL || resources[0] == NULL)
+		return true;
+	for (r = resources; *r != NULL; r++)
+		if (strcmp(*r, resource_name) == 0)
+			return true;
+	return false;
+}
+
+bool pawl_events_wanted(const struct pawl_events *reg, enum pawl_event_action action,
+    const char *resource_name)
+{
+	size_t i;
+
+	for (i = 0; reg != NULL && i < reg->n; i++)
+		if (pawl_events_match(reg->subs[i].actions, (const char *const *)reg->subs[i].resources,
+		    action, resource_name))
+			return true;
+	return false;
+}
+
+void pawl_events_dispatch(const struct pawl_events *reg, const struct pawl_stage *st)
+{
+	size_t i, j;
+
+	for (i = 0; reg != NULL && st != NULL && i < st->n; i++) {
+		const struct pawl_event *ev = st->events[i];
+
+		for (j = 0; j < reg->n; j++) {
+			const struct subscriber *s = &reg->subs[j];
+
+			if (s->type == ev->type && pawl_events_match(s->actions,
+			    (const char *const *)s->resources, ev->action, ev->resource_name))
+				s->fn(ev, s->ctx);
+		}
+	}
+}

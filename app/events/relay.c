@@ -1,0 +1,204 @@
+/*
+ * Outbox delivery: the fast path a worker runs after its response is sent,
+ * and the relay loop (LISTEN pawl_outbox + a poll interval) that delivers
+ * what was left behind. Never deletes a row before Redis accepted it: the
+ * DELETE and the push share one transaction.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pawl/log.h"
+#include "pawl/outbox.h"
+#include "pawl/pg.h"
+#include "pawl/redis.h"
+#include "pawl/relay.h"
+
+static volatile sig_atomic_t relay_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	relay_stop = 1;
+}
+
+static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listname,
+    struct pawl_pg *pg, struct pawl_arena *arena, const char *listener, const char *list_key,
+    int limit, struct pawl_outbox_batch *b, struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	if ((rc = pawl_pg_begin(pg, arena, err)) != PAWL_OK)
+		return rc;
+	if ((rc = pawl_outbox_take(pg, arena, listener, list_key, limit, b, err)) != PAWL_OK ||
+	    (b->n > 0 && (rc = pawl_redis_lpush(redis, listname, b->payloads, b->n, err)) != PAWL_OK)) {
+		pawl_pg_rollback(pg, arena);
+		return rc;
+	}
+	return pawl_pg_commit(pg, arena, err);
+}
+
+enum pawl_err pawl_relay_deliver(const struct pawl_listeners *ls, struct pawl_pg *pg,
+    struct pawl_arena *arena, const char *listener, const char *list_key, bool *busy,
+    struct pawl_error *err)
+{
+	const char *listname = NULL;
+	struct pawl_redis *redis = pawl_listeners_redis(ls, listener, &listname);
+	struct pawl_outbox_batch b;
+	const int limit = 500;
+	enum pawl_err rc;
+
+	*busy = false;
+	if (redis == NULL) {
+		/* Rows of a listener that is no longer configured wait, visibly, in the heartbeat. */
+		return PAWL_OK;
+	}
+	do {
+		rc = deliver_batch(redis, listname, pg, arena, listener, list_key, limit, &b, err);
+		if (rc != PAWL_OK)
+			return rc;
+		if (!b.locked) {
+			*busy = true;
+			return PAWL_OK;
+		}
+	} while (b.n == (size_t)limit);
+	return PAWL_OK;
+}
+
+struct pair {
+	const char *listener;
+	const char *list_key;
+};
+
+/* The distinct (durable listener, list) pairs the stage's events go to. */
+static struct pair *pairs_of(const struct pawl_listeners *ls, struct pawl_arena *arena,
+    const struct pawl_stage *st, size_t *count)
+{
+	size_t i, j, k, n = 0, cap = 0;
+	struct pair *pairs = NULL;
+
+	for (i = 0; i < pawl_stage_count(st); i++) {
+		const struct pawl_event *ev = pawl_stage_event(st, i);
+		const char **names = pawl_listeners_durable_for(ls, arena, ev);
+
+		for (j = 0; names != NULL && names[j] != NULL; j++) {
+			for (k = 0; k < n; k++)
+				if (strcmp(pairs[k].listener, names[j]) == 0 &&
+				    strcmp(pairs[k].list_key, pawl_event_list_key(ev)) == 0)
+					break;
+			if (k < n)
+				continue;
+			if (n == cap) {
+				struct pair *fresh = pawl_arena_alloc(arena, (cap ? cap * 2 : 8) * sizeof(*fresh));
+
+				if (fresh == NULL)
+					break;
+				if (n)
+					memcpy(fresh, pairs, n * sizeof(*fresh));
+				pairs = fresh;
+				cap = cap ? cap * 2 : 8;
+			}
+			pairs[n].listener = names[j];
+			pairs[n].list_key = pawl_event_list_key(ev);
+			n++;
+		}
+	}
+	*count = n;
+	return pairs;
+}
+
+void pawl_relay_after_commit(const struct pawl_listeners *ls, struct pawl_pg *pg,
+    struct pawl_arena *arena, const struct pawl_stage *st)
+{
+	struct pawl_error err;
+	struct pair *pairs;
+	size_t n = 0, i;
+	bool leftover = false;
+
+	if (st == NULL || pawl_stage_count(st) == 0 || !pawl_listeners_any_durable(ls))
+		return;
+	pairs = pairs_of(ls, arena, st, &n);
+	for (i = 0; i < n; i++) {
+		bool busy;
+
+		if (pawl_relay_deliver(ls, pg, arena, pairs[i].listener, pairs[i].list_key, &busy,
+		    &err) != PAWL_OK || busy)
+			leftover = true;
+	}
+	if (leftover && pawl_outbox_wake(pg, arena, &err) != PAWL_OK)
+		pawl_log_warn("could not wake the relay: %s", err.message);
+}
+
+/* One pass over every list with waiting rows; false when something failed. */
+static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
+    struct pawl_arena *arena)
+{
+	struct pawl_outbox_list *lists;
+	struct pawl_error err;
+	size_t n, i;
+	bool ok = true;
+
+	if (pawl_outbox_pending(pg, arena, 1000, &lists, &n, &err) != PAWL_OK)
+		return false;
+	for (i = 0; i < n && !relay_stop; i++) {
+		bool busy;
+
+		if (pawl_relay_deliver(ls, pg, arena, lists[i].listener, lists[i].list_key, &busy,
+		    &err) != PAWL_OK) {
+			pawl_log_warn("relay: delivery to '%s' failed, will retry: %s",
+			    lists[i].listener, err.message);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+int pawl_relay_run(const struct pawl_config *cfg)
+{
+	struct pawl_events *reg = pawl_events_new();
+	struct pawl_listeners *ls = NULL;
+	struct pawl_pg *pg = pawl_pg_new(cfg);
+	struct pawl_arena *arena = pawl_arena_new(64 * 1024);
+	struct pawl_error err;
+	struct sigaction sa;
+	int status = 1, wait_ms = 0, poll_ms;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (reg == NULL || pg == NULL || arena == NULL ||
+	    (ls = pawl_listeners_new(cfg, reg, &err)) == NULL) {
+		pawl_log_error("relay: %s", reg && pg && arena ? err.message : "out of memory");
+		goto out;
+	}
+	poll_ms = atoi(pawl_config_get(cfg, "relay_poll_interval_ms") ?
+	    pawl_config_get(cfg, "relay_poll_interval_ms") : "1000");
+	pawl_log_info("relay: started");
+	/* The channel is re-listened after every reconnect; a first failure is retried below. */
+	pawl_pg_listen(pg, "pawl_outbox", &err);
+	while (!relay_stop) {
+		bool notified = false, ok;
+
+		if (pawl_pg_wait(pg, wait_ms, &notified, &err) != PAWL_OK) {
+			wait_ms = 0;
+			usleep(500000); /* the database is down: retry soon, not in a spin */
+			continue;
+		}
+		ok = relay_pass(ls, pg, arena);
+		pawl_arena_reset(arena);
+		/* After a failure retry after a second; otherwise sleep until woken or polled. */
+		wait_ms = ok ? poll_ms : 1000;
+	}
+	status = 0;
+	pawl_log_info("relay: stopped");
+out:
+	pawl_listeners_free(ls);
+	pawl_events_free(reg);
+	pawl_arena_free(arena);
+	pawl_pg_free(pg);
+	return status;
+}

@@ -1,0 +1,114 @@
+/*
+ * Outbox rows. Writes are one INSERT from arrays; delivery takes a list's
+ * rows with DELETE ... RETURNING under pg_try_advisory_xact_lock, so the rows
+ * come back if the push fails and two deliverers never interleave one list.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pawl/outbox.h"
+#include "pawl/pg.h"
+
+enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, size_t n,
+    const char *const *listeners, const char *const *list_keys, const char *const *payloads,
+    struct pawl_error *err)
+{
+	const char *params[3];
+
+	if (n == 0)
+		return PAWL_OK;
+	params[0] = pawl_pg_text_array(arena, listeners, n);
+	params[1] = pawl_pg_text_array(arena, list_keys, n);
+	params[2] = pawl_pg_text_array(arena, payloads, n);
+	if (params[0] == NULL || params[1] == NULL || params[2] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	/* WITH ORDINALITY keeps the staging order in the id sequence. */
+	return pawl_pg_exec(pg, arena, "INSERT INTO outbox (listener, list_key, payload) "
+	    "SELECT l, k, p FROM unnest($1::text[], $2::text[], $3::text[]) "
+	    "WITH ORDINALITY AS t(l, k, p, o) ORDER BY o", 3, params, 0, NULL, err);
+}
+
+enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *listener, const char *list_key, int limit, struct pawl_outbox_batch *out,
+    struct pawl_error *err)
+{
+	char lim[16];
+	const char *params[] = { listener, list_key, lim };
+	struct pg_result *res;
+	enum pawl_err rc;
+	int i, rows;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	out->n = 0;
+	out->locked = 0;
+	rc = pawl_pg_exec(pg, arena,
+	    "WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext($1 || ' ' || $2)) AS ok), "
+	    "taken AS (DELETE FROM outbox WHERE id IN (SELECT id FROM outbox, lock "
+	    "WHERE lock.ok AND listener = $1 AND list_key = $2 ORDER BY id LIMIT $3::integer) "
+	    "RETURNING id, payload) "
+	    "SELECT (SELECT ok FROM lock), id, payload FROM taken RIGHT JOIN lock ON true "
+	    "ORDER BY id", 3, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	rows = pawl_pg_rows(res);
+	out->ids = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->ids));
+	out->payloads = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->payloads));
+	if (out->ids == NULL || out->payloads == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < rows; i++) {
+		out->locked = pawl_pg_value(res, i, 0)[0] == 't';
+		if (pawl_pg_is_null(res, i, 1))
+			continue;
+		out->ids[out->n] = strtoll(pawl_pg_value(res, i, 1), NULL, 10);
+		out->payloads[out->n] = pawl_pg_value(res, i, 2);
+		out->n++;
+	}
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_outbox_pending(struct pawl_pg *pg, struct pawl_arena *arena, int max,
+    struct pawl_outbox_list **lists, size_t *n, struct pawl_error *err)
+{
+	char lim[16];
+	const char *params[] = { lim };
+	struct pg_result *res;
+	enum pawl_err rc;
+	int i, rows;
+
+	snprintf(lim, sizeof(lim), "%d", max);
+	rc = pawl_pg_exec(pg, arena, "SELECT listener, list_key FROM outbox "
+	    "GROUP BY listener, list_key ORDER BY min(id) LIMIT $1::integer", 1, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	rows = pawl_pg_rows(res);
+	*n = 0;
+	*lists = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(**lists));
+	if (*lists == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < rows; i++) {
+		(*lists)[i].listener = pawl_pg_value(res, i, 0);
+		(*lists)[i].list_key = pawl_pg_value(res, i, 1);
+	}
+	*n = (size_t)rows;
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
+    long long *pending, double *oldest_seconds, struct pawl_error *err)
+{
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	rc = pawl_pg_exec(pg, arena, "SELECT count(*), coalesce(extract(epoch FROM "
+	    "clock_timestamp() - min(created_at)), 0) FROM outbox", 0, NULL, timeout_ms, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	*pending = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
+	*oldest_seconds = strtod(pawl_pg_value(res, 0, 1), NULL);
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_outbox_wake(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
+{
+	return pawl_pg_exec(pg, arena, "NOTIFY pawl_outbox", 0, NULL, 0, NULL, err);
+}

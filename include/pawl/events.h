@@ -1,0 +1,73 @@
+/*
+ * Event staging and dispatch inside pawl (the public view is event.h).
+ * A stage collects a transaction's events, merged per (resource_name,
+ * parent, action) in first-occurrence order; nothing leaves it before
+ * COMMIT, and a rollback clears it. The registry holds the subscribers.
+ */
+#ifndef PAWL_EVENTS_H
+#define PAWL_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pawl/arena.h"
+#include "pawl/err.h"
+#include "pawl/event.h"
+#include "pawl/router.h"
+
+/* One operation to stage. Strings are copied into the stage's arena. */
+struct pawl_stage_op {
+	enum pawl_event_action action;
+	const char *resource_name;
+	const char *parent_id;        /* the list's parent: merge key part */
+	const char *uri;              /* request path without /v1 */
+	const char *user_id;          /* NULL when anonymous */
+	long long timestamp;          /* the list timestamp after the write */
+	const struct pawl_matchdict *md;
+	bool item;                    /* item URL: add "<resource_name>_id" */
+	const char *new_json;         /* impacted object, or NULL */
+	const char *old_json;
+};
+
+struct pawl_stage;
+
+struct pawl_stage *pawl_stage_new(struct pawl_arena *arena);
+
+/* Stages op, merging it into an earlier event with the same key. */
+enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
+    struct pawl_error *err);
+
+/* Forgets every staged event (rollback). */
+void pawl_stage_clear(struct pawl_stage *st);
+
+size_t pawl_stage_count(const struct pawl_stage *st);
+const struct pawl_event *pawl_stage_event(const struct pawl_stage *st, size_t i);
+
+/* The list an event belongs to ("<parent_id> <resource_name>"): the ordering key. */
+const char *pawl_event_list_key(const struct pawl_event *ev);
+
+struct pawl_events;
+
+struct pawl_events *pawl_events_new(void);
+void pawl_events_free(struct pawl_events *reg);
+
+/*
+ * Registers fn for events of type whose action is in actions (PAWL_EVENT_*
+ * bits) and, unless resources is NULL, whose resource_name is listed
+ * (NULL-terminated; copied). Subscribers run in registration order.
+ */
+enum pawl_err pawl_events_subscribe(struct pawl_events *reg, enum pawl_event_type type,
+    unsigned actions, const char *const *resources, pawl_event_fn *fn, void *ctx);
+
+/* True when some subscriber would receive action on resource (to skip staging reads). */
+bool pawl_events_wanted(const struct pawl_events *reg, enum pawl_event_action action,
+    const char *resource_name);
+
+/* Calls every matching subscriber for every staged event, in order. */
+void pawl_events_dispatch(const struct pawl_events *reg, const struct pawl_stage *st);
+
+/* The filter rule shared by subscribers and listeners (Cliquet's predicates). */
+bool pawl_events_match(unsigned actions, const char *const *resources,
+    enum pawl_event_action action, const char *resource_name);
+
+#endif

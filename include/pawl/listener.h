@@ -1,0 +1,70 @@
+/*
+ * The listener plugin contract (SPEC §8): the C analogue of Cliquet's
+ * ListenerBase and load_from_config. A plugin is a shared object named by
+ * `event_listeners.<name>.use = /path/to/plugin.so`; pawl dlopen()s it in each
+ * worker and calls its one entry point:
+ *
+ *     int pawl_listener_load(const struct pawl_listener_settings *settings,
+ *                            struct pawl_listener *out);
+ *
+ * It returns 0 and fills *out, or non-zero with a message in
+ * settings->error (startup then fails, naming the listener). pawl calls
+ * out->notify for every event that passes the listener's `actions` and
+ * `resources` filters, after the transaction committed, in the worker that
+ * served the request; a plugin must return quickly (hand slow work to its
+ * own queue) and must never call exit(). out->close runs when the worker stops.
+ * Plugins are in-process and best effort: for delivery that survives
+ * crashes and outages use the Redis listener, which goes through the outbox.
+ */
+#ifndef PAWL_LISTENER_H
+#define PAWL_LISTENER_H
+
+#include <stddef.h>
+
+#include "pawl/event.h"
+
+#define PAWL_LISTENER_ABI 1
+#define PAWL_LISTENER_ENTRY "pawl_listener_load"
+
+struct pawl_listener_option {
+	const char *key;   /* option name without the prefix: "path", "url"... */
+	const char *value;
+};
+
+struct pawl_listener_settings {
+	int abi;                                   /* PAWL_LISTENER_ABI */
+	const char *name;                          /* the alias in event_listeners */
+	const struct pawl_listener_option *options; /* every event_listeners.<name>.* */
+	size_t n_options;
+	char *error;                               /* for a failure message */
+	size_t error_size;
+};
+
+/* The value of an option, or NULL. (Inline: plugins link against nothing of pawl's.) */
+static inline const char *pawl_listener_option(const struct pawl_listener_settings *s,
+    const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_options; i++) {
+		const char *a = s->options[i].key, *b = key;
+
+		while (*a && *a == *b)
+			a++, b++;
+		if (*a == *b)
+			return s->options[i].value;
+	}
+	return NULL;
+}
+
+struct pawl_listener {
+	void *ctx;                    /* the plugin's state, passed back */
+	pawl_event_fn *notify;        /* required */
+	void (*close)(void *ctx);     /* optional */
+	int (*healthy)(void *ctx);    /* optional: 1 healthy, 0 not (shown in __heartbeat__) */
+};
+
+typedef int pawl_listener_load_fn(const struct pawl_listener_settings *settings,
+    struct pawl_listener *out);
+
+#endif

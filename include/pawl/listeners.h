@@ -1,0 +1,57 @@
+/*
+ * Configured listeners (SPEC §8, `event_listeners`): the Redis queue
+ * listener, durable through the outbox, and plugin listeners, loaded from
+ * shared objects and subscribed in-process. Built once per worker (and in
+ * the relay); requests only read them.
+ */
+#ifndef PAWL_LISTENERS_H
+#define PAWL_LISTENERS_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "pawl/arena.h"
+#include "pawl/config.h"
+#include "pawl/events.h"
+
+struct pawl_pg;
+struct pawl_redis;
+struct pawl_listeners;
+
+/*
+ * Builds every listener of cfg: Redis handles (no connection yet) and
+ * plugins (dlopen + pawl_listener_load), subscribing plugins to reg. Fails
+ * with PAWL_ERR_CONFIG naming the listener when a plugin cannot load.
+ */
+struct pawl_listeners *pawl_listeners_new(const struct pawl_config *cfg,
+    struct pawl_events *reg, struct pawl_error *err);
+
+/* Closes plugins (their close hook) and connections. */
+void pawl_listeners_free(struct pawl_listeners *ls);
+
+/* True when some durable listener would take action on resource_name. */
+bool pawl_listeners_wanted(const struct pawl_listeners *ls, enum pawl_event_action action,
+    const char *resource_name);
+
+/*
+ * Inside the write transaction, before COMMIT: one outbox row per staged
+ * event per durable listener whose filters match.
+ */
+enum pawl_err pawl_listeners_stage_outbox(const struct pawl_listeners *ls, struct pawl_pg *pg,
+    struct pawl_arena *arena, const struct pawl_stage *st, struct pawl_error *err);
+
+/* Durable listener by name, its Redis handle and list name (NULL when unknown). */
+struct pawl_redis *pawl_listeners_redis(const struct pawl_listeners *ls, const char *name,
+    const char **listname);
+
+/* The names of durable listeners whose filters match ev (NULL-terminated, in arena). */
+const char **pawl_listeners_durable_for(const struct pawl_listeners *ls,
+    struct pawl_arena *arena, const struct pawl_event *ev);
+
+/* True when a durable (outbox) listener is configured: the relay must run. */
+bool pawl_listeners_any_durable(const struct pawl_listeners *ls);
+
+/* Adds one boolean per checkable listener to out (heartbeat), within timeout_ms. */
+bool pawl_listeners_heartbeat(const struct pawl_listeners *ls, json_object *out, int timeout_ms);
+
+#endif

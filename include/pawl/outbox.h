@@ -1,0 +1,54 @@
+/*
+ * The outbox table: events for durable listeners, written in the change's
+ * transaction, taken and acknowledged by the delivery step in one
+ * transaction per list, under a per-list advisory lock so one list is never
+ * delivered by two processes at once (commit order is kept).
+ */
+#ifndef PAWL_OUTBOX_H
+#define PAWL_OUTBOX_H
+
+#include <stddef.h>
+
+#include "pawl/arena.h"
+#include "pawl/err.h"
+
+struct pawl_pg;
+
+/* Inserts n rows (listeners[i], list_keys[i], payloads[i]) in one statement. */
+enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, size_t n,
+    const char *const *listeners, const char *const *list_keys, const char *const *payloads,
+    struct pawl_error *err);
+
+struct pawl_outbox_batch {
+	long long *ids;
+	const char **payloads;
+	size_t n;
+	int locked;       /* 0: another process is delivering this list now */
+};
+
+/*
+ * Inside a transaction: takes the list's advisory lock (without waiting) and
+ * deletes up to limit of its rows, returned in commit order. The caller
+ * pushes them, then COMMITs (or ROLLBACKs, which puts them back).
+ */
+enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *listener, const char *list_key, int limit, struct pawl_outbox_batch *out,
+    struct pawl_error *err);
+
+struct pawl_outbox_list {
+	const char *listener;
+	const char *list_key;
+};
+
+/* Up to max distinct (listener, list) pairs that have rows waiting. */
+enum pawl_err pawl_outbox_pending(struct pawl_pg *pg, struct pawl_arena *arena, int max,
+    struct pawl_outbox_list **lists, size_t *n, struct pawl_error *err);
+
+/* Rows waiting and the age in seconds of the oldest (for __heartbeat__). */
+enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
+    long long *pending, double *oldest_seconds, struct pawl_error *err);
+
+/* Wakes the relay (NOTIFY pawl_outbox). */
+enum pawl_err pawl_outbox_wake(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
+
+#endif
