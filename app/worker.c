@@ -93,7 +93,8 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	pawl_fcgi_finish(fcgi);
 	pawl_log_request(&sum);
 	/* After COMMIT and after the response: subscribers, then the outbox fast path. */
-	if (req.stage != NULL && pawl_stage_count(req.stage) > 0) {
+	if (req.stage != NULL && pawl_stage_seal(req.stage, &err) == PAWL_OK &&
+	    pawl_stage_count(req.stage) > 0) {
 		pawl_events_dispatch(app->events, req.stage);
 		pawl_relay_after_commit(app->listeners, app->pg, arena, req.stage);
 	}

@@ -36,8 +36,11 @@ struct pawl_event {
 
 struct pawl_stage {
 	struct pawl_arena *arena;
+	struct pawl_stage_op *ops;
+	size_t n_ops, cap_ops;
 	struct pawl_event **events;
 	size_t n, cap;
+	bool sealed;
 };
 
 static const char *const action_names[] = {
@@ -139,7 +142,20 @@ struct pawl_stage *pawl_stage_new(struct pawl_arena *arena)
 
 void pawl_stage_clear(struct pawl_stage *st)
 {
+	st->n_ops = 0;
 	st->n = 0;
+	st->sealed = false;
+}
+
+size_t pawl_stage_mark(const struct pawl_stage *st)
+{
+	return st->n_ops;
+}
+
+void pawl_stage_rewind(struct pawl_stage *st, size_t mark)
+{
+	if (mark < st->n_ops)
+		st->n_ops = mark;
 }
 
 size_t pawl_stage_count(const struct pawl_stage *st)
@@ -184,12 +200,12 @@ static struct pawl_event *find(const struct pawl_stage *st, const struct pawl_st
 	return NULL;
 }
 
+/* A new event from its first op (whose strings already live in the stage's arena). */
 static struct pawl_event *create(struct pawl_stage *st, const struct pawl_stage_op *op)
 {
 	struct pawl_arena *a = st->arena;
 	struct pawl_event *ev = pawl_arena_calloc(a, 1, sizeof(*ev));
 	uuid_t u;
-	size_t i;
 
 	if (ev == NULL)
 		return NULL;
@@ -198,26 +214,21 @@ static struct pawl_event *create(struct pawl_stage *st, const struct pawl_stage_
 	ev->timestamp = op->timestamp;
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, ev->id);
-	ev->resource_name = pawl_arena_strdup(a, op->resource_name);
-	ev->parent_id = pawl_arena_strdup(a, op->parent_id);
+	ev->resource_name = op->resource_name;
+	ev->parent_id = op->parent_id;
+	ev->uri = op->uri;
+	ev->user_id = op->user_id;
+	ev->md = *op->md;
 	ev->list_key = pawl_arena_printf(a, "%s %s", op->parent_id, op->resource_name);
-	ev->uri = pawl_arena_strdup(a, op->uri);
-	ev->user_id = pawl_arena_strdup(a, op->user_id);
 	if (op->item)
 		ev->item_key = pawl_arena_printf(a, "%s_id", op->resource_name);
-	for (i = 0; op->md != NULL && i < op->md->n; i++) {
-		ev->md.kv[i].name = pawl_arena_strdup(a, op->md->kv[i].name);
-		ev->md.kv[i].value = pawl_arena_strdup(a, op->md->kv[i].value);
-		ev->md.n++;
-	}
-	if (ev->resource_name == NULL || ev->parent_id == NULL || ev->list_key == NULL ||
-	    ev->uri == NULL || (op->item && ev->item_key == NULL))
+	if (ev->list_key == NULL || (op->item && ev->item_key == NULL))
 		return NULL;
 	ev->payload = build_payload(a, ev);
 	return ev->payload ? ev : NULL;
 }
 
-enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
+static enum pawl_err merge_op(struct pawl_stage *st, const struct pawl_stage_op *op,
     struct pawl_error *err)
 {
 	struct pawl_event *ev = find(st, op);
@@ -234,8 +245,65 @@ enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *
 	if (!grow(st->arena, (void **)&ev->impacts, &ev->cap_impacts, ev->n_impacts, sizeof(*ev->impacts)))
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	im = &ev->impacts[ev->n_impacts++];
-	im->new_json = pawl_arena_strdup(st->arena, op->new_json);
-	im->old_json = pawl_arena_strdup(st->arena, op->old_json);
+	im->new_json = op->new_json;
+	im->old_json = op->old_json;
+	return PAWL_OK;
+}
+
+static struct pawl_matchdict *copy_md(struct pawl_arena *a, const struct pawl_matchdict *md)
+{
+	struct pawl_matchdict *out = pawl_arena_calloc(a, 1, sizeof(*out));
+	size_t i;
+
+	for (i = 0; out != NULL && md != NULL && i < md->n; i++) {
+		out->kv[i].name = pawl_arena_strdup(a, md->kv[i].name);
+		out->kv[i].value = pawl_arena_strdup(a, md->kv[i].value);
+		if (out->kv[i].name == NULL || out->kv[i].value == NULL)
+			return NULL;
+		out->n++;
+	}
+	return out;
+}
+
+enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
+    struct pawl_error *err)
+{
+	struct pawl_arena *a = st->arena;
+	struct pawl_stage_op *o;
+
+	if (st->sealed)
+		return pawl_error_set(err, PAWL_ERR_INTERNAL, "event staged after the stage was sealed");
+	if (!grow(a, (void **)&st->ops, &st->cap_ops, st->n_ops, sizeof(*st->ops)))
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	o = &st->ops[st->n_ops];
+	*o = *op;
+	o->resource_name = pawl_arena_strdup(a, op->resource_name);
+	o->parent_id = pawl_arena_strdup(a, op->parent_id);
+	o->uri = pawl_arena_strdup(a, op->uri);
+	o->user_id = pawl_arena_strdup(a, op->user_id);
+	o->new_json = pawl_arena_strdup(a, op->new_json);
+	o->old_json = pawl_arena_strdup(a, op->old_json);
+	o->md = copy_md(a, op->md);
+	if (o->resource_name == NULL || o->parent_id == NULL || o->uri == NULL || o->md == NULL ||
+	    (op->user_id && !o->user_id) || (op->new_json && !o->new_json) ||
+	    (op->old_json && !o->old_json))
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	st->n_ops++;
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err)
+{
+	size_t i;
+	enum pawl_err rc;
+
+	if (st->sealed)
+		return PAWL_OK;
+	st->n = 0;
+	for (i = 0; i < st->n_ops; i++)
+		if ((rc = merge_op(st, &st->ops[i], err)) != PAWL_OK)
+			return rc;
+	st->sealed = true;
 	return PAWL_OK;
 }
 

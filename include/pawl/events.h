@@ -33,13 +33,26 @@ struct pawl_stage;
 
 struct pawl_stage *pawl_stage_new(struct pawl_arena *arena);
 
-/* Stages op, merging it into an earlier event with the same key. */
+/* Records op (copied). Events are built from the ops when the stage is sealed. */
 enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
     struct pawl_error *err);
 
-/* Forgets every staged event (rollback). */
+/* The number of ops so far, to rewind to (a batch's failed sub-request). */
+size_t pawl_stage_mark(const struct pawl_stage *st);
+void pawl_stage_rewind(struct pawl_stage *st, size_t mark);
+
+/* Forgets every op and event (rollback). */
 void pawl_stage_clear(struct pawl_stage *st);
 
+/*
+ * Builds the events: one per (resource_name, parent, action) in first-occurrence
+ * order, payload from the first op, impacted objects from all of them, each with
+ * a fresh event_id. Called once, before the outbox rows are written; the stage
+ * takes no ops afterwards.
+ */
+enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err);
+
+/* The sealed events (0 before sealing). */
 size_t pawl_stage_count(const struct pawl_stage *st);
 const struct pawl_event *pawl_stage_event(const struct pawl_stage *st, size_t i);
 

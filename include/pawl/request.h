@@ -30,6 +30,11 @@ struct pawl_request {
 	struct pawl_match match;  /* filled by the router */
 	const char *user_id;      /* prefixed user id, NULL when anonymous */
 	struct pawl_stage *stage; /* events of this request's transaction, or NULL */
+	/*
+	 * Set on a batch's sub-requests: the batch owns the transaction (BEGIN,
+	 * savepoints, COMMIT) and the stage; handlers only run their statements.
+	 */
+	bool in_txn;
 };
 
 /*

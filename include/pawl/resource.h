@@ -78,7 +78,11 @@ enum pawl_err pawl_resource_preconditions(struct pawl_rctx *c, const struct pawl
 enum pawl_err pawl_resource_list_preconditions(struct pawl_rctx *c, long long list_ts,
     bool *not_modified, struct pawl_error *err);
 
-/* Runs fn between BEGIN and COMMIT (ROLLBACK when it fails). 405 when readonly. */
+/*
+ * Runs fn between BEGIN and COMMIT (ROLLBACK when it fails), with the stage
+ * sealed and its outbox rows written just before COMMIT. Inside a batch
+ * (req->in_txn) only runs fn: the batch owns the transaction. 405 when readonly.
+ */
 typedef enum pawl_err pawl_resource_write_fn(struct pawl_rctx *c, struct pawl_error *err);
 enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *fn,
     struct pawl_error *err);
