@@ -62,6 +62,29 @@ static double ms_since(const struct timespec *start)
 	    (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
+#ifdef PAWL_FAULT_INJECTION
+/*
+ * Test builds only (--enable-fault-injection): dies as a crash would, between
+ * COMMIT and the outbox push, when PAWL_FAULT_KILL_AFTER_COMMIT is "1" or one
+ * segment of the request path (tests name a bucket after it).
+ */
+static void fault_kill_after_commit(const char *path)
+{
+	const char *want = getenv("PAWL_FAULT_KILL_AFTER_COMMIT"), *p = path;
+	size_t n;
+
+	if (want == NULL || want[0] == '\0' || path == NULL)
+		return;
+	if (strcmp(want, "1") == 0)
+		raise(SIGKILL);
+	n = strlen(want);
+	/* A whole segment: "/<want>" followed by '/', '?' or the end. */
+	for (; (p = strstr(p, want)) != NULL; p++)
+		if (p > path && p[-1] == '/' && (p[n] == '\0' || p[n] == '/' || p[n] == '?'))
+			raise(SIGKILL);
+}
+#endif
+
 static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_arena *arena)
 {
 	struct pawl_request req;
@@ -95,6 +118,9 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	/* After COMMIT and after the response: subscribers, then the outbox fast path. */
 	if (req.stage != NULL && pawl_stage_seal(req.stage, &err) == PAWL_OK &&
 	    pawl_stage_count(req.stage) > 0) {
+#ifdef PAWL_FAULT_INJECTION
+		fault_kill_after_commit(sum.path);
+#endif
 		pawl_events_dispatch(app->events, req.stage);
 		pawl_relay_after_commit(app->listeners, app->pg, arena, req.stage);
 	}

@@ -55,6 +55,9 @@ void pawl_pipeline_error(struct pawl_app *app, struct pawl_request *req,
 	pawl_response_error(resp, err);
 	if (err->code == PAWL_ERR_METHOD && req->match.allow != NULL)
 		pawl_response_header(resp, "Allow", req->match.allow);
+	/* The challenge of the policies in use, as Kinto sends them with a 401. */
+	if (err->code == PAWL_ERR_UNAUTHORIZED)
+		pawl_response_header(resp, "WWW-Authenticate", "Basic realm=\"Realm\"");
 	common_headers(app, req, resp);
 }
 

@@ -95,6 +95,21 @@ static void put_validation_details(struct pawl_buf *b, const struct pawl_error *
 	pawl_buf_puts(b, "}]");
 }
 
+static void drop_validators(struct pawl_response *resp)
+{
+	static const char *const names[] = { "ETag", "Last-Modified", "Cache-Control" };
+	size_t i, j, kept = 0;
+
+	for (i = 0; i < resp->n_headers; i++) {
+		for (j = 0; j < sizeof(names) / sizeof(names[0]); j++)
+			if (pawl_str_ieq(resp->headers[i].name, names[j]))
+				break;
+		if (j == sizeof(names) / sizeof(names[0]))
+			resp->headers[kept++] = resp->headers[i];
+	}
+	resp->n_headers = kept;
+}
+
 void pawl_response_error(struct pawl_response *resp, const struct pawl_error *err)
 {
 	enum pawl_err code = err->code == PAWL_OK ? PAWL_ERR_INTERNAL : err->code;
@@ -104,6 +119,9 @@ void pawl_response_error(struct pawl_response *resp, const struct pawl_error *er
 
 	resp->status = status;
 	resp->errno_ = pawl_err_errno(code);
+	/* Validators describe a resource served; an error serves none (412 carries the current one). */
+	if (code != PAWL_ERR_PRECONDITION)
+		drop_validators(resp);
 	b->len = 0;
 	pawl_buf_printf(b, "{\"code\":%d,\"errno\":%d,\"error\":", status, pawl_err_errno(code));
 	pawl_buf_json_string(b, title, strlen(title));

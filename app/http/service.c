@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "pawl/acl.h"
 #include "pawl/json.h"
 #include "pawl/pg.h"
 #include "pawl/listeners.h"
@@ -63,9 +64,17 @@ enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
 		json_object *user = json_object_new_object();
 		json_object *principals = json_object_new_array();
 
-		json_object_array_add(principals, json_object_new_string(req->user_id));
-		json_object_array_add(principals, json_object_new_string("system.Everyone"));
-		json_object_array_add(principals, json_object_new_string("system.Authenticated"));
+		const char *mine[] = { req->user_id, "system.Everyone", "system.Authenticated", NULL };
+		const char **groups = NULL;
+		struct pawl_error gerr;
+		size_t i;
+
+		for (i = 0; mine[i] != NULL; i++)
+			json_object_array_add(principals, json_object_new_string(mine[i]));
+		/* Group principals need the database; hello still answers without it. */
+		if (pawl_acl_groups(app->pg, req->arena, mine, &groups, &gerr) == PAWL_OK)
+			for (i = 0; groups[i] != NULL; i++)
+				json_object_array_add(principals, json_object_new_string(groups[i]));
 		json_object_object_add(user, "id", json_object_new_string(req->user_id));
 		json_object_object_add(user, "principals", principals);
 		json_object_object_add(o, "user", user);

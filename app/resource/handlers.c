@@ -11,6 +11,7 @@
 #include <uuid/uuid.h>
 
 #include "pawl/handlers.h"
+#include "pawl/acl.h"
 #include "pawl/events.h"
 #include "pawl/json.h"
 #include "pawl/listeners.h"
@@ -150,6 +151,71 @@ enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action ac
 	return pawl_stage_add(c->req->stage, &op, err);
 }
 
+enum pawl_err pawl_resource_members(struct pawl_rctx *c, json_object **data,
+    struct pawl_error *err)
+{
+	json_object *members;
+	size_t i;
+
+	if (!c->res->has_members)
+		return PAWL_OK;
+	if (*data == NULL)
+		*data = pawl_json_own(c->req->arena, json_object_new_object());
+	if (*data == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if (!json_object_object_get_ex(*data, "members", &members)) {
+		json_object_object_add(*data, "members", json_object_new_array());
+		return PAWL_OK;
+	}
+	if (!json_object_is_type(members, json_type_array))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.members",
+		    "members is not a list");
+	for (i = 0; i < json_object_array_length(members); i++) {
+		json_object *m = json_object_array_get_idx(members, i);
+		const char *s = json_object_get_string(m);
+
+		if (!json_object_is_type(m, json_type_string) || *s == '\0' ||
+		    strcmp(s, "system.Everyone") == 0 || strncmp(s, "/buckets/", 9) == 0)
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.members",
+			    "members must be user or system.Authenticated principals");
+	}
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, json_object *data,
+    struct pawl_error *err)
+{
+	json_object *members = NULL;
+	const char **list;
+	size_t n, i;
+
+	if (!c->res->has_members || data == NULL ||
+	    !json_object_object_get_ex(data, "members", &members))
+		return PAWL_OK;
+	n = json_object_array_length(members);
+	if ((list = pawl_arena_calloc(c->req->arena, n + 1, sizeof(*list))) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		list[i] = json_object_get_string(json_object_array_get_idx(members, i));
+	return pawl_acl_set_members(c->app->pg, c->req->arena, uri, list, n, err);
+}
+
+enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	if (c->res->has_children &&
+	    (rc = pawl_objects_delete_children(c->app->pg, c->req->arena, uri, err)) != PAWL_OK)
+		return rc;
+	if (c->res->per_user)
+		return PAWL_OK;
+	if ((rc = pawl_acl_delete_tree(c->app->pg, c->req->arena, uri, err)) != PAWL_OK)
+		return rc;
+	if (c->res->has_members || c->res->has_children)
+		return pawl_acl_delete_members(c->app->pg, c->req->arena, uri, err);
+	return PAWL_OK;
+}
+
 /* Fills the list pattern with the matchdict: "/buckets/b1/collections". */
 static const char *fill_pattern(struct pawl_arena *arena, const char *pattern,
     const struct pawl_matchdict *md)
@@ -203,6 +269,7 @@ static enum pawl_err build_context(struct pawl_rctx *c, struct pawl_error *err)
 	if (c->list_path == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	c->key.resource_name = c->res->name;
+	c->parent_uri = dirname_of(arena, c->list_path);
 	c->key.parent_id = c->res->per_user ? (c->req->user_id ? c->req->user_id : "")
 	    : dirname_of(arena, c->list_path);
 	if (c->res->parent != NULL) {

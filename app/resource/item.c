@@ -6,8 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pawl/acl.h"
 #include "pawl/json.h"
 #include "pawl/patch.h"
+#include "pawl/permissions.h"
 #include "pawl/query.h"
 #include "pawl/resource.h"
 #include "pawl/str.h"
@@ -43,33 +45,51 @@ static enum pawl_err check_body_id(struct pawl_rctx *c, json_object *data, struc
 	return PAWL_OK;
 }
 
-/* Loads the object (locked when writing); *live false for a tombstone or nothing. */
-static enum pawl_err load(struct pawl_rctx *c, bool lock, struct pawl_object *obj, bool *live,
+/* Fetches the object (locked when writing); *live false for a tombstone or nothing. */
+static enum pawl_err fetch(struct pawl_rctx *c, bool lock, struct pawl_object *obj, bool *live,
     struct pawl_error *err)
 {
 	bool found = false;
 	enum pawl_err rc;
 
-	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
-		return rc;
 	rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, lock, obj, &found, err);
 	*live = rc == PAWL_OK && found && !obj->deleted;
 	return rc;
 }
 
-/* Loads the live object under lock and checks preconditions; 404 when absent. */
-static enum pawl_err load_existing(struct pawl_rctx *c, struct pawl_object *obj,
+/*
+ * An absent object: 404 to a caller who may read its parent (errno 111 when
+ * the parent is missing too, else 110), 401/403 to anyone else (Kinto).
+ */
+static enum pawl_err absent(struct pawl_rctx *c, struct pawl_error *err)
+{
+	bool may = false;
+	enum pawl_err rc;
+
+	if (c->res->parent != NULL && (rc = pawl_permissions_allowed(c, c->res->parent,
+	    c->parent_uri, "read", &may, err)) != PAWL_OK)
+		return rc;
+	if (!may && !c->res->per_user)
+		return pawl_permissions_deny(c, err);
+	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
+		return rc;
+	return pawl_resource_not_found(c, c->id, c->res->name, PAWL_ERR_NO_OBJECT, err);
+}
+
+/* The live object, locked, that the caller may write; preconditions checked. */
+static enum pawl_err load_writable(struct pawl_rctx *c, struct pawl_object *obj,
     struct pawl_error *err)
 {
 	bool live, not_modified;
 	enum pawl_err rc;
 
-	if ((rc = load(c, true, obj, &live, err)) != PAWL_OK ||
-	    (rc = pawl_resource_preconditions(c, live ? obj : NULL, &not_modified, err)) != PAWL_OK)
+	if ((rc = fetch(c, true, obj, &live, err)) != PAWL_OK)
 		return rc;
 	if (!live)
-		return pawl_resource_not_found(c, c->id, c->res->name, PAWL_ERR_NO_OBJECT, err);
-	return PAWL_OK;
+		return absent(c, err);
+	if ((rc = pawl_permissions_require(c, c->res, c->uri, "write", err)) != PAWL_OK)
+		return rc;
+	return pawl_resource_preconditions(c, obj, &not_modified, err);
 }
 
 static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
@@ -81,11 +101,13 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 
 	memset(&q, 0, sizeof(q));
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK ||
-	    (rc = load(c, false, &obj, &live, err)) != PAWL_OK ||
-	    (rc = pawl_resource_preconditions(c, live ? &obj : NULL, &not_modified, err)) != PAWL_OK)
+	    (rc = fetch(c, false, &obj, &live, err)) != PAWL_OK)
 		return rc;
 	if (!live)
-		return pawl_resource_not_found(c, c->id, c->res->name, PAWL_ERR_NO_OBJECT, err);
+		return absent(c, err);
+	if ((rc = pawl_permissions_require(c, c->res, c->uri, "read", err)) != PAWL_OK ||
+	    (rc = pawl_resource_preconditions(c, &obj, &not_modified, err)) != PAWL_OK)
+		return rc;
 	pawl_response_header(c->resp, "Cache-Control", "no-cache, no-store");
 	if (not_modified) {
 		c->resp->status = 304;
@@ -94,7 +116,7 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 	}
 	if (q.n_fields > 0)
 		obj.data = pawl_resource_project(c->req->arena, obj.data, q.fields, q.n_fields);
-	pawl_resource_item_response(c, 200, &obj, true);
+	pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 }
 
@@ -118,21 +140,31 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 {
 	json_object *data, *perms;
 	struct pawl_object old, obj;
-	bool live, not_modified;
+	bool live, not_modified, allowed = false;
 	enum pawl_err rc;
 
 	if ((rc = pawl_resource_envelope(c->req, &data, &perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
 	    (rc = check_body_id(c, data, err)) != PAWL_OK ||
-	    (rc = load(c, true, &old, &live, err)) != PAWL_OK ||
+	    (rc = fetch(c, true, &old, &live, err)) != PAWL_OK)
+		return rc;
+	if (live)
+		rc = pawl_permissions_require(c, c->res, c->uri, "write", err);
+	else if ((rc = pawl_permissions_can_create(c, &allowed, err)) == PAWL_OK)
+		rc = allowed ? pawl_resource_check_parent(c, err) : pawl_permissions_deny(c, err);
+	if (rc != PAWL_OK ||
 	    (rc = pawl_resource_preconditions(c, live ? &old : NULL, &not_modified, err)) != PAWL_OK)
 		return rc;
 	/* Kinto: without "data", an existing object keeps its data. */
 	if (data == NULL && live && perms != NULL &&
 	    pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &data, err) != PAWL_OK)
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse");
-	if ((rc = store(c, data, take_server_fields(data), &obj, err)) != PAWL_OK)
+	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
+	    (rc = store(c, data, take_server_fields(data), &obj, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;
-	pawl_resource_item_response(c, live ? 200 : 201, &obj, true);
+	pawl_resource_item_response(c, live ? 200 : 201, &obj, pawl_permissions_answer(c, c->uri, err));
 	return pawl_resource_stage(c, live ? PAWL_EVENT_UPDATE : PAWL_EVENT_CREATE, obj.last_modified,
 	    obj.data, live ? old.data : NULL, err);
 }
@@ -150,43 +182,119 @@ static enum patch_kind patch_kind_of(const struct pawl_request *req)
 	return PATCH_SHALLOW;
 }
 
+/* {"read": ["a"]} → {"read": {"a": "a"}}: the shape Kinto's JSON Patch works on. */
+static json_object *acl_as_sets(struct pawl_arena *arena, const char *acl)
+{
+	json_object *in, *out = json_object_new_object();
+	struct pawl_error err;
+	size_t i;
+
+	if (out == NULL || pawl_json_parse(arena, acl, strlen(acl), 8, &in, &err) != PAWL_OK)
+		return out;
+	json_object_object_foreach(in, perm, list) {
+		json_object *set = json_object_new_object();
+
+		for (i = 0; i < json_object_array_length(list); i++) {
+			json_object *p = json_object_array_get_idx(list, i);
+
+			json_object_object_add(set, json_object_get_string(p), json_object_get(p));
+		}
+		json_object_object_add(out, perm, set);
+	}
+	return out;
+}
+
+/* Back to {"read": ["a"]}; permissions the patch removed become empty lists. */
+static json_object *sets_as_acl(struct pawl_arena *arena, json_object *before, json_object *after)
+{
+	json_object *out = pawl_json_own(arena, json_object_new_object());
+
+	json_object_object_foreach(before, gone, unused) {
+		(void)unused;
+		json_object_object_add(out, gone, json_object_new_array());
+	}
+	if (after != NULL && json_object_is_type(after, json_type_object)) {
+		json_object_object_foreach(after, perm, set) {
+			json_object *list = json_object_new_array();
+
+			if (json_object_is_type(set, json_type_object)) {
+				json_object_object_foreach(set, principal, v) {
+					(void)v;
+					json_object_array_add(list, json_object_new_string(principal));
+				}
+			}
+			json_object_object_add(out, perm, list);
+		}
+	}
+	return out;
+}
+
+/* RFC 6902 on {"data", "permissions"} as Kinto lays them out. */
+static enum pawl_err apply_json_patch(struct pawl_rctx *c, json_object **current,
+    json_object **perms, struct pawl_error *err)
+{
+	const char *acl = "{}";
+	json_object *doc, *before, *after = NULL;
+	enum pawl_err rc;
+
+	if (c->req->json == NULL || !json_object_is_type(c->req->json, json_type_array))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
+		    "JSON Patch body must be an array of operations");
+	if (!c->res->per_user && (rc = pawl_acl_get(c->app->pg, c->req->arena, c->uri, &acl, err)) != PAWL_OK)
+		return rc;
+	doc = pawl_json_own(c->req->arena, json_object_new_object());
+	before = pawl_json_own(c->req->arena, acl_as_sets(c->req->arena, acl));
+	json_object_object_add(doc, "data", json_object_get(*current));
+	json_object_object_add(doc, "permissions", json_object_get(before));
+	before = pawl_json_own(c->req->arena, acl_as_sets(c->req->arena, acl));
+	if ((rc = pawl_patch_json(doc, c->req->json, err)) != PAWL_OK)
+		return rc;
+	if (!json_object_object_get_ex(doc, "data", current) ||
+	    !json_object_is_type(*current, json_type_object))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
+		    "JSON Patch operation failed: data must remain an object");
+	json_object_object_get_ex(doc, "permissions", &after);
+	*perms = sets_as_acl(c->req->arena, before, after);
+	return PAWL_OK;
+}
+
+/* Merge patch: a null permission removes it (an empty list of principals). */
+static void nulls_to_empty(json_object *perms)
+{
+	if (perms == NULL)
+		return;
+	json_object_object_foreach(perms, perm, list) {
+		if (list == NULL)
+			json_object_object_add(perms, perm, json_object_new_array());
+	}
+}
+
 /* Applies the request's patch document to current (the stored data). */
 static enum pawl_err apply_patch(struct pawl_rctx *c, json_object **current,
-    json_object **changes, struct pawl_error *err)
+    json_object **changes, json_object **perms, struct pawl_error *err)
 {
-	json_object *data = NULL, *perms = NULL, *doc;
+	json_object *data = NULL;
 	enum pawl_err rc;
 
 	*changes = NULL;
-	if (patch_kind_of(c->req) == PATCH_JSON) {
-		if (c->req->json == NULL || !json_object_is_type(c->req->json, json_type_array))
-			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
-			    "JSON Patch body must be an array of operations");
-		doc = pawl_json_own(c->req->arena, json_object_new_object());
-		json_object_object_add(doc, "data", json_object_get(*current));
-		json_object_object_add(doc, "permissions", json_object_new_object());
-		if ((rc = pawl_patch_json(doc, c->req->json, err)) != PAWL_OK)
-			return rc;
-		if (!json_object_object_get_ex(doc, "data", current) ||
-		    !json_object_is_type(*current, json_type_object))
-			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
-			    "JSON Patch operation failed: data must remain an object");
-		return PAWL_OK;
-	}
-	if ((rc = pawl_resource_envelope(c->req, &data, &perms, err)) != PAWL_OK)
+	*perms = NULL;
+	if (patch_kind_of(c->req) == PATCH_JSON)
+		return apply_json_patch(c, current, perms, err);
+	if ((rc = pawl_resource_envelope(c->req, &data, perms, err)) != PAWL_OK)
 		return rc;
-	if (data == NULL && perms == NULL)
+	if (data == NULL && *perms == NULL)
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
 		    "Provide at least one of data or permissions");
 	if ((rc = check_body_id(c, data, err)) != PAWL_OK)
 		return rc;
 	*changes = data;
-	if (data == NULL)
-		return PAWL_OK;
-	if (patch_kind_of(c->req) == PATCH_MERGE)
-		*current = pawl_patch_merge(*current, data);
-	else
+	if (patch_kind_of(c->req) == PATCH_MERGE) {
+		nulls_to_empty(*perms);
+		if (data != NULL)
+			*current = pawl_patch_merge(*current, data);
+	} else if (data != NULL) {
 		pawl_patch_shallow(*current, data);
+	}
 	return PAWL_OK;
 }
 
@@ -222,7 +330,7 @@ static const char *behave(struct pawl_rctx *c, const char *behavior, json_object
 static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 {
 	const char *behavior = pawl_request_header(c->req, "Response-Behavior");
-	json_object *current, *original, *changes;
+	json_object *current, *original, *changes, *perms;
 	struct pawl_object old, obj;
 	enum pawl_err rc;
 
@@ -230,18 +338,21 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 	    strcasecmp(behavior, "light") != 0 && strcasecmp(behavior, "diff") != 0)
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "header", "Response-Behavior",
 		    "\"%s\" is not one of full, light, diff", behavior);
-	if ((rc = load_existing(c, &old, err)) != PAWL_OK)
+	if ((rc = load_writable(c, &old, err)) != PAWL_OK)
 		return rc;
 	if (pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &current, err) != PAWL_OK ||
 	    pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &original, err) != PAWL_OK)
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse");
-	if ((rc = apply_patch(c, &current, &changes, err)) != PAWL_OK)
-		return rc;
-	if ((rc = store(c, current, take_server_fields(current), &obj, err)) != PAWL_OK)
+	if ((rc = apply_patch(c, &current, &changes, &perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
+	    (rc = pawl_resource_members(c, &current, err)) != PAWL_OK ||
+	    (rc = store(c, current, take_server_fields(current), &obj, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_resource_sync_members(c, c->uri, current, err)) != PAWL_OK)
 		return rc;
 	if (behavior != NULL && strcasecmp(behavior, "full") != 0)
 		obj.data = behave(c, behavior, original, changes, &obj, err);
-	pawl_resource_item_response(c, 200, &obj, true);
+	pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 	/* As in Kinto, `new` is what the client was sent. */
 	return pawl_resource_stage(c, PAWL_EVENT_UPDATE, obj.last_modified, obj.data, old.data, err);
 }
@@ -261,14 +372,12 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	for (i = 0; i < q.n_filters; i++)
 		if (q.filters[i].field.kind == PAWL_FIELD_LAST_MODIFIED && q.filters[i].op == PAWL_FILTER_EQ)
 			floor = json_object_get_int64(q.filters[i].value);
-	if ((rc = load_existing(c, &old, err)) != PAWL_OK ||
+	if ((rc = load_writable(c, &old, err)) != PAWL_OK ||
 	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK ||
-	    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, c->id, ts, &tomb, err)) != PAWL_OK)
+	    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, c->id, ts, &tomb, err)) != PAWL_OK ||
+	    (rc = pawl_resource_forget(c, c->uri, err)) != PAWL_OK)
 		return rc;
-	if (c->res->has_children &&
-	    (rc = pawl_objects_delete_children(c->app->pg, c->req->arena, c->uri, err)) != PAWL_OK)
-		return rc;
-	pawl_resource_item_response(c, 200, &tomb, false);
+	pawl_resource_item_response(c, 200, &tomb, NULL);
 	return pawl_resource_stage(c, PAWL_EVENT_DELETE, tomb.last_modified, tomb.data, old.data, err);
 }
 

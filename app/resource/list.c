@@ -10,6 +10,7 @@
 
 #include "pawl/json.h"
 #include "pawl/lists.h"
+#include "pawl/permissions.h"
 #include "pawl/resource.h"
 
 #define TO_ALERT "{\"code\":\"soft-eol\",\"message\":\"_to is now deprecated, " \
@@ -156,12 +157,18 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct listing l;
 	long long ts;
-	bool not_modified;
+	bool not_modified, full;
 	enum pawl_err rc;
 
 	if ((rc = prepare(c, &l, false, err)) != PAWL_OK ||
-	    (rc = pawl_resource_check_parent(c, err)) != PAWL_OK ||
-	    (rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key,
+	    (rc = pawl_permissions_list_access(c, "read", &full, err)) != PAWL_OK)
+		return rc;
+	/* Without read on the whole list, only the objects shared with the caller. */
+	if (!full)
+		pawl_permissions_filter(c, "read", &l.lr);
+	else if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
+		return rc;
+	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key,
 	    c->app->cfg->readonly, &ts, err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
 		return rc;
@@ -175,6 +182,15 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 		return list_head(c, &l, err);
 	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK)
 		return rc;
+	/* Nothing shared and no right to create here either: a refusal (Kinto). */
+	if (!full && l.page.n == 0 && l.lr.after == NULL) {
+		bool may_create = false;
+
+		if ((rc = pawl_permissions_can_create(c, &may_create, err)) != PAWL_OK)
+			return rc;
+		if (!may_create)
+			return pawl_permissions_deny(c, err);
+	}
 	c->resp->status = 200;
 	put_items(c, &l, NULL);
 	next_page(c, &l);
@@ -185,13 +201,18 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 {
 	json_object *data, *perms, *idv;
 	struct pawl_object obj;
-	bool found = false, not_modified;
+	bool found = false, not_modified, allowed = false;
 	long long ts;
 	size_t len;
 	enum pawl_err rc;
 
 	if ((rc = pawl_resource_envelope(c->req, &data, &perms, err)) != PAWL_OK ||
-	    (rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
+	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_can_create(c, &allowed, err)) != PAWL_OK)
+		return rc;
+	if (!allowed)
+		return pawl_permissions_deny(c, err);
+	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
 		return rc;
 	if (data != NULL && json_object_object_get_ex(data, "id", &idv)) {
 		if (!json_object_is_type(idv, json_type_string) ||
@@ -210,20 +231,26 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	if ((rc = pawl_resource_preconditions(c, found ? &obj : NULL, &not_modified, err)) != PAWL_OK)
 		return rc;
+	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
 	if (found) {
 		/* An existing id is answered as it is, without a write: a read (Kinto). */
-		pawl_resource_item_response(c, 200, &obj, true);
+		if ((rc = pawl_permissions_require(c, c->res, c->uri, "read", err)) != PAWL_OK)
+			return rc;
+		pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
 	if (data != NULL) {
 		json_object_object_del(data, "id");
 		json_object_object_del(data, "last_modified");
 	}
-	if ((rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, 0, &ts, err)) != PAWL_OK ||
+	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
+	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, 0, &ts, err)) != PAWL_OK ||
 	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id,
-	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", ts, &obj, err)) != PAWL_OK)
+	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", ts, &obj, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;
-	pawl_resource_item_response(c, 201, &obj, true);
+	pawl_resource_item_response(c, 201, &obj, pawl_permissions_answer(c, c->uri, err));
 	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
 }
 
@@ -232,13 +259,19 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	struct listing l;
 	const char **tombs;
 	long long ts;
-	bool not_modified;
+	bool not_modified, full;
 	enum pawl_err rc;
 	size_t i;
 
 	if ((rc = prepare(c, &l, true, err)) != PAWL_OK ||
-	    (rc = pawl_resource_check_parent(c, err)) != PAWL_OK ||
-	    (rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key, false, &ts,
+	    (rc = pawl_permissions_list_access(c, "write", &full, err)) != PAWL_OK)
+		return rc;
+	/* Without write on the whole list, only the objects the caller may write go. */
+	if (!full)
+		pawl_permissions_filter(c, "write", &l.lr);
+	else if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
+		return rc;
+	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key, false, &ts,
 	    err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
 		return rc;
@@ -257,9 +290,8 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 		    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, id, ts, &tomb,
 		    err)) != PAWL_OK)
 			return rc;
-		if (c->res->has_children && (rc = pawl_objects_delete_children(c->app->pg,
-		    c->req->arena, pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, id),
-		    err)) != PAWL_OK)
+		if ((rc = pawl_resource_forget(c, pawl_arena_printf(c->req->arena, "%s/%s",
+		    c->list_path, id), err)) != PAWL_OK)
 			return rc;
 		tombs[i] = tomb.data;
 		if ((rc = pawl_resource_stage(c, PAWL_EVENT_DELETE, tomb.last_modified, tomb.data,

@@ -137,7 +137,7 @@ discard:
 }
 
 void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct pawl_object *obj,
-    bool with_permissions)
+    const char *permissions)
 {
 	struct pawl_buf *b = &c->resp->body;
 
@@ -145,8 +145,10 @@ void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct p
 	b->len = 0;
 	pawl_buf_puts(b, "{\"data\":");
 	pawl_buf_puts(b, obj->data);
-	if (with_permissions)
-		pawl_buf_puts(b, ",\"permissions\":{}");
+	if (permissions != NULL) {
+		pawl_buf_puts(b, ",\"permissions\":");
+		pawl_buf_puts(b, permissions);
+	}
 	pawl_buf_putc(b, '}');
 	pawl_resource_timestamp_headers(c->resp, obj->last_modified);
 }

@@ -14,15 +14,16 @@ static const struct {
 	const char *item;
 	const char *parent;
 	enum pawl_id_kind id_kind;
+	bool members;
 } kinto_resources[] = {
-	{ "bucket", "/buckets", "/buckets/{id}", NULL, PAWL_ID_NAME },
+	{ "bucket", "/buckets", "/buckets/{id}", NULL, PAWL_ID_NAME, false },
 	{ "collection", "/buckets/{bucket_id}/collections",
-	    "/buckets/{bucket_id}/collections/{id}", "bucket", PAWL_ID_NAME },
+	    "/buckets/{bucket_id}/collections/{id}", "bucket", PAWL_ID_NAME, false },
 	{ "group", "/buckets/{bucket_id}/groups", "/buckets/{bucket_id}/groups/{id}",
-	    "bucket", PAWL_ID_NAME },
+	    "bucket", PAWL_ID_NAME, true },
 	{ "record", "/buckets/{bucket_id}/collections/{collection_id}/records",
 	    "/buckets/{bucket_id}/collections/{collection_id}/records/{id}", "collection",
-	    PAWL_ID_UUID4 },
+	    PAWL_ID_UUID4, false },
 };
 
 #define N_KINTO (sizeof(kinto_resources) / sizeof(kinto_resources[0]))
@@ -76,6 +77,7 @@ struct pawl_resources *pawl_resources_new(const struct pawl_config *cfg, struct 
 		r->list_pattern = kinto_resources[i].list;
 		r->item_pattern = kinto_resources[i].item;
 		r->id_kind = kinto_resources[i].id_kind;
+		r->has_members = kinto_resources[i].members;
 		r->index = i;
 		if (kinto_resources[i].parent != NULL)
 			r->parent = pawl_resources_find(res, kinto_resources[i].parent);

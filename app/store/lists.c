@@ -196,6 +196,15 @@ static void put_where(struct sql *s, struct pawl_arena *arena, const struct pawl
 	    bind(s, lr->key->parent_id), bind(s, lr->key->resource_name));
 	if (live_only || q == NULL || !q->with_tombstones)
 		pawl_buf_puts(&s->text, " AND NOT deleted");
+	if (lr->acl_prefix != NULL) {
+		int prefix = bind(s, lr->acl_prefix), perms = bind(s, lr->acl_perms);
+		int who = bind(s, lr->acl_principals);
+
+		pawl_buf_printf(&s->text, " AND EXISTS (SELECT 1 FROM access_control_entries a "
+		    "WHERE a.object_id = $%d || '/' || objects.id AND a.permission = ANY($%d::text[]) "
+		    "AND a.principal = ANY($%d::text[] || ARRAY(SELECT principal FROM user_principals "
+		    "WHERE user_id = ANY($%d::text[]))))", prefix, perms, who, who);
+	}
 	if (q == NULL)
 		return;
 	if (q->has_since)

@@ -25,6 +25,14 @@ struct pawl_list_request {
 	const struct pawl_token *after;   /* resume after this object; NULL: first page */
 	long long limit;                  /* page size (one more row is read to set `more`) */
 	bool lock;                        /* FOR UPDATE (list DELETE) */
+	/*
+	 * When set, only objects whose own URI (acl_prefix + "/" + id) grants one
+	 * of acl_perms (a text[] literal) to acl_principals (text[] literal) match:
+	 * the caller may not read (or write) the whole list.
+	 */
+	const char *acl_prefix;
+	const char *acl_perms;
+	const char *acl_principals;
 };
 
 /* One page of the list, in the query's sort order. */

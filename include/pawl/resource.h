@@ -27,6 +27,7 @@ struct pawl_rctx {
 	struct pawl_list_key key;   /* where this list's objects live */
 	struct pawl_list_key parent_key; /* the parent object's list (when parent) */
 	const char *parent_id;      /* the parent object's id (when parent) */
+	const char *parent_uri;     /* the parent object's URI, "" at the top level */
 };
 
 /* True when s is a valid object id: ^[a-zA-Z0-9][a-zA-Z0-9_-]*$, at most 255 bytes. */
@@ -59,6 +60,24 @@ enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error 
 enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,
     long long timestamp, const char *new_json, const char *old_json, struct pawl_error *err);
 
+/*
+ * Kinto groups (resources with has_members): data.members must be a list of
+ * principal strings (default []), never system.Everyone nor a group URI.
+ * Adds the default to *data (creating it when NULL). No-op for other resources.
+ */
+enum pawl_err pawl_resource_members(struct pawl_rctx *c, json_object **data,
+    struct pawl_error *err);
+
+/* After storing a group at uri: its members hold the principal uri (same transaction). */
+enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, json_object *data,
+    struct pawl_error *err);
+
+/*
+ * After deleting the object at uri: its children (cascade, no tombstones),
+ * the ACEs of it and everything below, and memberships of groups there.
+ */
+enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri, struct pawl_error *err);
+
 /* Item and list handlers (item.c, list.c). */
 enum pawl_err pawl_item_handle(struct pawl_rctx *c, struct pawl_error *err);
 enum pawl_err pawl_list_handle(struct pawl_rctx *c, struct pawl_error *err);
@@ -87,9 +106,12 @@ typedef enum pawl_err pawl_resource_write_fn(struct pawl_rctx *c, struct pawl_er
 enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *fn,
     struct pawl_error *err);
 
-/* Writes {"data":<data>,"permissions":{}} (item) with status and the object's headers. */
+/*
+ * Writes {"data":<data>,"permissions":<permissions>} with status and the
+ * object's ETag/Last-Modified; permissions NULL leaves the key out (tombstones).
+ */
 void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct pawl_object *obj,
-    bool with_permissions);
+    const char *permissions);
 
 /*
  * _fields projection of one object's JSON text: id and last_modified (and

@@ -26,6 +26,7 @@ struct pawl_resource {
 	bool per_user;             /* objects are scoped to their creator */
 	enum pawl_id_kind id_kind;
 	bool has_children;         /* another resource names this one as parent */
+	bool has_members;          /* Kinto groups: data.members are principals */
 	size_t index;              /* position in the table */
 };
 

@@ -1,0 +1,315 @@
+/*
+ * Permissions over the resource table, for every resource alike: the
+ * inheritance tree is derived from parent links (an ancestor's `write`
+ * grants everything below it, its `read` grants reading), never hard-coded
+ * per resource. Decisions run in SQL with the caller's principals.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pawl/json.h"
+#include "pawl/lists.h"
+#include "pawl/log.h"
+#include "pawl/pg.h"
+#include "pawl/permissions.h"
+#include "pawl/str.h"
+
+const char *const *pawl_permissions_principals(struct pawl_arena *arena, const char *user_id)
+{
+	const char **p = pawl_arena_calloc(arena, 4, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	if (user_id != NULL) {
+		p[0] = user_id;
+		p[1] = "system.Everyone";
+		p[2] = "system.Authenticated";
+	} else {
+		p[0] = "system.Everyone";
+	}
+	return p;
+}
+
+/* uri without its last 2*levels segments ("/buckets/b/collections/c", 1 → "/buckets/b"). */
+static const char *strip(struct pawl_arena *arena, const char *uri, int levels)
+{
+	size_t len = strlen(uri);
+
+	while (levels-- > 0)
+		for (int seg = 0; seg < 2; seg++)
+			while (len > 0 && uri[--len] != '/')
+				;
+	return pawl_arena_strndup(arena, uri, len);
+}
+
+static bool add(struct pawl_acl_grant *g, size_t *n, size_t cap, const char *uri, const char *perm)
+{
+	if (uri == NULL || *n == cap)
+		return false;
+	g[*n].object_id = uri;
+	g[*n].permission = perm;
+	(*n)++;
+	return true;
+}
+
+size_t pawl_permissions_grants(struct pawl_arena *arena, const struct pawl_resources *all,
+    const struct pawl_resource *res, const char *uri, const char *perm,
+    struct pawl_acl_grant **out)
+{
+	size_t cap = 2 * all->n + 16, n = 0, i;
+	struct pawl_acl_grant *g = pawl_arena_calloc(arena, cap, sizeof(*g));
+	const struct pawl_resource *r;
+	bool reading = strcmp(perm, "read") == 0;
+	int level = 0;
+
+	*out = g;
+	if (g == NULL || res == NULL)
+		return 0;
+	if (strchr(perm, ':') != NULL)
+		add(g, &n, cap, uri, perm);
+	/* Reading an object is also granted by the create permissions it holds (Kinto). */
+	for (i = 0; reading && i < all->n; i++)
+		if (all->items[i].parent == res)
+			add(g, &n, cap, uri, pawl_arena_printf(arena, "%s:create", all->items[i].name));
+	for (r = res; r != NULL; r = r->parent, level++) {
+		const char *a = level ? strip(arena, uri, level) : uri;
+
+		add(g, &n, cap, a, "write");
+		if (reading)
+			add(g, &n, cap, a, "read");
+	}
+	return n;
+}
+
+/* True when one of the caller's principals is in the space-separated list. */
+static bool listed(const char *list, const char *const *principals)
+{
+	const char *const *p;
+
+	for (p = principals; list != NULL && *p != NULL; p++) {
+		const char *s = list;
+		size_t n = strlen(*p);
+
+		while ((s = strstr(s, *p)) != NULL) {
+			if ((s == list || s[-1] == ' ' || s[-1] == '\t' || s[-1] == '\n') &&
+			    (s[n] == '\0' || s[n] == ' ' || s[n] == '\t' || s[n] == '\n'))
+				return true;
+			s += n;
+		}
+	}
+	return false;
+}
+
+/* Global grants: `<child>_create_principals` or `<resource>_<perm>_principals`. */
+static bool settings_allow(struct pawl_rctx *c, const struct pawl_resource *res, const char *perm,
+    const char *const *principals)
+{
+	const struct pawl_resource *r;
+	char key[160];
+	const char *colon = strchr(perm, ':');
+
+	if (colon != NULL) {
+		snprintf(key, sizeof(key), "%.*s_create_principals", (int)(colon - perm), perm);
+		if (listed(pawl_config_get(c->app->cfg, key), principals))
+			return true;
+	}
+	for (r = res; r != NULL; r = r->parent) {
+		snprintf(key, sizeof(key), "%s_write_principals", r->name);
+		if (listed(pawl_config_get(c->app->cfg, key), principals))
+			return true;
+		snprintf(key, sizeof(key), "%s_read_principals", r->name);
+		if (strcmp(perm, "read") == 0 && listed(pawl_config_get(c->app->cfg, key), principals))
+			return true;
+	}
+	return false;
+}
+
+enum pawl_err pawl_permissions_allowed(struct pawl_rctx *c, const struct pawl_resource *res,
+    const char *uri, const char *perm, bool *allowed, struct pawl_error *err)
+{
+	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
+	struct pawl_acl_grant *grants;
+	size_t n;
+
+	*allowed = false;
+	if (principals == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	/* Per-user resources: every authenticated user owns a private list. */
+	if (c->res->per_user) {
+		*allowed = c->req->user_id != NULL;
+		return PAWL_OK;
+	}
+	if (settings_allow(c, res, perm, principals)) {
+		*allowed = true;
+		return PAWL_OK;
+	}
+	n = pawl_permissions_grants(c->req->arena, c->app->resources, res, uri, perm, &grants);
+	if (n == 0)
+		return PAWL_OK;
+	return pawl_acl_check(c->app->pg, c->req->arena, principals, grants, n, allowed, err);
+}
+
+enum pawl_err pawl_permissions_deny(struct pawl_rctx *c, struct pawl_error *err)
+{
+	if (c->req->user_id == NULL)
+		return pawl_error_set(err, PAWL_ERR_UNAUTHORIZED,
+		    "Please authenticate yourself to use this endpoint.");
+	return pawl_error_set(err, PAWL_ERR_FORBIDDEN, "This user cannot access this resource.");
+}
+
+enum pawl_err pawl_permissions_require(struct pawl_rctx *c, const struct pawl_resource *res,
+    const char *uri, const char *perm, struct pawl_error *err)
+{
+	bool allowed;
+	enum pawl_err rc = pawl_permissions_allowed(c, res, uri, perm, &allowed, err);
+
+	if (rc != PAWL_OK)
+		return rc;
+	return allowed ? PAWL_OK : pawl_permissions_deny(c, err);
+}
+
+/* True when perm is one of res's permissions: read, write, <child>:create. */
+static bool known_permission(const struct pawl_resources *all, const struct pawl_resource *res,
+    const char *perm)
+{
+	size_t i, n;
+
+	if (strcmp(perm, "read") == 0 || strcmp(perm, "write") == 0)
+		return true;
+	for (i = 0; i < all->n; i++) {
+		n = strlen(all->items[i].name);
+		if (all->items[i].parent == res && strncmp(perm, all->items[i].name, n) == 0 &&
+		    strcmp(perm + n, ":create") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "read, write, record:create": the list Kinto's message names. */
+static const char *permission_names(struct pawl_arena *arena, const struct pawl_resources *all,
+    const struct pawl_resource *res)
+{
+	struct pawl_buf b;
+	size_t i;
+
+	pawl_buf_init(&b, arena);
+	pawl_buf_puts(&b, "read, write");
+	for (i = 0; i < all->n; i++)
+		if (all->items[i].parent == res)
+			pawl_buf_printf(&b, ", %s:create", all->items[i].name);
+	return b.data ? b.data : "read, write";
+}
+
+enum pawl_err pawl_permissions_validate(const struct pawl_rctx *c, json_object *perms,
+    struct pawl_error *err)
+{
+	size_t i;
+
+	if (perms == NULL)
+		return PAWL_OK;
+	json_object_object_foreach(perms, perm, list) {
+		if (!known_permission(c->app->resources, c->res, perm))
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "permissions",
+			    "\"%s\" is not one of %s", perm,
+			    permission_names(c->req->arena, c->app->resources, c->res));
+		if (!json_object_is_type(list, json_type_array))
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "permissions",
+			    "%s is not a list of principals", perm);
+		for (i = 0; i < json_object_array_length(list); i++) {
+			json_object *p = json_object_array_get_idx(list, i);
+
+			if (!json_object_is_type(p, json_type_string) || json_object_get_string_len(p) == 0)
+				return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "permissions",
+				    "%s must contain non-empty strings", perm);
+		}
+	}
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_object *perms,
+    struct pawl_error *err)
+{
+	const char *writer = NULL;
+
+	if (c->res->per_user)
+		return PAWL_OK;
+	if (c->app->cfg->explicit_permissions)
+		writer = c->req->user_id ? c->req->user_id : "system.Everyone";
+	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, err);
+}
+
+const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
+{
+	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
+	const char *acl = "{}";
+	json_object *parsed, *writers;
+	size_t i;
+
+	if (c->res->per_user || principals == NULL ||
+	    pawl_acl_get(c->app->pg, c->req->arena, uri, &acl, err) != PAWL_OK ||
+	    pawl_json_parse(c->req->arena, acl, strlen(acl), 8, &parsed, err) != PAWL_OK)
+		return "{}";
+	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write`. */
+	if (!json_object_object_get_ex(parsed, "write", &writers))
+		return "{}";
+	for (i = 0; i < json_object_array_length(writers); i++) {
+		const char *w = json_object_get_string(json_object_array_get_idx(writers, i));
+		const char *const *p;
+
+		for (p = principals; *p != NULL; p++)
+			if (strcmp(w, *p) == 0)
+				return acl;
+	}
+	return "{}";
+}
+
+enum pawl_err pawl_permissions_can_create(struct pawl_rctx *c, bool *allowed,
+    struct pawl_error *err)
+{
+	const char *perm = pawl_arena_printf(c->req->arena, "%s:create", c->res->name);
+
+	if (perm == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return pawl_permissions_allowed(c, c->res->parent, c->parent_uri, perm, allowed, err);
+}
+
+enum pawl_err pawl_permissions_list_access(struct pawl_rctx *c, const char *perm, bool *full,
+    struct pawl_error *err)
+{
+	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
+	char key[160];
+
+	*full = false;
+	if (principals == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if (c->res->per_user) {
+		*full = c->req->user_id != NULL;
+		return PAWL_OK;
+	}
+	snprintf(key, sizeof(key), "%s_%s_principals", c->res->name, perm);
+	if (listed(pawl_config_get(c->app->cfg, key), principals)) {
+		*full = true;
+		return PAWL_OK;
+	}
+	snprintf(key, sizeof(key), "%s_write_principals", c->res->name);
+	if (listed(pawl_config_get(c->app->cfg, key), principals)) {
+		*full = true;
+		return PAWL_OK;
+	}
+	if (c->res->parent == NULL)
+		return PAWL_OK;
+	return pawl_permissions_allowed(c, c->res->parent, c->parent_uri, perm, full, err);
+}
+
+void pawl_permissions_filter(struct pawl_rctx *c, const char *perm, struct pawl_list_request *lr)
+{
+	static const char *const read_perms[] = { "read", "write" };
+	static const char *const write_perms[] = { "write" };
+	bool reading = strcmp(perm, "read") == 0;
+
+	lr->acl_prefix = c->list_path;
+	lr->acl_perms = pawl_pg_text_array(c->req->arena, reading ? read_perms : write_perms,
+	    reading ? 2 : 1);
+	lr->acl_principals = pawl_acl_principals_param(c->req->arena,
+	    pawl_permissions_principals(c->req->arena, c->req->user_id));
+}

@@ -1,0 +1,176 @@
+/*
+ * ACEs and group memberships. A check is one statement: the grants as two
+ * parallel text[] parameters, the principals as a third, group membership
+ * expanded by a subquery. Never builds SQL from principals or URIs.
+ */
+#include <string.h>
+
+#include "pawl/acl.h"
+#include "pawl/json.h"
+#include "pawl/pg.h"
+#include "pawl/str.h"
+
+
+static size_t count(const char *const *list)
+{
+	size_t n = 0;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	return n;
+}
+
+const char *pawl_acl_principals_param(struct pawl_arena *arena, const char *const *principals)
+{
+	return pawl_pg_text_array(arena, principals, count(principals));
+}
+
+enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
+    bool *allowed, struct pawl_error *err)
+{
+	const char **objects = pawl_arena_calloc(arena, n + 1, sizeof(*objects));
+	const char **perms = pawl_arena_calloc(arena, n + 1, sizeof(*perms));
+	const char *params[3];
+	struct pg_result *res;
+	enum pawl_err rc;
+	size_t i;
+
+	*allowed = false;
+	if (objects == NULL || perms == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		objects[i] = grants[i].object_id;
+		perms[i] = grants[i].permission;
+	}
+	params[0] = pawl_pg_text_array(arena, objects, n);
+	params[1] = pawl_pg_text_array(arena, perms, n);
+	params[2] = pawl_acl_principals_param(arena, principals);
+	if (params[0] == NULL || params[1] == NULL || params[2] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
+	    "JOIN unnest($1::text[], $2::text[]) AS g(o, p) ON a.object_id = g.o AND a.permission = g.p "
+	    "WHERE a.principal = ANY" PAWL_ACL_EXPANDED(3) ")", 3, params, 0, &res, err);
+	if (rc == PAWL_OK)
+		*allowed = pawl_pg_value(res, 0, 0)[0] == 't';
+	return rc;
+}
+
+enum pawl_err pawl_acl_get(struct pawl_pg *pg, struct pawl_arena *arena, const char *object_id,
+    const char **json, struct pawl_error *err)
+{
+	const char *params[] = { object_id };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	rc = pawl_pg_exec(pg, arena, "SELECT coalesce(jsonb_object_agg(permission, principals), "
+	    "'{}')::text FROM (SELECT permission, jsonb_agg(principal ORDER BY principal) AS principals "
+	    "FROM access_control_entries WHERE object_id = $1 GROUP BY permission) t",
+	    1, params, 0, &res, err);
+	if (rc == PAWL_OK)
+		*json = pawl_pg_value(res, 0, 0);
+	return rc;
+}
+
+/* The principals of one permission in perms, as a text[] literal. */
+static const char *principals_of(struct pawl_arena *arena, json_object *list)
+{
+	size_t n = json_object_array_length(list), i;
+	const char **items = pawl_arena_calloc(arena, n + 1, sizeof(*items));
+
+	if (items == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		items[i] = json_object_get_string(json_object_array_get_idx(list, i));
+	return pawl_pg_text_array(arena, items, n);
+}
+
+enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *object_id, json_object *perms, const char *writer, struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	if (perms != NULL) {
+		json_object_object_foreach(perms, perm, list) {
+			const char *params[] = { object_id, perm, principals_of(arena, list) };
+
+			if (params[2] == NULL)
+				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			/* Two statements: in one, the INSERT would not see the DELETE. */
+			rc = pawl_pg_exec(pg, arena, "DELETE FROM access_control_entries "
+			    "WHERE object_id = $1 AND permission = $2", 2, params, 0, NULL, err);
+			if (rc != PAWL_OK)
+				return rc;
+			rc = pawl_pg_exec(pg, arena, "INSERT INTO access_control_entries "
+			    "(object_id, permission, principal) SELECT DISTINCT $1, $2, p "
+			    "FROM unnest($3::text[]) AS p", 3, params, 0, NULL, err);
+			if (rc != PAWL_OK)
+				return rc;
+		}
+	}
+	if (writer != NULL) {
+		const char *params[] = { object_id, writer };
+
+		return pawl_pg_exec(pg, arena, "INSERT INTO access_control_entries "
+		    "(object_id, permission, principal) VALUES ($1, 'write', $2) ON CONFLICT DO NOTHING",
+		    2, params, 0, NULL, err);
+	}
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_acl_delete_tree(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *object_id, struct pawl_error *err)
+{
+	const char *params[] = { object_id };
+
+	/* '0' follows '/' in byte order: [uri/, uri0) is exactly the subtree. */
+	return pawl_pg_exec(pg, arena, "DELETE FROM access_control_entries WHERE object_id = $1 OR "
+	    "(object_id >= $1 || '/' AND object_id < $1 || '0')", 1, params, 0, NULL, err);
+}
+
+enum pawl_err pawl_acl_set_members(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *group_uri, const char *const *members, size_t n, struct pawl_error *err)
+{
+	const char *params[] = { group_uri, pawl_pg_text_array(arena, members, n) };
+	enum pawl_err rc;
+
+	if (params[1] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	rc = pawl_pg_exec(pg, arena, "DELETE FROM user_principals WHERE principal = $1",
+	    1, params, 0, NULL, err);
+	if (rc != PAWL_OK)
+		return rc;
+	return pawl_pg_exec(pg, arena, "INSERT INTO user_principals (user_id, principal) "
+	    "SELECT DISTINCT m, $1 FROM unnest($2::text[]) AS m", 2, params, 0, NULL, err);
+}
+
+enum pawl_err pawl_acl_delete_members(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *uri, struct pawl_error *err)
+{
+	const char *params[] = { uri };
+
+	return pawl_pg_exec(pg, arena, "DELETE FROM user_principals WHERE principal = $1 OR "
+	    "(principal >= $1 || '/' AND principal < $1 || '0')", 1, params, 0, NULL, err);
+}
+
+enum pawl_err pawl_acl_groups(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *const *principals, const char ***groups, struct pawl_error *err)
+{
+	const char *params[] = { pawl_acl_principals_param(arena, principals) };
+	struct pg_result *res;
+	enum pawl_err rc;
+	int i, n;
+
+	if (params[0] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	rc = pawl_pg_exec(pg, arena, "SELECT DISTINCT principal FROM user_principals "
+	    "WHERE user_id = ANY($1::text[]) ORDER BY principal", 1, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	n = pawl_pg_rows(res);
+	if ((*groups = pawl_arena_calloc(arena, (size_t)n + 1, sizeof(**groups))) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		(*groups)[i] = pawl_pg_value(res, i, 0);
+	return PAWL_OK;
+}
