@@ -13,6 +13,7 @@
 #include "pawl/pg.h"
 #include "pawl/events.h"
 #include "pawl/listeners.h"
+#include "pawl/policy.h"
 #include "pawl/resources.h"
 #include "pawl/router.h"
 
@@ -77,6 +78,13 @@ struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *
 	}
 	if ((app->listeners = pawl_listeners_new(cfg, app->events, err)) == NULL)
 		goto fail;
+	{
+		time_t eos;
+
+		if (pawl_policy_parse_eos(cfg, &eos, err) != PAWL_OK)
+			goto fail;
+		app->eos = (long long)eos;
+	}
 	app->version_json = cfg->version_json_path ? file_version(cfg->version_json_path, err)
 	    : builtin_version();
 	if (app->version_json == NULL)

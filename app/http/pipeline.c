@@ -11,6 +11,8 @@
 #include "pawl/json.h"
 #include "pawl/log.h"
 #include "pawl/pipeline.h"
+#include "pawl/policy.h"
+#include "pawl/str.h"
 #include "pawl/service.h"
 
 typedef enum pawl_err handler_fn(struct pawl_app *, struct pawl_request *,
@@ -41,6 +43,7 @@ static void common_headers(struct pawl_app *app, struct pawl_request *req,
 	if (resp->status == 503)
 		pawl_response_header(resp, "Retry-After",
 		    pawl_arena_printf(req->arena, "%d", app->cfg->retry_after_seconds));
+	pawl_policy_headers(app, req, resp);
 	if (req->method_bit == PAWL_METHOD_HEAD)
 		resp->omit_body = true;
 }
@@ -83,9 +86,16 @@ static void identify(struct pawl_app *app, struct pawl_request *req)
 	char **p;
 
 	for (p = app->cfg->auth_policies; p != NULL && *p != NULL; p++) {
-		if (strcmp(*p, "basicauth") == 0)
+		if (strcmp(*p, "basicauth") == 0) {
 			req->user_id = pawl_auth_basic_userid(req->arena, app->cfg->userid_hmac_secret,
 			    pawl_request_header(req, "Authorization"));
+		} else if (strcmp(*p, "remote_user") == 0) {
+			/* Trusted only because nginx authenticated the user (auth_basic, auth_request). */
+			const char *who = pawl_request_param(req, "REMOTE_USER");
+
+			if (who != NULL && *who != '\0' && !pawl_str_has_ctl(who))
+				req->user_id = pawl_arena_printf(req->arena, "remote_user:%s", who);
+		}
 		if (req->user_id != NULL)
 			return;
 	}
@@ -108,6 +118,7 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
 	struct pawl_error err;
 	handler_fn *fn;
 	enum pawl_err rc;
+	bool done = false;
 
 	pawl_error_clear(&err);
 	identify(app, req);
@@ -121,7 +132,11 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
 			goto done;
 		goto fail;
 	}
-	if (rc != PAWL_OK || (rc = pawl_request_check_accept(req, &err)) != PAWL_OK ||
+	if ((rc = pawl_policy_check(app, req, resp, rc, &done, &err)) != PAWL_OK)
+		goto fail;
+	if (done)
+		goto done;
+	if ((rc = pawl_request_check_accept(req, &err)) != PAWL_OK ||
 	    (rc = parse_body(app, req, &err)) != PAWL_OK)
 		goto fail;
 	fn = handlers[req->match.route->kind];

@@ -54,6 +54,8 @@ enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
 	json_object_object_add(o, "project_version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "http_api_version", json_object_new_string(HTTP_API_VERSION));
 	json_object_object_add(o, "url", json_object_new_string(pawl_request_url(req, cfg, "/")));
+	if (pawl_config_get(cfg, "eos") != NULL && *pawl_config_get(cfg, "eos") != '\0')
+		json_object_object_add(o, "eos", json_object_new_string(pawl_config_get(cfg, "eos")));
 	json_object_object_add(settings, "batch_max_requests",
 	    json_object_new_int(cfg->batch_max_requests));
 	json_object_object_add(settings, "readonly", json_object_new_boolean(cfg->readonly));

@@ -26,6 +26,7 @@ struct pawl_app {
 	struct pawl_events *events;       /* in-process subscribers (plugins included) */
 	struct pawl_listeners *listeners; /* configured listeners */
 	char *version_json; /* /__version__ body, compact JSON */
+	long long eos;      /* end of service (time_t), 0 when none */
 };
 
 /* Builds the context for cfg (borrowed; must outlive the app). No I/O to servers. */
