@@ -11,6 +11,7 @@
 #include "pawl/acl.h"
 #include "pawl/json.h"
 #include "pawl/pg.h"
+#include "pawl/resource.h"
 #include "pawl/listeners.h"
 #include "pawl/outbox.h"
 #include "pawl/service.h"
@@ -31,6 +32,16 @@ static json_object *capabilities(const struct pawl_config *cfg)
 {
 	json_object *caps = json_object_new_object();
 
+	{
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "description",
+		    json_object_new_string("The default bucket is an alias for a personal bucket "
+		    "where collections are created implicitly."));
+		json_object_object_add(d, "url", json_object_new_string(
+		    "https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default"));
+		json_object_object_add(caps, "default_bucket", d);
+	}
 	if (policy_enabled(cfg, "basicauth")) {
 		json_object *c = json_object_new_object();
 
@@ -79,6 +90,8 @@ enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
 				json_object_array_add(principals, json_object_new_string(groups[i]));
 		json_object_object_add(user, "id", json_object_new_string(req->user_id));
 		json_object_object_add(user, "principals", principals);
+		json_object_object_add(user, "bucket", json_object_new_string(
+		    pawl_default_bucket_id(req->arena, cfg, req->user_id)));
 		json_object_object_add(o, "user", user);
 	}
 	json_object_object_add(o, "capabilities", capabilities(cfg));

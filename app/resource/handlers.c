@@ -141,11 +141,12 @@ enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action ac
 	op.action = action;
 	op.resource_name = c->res->name;
 	op.parent_id = c->key.parent_id;
-	op.uri = c->req->match.path;
+	op.uri = c->event_uri ? c->event_uri : c->req->match.path;
 	op.user_id = c->req->user_id;
 	op.timestamp = timestamp;
-	op.md = &c->req->match.md;
-	op.item = c->req->match.route->kind == PAWL_ROUTE_ITEM;
+	op.md = c->event_md ? c->event_md : &c->req->match.md;
+	op.item = c->event_md ? pawl_matchdict_get(c->event_md, "id") != NULL
+	    : c->req->match.route->kind == PAWL_ROUTE_ITEM;
 	op.new_json = new_json;
 	op.old_json = old_json;
 	return pawl_stage_add(c->req->stage, &op, err);
@@ -300,7 +301,8 @@ enum pawl_err pawl_handlers_handle(struct pawl_app *app, struct pawl_request *re
 	c.req = req;
 	c.resp = resp;
 	c.res = req->match.route->resource;
-	if ((rc = build_context(&c, err)) != PAWL_OK)
+	if ((rc = pawl_default_bucket_apply(app, req, err)) != PAWL_OK ||
+	    (rc = build_context(&c, err)) != PAWL_OK)
 		return rc;
 	return req->match.route->kind == PAWL_ROUTE_ITEM ? pawl_item_handle(&c, err)
 	    : pawl_list_handle(&c, err);

@@ -28,6 +28,9 @@ struct pawl_rctx {
 	struct pawl_list_key parent_key; /* the parent object's list (when parent) */
 	const char *parent_id;      /* the parent object's id (when parent) */
 	const char *parent_uri;     /* the parent object's URI, "" at the top level */
+	/* Events describe the request's URL unless these say otherwise (implicit writes). */
+	const char *event_uri;
+	const struct pawl_matchdict *event_md;
 };
 
 /* True when s is a valid object id: ^[a-zA-Z0-9][a-zA-Z0-9_-]*$, at most 255 bytes. */
@@ -77,6 +80,19 @@ enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, j
  * the ACEs of it and everything below, and memberships of groups there.
  */
 enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri, struct pawl_error *err);
+
+/*
+ * Kinto's personal bucket (default_bucket plugin): `/buckets/default/...` is
+ * the caller's own bucket, created with the collection named in the URL on
+ * first use. Rewrites the request's matchdict and path in place. 401 when
+ * anonymous. No-op for other URLs.
+ */
+enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_error *err);
+
+/* The caller's default bucket id: HMAC-SHA256(default_bucket_hmac_secret, user id), UUID-shaped. */
+const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_config *cfg,
+    const char *user_id);
 
 /* Item and list handlers (item.c, list.c). */
 enum pawl_err pawl_item_handle(struct pawl_rctx *c, struct pawl_error *err);

@@ -1,0 +1,139 @@
+/*
+ * Kinto's personal `default` bucket, which kinto.js uses unless told
+ * otherwise: the id is derived from the user id with an HMAC, and the bucket
+ * (and the collection of a records URL) is created on first use, as a normal
+ * write with its own events. Never applies to anonymous callers.
+ */
+#include <string.h>
+
+#include "pawl/auth.h"
+#include "pawl/events.h"
+#include "pawl/listeners.h"
+#include "pawl/permissions.h"
+#include "pawl/relay.h"
+#include "pawl/resource.h"
+
+const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_config *cfg,
+    const char *user_id)
+{
+	const char *secret = pawl_config_get(cfg, "default_bucket_hmac_secret");
+	char hex[65];
+
+	pawl_auth_hmac_hex(secret ? secret : "", user_id, strlen(user_id), hex);
+	/* The first 32 hex digits, shaped as a UUID, as Kinto does. */
+	return pawl_arena_printf(arena, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+	    hex + 16, hex + 20);
+}
+
+/* Creates the object of c if it is absent (an implicit PUT with an empty body). */
+static enum pawl_err create_if_absent(struct pawl_rctx *c, struct pawl_error *err)
+{
+	struct pawl_object obj;
+	bool found = false;
+	long long ts;
+	enum pawl_err rc;
+
+	rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, true, &obj, &found, err);
+	if (rc != PAWL_OK || (found && !obj.deleted))
+		return rc;
+	if ((rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, 0, &ts, err)) != PAWL_OK ||
+	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, "{}", ts, &obj,
+	    err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, NULL, err)) != PAWL_OK)
+		return rc;
+	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
+}
+
+/* Ensures one object exists, in its own transaction unless inside a batch's. */
+static enum pawl_err ensure(struct pawl_app *app, struct pawl_request *req,
+    const struct pawl_resource *res, const char *parent_uri, const char *id,
+    struct pawl_matchdict *md, struct pawl_error *err)
+{
+	struct pawl_stage *outer = req->stage;
+	struct pawl_rctx c;
+	enum pawl_err rc;
+
+	memset(&c, 0, sizeof(c));
+	c.app = app;
+	c.req = req;
+	c.res = res;
+	c.id = id;
+	c.parent_uri = parent_uri;
+	c.list_path = pawl_arena_printf(req->arena, "%s%s", parent_uri,
+	    strrchr(res->list_pattern, '/'));
+	c.uri = pawl_arena_printf(req->arena, "%s/%s", c.list_path, id);
+	c.key.parent_id = parent_uri;
+	c.key.resource_name = res->name;
+	c.event_uri = c.uri;
+	c.event_md = md;
+	if (c.list_path == NULL || c.uri == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if (req->in_txn)
+		return create_if_absent(&c, err);
+	/* Its own commit, so its own stage: published right away, never lost. */
+	req->stage = NULL;
+	rc = pawl_resource_write(&c, create_if_absent, err);
+	if (rc == PAWL_OK && req->stage != NULL && pawl_stage_seal(req->stage, err) == PAWL_OK) {
+		pawl_events_dispatch(app->events, req->stage);
+		pawl_relay_after_commit(app->listeners, app->pg, req->arena, req->stage);
+	}
+	req->stage = outer;
+	return rc;
+}
+
+/* The matchdict value that names the bucket in this route, or NULL. */
+static size_t bucket_slot(const struct pawl_request *req, bool *found)
+{
+	const struct pawl_matchdict *md = &req->match.md;
+	const char *bucket_key = strcmp(req->match.route->resource->name, "bucket") == 0 ?
+	    "id" : "bucket_id";
+	size_t i;
+
+	*found = false;
+	for (i = 0; i < md->n; i++) {
+		if (strcmp(md->kv[i].name, bucket_key) == 0 && strcmp(md->kv[i].value, "default") == 0) {
+			*found = true;
+			return i;
+		}
+	}
+	return 0;
+}
+
+enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_error *err)
+{
+	const struct pawl_resource *bucket = pawl_resources_find(app->resources, "bucket");
+	const struct pawl_resource *collection = pawl_resources_find(app->resources, "collection");
+	const char *bid, *cid, *path;
+	struct pawl_matchdict *md;
+	bool found;
+	size_t slot = bucket_slot(req, &found);
+	enum pawl_err rc;
+
+	if (!found)
+		return PAWL_OK;
+	if (req->user_id == NULL)
+		return pawl_error_set(err, PAWL_ERR_UNAUTHORIZED,
+		    "Please authenticate yourself to use this endpoint.");
+	if ((bid = pawl_default_bucket_id(req->arena, app->cfg, req->user_id)) == NULL ||
+	    (md = pawl_arena_calloc(req->arena, 2, sizeof(*md))) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	req->match.md.kv[slot].value = bid;
+	path = req->match.path + strlen("/buckets/default");
+	req->match.path = pawl_arena_printf(req->arena, "/buckets/%s%s", bid, path);
+	md[0].kv[0].name = "id";
+	md[0].kv[0].value = bid;
+	md[0].n = 1;
+	if ((rc = ensure(app, req, bucket, "", bid, &md[0], err)) != PAWL_OK)
+		return rc;
+	cid = pawl_matchdict_get(&req->match.md, "collection_id");
+	if (cid == NULL || !pawl_resource_id_valid(cid))
+		return PAWL_OK;
+	md[1].kv[0].name = "bucket_id";
+	md[1].kv[0].value = bid;
+	md[1].kv[1].name = "id";
+	md[1].kv[1].value = cid;
+	md[1].n = 2;
+	return ensure(app, req, collection, pawl_arena_printf(req->arena, "/buckets/%s", bid), cid,
+	    &md[1], err);
+}
