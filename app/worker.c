@@ -14,6 +14,7 @@
 #include "pawl/app.h"
 #include "pawl/events.h"
 #include "pawl/fcgi.h"
+#include "pawl/listeners.h"
 #include "pawl/log.h"
 #include "pawl/pipeline.h"
 #include "pawl/relay.h"
@@ -122,6 +123,9 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 		fault_kill_after_commit(sum.path);
 #endif
 		pawl_events_dispatch(app->events, req.stage);
+		/* Reads wrote no outbox rows in a transaction: they get theirs now. */
+		if (pawl_listeners_stage_outbox(app->listeners, app->pg, arena, req.stage, &err) != PAWL_OK)
+			pawl_log_warn("read events not queued: %s", err.message);
 		pawl_relay_after_commit(app->listeners, app->pg, arena, req.stage);
 	}
 }

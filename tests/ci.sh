@@ -106,4 +106,16 @@ else
 	SUMMARY+=("distcheck: not run (build/ did not configure)")
 fi
 
+# Every parser's libFuzzer target, a few seconds each (make fuzz FUZZ_SECONDS=600 locally).
+if [[ -f build/Makefile ]]; then
+	say "fuzz: ${CI_FUZZ_SECONDS:-5} s per target"
+	if (cd build && make fuzz FUZZ_SECONDS="${CI_FUZZ_SECONDS:-5}"); then
+		PASSED=$((PASSED + 1))
+		SUMMARY+=("fuzz: every target ran without a crash")
+	else
+		FAILED=$((FAILED + 1))
+		SUMMARY+=("fuzz: FAILED (crash input kept in build/tests/fuzz/)")
+	fi
+fi
+
 finish

@@ -16,6 +16,10 @@ PACKAGES=(
 	uuid-dev libssl-dev libcurl4-openssl-dev
 	postgresql-15 redis-server nginx-light spawn-fcgi curl clang
 )
+# node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
+# that already has a node with npm keeps it (a newer nodejs package may conflict
+# with Debian's npm).
+command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 POLICY=/usr/sbin/policy-rc.d
 

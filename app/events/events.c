@@ -41,6 +41,7 @@ struct pawl_stage {
 	struct pawl_event **events;
 	size_t n, cap;
 	bool sealed;
+	bool outboxed;
 };
 
 static const char *const action_names[] = {
@@ -145,6 +146,17 @@ void pawl_stage_clear(struct pawl_stage *st)
 	st->n_ops = 0;
 	st->n = 0;
 	st->sealed = false;
+	st->outboxed = false;
+}
+
+void pawl_stage_mark_outboxed(struct pawl_stage *st)
+{
+	st->outboxed = true;
+}
+
+bool pawl_stage_outboxed(const struct pawl_stage *st)
+{
+	return st->outboxed;
 }
 
 size_t pawl_stage_mark(const struct pawl_stage *st)

@@ -175,12 +175,12 @@ const char **pawl_listeners_durable_for(const struct pawl_listeners *ls,
 }
 
 enum pawl_err pawl_listeners_stage_outbox(const struct pawl_listeners *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, const struct pawl_stage *st, struct pawl_error *err)
+    struct pawl_arena *arena, struct pawl_stage *st, struct pawl_error *err)
 {
 	size_t n_events = pawl_stage_count(st), cap = n_events * (ls ? ls->n : 0), n = 0, i, j;
 	const char **names, **keys, **payloads;
 
-	if (cap == 0)
+	if (cap == 0 || pawl_stage_outboxed(st))
 		return PAWL_OK;
 	names = pawl_arena_calloc(arena, cap, sizeof(*names));
 	keys = pawl_arena_calloc(arena, cap, sizeof(*keys));
@@ -199,7 +199,10 @@ enum pawl_err pawl_listeners_stage_outbox(const struct pawl_listeners *ls, struc
 			n++;
 		}
 	}
-	return pawl_outbox_write(pg, arena, n, names, keys, payloads, err);
+	if (pawl_outbox_write(pg, arena, n, names, keys, payloads, err) != PAWL_OK)
+		return err->code;
+	pawl_stage_mark_outboxed(st);
+	return PAWL_OK;
 }
 
 struct pawl_redis *pawl_listeners_redis(const struct pawl_listeners *ls, const char *name,

@@ -3,6 +3,7 @@
  * timeout, AUTH/SELECT, and commands under a timeout so that a hung Redis
  * costs a bounded wait. The only file that includes hiredis.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct pawl_redis {
 	redisContext *ctx;
 	int timeout_ms;
 	long long retry_at_ms;  /* monotonic: no new attempt before this */
+	bool closed;            /* the last command failed because the peer had closed the link */
 };
 
 static long long now_ms(void)
@@ -153,12 +155,23 @@ static struct timeval tv_ms(int ms)
 	return tv;
 }
 
+/*
+ * A link Redis closed (it restarted, or dropped an idle client): nothing sent
+ * on it ran, so one retry on a fresh connection is safe. Not a timeout.
+ */
+static bool peer_closed(const redisContext *c)
+{
+	return c != NULL && (c->err == REDIS_ERR_EOF ||
+	    (c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE)));
+}
+
 /* Runs a command; true when the reply is not an error. Drops the link on I/O errors. */
 static bool command_ok(struct pawl_redis *r, const char *what, int argc, const char **argv)
 {
 	redisReply *reply = redisCommandArgv(r->ctx, argc, argv, NULL);
 	bool ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
 
+	r->closed = reply == NULL && peer_closed(r->ctx);
 	if (!ok)
 		pawl_log_warn("Redis %s failed: %s", what,
 		    reply ? reply->str : (r->ctx->errstr[0] ? r->ctx->errstr : "no reply"));
@@ -205,7 +218,7 @@ fail:
 	return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis refused the connection setup");
 }
 
-enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
+static enum pawl_err ping_once(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
 {
 	const char *ping[] = { "PING" };
 	enum pawl_err rc = connect_redis(r, timeout_ms, err);
@@ -220,36 +233,68 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
 	return PAWL_OK;
 }
 
-enum pawl_err pawl_redis_lpush(struct pawl_redis *r, const char *key,
-    const char *const *payloads, size_t n, struct pawl_error *err)
+enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
+{
+	bool kept = r->ctx != NULL;
+	enum pawl_err rc = ping_once(r, timeout_ms, err);
+
+	/* A kept link Redis closed (a restart) says nothing of Redis now: ask again. */
+	if (rc != PAWL_OK && kept && r->closed)
+		rc = ping_once(r, timeout_ms, err);
+	return rc;
+}
+
+/* One pipelined round trip: true when every LPUSH answered with its length. */
+static bool push_once(struct pawl_redis *r, const char *key, const char *const *payloads,
+    size_t n)
 {
 	size_t i;
-	enum pawl_err rc;
 
-	if (n == 0)
-		return PAWL_OK;
-	if (r->ctx == NULL && now_ms() < r->retry_at_ms)
-		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
-	if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
-		goto fail;
+	r->closed = false;
 	for (i = 0; i < n; i++) {
 		const char *argv[] = { "LPUSH", key, payloads[i] };
 
 		if (redisAppendCommandArgv(r->ctx, 3, argv, NULL) != REDIS_OK)
-			goto io;
+			return false;
 	}
 	for (i = 0; i < n; i++) {
 		void *reply = NULL;
 		int ok = redisGetReply(r->ctx, &reply) == REDIS_OK && reply != NULL &&
 		    ((redisReply *)reply)->type == REDIS_REPLY_INTEGER;
 
+		/* Closed before the first answer: none ran (at worst a duplicate: at-least-once). */
+		r->closed = i == 0 && reply == NULL && peer_closed(r->ctx);
 		if (reply != NULL)
 			freeReplyObject(reply);
 		if (!ok)
-			goto io;
+			return false;
 	}
-	return PAWL_OK;
-io:
+	return true;
+}
+
+enum pawl_err pawl_redis_lpush(struct pawl_redis *r, const char *key,
+    const char *const *payloads, size_t n, struct pawl_error *err)
+{
+	enum pawl_err rc;
+	bool kept;
+
+	if (n == 0)
+		return PAWL_OK;
+	if (r->ctx == NULL && now_ms() < r->retry_at_ms)
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
+	kept = r->ctx != NULL;
+	if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
+		goto fail;
+	if (push_once(r, key, payloads, n))
+		return PAWL_OK;
+	/* A kept link Redis closed (a restart): nothing ran, so once more on a fresh one. */
+	if (kept && r->closed) {
+		disconnect(r);
+		if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
+			goto fail;
+		if (push_once(r, key, payloads, n))
+			return PAWL_OK;
+	}
 	pawl_log_warn("Redis LPUSH %s failed: %s", key, r->ctx && r->ctx->errstr[0] ? r->ctx->errstr
 	    : "error reply");
 	disconnect(r);

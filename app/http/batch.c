@@ -1,13 +1,11 @@
 /*
- * POST /v1/batch: Kinto's schema (colander's messages, Python reprs
- * included), defaults merging, and the sub-requests run through the same
- * pipeline in one transaction with a savepoint each. Never lets a
- * sub-request's response, memory or failed work leak into the batch.
+ * POST /v1/batch: every sub-request is a real request (FastCGI params built
+ * from the batch's own and the sub-request's headers) run through the same
+ * pipeline inside the batch's one transaction, a savepoint each. A
+ * sub-request never writes into the batch's response; its memory is the
+ * batch's arena; its failed work and events are rolled back with it.
  */
-#include <math.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "pawl/batch.h"
@@ -18,524 +16,370 @@
 #include "pawl/pipeline.h"
 #include "pawl/str.h"
 
-#define NOT_MAPPING "\"%s\" is not a mapping type: Does not implement dict-like functionality."
+#define SUB_CONTENT_TYPE "application/json; charset=utf-8"
+#define HEADER_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 
-static const char *const batch_methods[] = {
-	"GET", "HEAD", "DELETE", "TRACE", "POST", "PUT", "PATCH", NULL
-};
+/* --- building a sub-request ------------------------------------------------- */
 
-/* --- Python's repr() and str() of JSON values, for colander's messages ----- */
-
-static void py_repr(struct pawl_buf *b, json_object *o);
-
-/* repr(str): Python's quote choice and escapes (non-printables as \x.. / \u....). */
-static void py_string(struct pawl_buf *b, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char q = memchr(s, '\'', len) && !memchr(s, '"', len) ? '"' : '\'';
-	size_t i = 0;
-
-	pawl_buf_putc(b, q);
-	while (i < len) {
-		unsigned c = p[i], cp, n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-
-		if (c == '\\' || c == (unsigned char)q)
-			pawl_buf_printf(b, "\\%c", c);
-		else if (c == '\t' || c == '\n' || c == '\r')
-			pawl_buf_printf(b, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
-		else if (c < 0x20 || c == 0x7f)
-			pawl_buf_printf(b, "\\x%02x", c);
-		if (c < 0x80 || i + n > len) {
-			if (!(c == '\\' || c == (unsigned char)q || c < 0x20 || c == 0x7f))
-				pawl_buf_putc(b, (char)c);
-			i++;
-			continue;
-		}
-		cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-		for (size_t k = 1; k < n; k++)
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		if (cp <= 0xa0 || cp == 0xad)
-			pawl_buf_printf(b, "\\x%02x", cp);
-		else if ((cp >= 0x200b && cp <= 0x200f) || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff)
-			pawl_buf_printf(b, "\\u%04x", cp);
-		else
-			pawl_buf_append(b, p + i, n);
-		i += n;
-	}
-	pawl_buf_putc(b, q);
-}
-
-/* repr(float): the shortest round-trip digits, fixed for 1e-4 <= |d| < 1e16. */
-static void py_float(struct pawl_buf *b, double d)
-{
-	char tmp[40], digits[24];
-	int prec, exp10, decpt, nd = 0;
-	const char *p;
-
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	for (p = tmp; *p != 'e'; p++)
-		if (*p >= '0' && *p <= '9' && nd < (int)sizeof(digits) - 1)
-			digits[nd++] = *p;
-	exp10 = atoi(p + 1);
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	digits[nd] = '\0';
-	decpt = exp10 + 1;
-	if (signbit(d))
-		pawl_buf_putc(b, '-');
-	if (decpt > 16 || decpt <= -4) {
-		pawl_buf_printf(b, "%c%s%s", digits[0], nd > 1 ? "." : "", digits + 1);
-		pawl_buf_printf(b, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
-	} else if (decpt <= 0) {
-		pawl_buf_printf(b, "0.%0*d%s", -decpt, 0, digits);
-		if (decpt == 0) /* "%0*d" printed one zero too many */
-			b->data[--b->len] = '\0', memmove(b->data + b->len - nd, digits, (size_t)nd);
-	} else if (decpt >= nd) {
-		pawl_buf_printf(b, "%s%0*d.0", digits, decpt - nd, 0);
-		if (decpt == nd) /* same: drop the padding zero before ".0" */
-			memmove(b->data + b->len - 3, ".0", 3), b->len--;
-	} else {
-		pawl_buf_printf(b, "%.*s.%s", decpt, digits, digits + decpt);
-	}
-}
-
-static void py_int(struct pawl_buf *b, json_object *o)
-{
-	int64_t v = json_object_get_int64(o);
-
-	if (v == INT64_MAX && json_object_get_uint64(o) > (uint64_t)INT64_MAX)
-		pawl_buf_printf(b, "%llu", (unsigned long long)json_object_get_uint64(o));
-	else
-		pawl_buf_printf(b, "%lld", (long long)v);
-}
-
-/* repr() of the members of o, except the names listed in skip (NULL-terminated). */
-static void py_dict(struct pawl_buf *b, json_object *o, const char *const *skip)
-{
-	bool first = true;
-
-	pawl_buf_putc(b, '{');
-	json_object_object_foreach(o, key, val) {
-		const char *const *s = skip;
-
-		while (s != NULL && *s != NULL && strcmp(*s, key) != 0)
-			s++;
-		if (s != NULL && *s != NULL)
-			continue;
-		pawl_buf_puts(b, first ? "" : ", ");
-		first = false;
-		py_string(b, key, strlen(key));
-		pawl_buf_puts(b, ": ");
-		py_repr(b, val);
-	}
-	pawl_buf_putc(b, '}');
-}
-
-static void py_repr(struct pawl_buf *b, json_object *o)
-{
-	size_t i;
-
-	switch (json_object_get_type(o)) {
-	case json_type_null:
-		pawl_buf_puts(b, "None");
-		break;
-	case json_type_boolean:
-		pawl_buf_puts(b, json_object_get_boolean(o) ? "True" : "False");
-		break;
-	case json_type_int:
-		py_int(b, o);
-		break;
-	case json_type_double:
-		py_float(b, json_object_get_double(o));
-		break;
-	case json_type_string:
-		py_string(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
-		break;
-	case json_type_array:
-		pawl_buf_putc(b, '[');
-		for (i = 0; i < json_object_array_length(o); i++) {
-			pawl_buf_puts(b, i ? ", " : "");
-			py_repr(b, json_object_array_get_idx(o, i));
-		}
-		pawl_buf_putc(b, ']');
-		break;
-	case json_type_object:
-		py_dict(b, o, NULL);
-		break;
-	}
-}
-
-/* str(o): a string as it is, anything else as repr(). In the arena ("" on OOM). */
-static const char *py_str(struct pawl_arena *arena, json_object *o)
-{
-	struct pawl_buf b;
-
-	if (json_object_is_type(o, json_type_string))
-		return json_object_get_string(o);
-	pawl_buf_init(&b, arena);
-	py_repr(&b, o);
-	return b.data && !b.failed ? b.data : "";
-}
-
-/* Python's truth value: colander's String treats falsy values as absent. */
-static bool py_falsy(json_object *o)
-{
-	switch (json_object_get_type(o)) {
-	case json_type_boolean:
-		return !json_object_get_boolean(o);
-	case json_type_int:
-		return json_object_get_int64(o) == 0;
-	case json_type_double:
-		return json_object_get_double(o) == 0.0;
-	case json_type_string:
-		return json_object_get_string_len(o) == 0;
-	case json_type_array:
-		return json_object_array_length(o) == 0;
-	case json_type_object:
-		return json_object_object_length(o) == 0;
-	default:
-		return true;
-	}
-}
-
-/* --- the schema ------------------------------------------------------------ */
-
-struct verr {
-	const char *name;
-	const char *desc;
-};
-
-struct vctx {
+struct plist {
 	struct pawl_arena *arena;
-	struct verr *errs;
+	char **v;  /* NULL-terminated */
 	size_t n, cap;
 	bool nomem;
 };
 
-static void add_err(struct vctx *v, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void add_err(struct vctx *v, const char *name, const char *fmt, ...)
+static void plist_push(struct plist *l, char *entry)
 {
-	va_list ap;
-	char *desc;
-
-	va_start(ap, fmt);
-	desc = pawl_arena_vprintf(v->arena, fmt, ap);
-	va_end(ap);
-	if (v->n == v->cap) {
-		size_t ncap = v->cap ? v->cap * 2 : 8;
-		struct verr *fresh = pawl_arena_alloc(v->arena, ncap * sizeof(*fresh));
+	if (entry == NULL) {
+		l->nomem = true;
+		return;
+	}
+	if (l->n + 1 >= l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		char **fresh = pawl_arena_calloc(l->arena, ncap, sizeof(*fresh));
 
 		if (fresh == NULL) {
-			v->nomem = true;
+			l->nomem = true;
 			return;
 		}
-		if (v->n)
-			memcpy(fresh, v->errs, v->n * sizeof(*fresh));
-		v->errs = fresh;
-		v->cap = ncap;
+		if (l->n)
+			memcpy(fresh, l->v, l->n * sizeof(*fresh));
+		l->v = fresh;
+		l->cap = ncap;
 	}
-	if (name == NULL || desc == NULL) {
-		v->nomem = true;
+	l->v[l->n++] = entry;
+	l->v[l->n] = NULL;
+}
+
+static size_t plist_find(const struct plist *l, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < l->n; i++)
+		if (strncmp(l->v[i], name, n) == 0 && l->v[i][n] == '=')
+			return i;
+	return l->n;
+}
+
+/* Sets NAME=value, replacing an earlier NAME (the last one set wins). */
+static void plist_set(struct plist *l, const char *name, const char *value)
+{
+	char *entry = pawl_arena_printf(l->arena, "%s=%s", name, value);
+	size_t i = plist_find(l, name);
+
+	if (entry != NULL && i < l->n)
+		l->v[i] = entry;
+	else
+		plist_push(l, entry);
+}
+
+static void plist_del(struct plist *l, const char *name)
+{
+	size_t i = plist_find(l, name);
+
+	if (i == l->n)
 		return;
-	}
-	v->errs[v->n].name = name;
-	v->errs[v->n++].desc = desc;
+	memmove(l->v + i, l->v + i + 1, (l->n - i) * sizeof(*l->v));
+	l->n--;
 }
 
-static const char *child(struct vctx *v, const char *parent, const char *key)
+/* The CGI name of a header ("If-Match" → "HTTP_IF_MATCH"), NULL when nginx would drop it. */
+static const char *cgi_name(struct pawl_arena *arena, const char *name)
 {
-	return pawl_arena_printf(v->arena, "%s.%s", parent, key);
-}
+	size_t i, n = strlen(name);
+	char *out;
 
-/* colander.String: falsy is absent (NULL); a non-string is an error (*bad). */
-static const char *string_node(struct vctx *v, json_object *o, const char *parent,
-    const char *key, bool *bad)
-{
-	json_object *val = NULL;
-
-	*bad = false;
-	if (!json_object_object_get_ex(o, key, &val) || py_falsy(val))
+	if (n == 0 || n > 100 || strspn(name, HEADER_CHARS) != n)
 		return NULL;
-	if (json_object_is_type(val, json_type_string))
-		return json_object_get_string(val);
-	*bad = true;
-	add_err(v, child(v, parent, key), "%s is not a string: {'%s': ''}", py_str(v->arena, val),
-	    key);
-	return NULL;
+	if (pawl_str_ieq(name, "Content-Type"))
+		return "CONTENT_TYPE";
+	if ((out = pawl_arena_alloc(arena, n + 6)) == NULL)
+		return NULL;
+	memcpy(out, "HTTP_", 5);
+	for (i = 0; i < n; i++)
+		out[5 + i] = name[i] == '-' ? '_' :
+		    (name[i] >= 'a' && name[i] <= 'z') ? (char)(name[i] - 'a' + 'A') : name[i];
+	out[5 + n] = '\0';
+	return out;
 }
 
-static void method_node(struct vctx *v, json_object *o, const char *name,
-    struct pawl_batch_request *out)
+char **pawl_batch_params(struct pawl_arena *arena, char *const *parent,
+    const struct pawl_batch_request *sub, const char *uri, bool with_body)
 {
-	const char *const *m;
-	bool bad;
-	const char *s = string_node(v, o, name, "method", &bad);
+	struct plist l = { .arena = arena };
+	char *const *p;
+	const char *q = strchr(uri, '?');
 
-	if (s == NULL)
-		return;
-	for (m = batch_methods; *m != NULL && strcmp(*m, s) != 0; m++)
-		;
-	if (*m == NULL)
-		add_err(v, child(v, name, "method"),
-		    "\"%s\" is not one of GET, HEAD, DELETE, TRACE, POST, PUT, PATCH", s);
-	else
-		out->method = s;
-}
+	for (p = parent; p != NULL && *p != NULL; p++)
+		plist_push(&l, *p);
+	/* The body differs from the batch's: its length must not be believed. */
+	plist_del(&l, "CONTENT_LENGTH");
+	if (sub->headers != NULL) {
+		json_object_object_foreach(sub->headers, name, value) {
+			const char *cgi = cgi_name(arena, name);
 
-static void path_node(struct vctx *v, json_object *o, const char *name, bool required,
-    struct pawl_batch_request *out)
-{
-	bool bad;
-	const char *s = string_node(v, o, name, "path", &bad);
-
-	if (s == NULL && !bad && required)
-		add_err(v, child(v, name, "path"), "Required");
-	else if (s != NULL && s[0] != '/')
-		add_err(v, child(v, name, "path"), "String does not match expected pattern");
-	else
-		out->path = s;
-}
-
-/* headers: a mapping whose values are strings; body: any mapping. */
-static void mapping_nodes(struct vctx *v, json_object *o, const char *name,
-    struct pawl_batch_request *out)
-{
-	json_object *val;
-
-	if (json_object_object_get_ex(o, "headers", &val)) {
-		bool strings = true;
-
-		if (!json_object_is_type(val, json_type_object)) {
-			add_err(v, child(v, name, "headers"), NOT_MAPPING, py_str(v->arena, val));
-		} else {
-			json_object_object_foreach(val, k, hv) {
-				(void)k;
-				strings = strings && json_object_is_type(hv, json_type_string);
-			}
-			if (!strings)
-				add_err(v, child(v, name, "headers"), "%s contains non string value",
-				    py_str(v->arena, val));
-			else
-				out->headers = val;
+			if (cgi != NULL && !pawl_str_ieq(name, "Content-Length"))
+				plist_set(&l, cgi, json_object_get_string(value));
 		}
 	}
-	if (json_object_object_get_ex(o, "body", &val)) {
-		if (!json_object_is_type(val, json_type_object))
-			add_err(v, child(v, name, "body"), NOT_MAPPING, py_str(v->arena, val));
-		else if (json_object_object_length(val) > 0) /* Kinto: `body or ""` */
-			out->body = val;
-	}
+	plist_set(&l, "REQUEST_METHOD", sub->method);
+	plist_set(&l, "REQUEST_URI", uri);
+	plist_set(&l, "DOCUMENT_URI", q ? pawl_arena_strndup(arena, uri, (size_t)(q - uri)) : uri);
+	plist_set(&l, "QUERY_STRING", q ? q + 1 : "");
+	if (with_body)
+		plist_set(&l, "CONTENT_TYPE", SUB_CONTENT_TYPE);
+	if (l.n == 0)
+		plist_push(&l, pawl_arena_strdup(arena, "REQUEST_METHOD=GET"));
+	return l.nomem ? NULL : l.v;
 }
 
-/* BatchRequestSchema: unknown keys raise before (and instead of) member errors. */
-static void request_node(struct vctx *v, json_object *o, const char *name, bool is_default,
-    struct pawl_batch_request *out)
+const char *pawl_batch_uri(struct pawl_arena *arena, const char *path, size_t len)
 {
-	static const char *const known[] = { "method", "path", "headers", "body", NULL };
-	bool unknown = false;
+	const unsigned char *p = (const unsigned char *)path;
+	size_t prefix = strlen(PAWL_API_PREFIX), i;
 	struct pawl_buf b;
 
-	if (!json_object_is_type(o, json_type_object)) {
-		add_err(v, name, NOT_MAPPING, py_str(v->arena, o));
-		return;
+	pawl_buf_init(&b, arena);
+	if (len < prefix || memcmp(path, PAWL_API_PREFIX, prefix) != 0)
+		pawl_buf_puts(&b, PAWL_API_PREFIX);
+	for (i = 0; i < len; i++) {
+		if (p[i] <= 0x20 || p[i] >= 0x7f)
+			pawl_buf_printf(&b, "%%%02X", p[i]);
+		else
+			pawl_buf_putc(&b, (char)p[i]);
 	}
-	json_object_object_foreach(o, key, val) {
-		(void)val;
-		unknown = unknown || (strcmp(key, "method") != 0 && strcmp(key, "path") != 0 &&
-		    strcmp(key, "headers") != 0 && strcmp(key, "body") != 0);
-	}
-	if (unknown) {
-		pawl_buf_init(&b, v->arena);
-		py_dict(&b, o, known);
-		add_err(v, name, "Unrecognized keys in mapping: \"%s\"", b.data ? b.data : "");
-		return;
-	}
-	method_node(v, o, name, out);
-	path_node(v, o, name, !is_default, out);
-	mapping_nodes(v, o, name, out);
+	return b.failed || b.data == NULL ? NULL : b.data;
 }
 
-/* JSON text of every error, in the order found (Kinto's "details"). */
-static const char *details_json(struct vctx *v)
-{
-	struct pawl_buf b;
-	size_t i;
+/* --- running sub-requests --------------------------------------------------- */
 
-	pawl_buf_init(&b, v->arena);
-	pawl_buf_putc(&b, '[');
-	for (i = 0; i < v->n; i++) {
-		pawl_buf_puts(&b, i ? ",{\"location\":\"body\",\"name\":" : "{\"location\":\"body\",\"name\":");
-		pawl_buf_json_string(&b, v->errs[i].name, strlen(v->errs[i].name));
-		pawl_buf_puts(&b, ",\"description\":");
-		pawl_buf_json_string(&b, v->errs[i].desc, strlen(v->errs[i].desc));
-		pawl_buf_putc(&b, '}');
+struct sub {
+	struct pawl_request req;
+	struct pawl_response resp;
+	const char *uri;  /* the last REQUEST_URI run (after a redirect) */
+};
+
+/* A header value with a NUL cannot travel in a CGI param: 400, never truncated. */
+static enum pawl_err check_header_values(const struct pawl_batch_request *spec,
+    struct pawl_error *err)
+{
+	if (spec->headers == NULL)
+		return PAWL_OK;
+	json_object_object_foreach(spec->headers, name, value) {
+		if (strlen(json_object_get_string(value)) != (size_t)json_object_get_string_len(value))
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "header", name,
+			    "Invalid header value.");
 	}
-	pawl_buf_putc(&b, ']');
-	return b.failed ? NULL : b.data;
+	return PAWL_OK;
 }
 
-/* Kinto reports the error whose name sorts first (a stable sort), all in details. */
-static enum pawl_err schema_error(struct vctx *v, struct pawl_error *err)
+static void run_sub(struct pawl_app *app, struct pawl_request *parent,
+    const struct pawl_batch_request *spec, const char *uri, const char *body, size_t body_len,
+    struct sub *s)
 {
-	size_t i, first = 0;
+	struct pawl_arena *arena = parent->arena;
+	char **params = uri ? pawl_batch_params(arena, parent->params, spec, uri, body != NULL) : NULL;
+	struct pawl_error err;
 
-	if (v->nomem)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	for (i = 1; i < v->n; i++)
-		if (strcmp(v->errs[i].name, v->errs[first].name) < 0)
-			first = i;
-	pawl_error_invalid(err, PAWL_ERR_INVALID, "body", v->errs[first].name, "%s",
-	    v->errs[first].desc);
-	err->details = details_json(v);
-	return err->code;
+	pawl_error_clear(&err);
+	pawl_response_init(&s->resp, arena);
+	memset(&s->req, 0, sizeof(s->req));
+	s->req.arena = arena;
+	s->req.params = parent->params;
+	s->req.method = spec->method;
+	s->uri = uri;
+	if (params == NULL) {
+		pawl_error_set(&err, PAWL_ERR_NOMEM, "out of memory");
+	} else if (pawl_request_init(&s->req, arena, params, &err) == PAWL_OK &&
+	    check_header_values(spec, &err) == PAWL_OK) {
+		s->req.body = body;
+		s->req.body_len = body_len;
+		s->req.in_txn = true;
+		s->req.stage = parent->stage;
+		pawl_pipeline_handle(app, &s->req, &s->resp);
+		return;
+	}
+	pawl_pipeline_error(app, &s->req, &s->resp, &err);
 }
 
-/* The "requests" member: a sequence of request mappings. */
-static void requests_node(struct vctx *v, json_object *body, struct pawl_batch *out)
+/* Runs spec, following one redirect (a trailing slash, a missing /v1) as Kinto does. */
+static void run_spec(struct pawl_app *app, struct pawl_request *parent,
+    const struct pawl_batch_request *spec, struct sub *s)
 {
-	json_object *reqs;
-	size_t i, n;
+	const char *body = NULL, *location;
+	size_t body_len = 0;
 
-	if (!json_object_object_get_ex(body, "requests", &reqs)) {
-		add_err(v, "requests", "Required");
+	/* No URI: run_sub answers 500 (out of memory) for the sub-request. */
+	if (spec->body != NULL && (body = pawl_json_compact(parent->arena, spec->body,
+	    &body_len)) == NULL) {
+		run_sub(app, parent, spec, NULL, NULL, 0, s);
 		return;
 	}
-	if (!json_object_is_type(reqs, json_type_array)) {
-		add_err(v, "requests", "\"%s\" is not iterable", py_str(v->arena, reqs));
-		return;
-	}
-	n = json_object_array_length(reqs);
-	out->requests = pawl_arena_calloc(v->arena, n ? n : 1, sizeof(*out->requests));
-	if (out->requests == NULL) {
-		v->nomem = true;
-		return;
-	}
-	out->n = n;
-	for (i = 0; i < n; i++)
-		request_node(v, json_object_array_get_idx(reqs, i),
-		    pawl_arena_printf(v->arena, "requests.%zu", i), false, &out->requests[i]);
+	run_sub(app, parent, spec, pawl_batch_uri(parent->arena, spec->path, spec->path_len),
+	    body, body_len, s);
+	location = s->resp.status >= 300 && s->resp.status < 400 ?
+	    pawl_response_get_header(&s->resp, "Location") : NULL;
+	if (location != NULL && location[0] == '/')
+		run_sub(app, parent, spec, location, body, body_len, s);
 }
 
-/* Merges defaults into each request object, as BatchPayloadSchema.deserialize does. */
-static enum pawl_err merge_defaults(json_object *body)
+static enum pawl_err sql(struct pawl_app *app, struct pawl_request *req, const char *text,
+    struct pawl_error *err)
 {
-	json_object *defaults, *reqs;
+	return pawl_pg_exec(app->pg, req->arena, text, 0, NULL, 0, NULL, err);
+}
+
+/*
+ * One sub-request under its savepoint. A 4xx is rolled back to the
+ * savepoint with its staged events; a 409 also dooms the transaction. A
+ * 5xx is left for the caller (the whole batch fails). Errors here are the
+ * savepoint commands' own.
+ */
+static enum pawl_err run_one(struct pawl_app *app, struct pawl_request *req,
+    const struct pawl_batch_request *spec, struct sub *s, bool *doomed, struct pawl_error *err)
+{
+	size_t mark = pawl_stage_mark(req->stage);
+	enum pawl_err rc;
+
+	if ((rc = sql(app, req, "SAVEPOINT pawl_batch", err)) != PAWL_OK)
+		return rc;
+	run_spec(app, req, spec, s);
+	if (s->resp.status >= 500)
+		return PAWL_OK;
+	if (s->resp.status < 400)
+		return sql(app, req, "RELEASE SAVEPOINT pawl_batch", err);
+	pawl_stage_rewind(req->stage, mark);
+	if (s->resp.status == 409)
+		*doomed = true;
+	if ((rc = sql(app, req, "ROLLBACK TO SAVEPOINT pawl_batch", err)) != PAWL_OK)
+		return rc;
+	return sql(app, req, "RELEASE SAVEPOINT pawl_batch", err);
+}
+
+/* {"path", "status", "headers", "body"} of one sub-response, Kinto's build_response. */
+static void put_response(struct pawl_buf *b, struct pawl_arena *arena, const struct sub *s)
+{
+	const char *raw = s->req.raw_path ? s->req.raw_path : s->uri ? s->uri : "";
+	size_t raw_len = s->req.raw_path ? strlen(raw) : strcspn(raw, "?"), dec_len = 0, i;
+	const char *dec = pawl_str_urldecode(arena, raw, raw_len, false, &dec_len);
+	const struct pawl_response *r = &s->resp;
+
+	pawl_buf_puts(b, "{\"path\":");
+	pawl_buf_json_string(b, dec ? dec : raw, dec ? dec_len : raw_len);
+	pawl_buf_printf(b, ",\"status\":%d,\"headers\":{", r->status);
+	for (i = 0; i < r->n_headers; i++) {
+		pawl_buf_puts(b, i ? "," : "");
+		pawl_buf_json_string(b, r->headers[i].name, strlen(r->headers[i].name));
+		pawl_buf_putc(b, ':');
+		pawl_buf_json_string(b, r->headers[i].value, strlen(r->headers[i].value));
+	}
+	pawl_buf_puts(b, "},\"body\":");
+	if (s->req.method_bit == PAWL_METHOD_HEAD || r->omit_body || r->body.len == 0)
+		pawl_buf_puts(b, "\"\"");
+	else
+		pawl_buf_append(b, r->body.data, r->body.len);
+	pawl_buf_putc(b, '}');
+}
+
+/* The batch answers a failed sub-request's error itself (an error document always). */
+static void answer_failure(struct pawl_response *resp, const struct sub *s)
+{
+	struct pawl_error e;
+
+	if (s->resp.errno_ != 0 && s->resp.body.len > 0) {
+		resp->status = s->resp.status;
+		resp->errno_ = s->resp.errno_;
+		resp->body.len = 0;
+		pawl_buf_append(&resp->body, s->resp.body.data, s->resp.body.len);
+		return;
+	}
+	pawl_error_set(&e, s->resp.status == 503 ? PAWL_ERR_BACKEND : PAWL_ERR_INTERNAL,
+	    "a batch sub-request failed");
+	pawl_response_error(resp, &e);
+}
+
+/* After the last sub-request: COMMIT with the outbox rows, or ROLLBACK when doomed. */
+static enum pawl_err finish(struct pawl_app *app, struct pawl_request *req, bool doomed,
+    struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	if (doomed) {
+		pawl_pg_rollback(app->pg, req->arena);
+		pawl_stage_clear(req->stage);
+		return PAWL_OK;
+	}
+	if ((rc = pawl_stage_seal(req->stage, err)) != PAWL_OK ||
+	    (rc = pawl_listeners_stage_outbox(app->listeners, app->pg, req->arena, req->stage,
+	    err)) != PAWL_OK) {
+		pawl_pg_rollback(app->pg, req->arena);
+		pawl_stage_clear(req->stage);
+		return rc;
+	}
+	/* A failed COMMIT has rolled back already. */
+	if ((rc = pawl_pg_commit(app->pg, req->arena, err)) != PAWL_OK)
+		pawl_stage_clear(req->stage);
+	return rc;
+}
+
+/* Runs every sub-request into out; *failed is the 5xx that ends the batch, if any. */
+static enum pawl_err run_all(struct pawl_app *app, struct pawl_request *req,
+    const struct pawl_batch *batch, struct pawl_buf *out, struct sub *failed, bool *doomed,
+    struct pawl_error *err)
+{
+	struct sub s;
 	size_t i;
 	enum pawl_err rc;
 
-	if (!json_object_object_get_ex(body, "defaults", &defaults) ||
-	    !json_object_is_type(defaults, json_type_object) ||
-	    !json_object_object_get_ex(body, "requests", &reqs) ||
-	    !json_object_is_type(reqs, json_type_array))
-		return PAWL_OK;
-	for (i = 0; i < json_object_array_length(reqs); i++) {
-		json_object *r = json_object_array_get_idx(reqs, i);
-
-		if (json_object_is_type(r, json_type_object) &&
-		    (rc = pawl_batch_merge(r, defaults)) != PAWL_OK)
+	for (i = 0; i < batch->n; i++) {
+		if ((rc = run_one(app, req, &batch->requests[i], &s, doomed, err)) != PAWL_OK)
 			return rc;
-	}
-	return PAWL_OK;
-}
-
-enum pawl_err pawl_batch_merge(json_object *dst, json_object *src)
-{
-	json_object_object_foreach(src, key, val) {
-		json_object *have = NULL;
-		bool present = json_object_object_get_ex(dst, key, &have);
-		enum pawl_err rc;
-
-		if (json_object_is_type(val, json_type_object)) {
-			if (!present) {
-				if ((have = json_object_new_object()) == NULL ||
-				    json_object_object_add(dst, key, have) != 0) {
-					json_object_put(have);
-					return PAWL_ERR_NOMEM;
-				}
-			}
-			if (json_object_is_type(have, json_type_object) &&
-			    (rc = pawl_batch_merge(have, val)) != PAWL_OK)
-				return rc;
-		} else if (!present) {
-			if (json_object_object_add(dst, key, json_object_get(val)) != 0) {
-				json_object_put(val);
-				return PAWL_ERR_NOMEM;
-			}
+		if (s.resp.status >= 500) {
+			*failed = s;
+			return PAWL_OK;
 		}
+		pawl_buf_puts(out, i ? "," : "");
+		put_response(out, req->arena, &s);
 	}
-	return PAWL_OK;
+	return out->failed ? pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory") : PAWL_OK;
 }
 
-/* Kinto's checks on a valid body: the size limit, then recursion. */
-static enum pawl_err limits(const struct pawl_batch *out, int max_requests, struct pawl_error *err)
+enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
 {
-	size_t i;
+	struct pawl_batch batch;
+	struct pawl_buf out;
+	struct sub failed;
+	bool doomed = false;
+	enum pawl_err rc;
 
-	if (max_requests > 0 && out->n > (size_t)max_requests)
-		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "requests",
-		    "Number of requests is limited to %d", max_requests);
-	for (i = 0; i < out->n; i++)
-		if (strstr(out->requests[i].path, "/batch") != NULL)
-			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "requests",
-			    "Recursive call on /batch endpoint is forbidden.");
-	return PAWL_OK;
-}
-
-enum pawl_err pawl_batch_parse(struct pawl_arena *arena, json_object *body, bool sent,
-    int max_requests, struct pawl_batch *out, struct pawl_error *err)
-{
-	static const char *const known[] = { "defaults", "requests", NULL };
-	struct vctx v = { .arena = arena };
-	struct pawl_batch_request ignored;
-	json_object *defaults;
-	size_t i;
-	bool unknown = false;
-
-	memset(out, 0, sizeof(*out));
-	if (sent && !json_object_is_type(body, json_type_object) &&
-	    !json_object_is_type(body, json_type_array)) {
-		/* cornice refuses the document, then colander misses the whole body */
-		add_err(&v, "", "Should be a JSON object or an array");
-		add_err(&v, "", "Required");
-		return schema_error(&v, err);
+	rc = pawl_batch_schema_parse(req->arena, req->json, req->body != NULL,
+	    app->cfg->batch_max_requests, &batch, err);
+	if (rc != PAWL_OK)
+		return rc;
+	if (batch.n == 0) {
+		pawl_response_raw(resp, 200, "{\"responses\":[]}");
+		return PAWL_OK;
 	}
-	if (json_object_is_type(body, json_type_array)) {
-		add_err(&v, "", NOT_MAPPING, py_str(arena, body));
-		return schema_error(&v, err);
-	}
-	if (body != NULL) {
-		json_object_object_foreach(body, key, val) {
-			(void)val;
-			unknown = unknown || (strcmp(key, "defaults") != 0 && strcmp(key, "requests") != 0);
-		}
-	}
-	if (unknown) {
-		struct pawl_buf b;
-
-		pawl_buf_init(&b, arena);
-		py_dict(&b, body, known);
-		add_err(&v, "", "Unrecognized keys in mapping: \"%s\"", b.data ? b.data : "");
-		return schema_error(&v, err);
-	}
-	if (body != NULL && merge_defaults(body) != PAWL_OK)
+	if (req->stage == NULL && (req->stage = pawl_stage_new(req->arena)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	memset(&ignored, 0, sizeof(ignored));
-	if (body != NULL && json_object_object_get_ex(body, "defaults", &defaults))
-		request_node(&v, defaults, "defaults", true, &ignored);
-	if (body != NULL)
-		requests_node(&v, body, out);
-	else
-		add_err(&v, "requests", "Required");
-	if (v.n > 0 || v.nomem)
-		return schema_error(&v, err);
-	for (i = 0; i < out->n; i++)
-		if (out->requests[i].method == NULL)
-			out->requests[i].method = "GET";
-	return limits(out, max_requests, err);
+	if ((rc = pawl_pg_begin(app->pg, req->arena, err)) != PAWL_OK)
+		return rc;
+	pawl_buf_init(&out, req->arena);
+	pawl_buf_puts(&out, "{\"responses\":[");
+	failed.resp.status = 0;
+	rc = run_all(app, req, &batch, &out, &failed, &doomed, err);
+	if (rc != PAWL_OK || failed.resp.status >= 500) {
+		pawl_pg_rollback(app->pg, req->arena);
+		pawl_stage_clear(req->stage);
+		if (rc == PAWL_OK)
+			answer_failure(resp, &failed);
+		return rc;
+	}
+	if ((rc = finish(app, req, doomed, err)) != PAWL_OK)
+		return rc;
+	pawl_buf_puts(&out, "]}");
+	resp->status = 200;
+	resp->body = out;
+	return PAWL_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pawl/auth.h"
+#include "pawl/batch.h"
 #include "pawl/handlers.h"
 #include "pawl/json.h"
 #include "pawl/log.h"
@@ -23,7 +24,7 @@ static handler_fn *const handlers[] = {
 	[PAWL_ROUTE_HEARTBEAT] = pawl_service_heartbeat,
 	[PAWL_ROUTE_LBHEARTBEAT] = pawl_service_lbheartbeat,
 	[PAWL_ROUTE_VERSION] = pawl_service_version,
-	[PAWL_ROUTE_BATCH] = NULL, /* POST /v1/batch arrives with issue 5 */
+	[PAWL_ROUTE_BATCH] = pawl_batch_handle,
 	[PAWL_ROUTE_LIST] = pawl_handlers_handle,
 	[PAWL_ROUTE_ITEM] = pawl_handlers_handle,
 };

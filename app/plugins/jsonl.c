@@ -23,6 +23,8 @@
 
 #define JSONL_MODE 0640
 
+enum { FAIL_OPEN = 1, FAIL_WRITE = 2 };
+
 /* Every event_listeners.<name>.* key this plugin understands. */
 static const char *const known_options[] = { "use", "actions", "resources", "path", NULL };
 
@@ -32,7 +34,7 @@ struct jsonl {
 	int fd;             /* -1 when the file could not be (re)opened */
 	dev_t dev;          /* identity of the open file: a rotated path is reopened */
 	ino_t ino;
-	int failing;        /* the last write or open failed */
+	int failing;        /* the last event was lost: FAIL_OPEN or FAIL_WRITE, else 0 */
 	unsigned long lost; /* lines not written since the last success */
 };
 
@@ -83,13 +85,13 @@ static int ensure_open(struct jsonl *j)
 	return open_file(j);
 }
 
-static void failed(struct jsonl *j, const char *what)
+static void failed(struct jsonl *j, int how, const char *what)
 {
 	j->lost++;
 	if (!j->failing)
 		say(j, "cannot %s %s: %s (events are dropped until it works again)", what, j->path,
 		    strerror(errno));
-	j->failing = 1;
+	j->failing = how;
 }
 
 static size_t json_len(const char *s)
@@ -168,16 +170,16 @@ static void jsonl_notify(const struct pawl_event *ev, void *ctx)
 	char *line;
 
 	if (ensure_open(j) != 0) {
-		failed(j, "open");
+		failed(j, FAIL_OPEN, "open");
 		return;
 	}
 	if ((line = build_line(ev, &len)) == NULL) {
 		errno = ENOMEM;
-		failed(j, "format an event for");
+		failed(j, FAIL_WRITE, "format an event for");
 		return;
 	}
 	if (write_line(j, line, len) != 0) {
-		failed(j, "write to");
+		failed(j, FAIL_WRITE, "write to");
 	} else if (j->failing) {
 		say(j, "writing to %s again (%lu event%s lost)", j->path, j->lost,
 		    j->lost == 1 ? "" : "s");
@@ -187,13 +189,15 @@ static void jsonl_notify(const struct pawl_event *ev, void *ctx)
 	free(line);
 }
 
-/* Healthy: the path names the open file (or could be reopened), is writable, and
- * the last write worked. */
+/*
+ * Healthy: the path names the open file (or could be reopened now) and is
+ * writable, and the last write did not fail (a full disk: access() would not say).
+ */
 static int jsonl_healthy(void *ctx)
 {
 	struct jsonl *j = ctx;
 
-	return ensure_open(j) == 0 && access(j->path, W_OK) == 0 && !j->failing;
+	return ensure_open(j) == 0 && access(j->path, W_OK) == 0 && j->failing != FAIL_WRITE;
 }
 
 static void jsonl_close(void *ctx)

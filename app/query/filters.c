@@ -587,11 +587,17 @@ static enum pawl_err parse_pair(struct qctx *c, const char *raw, size_t len,
 	} else {
 		for (i = 0; i < N_ITEMS(reserved) && strcmp(c->name, reserved[i].name) != 0; i++)
 			;
+		/*
+		 * Kinto ignores other "_" parameters (clients send e.g. _expected as
+		 * a cache-buster); they are neither filters nor errors, but Next-Page
+		 * repeats them.
+		 */
 		if (i == N_ITEMS(reserved))
-			return pawl_error_invalid(c->err, PAWL_ERR_INVALID, LOC, c->name,
-			    "Unknown parameter");
-		keep_pair = reserved[i].keep;
-		rc = reserved[i].fn(c);
+			keep_pair = true;
+		else {
+			keep_pair = reserved[i].keep;
+			rc = reserved[i].fn(c);
+		}
 	}
 	if (rc == PAWL_OK && keep_pair) {
 		if (keep->len > 0)

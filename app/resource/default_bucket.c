@@ -126,7 +126,11 @@ enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_reques
 	md[0].n = 1;
 	if ((rc = ensure(app, req, bucket, "", bid, &md[0], err)) != PAWL_OK)
 		return rc;
+	/* The collection named in the URL too, except when the request is its own PUT (Kinto). */
 	cid = pawl_matchdict_get(&req->match.md, "collection_id");
+	if (cid == NULL && req->match.route->resource == collection &&
+	    req->match.route->kind == PAWL_ROUTE_ITEM && req->method_bit != PAWL_METHOD_PUT)
+		cid = pawl_matchdict_get(&req->match.md, "id");
 	if (cid == NULL || !pawl_resource_id_valid(cid))
 		return PAWL_OK;
 	md[1].kv[0].name = "bucket_id";

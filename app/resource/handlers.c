@@ -52,6 +52,26 @@ const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_res
 	return out;
 }
 
+/*
+ * A client's data.last_modified is honoured as a floor for the new timestamp
+ * (so it can move an object forward, never backwards: the list stays
+ * strictly increasing in commit order). Then the server-owned fields go.
+ */
+long long pawl_resource_take_server_fields(json_object *data)
+{
+	json_object *lm;
+	long long floor = 0;
+
+	if (data == NULL)
+		return 0;
+	if (json_object_object_get_ex(data, "last_modified", &lm) &&
+	    json_object_is_type(lm, json_type_int) && json_object_get_int64(lm) > 0)
+		floor = json_object_get_int64(lm);
+	json_object_object_del(data, "id");
+	json_object_object_del(data, "last_modified");
+	return floor;
+}
+
 enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object **data,
     json_object **permissions, struct pawl_error *err)
 {

@@ -14,26 +14,6 @@
 #include "pawl/resource.h"
 #include "pawl/str.h"
 
-/*
- * A client's data.last_modified is honoured as a floor for the new timestamp
- * (so it can move an object forward, never backwards: the list stays
- * strictly increasing in commit order). Then the server-owned fields go.
- */
-static long long take_server_fields(json_object *data)
-{
-	json_object *lm;
-	long long floor = 0;
-
-	if (data == NULL)
-		return 0;
-	if (json_object_object_get_ex(data, "last_modified", &lm) &&
-	    json_object_is_type(lm, json_type_int) && json_object_get_int64(lm) > 0)
-		floor = json_object_get_int64(lm);
-	json_object_object_del(data, "id");
-	json_object_object_del(data, "last_modified");
-	return floor;
-}
-
 static enum pawl_err check_body_id(struct pawl_rctx *c, json_object *data, struct pawl_error *err)
 {
 	json_object *id;
@@ -160,7 +140,7 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 	    pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &data, err) != PAWL_OK)
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse");
 	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
-	    (rc = store(c, data, take_server_fields(data), &obj, err)) != PAWL_OK ||
+	    (rc = store(c, data, pawl_resource_take_server_fields(data), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;
@@ -182,14 +162,26 @@ static enum patch_kind patch_kind_of(const struct pawl_request *req)
 	return PATCH_SHALLOW;
 }
 
-/* {"read": ["a"]} → {"read": {"a": "a"}}: the shape Kinto's JSON Patch works on. */
-static json_object *acl_as_sets(struct pawl_arena *arena, const char *acl)
+/*
+ * {"read": ["a"]} → {"read": {"a": "a"}, "write": {}}: the shape Kinto's JSON
+ * Patch works on, where every permission of the object exists, maybe empty.
+ */
+static json_object *acl_as_sets(struct pawl_rctx *c, const char *acl)
 {
+	struct pawl_arena *arena = c->req->arena;
 	json_object *in, *out = json_object_new_object();
 	struct pawl_error err;
 	size_t i;
 
-	if (out == NULL || pawl_json_parse(arena, acl, strlen(acl), 8, &in, &err) != PAWL_OK)
+	if (out == NULL)
+		return NULL;
+	json_object_object_add(out, "read", json_object_new_object());
+	json_object_object_add(out, "write", json_object_new_object());
+	for (i = 0; i < c->app->resources->n; i++)
+		if (c->app->resources->items[i].parent == c->res)
+			json_object_object_add(out, pawl_arena_printf(arena, "%s:create",
+			    c->app->resources->items[i].name), json_object_new_object());
+	if (pawl_json_parse(arena, acl, strlen(acl), 8, &in, &err) != PAWL_OK)
 		return out;
 	json_object_object_foreach(in, perm, list) {
 		json_object *set = json_object_new_object();
@@ -243,10 +235,10 @@ static enum pawl_err apply_json_patch(struct pawl_rctx *c, json_object **current
 	if (!c->res->per_user && (rc = pawl_acl_get(c->app->pg, c->req->arena, c->uri, &acl, err)) != PAWL_OK)
 		return rc;
 	doc = pawl_json_own(c->req->arena, json_object_new_object());
-	before = pawl_json_own(c->req->arena, acl_as_sets(c->req->arena, acl));
+	before = pawl_json_own(c->req->arena, acl_as_sets(c, acl));
 	json_object_object_add(doc, "data", json_object_get(*current));
 	json_object_object_add(doc, "permissions", json_object_get(before));
-	before = pawl_json_own(c->req->arena, acl_as_sets(c->req->arena, acl));
+	before = pawl_json_own(c->req->arena, acl_as_sets(c, acl));
 	if ((rc = pawl_patch_json(doc, c->req->json, err)) != PAWL_OK)
 		return rc;
 	if (!json_object_object_get_ex(doc, "data", current) ||
@@ -346,7 +338,7 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = apply_patch(c, &current, &changes, &perms, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_members(c, &current, err)) != PAWL_OK ||
-	    (rc = store(c, current, take_server_fields(current), &obj, err)) != PAWL_OK ||
+	    (rc = store(c, current, pawl_resource_take_server_fields(current), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, current, err)) != PAWL_OK)
 		return rc;

@@ -202,7 +202,7 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	json_object *data, *perms, *idv;
 	struct pawl_object obj;
 	bool found = false, not_modified, allowed = false;
-	long long ts;
+	long long ts, floor;
 	size_t len;
 	enum pawl_err rc;
 
@@ -239,12 +239,9 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
-	if (data != NULL) {
-		json_object_object_del(data, "id");
-		json_object_object_del(data, "last_modified");
-	}
+	floor = pawl_resource_take_server_fields(data);
 	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
-	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, 0, &ts, err)) != PAWL_OK ||
+	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK ||
 	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id,
 	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", ts, &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
@@ -294,10 +291,12 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 		    c->list_path, id), err)) != PAWL_OK)
 			return rc;
 		tombs[i] = tomb.data;
-		if ((rc = pawl_resource_stage(c, PAWL_EVENT_DELETE, tomb.last_modified, tomb.data,
-		    l.page.items[i].data, err)) != PAWL_OK)
-			return rc;
 	}
+	/* The event's timestamp is the list's after the whole delete (SPEC §8). */
+	for (i = 0; i < l.page.n; i++)
+		if ((rc = pawl_resource_stage(c, PAWL_EVENT_DELETE, ts, tombs[i], l.page.items[i].data,
+		    err)) != PAWL_OK)
+			return rc;
 	/* Nothing deleted: Kinto reports a read. */
 	if (l.page.n == 0 && (rc = pawl_resource_stage(c, PAWL_EVENT_READ, ts, NULL, NULL, err)) != PAWL_OK)
 		return rc;

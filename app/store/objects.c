@@ -78,6 +78,16 @@ enum pawl_err pawl_objects_bump(struct pawl_pg *pg, struct pawl_arena *arena,
 	return rc;
 }
 
+enum pawl_err pawl_objects_lock_list(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, struct pawl_error *err)
+{
+	const char *params[] = { key->parent_id, key->resource_name };
+
+	/* Class 1: list writers (the outbox's delivery locks use class 2). */
+	return pawl_pg_exec(pg, arena, "SELECT pg_advisory_xact_lock(1, hashtext($1 || ' ' || $2))",
+	    2, params, 0, NULL, err);
+}
+
 enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, bool readonly, long long *ts, struct pawl_error *err)
 {

@@ -211,7 +211,7 @@ static enum pawl_err result_error(struct pawl_pg *pg, PGresult *res, struct pawl
 	return pawl_error_set(err, code, "database error %s", state ? state : "");
 }
 
-enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+static enum pawl_err exec_once(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
     struct pawl_error *err)
 {
@@ -219,10 +219,6 @@ enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	long long deadline;
 	enum pawl_err rc;
 
-	if (out != NULL)
-		*out = NULL;
-	if ((rc = pawl_pg_connect(pg, true, err)) != PAWL_OK)
-		return rc;
 	if (timeout_ms <= 0)
 		timeout_ms = (pg->cfg->storage_statement_timeout_ms > 0 ?
 		    pg->cfg->storage_statement_timeout_ms : 60000) + DEADLINE_MARGIN_MS;
@@ -255,6 +251,33 @@ enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	if (out != NULL)
 		*out = (struct pg_result *)last;
 	return PAWL_OK;
+}
+
+enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
+    struct pawl_error *err)
+{
+	bool outside_txn;
+	enum pawl_err rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((rc = pawl_pg_connect(pg, true, err)) != PAWL_OK)
+		return rc;
+	outside_txn = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
+	rc = exec_once(pg, arena, sql, nparams, params, timeout_ms, out, err);
+	/*
+	 * A connection that died while idle (the server restarted) fails the
+	 * first statement sent on it. Outside a transaction nothing is lost by
+	 * trying once more on a fresh connection; inside one the caller must
+	 * see the failure, as the transaction is gone.
+	 */
+	if (rc == PAWL_ERR_BACKEND && outside_txn && pg->conn == NULL) {
+		pg->next_attempt_ms = 0;
+		if ((rc = pawl_pg_connect(pg, true, err)) == PAWL_OK)
+			rc = exec_once(pg, arena, sql, nparams, params, timeout_ms, out, err);
+	}
+	return rc;
 }
 
 enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err)

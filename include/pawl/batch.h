@@ -21,6 +21,7 @@
 struct pawl_batch_request {
 	const char *method;   /* GET HEAD DELETE TRACE POST PUT PATCH; "GET" when absent */
 	const char *path;     /* as sent: starts with '/', may hold a query string */
+	size_t path_len;      /* bytes of path (JSON strings may hold NUL) */
 	json_object *headers; /* an object whose values are strings, or NULL */
 	json_object *body;    /* a non-empty object, or NULL (absent or {}: no body) */
 };
@@ -38,7 +39,7 @@ struct pawl_batch {
  * has one is left alone (Kinto fails with a 500 there; validation reports it).
  * PAWL_ERR_NOMEM on OOM.
  */
-enum pawl_err pawl_batch_merge(json_object *dst, json_object *src);
+enum pawl_err pawl_batch_schema_merge(json_object *dst, json_object *src);
 
 /*
  * Validates a batch body exactly as Kinto's colander schema does, after
@@ -52,15 +53,16 @@ enum pawl_err pawl_batch_merge(json_object *dst, json_object *src);
  * error by name (as Kinto's error handler picks it) and details listing every
  * error found; or PAWL_ERR_NOMEM. Pure: no I/O.
  */
-enum pawl_err pawl_batch_parse(struct pawl_arena *arena, json_object *body, bool sent,
+enum pawl_err pawl_batch_schema_parse(struct pawl_arena *arena, json_object *body, bool sent,
     int max_requests, struct pawl_batch *out, struct pawl_error *err);
 
 /*
- * The REQUEST_URI of a sub-request: "/v1" prepended unless path starts with
- * it (as Kinto's build_request), bytes outside printable ASCII percent-encoded
- * so the URI survives pawl_request_init. In the arena; NULL on OOM.
+ * The REQUEST_URI of a sub-request from path[0..len): "/v1" prepended unless
+ * path starts with it (as Kinto's build_request), bytes outside printable
+ * ASCII percent-encoded so the URI survives pawl_request_init (an encoded NUL
+ * is then refused by the router). In the arena; NULL on OOM.
  */
-const char *pawl_batch_uri(struct pawl_arena *arena, const char *path);
+const char *pawl_batch_uri(struct pawl_arena *arena, const char *path, size_t len);
 
 /*
  * The FastCGI params of a sub-request (NULL-terminated, in the arena): the

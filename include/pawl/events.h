@@ -52,6 +52,13 @@ void pawl_stage_clear(struct pawl_stage *st);
  */
 enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err);
 
+/*
+ * Whether the events' outbox rows are written (in the write transaction).
+ * Events of a request that wrote nothing (reads) are outboxed after it.
+ */
+void pawl_stage_mark_outboxed(struct pawl_stage *st);
+bool pawl_stage_outboxed(const struct pawl_stage *st);
+
 /* The sealed events (0 before sealing). */
 size_t pawl_stage_count(const struct pawl_stage *st);
 const struct pawl_event *pawl_stage_event(const struct pawl_stage *st, size_t i);

@@ -35,10 +35,11 @@ bool pawl_listeners_wanted(const struct pawl_listeners *ls, enum pawl_event_acti
 
 /*
  * Inside the write transaction, before COMMIT: one outbox row per staged
- * event per durable listener whose filters match.
+ * event per durable listener whose filters match; then the stage is marked
+ * outboxed (a second call writes nothing). After a read, the same on its own.
  */
 enum pawl_err pawl_listeners_stage_outbox(const struct pawl_listeners *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, const struct pawl_stage *st, struct pawl_error *err);
+    struct pawl_arena *arena, struct pawl_stage *st, struct pawl_error *err);
 
 /* Durable listener by name, its Redis handle and list name (NULL when unknown). */
 struct pawl_redis *pawl_listeners_redis(const struct pawl_listeners *ls, const char *name,

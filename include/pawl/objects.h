@@ -50,6 +50,14 @@ enum pawl_err pawl_objects_bump(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_error *err);
 
 /*
+ * Serialises the writers of one list from the start of their transaction
+ * (an advisory lock held until it ends), so "does the object exist?" and the
+ * write that depends on it cannot interleave with another writer's.
+ */
+enum pawl_err pawl_objects_lock_list(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, struct pawl_error *err);
+
+/*
  * The list timestamp; an empty list that was never written gets "now" stored
  * (so its ETag stays stable), unless readonly, where that is PAWL_ERR_BACKEND.
  */

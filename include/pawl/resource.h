@@ -46,6 +46,13 @@ const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_res
 enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object **data,
     json_object **permissions, struct pawl_error *err);
 
+/*
+ * Removes id and last_modified from data (the server owns them) and returns
+ * the client's last_modified when it is a positive integer: a floor for the
+ * new timestamp (forward only, so the list stays strictly increasing), else 0.
+ */
+long long pawl_resource_take_server_fields(json_object *data);
+
 /* ETag "\"ts\"" and Last-Modified (HTTP-date) on the response. */
 void pawl_resource_timestamp_headers(struct pawl_response *resp, long long ts);
 

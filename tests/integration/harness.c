@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -241,7 +242,7 @@ static int free_ports(int *ports, int n)
 }
 
 /* Setting overrides in the caller's environment would make results depend
- * on it: only PAWL_BIN and PAWL_SRCDIR come from outside. */
+ * on it: only PAWL_BIN, PAWL_SRCDIR and PAWL_BUILDDIR come from outside. */
 static void clean_environment(void)
 {
 	extern char **environ;
@@ -256,7 +257,8 @@ static void clean_environment(void)
 			continue;
 		memcpy(names[n], *e, len);
 		names[n][len] = '\0';
-		if (strcmp(names[n], "PAWL_BIN") != 0 && strcmp(names[n], "PAWL_SRCDIR") != 0)
+		if (strcmp(names[n], "PAWL_BIN") != 0 && strcmp(names[n], "PAWL_SRCDIR") != 0 &&
+		    strcmp(names[n], "PAWL_BUILDDIR") != 0)
 			n++;
 	}
 	for (i = 0; i < n; i++) {
@@ -294,7 +296,50 @@ static int locate(void)
 			bin);
 		return -1;
 	}
-	return setenv("PAWL_BIN", path, 1);
+	if (setenv("PAWL_BIN", path, 1) != 0)
+		return -1;
+	/* Plugins and helper programs are found here (default: the binary's folder). */
+	if (getenv("PAWL_BUILDDIR") == NULL && setenv("PAWL_BUILDDIR", dirname(path), 1) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The listeners test_events needs beside pawl-stack's `redis` one: two filtered
+ * Redis listeners and, when it is built, the jsonl plugin. Workers also get a
+ * fault point name (used only by --enable-fault-injection builds).
+ */
+static int stack_extra_ini(int redis_port)
+{
+	static const char *const redis_listeners[][3] = { /* name (and list), actions, resources */
+		{ "creates", "create", "bucket collection" },
+		{ "records", "update delete", "record" },
+	};
+	char path[PATH_MAX], plugin[PATH_MAX];
+	bool jsonl;
+	FILE *f;
+
+	snprintf(plugin, sizeof plugin, "%s/app/plugins/pawl-jsonl.so", getenv("PAWL_BUILDDIR"));
+	jsonl = access(plugin, R_OK) == 0;
+	snprintf(path, sizeof path, "%s/extra.ini", h.state);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof redis_listeners / sizeof *redis_listeners; i++)
+		fprintf(f, "event_listeners.%1$s.use = redis\n"
+			"event_listeners.%1$s.url = redis://127.0.0.1:%2$d/0\n"
+			"event_listeners.%1$s.listname = pawl.test.%1$s\n"
+			"event_listeners.%1$s.actions = %3$s\n"
+			"event_listeners.%1$s.resources = %4$s\n",
+			redis_listeners[i][0], redis_port, redis_listeners[i][1], redis_listeners[i][2]);
+	if (jsonl)
+		fprintf(f, "event_listeners.jsonl.use = %s\nevent_listeners.jsonl.path = %s/events.jsonl\n",
+			plugin, h.state);
+	if (fclose(f) != 0)
+		return -1;
+	return setenv("PAWL_STACK_EXTRA_INI", path, 1) ||
+	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records jsonl" :
+			"redis creates records", 1) ||
+	       setenv("PAWL_FAULT_KILL_AFTER_COMMIT", "pawlfaultkill", 1);
 }
 
 /* A hung run must not eat CI's time: stop the stack and fail. */
@@ -334,7 +379,7 @@ int harness_start(void)
 	snprintf(h.base, sizeof h.base, "http://127.0.0.1:%d", ports[0]);
 	if (setenv("PAWL_STATE_DIR", h.state, 1) || setenv_int("PAWL_HTTP_PORT", ports[0]) ||
 	    setenv_int("PAWL_REDIS_PORT", ports[1]) || setenv_int("PAWL_PG_PORT", ports[2]) ||
-	    setenv_int("PAWL_WORKERS", h.workers))
+	    setenv_int("PAWL_WORKERS", h.workers) || stack_extra_ini(ports[1]) != 0)
 		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;

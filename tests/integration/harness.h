@@ -139,5 +139,11 @@ void test_service_register(void);
 void test_errors_register(void);
 void test_supervisor_register(void);
 void test_storage_register(void);
+void test_batch_http_register(void);
+void test_objects_register(void);
+void test_lists_register(void);
+void test_concurrency_register(void);
+void test_events_register(void);
+void test_delivery_register(void);
 
 #endif

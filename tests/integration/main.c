@@ -15,6 +15,9 @@
 
 #define MAX_PIDS 64
 
+void test_preconditions_register(void);
+void test_pagination_register(void);
+
 /* Whether $STATE/RELATIVE contains needle. */
 static bool log_contains(const char *relative, const char *needle)
 {
@@ -101,6 +104,14 @@ int main(void)
 	test_service_register();
 	test_errors_register();
 	test_supervisor_register();
+	test_batch_http_register();
+	test_objects_register(); /* objects and pagination reload the config (SIGHUP) */
+	test_preconditions_register();
+	test_lists_register();
+	test_pagination_register();
+	test_concurrency_register();
+	test_events_register();
+	test_delivery_register(); /* drains pawl.events and restarts Redis */
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);
 	CU_add_test(s, "SIGTERM stops everything", test_clean_shutdown);

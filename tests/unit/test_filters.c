@@ -411,9 +411,14 @@ static void test_token_and_unknown(void)
 	CU_ASSERT_STRING_EQUAL(q.token, "abc.def");
 	CU_ASSERT_EQUAL(parse("_token=abc&_token="), PAWL_OK);
 	CU_ASSERT_PTR_NULL(q.token);
-	check_invalid("_=123", "_", "Unknown parameter");
-	check_invalid("_foo=1", "_foo", "Unknown parameter");
-	check_invalid("_SINCE=1", "_SINCE", "Unknown parameter");
+	/* Other "_" parameters are ignored, as Kinto does, and kept for Next-Page. */
+	CU_ASSERT_EQUAL(parse("_expected=123&a=1"), PAWL_OK);
+	CU_ASSERT_EQUAL(q.n_filters, 1);
+	CU_ASSERT_FALSE(q.has_since);
+	CU_ASSERT_STRING_EQUAL(q.keep, "_expected=123&a=1");
+	CU_ASSERT_EQUAL(parse("_SINCE=1"), PAWL_OK);
+	CU_ASSERT_FALSE(q.has_since);
+	CU_ASSERT_FALSE(q.with_tombstones);
 }
 
 static void test_limits(void)

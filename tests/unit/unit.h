@@ -16,5 +16,6 @@ void test_pipeline_register(void);
 void test_filters_register(void);
 void test_token_register(void);
 void test_patch_register(void);
+void test_batch_register(void);
 
 #endif
