@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pawl/app.h"
 #include "pawl/config.h"
 #include "pawl/fcgi.h"
 #include "pawl/log.h"
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = getenv("PAWL_CONFIG"), *listen = NULL, *command = "serve";
 	struct pawl_config *cfg;
+	struct pawl_app *app;
 	struct pawl_error err;
 	long workers = 0;
 	char *end;
@@ -130,6 +132,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pawl_log_configure(cfg->log_level, cfg->log_format);
+	/*
+	 * What only shows when the pieces meet (plugins that must load, the
+	 * version file, resource patterns, eos) is checked here too, so a bad
+	 * config stops the start instead of crash-looping the workers.
+	 */
+	if ((app = pawl_app_new(cfg, &err)) == NULL) {
+		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+		pawl_config_free(cfg);
+		return 2;
+	}
+	pawl_app_free(app);
 	if (strcmp(command, "check") == 0) {
 		printf("%s: configuration OK\n", path);
 		status = 0;
