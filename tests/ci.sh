@@ -4,7 +4,9 @@
 #
 #   build/       ./configure --enable-werror                       make check
 #   build-asan/  ./configure --enable-werror --enable-sanitizers   make check
+#   build-fault/ ./configure --enable-werror --enable-fault-injection make check
 #   build/       make distcheck (the tarball builds and passes make check)
+#   build/       make fuzz (every libFuzzer target, a few seconds each)
 #
 # Ends with "ci: N passed, M failed" (N: make check runs that passed) and
 # exits non-zero on any failure, after printing the failed tests' logs.
@@ -89,6 +91,10 @@ check build build --enable-werror || true
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	check build-asan build-asan --enable-werror --enable-sanitizers || true
+
+# Test-only fault points (a worker killed between COMMIT and the Redis push):
+# the delivery test that needs them runs only in this build.
+check build-fault build-fault --enable-werror --enable-fault-injection || true
 
 if [[ -f build/Makefile ]]; then
 	say "distcheck"
