@@ -33,27 +33,10 @@ static int bind(struct sql *s, const char *value)
 	return s->n;
 }
 
-/* A PostgreSQL text[] literal for a JSON path: {"a","b"} with " and \ escaped. */
+/* A JSON path as a PostgreSQL text[] literal ({"a","b"}), for data #> $n. */
 static const char *path_literal(struct pawl_arena *arena, const struct pawl_field *f)
 {
-	struct pawl_buf b;
-	size_t i;
-
-	pawl_buf_init(&b, arena);
-	pawl_buf_putc(&b, '{');
-	for (i = 0; i < f->depth; i++) {
-		const char *p;
-
-		pawl_buf_puts(&b, i ? ",\"" : "\"");
-		for (p = f->path[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				pawl_buf_putc(&b, '\\');
-			pawl_buf_putc(&b, *p);
-		}
-		pawl_buf_putc(&b, '"');
-	}
-	pawl_buf_putc(&b, '}');
-	return b.failed ? NULL : b.data;
+	return pawl_pg_text_array(arena, f->path, f->depth);
 }
 
 /* The SQL expression of a field: a column, or (data #> $n::text[]). */
