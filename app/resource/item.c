@@ -85,7 +85,8 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	if (!live)
 		return absent(c, err);
-	if ((rc = pawl_permissions_require(c, c->res, c->uri, "read", err)) != PAWL_OK ||
+	if ((rc = pawl_permissions_require(c, c->res, c->uri, PAWL_PERMISSION_ATTRIBUTES,
+	    err)) != PAWL_OK ||
 	    (rc = pawl_resource_preconditions(c, &obj, &not_modified, err)) != PAWL_OK)
 		return rc;
 	pawl_response_header(c->resp, "Cache-Control", "no-cache, no-store");
@@ -139,7 +140,8 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 	if (data == NULL && live && perms != NULL &&
 	    pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &data, err) != PAWL_OK)
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse");
-	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
+	if ((rc = pawl_permissions_complete(c, perms)) != PAWL_OK ||
+	    (rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
 	    (rc = store(c, data, pawl_resource_take_server_fields(data), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)

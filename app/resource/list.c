@@ -124,6 +124,23 @@ static void put_items(struct pawl_rctx *c, const struct listing *l, const char *
 	pawl_buf_puts(b, "]}");
 }
 
+/*
+ * Without rights on the whole list, nothing shared with the caller and no
+ * right to create there either: a refusal rather than an empty list (Kinto).
+ */
+static enum pawl_err deny_if_nothing(struct pawl_rctx *c, bool full, long long found,
+    struct pawl_error *err)
+{
+	bool may_create = false;
+	enum pawl_err rc;
+
+	if (full || found > 0)
+		return PAWL_OK;
+	if ((rc = pawl_permissions_can_create(c, &may_create, err)) != PAWL_OK)
+		return rc;
+	return may_create ? PAWL_OK : pawl_permissions_deny(c, err);
+}
+
 /* A read event listing the page served (only when someone subscribed to reads). */
 static enum pawl_err stage_reads(struct pawl_rctx *c, const struct listing *l, long long ts,
     struct pawl_error *err)
@@ -138,13 +155,15 @@ static enum pawl_err stage_reads(struct pawl_rctx *c, const struct listing *l, l
 	return rc;
 }
 
-static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pawl_error *err)
+static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, bool full,
+    struct pawl_error *err)
 {
 	long long count = 0;
 	const char *text;
 	enum pawl_err rc;
 
-	if ((rc = pawl_lists_count(c->app->pg, c->req->arena, &l->lr, &count, err)) != PAWL_OK)
+	if ((rc = pawl_lists_count(c->app->pg, c->req->arena, &l->lr, &count, err)) != PAWL_OK ||
+	    (rc = deny_if_nothing(c, full, count, err)) != PAWL_OK)
 		return rc;
 	text = pawl_arena_printf(c->req->arena, "%lld", count);
 	pawl_response_header(c->resp, "Total-Objects", text);
@@ -179,18 +198,11 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 		return PAWL_OK;
 	}
 	if (c->req->method_bit == PAWL_METHOD_HEAD)
-		return list_head(c, &l, err);
+		return list_head(c, &l, full, err);
 	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK)
 		return rc;
-	/* Nothing shared and no right to create here either: a refusal (Kinto). */
-	if (!full && l.page.n == 0 && l.lr.after == NULL) {
-		bool may_create = false;
-
-		if ((rc = pawl_permissions_can_create(c, &may_create, err)) != PAWL_OK)
-			return rc;
-		if (!may_create)
-			return pawl_permissions_deny(c, err);
-	}
+	if (l.lr.after == NULL && (rc = deny_if_nothing(c, full, (long long)l.page.n, err)) != PAWL_OK)
+		return rc;
 	c->resp->status = 200;
 	put_items(c, &l, NULL);
 	next_page(c, &l);
@@ -234,7 +246,8 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
 	if (found) {
 		/* An existing id is answered as it is, without a write: a read (Kinto). */
-		if ((rc = pawl_permissions_require(c, c->res, c->uri, "read", err)) != PAWL_OK)
+		if ((rc = pawl_permissions_require(c, c->res, c->uri, PAWL_PERMISSION_ATTRIBUTES,
+		    err)) != PAWL_OK)
 			return rc;
 		pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
@@ -274,7 +287,9 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	/* Only live objects are deleted, whatever the filters on last_modified. */
 	l.q.with_tombstones = false;
-	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK)
+	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK ||
+	    (l.lr.after == NULL &&
+	    (rc = deny_if_nothing(c, full, (long long)l.page.n, err)) != PAWL_OK))
 		return rc;
 	tombs = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*tombs));
 	if (tombs == NULL)

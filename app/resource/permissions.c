@@ -59,7 +59,8 @@ size_t pawl_permissions_grants(struct pawl_arena *arena, const struct pawl_resou
 	size_t cap = 2 * all->n + 16, n = 0, i;
 	struct pawl_acl_grant *g = pawl_arena_calloc(arena, cap, sizeof(*g));
 	const struct pawl_resource *r;
-	bool reading = strcmp(perm, "read") == 0;
+	bool attributes = strcmp(perm, PAWL_PERMISSION_ATTRIBUTES) == 0;
+	bool reading = attributes || strcmp(perm, "read") == 0;
 	int level = 0;
 
 	*out = g;
@@ -67,8 +68,8 @@ size_t pawl_permissions_grants(struct pawl_arena *arena, const struct pawl_resou
 		return 0;
 	if (strchr(perm, ':') != NULL)
 		add(g, &n, cap, uri, perm);
-	/* Reading an object is also granted by the create permissions it holds (Kinto). */
-	for (i = 0; reading && i < all->n; i++)
+	/* Reading an object's attributes is also granted by its create permissions (Kinto). */
+	for (i = 0; attributes && i < all->n; i++)
 		if (all->items[i].parent == res)
 			add(g, &n, cap, uri, pawl_arena_printf(arena, "%s:create", all->items[i].name));
 	for (r = res; r != NULL; r = r->parent, level++) {
@@ -118,7 +119,8 @@ static bool settings_allow(struct pawl_rctx *c, const struct pawl_resource *res,
 		if (listed(pawl_config_get(c->app->cfg, key), principals))
 			return true;
 		snprintf(key, sizeof(key), "%s_read_principals", r->name);
-		if (strcmp(perm, "read") == 0 && listed(pawl_config_get(c->app->cfg, key), principals))
+		if ((strcmp(perm, "read") == 0 || strcmp(perm, PAWL_PERMISSION_ATTRIBUTES) == 0) &&
+		    listed(pawl_config_get(c->app->cfg, key), principals))
 			return true;
 	}
 	return false;
@@ -241,26 +243,40 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
 {
 	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
+	struct pawl_acl_grant own_write = { uri, "write" };
 	const char *acl = "{}";
-	json_object *parsed, *writers;
+	bool writer = false;
+
+	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write` (groups too). */
+	if (c->res->per_user || principals == NULL ||
+	    pawl_acl_check(c->app->pg, c->req->arena, principals, &own_write, 1, &writer, err) != PAWL_OK ||
+	    !writer || pawl_acl_get(c->app->pg, c->req->arena, uri, &acl, err) != PAWL_OK)
+		return "{}";
+	return acl;
+}
+
+enum pawl_err pawl_permissions_complete(const struct pawl_rctx *c, json_object *perms)
+{
 	size_t i;
 
-	if (c->res->per_user || principals == NULL ||
-	    pawl_acl_get(c->app->pg, c->req->arena, uri, &acl, err) != PAWL_OK ||
-	    pawl_json_parse(c->req->arena, acl, strlen(acl), 8, &parsed, err) != PAWL_OK)
-		return "{}";
-	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write`. */
-	if (!json_object_object_get_ex(parsed, "write", &writers))
-		return "{}";
-	for (i = 0; i < json_object_array_length(writers); i++) {
-		const char *w = json_object_get_string(json_object_array_get_idx(writers, i));
-		const char *const *p;
+	if (perms == NULL)
+		return PAWL_OK;
+	if (!json_object_object_get_ex(perms, "read", NULL))
+		json_object_object_add(perms, "read", json_object_new_array());
+	if (!json_object_object_get_ex(perms, "write", NULL))
+		json_object_object_add(perms, "write", json_object_new_array());
+	for (i = 0; i < c->app->resources->n; i++) {
+		const char *name;
 
-		for (p = principals; *p != NULL; p++)
-			if (strcmp(w, *p) == 0)
-				return acl;
+		if (c->app->resources->items[i].parent != c->res)
+			continue;
+		name = pawl_arena_printf(c->req->arena, "%s:create", c->app->resources->items[i].name);
+		if (name == NULL)
+			return PAWL_ERR_NOMEM;
+		if (!json_object_object_get_ex(perms, name, NULL))
+			json_object_object_add(perms, name, json_object_new_array());
 	}
-	return "{}";
+	return PAWL_OK;
 }
 
 enum pawl_err pawl_permissions_can_create(struct pawl_rctx *c, bool *allowed,

@@ -27,9 +27,19 @@
 #define RECONNECT_BACKOFF_MS 1000
 #define DEADLINE_MARGIN_MS 2000
 
+/* Statements prepared on the current connection, found by their text. */
+#define STMT_CACHE 256
+
+struct stmt {
+	unsigned long hash;
+	char *sql;
+};
+
 struct pawl_pg {
 	const struct pawl_config *cfg;
 	PGconn *conn;
+	struct stmt stmts[STMT_CACHE];
+	int n_stmts;
 	char listen[64];           /* channel to LISTEN on after (re)connecting */
 	long long next_attempt_ms; /* monotonic; no connect before this */
 };
@@ -53,10 +63,16 @@ struct pawl_pg *pawl_pg_new(const struct pawl_config *cfg)
 
 static void drop(struct pawl_pg *pg)
 {
+	int i;
+
 	if (pg->conn != NULL) {
 		PQfinish(pg->conn);
 		pg->conn = NULL;
 	}
+	/* Prepared statements die with their connection. */
+	for (i = 0; i < pg->n_stmts; i++)
+		free(pg->stmts[i].sql);
+	pg->n_stmts = 0;
 }
 
 void pawl_pg_free(struct pawl_pg *pg)
@@ -190,6 +206,55 @@ static bool wait_ready(PGconn *conn, long long deadline)
 	return true;
 }
 
+static unsigned long hash_sql(const char *s)
+{
+	unsigned long h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+/*
+ * The name of sql's prepared statement on this connection ("s<n>"), preparing
+ * it on first use; NULL to send it unnamed (cache full, disabled, or failed).
+ */
+static const char *prepared(struct pawl_pg *pg, const char *sql, int nparams, char name[16],
+    long long deadline)
+{
+	unsigned long h = hash_sql(sql);
+	PGresult *res;
+	int i;
+	bool ok;
+
+	if (!pg->cfg->storage_prepared_statements)
+		return NULL;
+	for (i = 0; i < pg->n_stmts; i++) {
+		if (pg->stmts[i].hash == h && strcmp(pg->stmts[i].sql, sql) == 0) {
+			snprintf(name, 16, "s%d", i);
+			return name;
+		}
+	}
+	if (pg->n_stmts == STMT_CACHE || (pg->stmts[pg->n_stmts].sql = strdup(sql)) == NULL)
+		return NULL;
+	snprintf(name, 16, "s%d", pg->n_stmts);
+	if (!PQsendPrepare(pg->conn, name, sql, nparams, NULL) || !wait_ready(pg->conn, deadline)) {
+		free(pg->stmts[pg->n_stmts].sql);
+		return NULL;
+	}
+	ok = true;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	if (!ok) {
+		free(pg->stmts[pg->n_stmts].sql);
+		return NULL;
+	}
+	pg->stmts[pg->n_stmts++].hash = h;
+	return name;
+}
+
 static void clear_result(void *res)
 {
 	PQclear(res);
@@ -217,13 +282,18 @@ static enum pawl_err exec_once(struct pawl_pg *pg, struct pawl_arena *arena, con
 {
 	PGresult *res, *last = NULL, *failed = NULL;
 	long long deadline;
+	const char *stmt;
+	char name[16];
 	enum pawl_err rc;
 
 	if (timeout_ms <= 0)
 		timeout_ms = (pg->cfg->storage_statement_timeout_ms > 0 ?
 		    pg->cfg->storage_statement_timeout_ms : 60000) + DEADLINE_MARGIN_MS;
 	deadline = now_ms() + timeout_ms;
-	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+	stmt = PQtransactionStatus(pg->conn) == PQTRANS_INERROR ? NULL :
+	    prepared(pg, sql, nparams, name, deadline);
+	if (!(stmt ? PQsendQueryPrepared(pg->conn, stmt, nparams, params, NULL, NULL, 0)
+	    : PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)))
 		return result_error(pg, NULL, err);
 	if (!wait_ready(pg->conn, deadline)) {
 		pawl_log_warn("PostgreSQL did not answer within %d ms; dropping the connection", timeout_ms);

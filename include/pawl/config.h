@@ -54,6 +54,7 @@ struct pawl_config {
 	int storage_connect_timeout_seconds;  /* default 5 */
 	int storage_statement_timeout_ms;     /* default 10000 (0 = none) */
 	int storage_max_fetch_size;       /* default 10000 */
+	bool storage_prepared_statements; /* default true; false behind PgBouncer (transaction mode) */
 	int paginate_by;                  /* default 0 = no cap beyond max_fetch_size */
 
 	/* identity */

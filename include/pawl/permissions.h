@@ -13,6 +13,13 @@
 #include "pawl/acl.h"
 #include "pawl/resource.h"
 
+/*
+ * Reading an object's own attributes: "read", plus the `<child>:create`
+ * permissions it holds (Kinto lets a collection creator read the bucket).
+ * Plain "read" is what reading its children (lists) needs.
+ */
+#define PAWL_PERMISSION_ATTRIBUTES "read-attributes"
+
 /* The request's principals: its user id, system.Everyone, system.Authenticated. */
 const char *const *pawl_permissions_principals(struct pawl_arena *arena, const char *user_id);
 
@@ -65,6 +72,12 @@ enum pawl_err pawl_permissions_validate(const struct pawl_rctx *c, json_object *
  */
 enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_object *perms,
     struct pawl_error *err);
+
+/*
+ * A PUT's permissions replace the whole ACL, as in Kinto: every permission of
+ * the resource that perms does not name is added as an empty list.
+ */
+enum pawl_err pawl_permissions_complete(const struct pawl_rctx *c, json_object *perms);
 
 /* The "permissions" to answer for the object at uri: its ACL if the caller may write it, else {}. */
 const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err);

@@ -110,6 +110,8 @@ int main(void)
 	test_lists_register();
 	test_pagination_register();
 	test_concurrency_register();
+	test_permissions_register();
+	test_extras_register(); /* reloads the config (SIGHUP) */
 	test_events_register();
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
 	test_storage_register(); /* stops and starts backends: keep it last */
