@@ -76,18 +76,21 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct pawl_object obj;
 	struct pawl_query q;
-	bool live, not_modified;
+	const char *acl = "{}";
+	bool found, allowed, not_modified;
 	enum pawl_err rc;
 
 	memset(&q, 0, sizeof(q));
+	/* The object, the permission check and its ACL: one round trip. */
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK ||
-	    (rc = fetch(c, false, &obj, &live, err)) != PAWL_OK)
+	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &obj, &found, &allowed,
+	    &acl, err)) != PAWL_OK)
 		return rc;
-	if (!live)
+	if (!found || obj.deleted)
 		return absent(c, err);
-	if ((rc = pawl_permissions_require(c, c->res, c->uri, PAWL_PERMISSION_ATTRIBUTES,
-	    err)) != PAWL_OK ||
-	    (rc = pawl_resource_preconditions(c, &obj, &not_modified, err)) != PAWL_OK)
+	if (!allowed)
+		return pawl_permissions_deny(c, err);
+	if ((rc = pawl_resource_preconditions(c, &obj, &not_modified, err)) != PAWL_OK)
 		return rc;
 	pawl_response_header(c->resp, "Cache-Control", "no-cache, no-store");
 	if (not_modified) {
@@ -97,7 +100,7 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 	}
 	if (q.n_fields > 0)
 		obj.data = pawl_resource_project(c->req->arena, obj.data, q.fields, q.n_fields);
-	pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
+	pawl_resource_item_response(c, 200, &obj, acl);
 	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 }
 

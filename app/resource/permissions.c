@@ -243,16 +243,38 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
 {
 	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
-	struct pawl_acl_grant own_write = { uri, "write" };
 	const char *acl = "{}";
-	bool writer = false;
 
 	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write` (groups too). */
 	if (c->res->per_user || principals == NULL ||
-	    pawl_acl_check(c->app->pg, c->req->arena, principals, &own_write, 1, &writer, err) != PAWL_OK ||
-	    !writer || pawl_acl_get(c->app->pg, c->req->arena, uri, &acl, err) != PAWL_OK)
+	    pawl_acl_get_for_writer(c->app->pg, c->req->arena, uri, principals, &acl, err) != PAWL_OK)
 		return "{}";
 	return acl;
+}
+
+enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm,
+    struct pawl_object *obj, bool *found, bool *allowed, const char **acl,
+    struct pawl_error *err)
+{
+	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
+	struct pawl_acl_grant *grants = NULL;
+	size_t n = 0;
+	bool by_settings;
+	enum pawl_err rc;
+
+	if (principals == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	by_settings = c->res->per_user ? c->req->user_id != NULL :
+	    settings_allow(c, c->res, perm, principals);
+	if (!by_settings && !c->res->per_user)
+		n = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri, perm, &grants);
+	rc = pawl_acl_read_object(c->app->pg, c->req->arena, &c->key, c->id, c->uri, principals,
+	    grants, n, obj, found, allowed, acl, err);
+	if (rc == PAWL_OK && by_settings)
+		*allowed = true;
+	if (c->res->per_user)
+		*acl = "{}";
+	return rc;
 }
 
 enum pawl_err pawl_permissions_complete(const struct pawl_rctx *c, json_object *perms)

@@ -3,10 +3,12 @@
  * parallel text[] parameters, the principals as a third, group membership
  * expanded by a subquery. Never builds SQL from principals or URIs.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pawl/acl.h"
 #include "pawl/json.h"
+#include "pawl/objects.h"
 #include "pawl/pg.h"
 #include "pawl/str.h"
 
@@ -172,5 +174,78 @@ enum pawl_err pawl_acl_groups(struct pawl_pg *pg, struct pawl_arena *arena,
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n; i++)
 		(*groups)[i] = pawl_pg_value(res, i, 0);
+	return PAWL_OK;
+}
+
+/* The ACL of $1 as JSON, shown only when $2's principals (and groups) hold write on it. */
+#define ACL_FOR_WRITER(obj, who) \
+	"CASE WHEN EXISTS (SELECT 1 FROM access_control_entries w WHERE w.object_id = $" #obj " " \
+	"AND w.permission = 'write' AND w.principal = ANY" PAWL_ACL_EXPANDED(who) ") " \
+	"THEN (SELECT coalesce(jsonb_object_agg(permission, principals), '{}')::text FROM " \
+	"(SELECT permission, jsonb_agg(principal ORDER BY principal) AS principals " \
+	"FROM access_control_entries WHERE object_id = $" #obj " GROUP BY permission) t) " \
+	"ELSE '{}' END"
+
+enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *object_id, const char *const *principals, const char **json,
+    struct pawl_error *err)
+{
+	const char *params[] = { object_id, pawl_acl_principals_param(arena, principals) };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	*json = "{}";
+	if (params[1] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	rc = pawl_pg_exec(pg, arena, "SELECT " ACL_FOR_WRITER(1, 2), 2, params, 0, &res, err);
+	if (rc == PAWL_OK)
+		*json = pawl_pg_value(res, 0, 0);
+	return rc;
+}
+
+enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, const char *object_id,
+    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
+    struct pawl_object *out, bool *found, bool *allowed, const char **acl,
+    struct pawl_error *err)
+{
+	const char **objects = pawl_arena_calloc(arena, n + 1, sizeof(*objects));
+	const char **perms = pawl_arena_calloc(arena, n + 1, sizeof(*perms));
+	const char *params[7];
+	struct pg_result *res;
+	enum pawl_err rc;
+	size_t i;
+
+	*found = *allowed = false;
+	if (objects == NULL || perms == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		objects[i] = grants[i].object_id;
+		perms[i] = grants[i].permission;
+	}
+	params[0] = key->parent_id;
+	params[1] = key->resource_name;
+	params[2] = id;
+	params[3] = object_id;
+	params[4] = pawl_acl_principals_param(arena, principals);
+	params[5] = pawl_pg_text_array(arena, objects, n);
+	params[6] = pawl_pg_text_array(arena, perms, n);
+	if (params[4] == NULL || params[5] == NULL || params[6] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	rc = pawl_pg_exec(pg, arena, "SELECT o.data::text, o.last_modified, o.deleted, "
+	    "EXISTS (SELECT 1 FROM access_control_entries a JOIN unnest($6::text[], $7::text[]) "
+	    "AS g(o, p) ON a.object_id = g.o AND a.permission = g.p "
+	    "WHERE a.principal = ANY" PAWL_ACL_EXPANDED(5) "), " ACL_FOR_WRITER(4, 5) " "
+	    "FROM objects o WHERE o.parent_id = $1 AND o.resource_name = $2 AND o.id = $3",
+	    7, params, 0, &res, err);
+	if (rc != PAWL_OK || pawl_pg_rows(res) != 1)
+		return rc;
+	*found = true;
+	out->id = id;
+	out->data = pawl_pg_value(res, 0, 0);
+	out->last_modified = strtoll(pawl_pg_value(res, 0, 1), NULL, 10);
+	out->deleted = pawl_pg_value(res, 0, 2)[0] == 't';
+	*allowed = pawl_pg_value(res, 0, 3)[0] == 't';
+	*acl = pawl_pg_value(res, 0, 4);
 	return PAWL_OK;
 }

@@ -42,7 +42,12 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	out->n = 0;
 	out->locked = 0;
 	rc = pawl_pg_exec(pg, arena,
-	    "WITH lock AS (SELECT pg_try_advisory_xact_lock(2, hashtext($1 || ' ' || $2)) AS ok), "
+	    /*
+	     * The delivery's COMMIT need not wait for the disk: if it is lost in a
+	     * crash, the rows come back and are pushed again (at least once).
+	     */
+	    "WITH lock AS (SELECT pg_try_advisory_xact_lock(2, hashtext($1 || ' ' || $2)) AS ok, "
+	    "set_config('synchronous_commit', 'off', true) AS async), "
 	    "taken AS (DELETE FROM outbox WHERE id IN (SELECT id FROM outbox, lock "
 	    "WHERE lock.ok AND listener = $1 AND list_key = $2 ORDER BY id LIMIT $3::integer) "
 	    "RETURNING id, payload) "

@@ -41,6 +41,27 @@ enum pawl_err pawl_acl_get(struct pawl_pg *pg, struct pawl_arena *arena, const c
     const char **json, struct pawl_error *err);
 
 /*
+ * The object's ACL as JSON text when one of principals (or their groups)
+ * holds `write` on the object itself, else "{}" (Kinto shows ACLs to writers).
+ */
+enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *object_id, const char *const *principals, const char **json,
+    struct pawl_error *err);
+
+/*
+ * Reads one object and, in the same statement, whether principals hold one of
+ * the n grants (allowed) and the object's ACL for its writers (as above).
+ * *found is false when no row exists (tombstones are returned, deleted set).
+ */
+struct pawl_object;
+struct pawl_list_key;
+enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, const char *object_id,
+    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
+    struct pawl_object *out, bool *found, bool *allowed, const char **acl,
+    struct pawl_error *err);
+
+/*
  * Replaces the given permissions of object_id: perms maps permission → array
  * of principals (validated by the caller); permissions not in perms are kept.
  * Then adds `writer` (may be NULL) to "write".
