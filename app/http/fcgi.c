@@ -1,6 +1,6 @@
 /*
  * The FastCGI adapter, and the only includer of fcgiapp.h: FCGX_* calls with
- * an explicit request object (no hidden global request, no fcgi_stdio.h).
+ * an explicit request object (no hidden global request, no stdio macros).
  * It moves bytes between the socket and pawl's request/response structs and
  * takes no decision about them.
  */

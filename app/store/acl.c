@@ -27,28 +27,36 @@ const char *pawl_acl_principals_param(struct pawl_arena *arena, const char *cons
 	return pawl_pg_text_array(arena, principals, count(principals));
 }
 
-enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    bool *allowed, struct pawl_error *err)
+/* The grants as two parallel text[] literals: object URIs and permissions. */
+static bool grant_params(struct pawl_arena *arena, const struct pawl_acl_grant *grants,
+    size_t n, const char **objects_param, const char **perms_param)
 {
 	const char **objects = pawl_arena_calloc(arena, n + 1, sizeof(*objects));
 	const char **perms = pawl_arena_calloc(arena, n + 1, sizeof(*perms));
-	const char *params[3];
-	struct pg_result *res;
-	enum pawl_err rc;
 	size_t i;
 
-	*allowed = false;
 	if (objects == NULL || perms == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return false;
 	for (i = 0; i < n; i++) {
 		objects[i] = grants[i].object_id;
 		perms[i] = grants[i].permission;
 	}
-	params[0] = pawl_pg_text_array(arena, objects, n);
-	params[1] = pawl_pg_text_array(arena, perms, n);
+	*objects_param = pawl_pg_text_array(arena, objects, n);
+	*perms_param = pawl_pg_text_array(arena, perms, n);
+	return *objects_param != NULL && *perms_param != NULL;
+}
+
+enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
+    bool *allowed, struct pawl_error *err)
+{
+	const char *params[3];
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	*allowed = false;
 	params[2] = pawl_acl_principals_param(arena, principals);
-	if (params[0] == NULL || params[1] == NULL || params[2] == NULL)
+	if (!grant_params(arena, grants, n, &params[0], &params[1]) || params[2] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
 	    "JOIN unnest($1::text[], $2::text[]) AS g(o, p) ON a.object_id = g.o AND a.permission = g.p "
@@ -209,28 +217,17 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_object *out, bool *found, bool *allowed, const char **acl,
     struct pawl_error *err)
 {
-	const char **objects = pawl_arena_calloc(arena, n + 1, sizeof(*objects));
-	const char **perms = pawl_arena_calloc(arena, n + 1, sizeof(*perms));
 	const char *params[7];
 	struct pg_result *res;
 	enum pawl_err rc;
-	size_t i;
 
 	*found = *allowed = false;
-	if (objects == NULL || perms == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		objects[i] = grants[i].object_id;
-		perms[i] = grants[i].permission;
-	}
 	params[0] = key->parent_id;
 	params[1] = key->resource_name;
 	params[2] = id;
 	params[3] = object_id;
 	params[4] = pawl_acl_principals_param(arena, principals);
-	params[5] = pawl_pg_text_array(arena, objects, n);
-	params[6] = pawl_pg_text_array(arena, perms, n);
-	if (params[4] == NULL || params[5] == NULL || params[6] == NULL)
+	if (!grant_params(arena, grants, n, &params[5], &params[6]) || params[4] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	rc = pawl_pg_exec(pg, arena, "SELECT o.data::text, o.last_modified, o.deleted, "
 	    "EXISTS (SELECT 1 FROM access_control_entries a JOIN unnest($6::text[], $7::text[]) "

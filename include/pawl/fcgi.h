@@ -1,6 +1,6 @@
 /*
  * The FastCGI adapter: the only includer of fcgiapp.h (FCGX_* API only,
- * never fcgi_stdio.h). Opens or inherits the listening socket, accepts one
+ * never libfcgi's stdio replacement). Opens or inherits the listening socket, accepts one
  * request at a time, reads its body under a cap, writes a response.
  */
 #ifndef PAWL_FCGI_H

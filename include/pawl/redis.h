@@ -1,7 +1,7 @@
 /*
  * Redis connections for listeners: URL parsing, connect and command
  * timeouts so a hung Redis never stalls a request, reconnect on failure.
- * The only includer of hiredis.h is app/events/redis.c.
+ * Only app/events/redis.c talks to the Redis client library.
  */
 #ifndef PAWL_REDIS_H
 #define PAWL_REDIS_H
