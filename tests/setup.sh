@@ -14,7 +14,7 @@ PACKAGES=(
 	build-essential autoconf automake pkg-config
 	libfcgi-dev libjson-c-dev libhiredis-dev libpq-dev libcunit1-dev libinih-dev
 	uuid-dev libssl-dev libcurl4-openssl-dev
-	postgresql-15 redis-server nginx-light spawn-fcgi curl clang
+	postgresql-15 redis-server nginx-light spawn-fcgi curl clang wrk
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
 # that already has a node with npm keeps it (a newer nodejs package may conflict
