@@ -9,7 +9,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include "pawl/auth.h"
 #include "pawl/str.h"
@@ -19,18 +20,55 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 
+/*
+ * OpenSSL 3 looks the algorithm up and builds a context on every one-shot
+ * HMAC() call, a visible share of a cached GET. Each process keeps one HMAC
+ * context keyed with the last key it saw (the secret, as a rule) and only
+ * re-initialises it per message. Workers are single-threaded processes.
+ */
+static struct {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+	char *key; /* a copy of the key the context holds (the server's secret, not a password) */
+	size_t keylen;
+} hmac_cache;
+
+static EVP_MAC_CTX *keyed_ctx(const char *key, size_t keylen)
+{
+	char sha256[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256, 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (hmac_cache.key != NULL && hmac_cache.keylen == keylen &&
+	    CRYPTO_memcmp(hmac_cache.key, key, keylen) == 0)
+		return EVP_MAC_init(hmac_cache.ctx, NULL, 0, NULL) == 1 ? hmac_cache.ctx : NULL;
+	OPENSSL_clear_free(hmac_cache.key, hmac_cache.keylen);
+	hmac_cache.key = NULL;
+	if (hmac_cache.mac == NULL && (hmac_cache.mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	if (hmac_cache.ctx == NULL && (hmac_cache.ctx = EVP_MAC_CTX_new(hmac_cache.mac)) == NULL)
+		return NULL;
+	if (EVP_MAC_init(hmac_cache.ctx, (const unsigned char *)key, keylen, params) != 1 ||
+	    (hmac_cache.key = OPENSSL_memdup(key, keylen + 1)) == NULL)
+		return NULL;
+	hmac_cache.keylen = keylen;
+	return hmac_cache.ctx;
+}
+
 void pawl_auth_hmac_hex(const char *key, const char *msg, size_t msg_len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	size_t keylen = key != NULL ? strlen(key) : 0;
+	size_t md_len = 0;
+	EVP_MAC_CTX *ctx;
 	unsigned int i;
 
 	out[0] = '\0';
-	if (keylen > INT_MAX ||
-	    HMAC(EVP_sha256(), key != NULL ? key : "", (int)keylen,
-	    (const unsigned char *)(msg != NULL ? msg : ""), msg_len, md, &md_len) == NULL ||
-	    md_len != 32)
+	ctx = keyed_ctx(key != NULL ? key : "", key != NULL ? strlen(key) : 0);
+	if (ctx == NULL ||
+	    EVP_MAC_update(ctx, (const unsigned char *)(msg != NULL ? msg : ""), msg_len) != 1 ||
+	    EVP_MAC_final(ctx, md, &md_len, sizeof(md)) != 1 || md_len != 32)
 		return;
 	for (i = 0; i < md_len; i++) {
 		out[2 * i] = hexdigits[md[i] >> 4];

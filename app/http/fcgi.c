@@ -197,5 +197,16 @@ void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
 
 void pawl_fcgi_finish(struct pawl_fcgi *f)
 {
+	/*
+	 * libfcgi's close is a lingering one: shutdown(), then wait (up to 2 s)
+	 * for the peer to close, so unread input cannot turn into a reset that
+	 * loses the response. When the whole input was read there is nothing to
+	 * reset on, and nginx closes as soon as it has the end of the response:
+	 * a detached request closes at once, and the worker takes the next
+	 * request a round trip earlier. Unread input keeps the careful close.
+	 */
+	if (!f->req.keepConnection && f->req.in != NULL && FCGX_HasSeenEOF(f->req.in) == EOF)
+		FCGX_Detach(&f->req);
 	FCGX_Finish_r(&f->req);
+	f->req.detached = 0;
 }
