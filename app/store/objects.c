@@ -84,8 +84,8 @@ enum pawl_err pawl_objects_lock_list(struct pawl_pg *pg, struct pawl_arena *aren
 	const char *params[] = { key->parent_id, key->resource_name };
 
 	/* Class 1: list writers (the outbox's delivery locks use class 2). */
-	return pawl_pg_exec(pg, arena, "SELECT pg_advisory_xact_lock(1, hashtext($1 || ' ' || $2))",
-	    2, params, 0, NULL, err);
+	return pawl_pg_defer(pg, arena, "SELECT pg_advisory_xact_lock(1, hashtext($1 || ' ' || $2))",
+	    2, params, err);
 }
 
 enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena *arena,
@@ -173,10 +173,10 @@ enum pawl_err pawl_objects_delete_children(struct pawl_pg *pg, struct pawl_arena
 	enum pawl_err rc;
 
 	/* '0' follows '/' in byte order: [uri/, uri0) is exactly the subtree. */
-	rc = pawl_pg_exec(pg, arena, "DELETE FROM objects WHERE parent_id = $1 OR "
-	    "(parent_id >= $1 || '/' AND parent_id < $1 || '0')", 1, params, 0, NULL, err);
+	rc = pawl_pg_defer(pg, arena, "DELETE FROM objects WHERE parent_id = $1 OR "
+	    "(parent_id >= $1 || '/' AND parent_id < $1 || '0')", 1, params, err);
 	if (rc != PAWL_OK)
 		return rc;
-	return pawl_pg_exec(pg, arena, "DELETE FROM timestamps WHERE parent_id = $1 OR "
-	    "(parent_id >= $1 || '/' AND parent_id < $1 || '0')", 1, params, 0, NULL, err);
+	return pawl_pg_defer(pg, arena, "DELETE FROM timestamps WHERE parent_id = $1 OR "
+	    "(parent_id >= $1 || '/' AND parent_id < $1 || '0')", 1, params, err);
 }

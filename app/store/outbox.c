@@ -23,9 +23,10 @@ enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, si
 	if (params[0] == NULL || params[1] == NULL || params[2] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	/* WITH ORDINALITY keeps the staging order in the id sequence. */
-	return pawl_pg_exec(pg, arena, "INSERT INTO outbox (listener, list_key, payload) "
+	/* Inside a write transaction it travels with the COMMIT. */
+	return pawl_pg_defer(pg, arena, "INSERT INTO outbox (listener, list_key, payload) "
 	    "SELECT l, k, p FROM unnest($1::text[], $2::text[], $3::text[]) "
-	    "WITH ORDINALITY AS t(l, k, p, o) ORDER BY o", 3, params, 0, NULL, err);
+	    "WITH ORDINALITY AS t(l, k, p, o) ORDER BY o", 3, params, err);
 }
 
 enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,

@@ -29,10 +29,18 @@
 
 /* Statements prepared on the current connection, found by their text. */
 #define STMT_CACHE 256
+/* Deferred statements waiting for the next round trip (pawl_pg_defer). */
+#define PENDING_MAX 16
 
 struct stmt {
 	unsigned long hash;
 	char *sql;
+};
+
+struct pending {
+	const char *sql;
+	int nparams;
+	const char *const *params;
 };
 
 struct pawl_pg {
@@ -40,6 +48,9 @@ struct pawl_pg {
 	PGconn *conn;
 	struct stmt stmts[STMT_CACHE];
 	int n_stmts;
+	struct pending pending[PENDING_MAX];
+	int n_pending;
+	bool pending_begin; /* pending[0] is the BEGIN of a transaction not yet sent */
 	char listen[64];           /* channel to LISTEN on after (re)connecting */
 	long long next_attempt_ms; /* monotonic; no connect before this */
 };
@@ -220,7 +231,7 @@ static unsigned long hash_sql(const char *s)
  * it on first use; NULL to send it unnamed (cache full, disabled, or failed).
  */
 static const char *prepared(struct pawl_pg *pg, const char *sql, int nparams, char name[16],
-    long long deadline)
+    long long deadline, bool may_prepare)
 {
 	unsigned long h = hash_sql(sql);
 	PGresult *res;
@@ -235,7 +246,8 @@ static const char *prepared(struct pawl_pg *pg, const char *sql, int nparams, ch
 			return name;
 		}
 	}
-	if (pg->n_stmts == STMT_CACHE || (pg->stmts[pg->n_stmts].sql = strdup(sql)) == NULL)
+	if (!may_prepare || pg->n_stmts == STMT_CACHE ||
+	    (pg->stmts[pg->n_stmts].sql = strdup(sql)) == NULL)
 		return NULL;
 	snprintf(name, 16, "s%d", pg->n_stmts);
 	if (!PQsendPrepare(pg->conn, name, sql, nparams, NULL) || !wait_ready(pg->conn, deadline)) {
@@ -276,46 +288,159 @@ static enum pawl_err result_error(struct pawl_pg *pg, PGresult *res, struct pawl
 	return pawl_error_set(err, code, "database error %s", state ? state : "");
 }
 
+static long long deadline_for(const struct pawl_pg *pg, int timeout_ms)
+{
+	if (timeout_ms <= 0)
+		timeout_ms = (pg->cfg->storage_statement_timeout_ms > 0 ?
+		    pg->cfg->storage_statement_timeout_ms : 60000) + DEADLINE_MARGIN_MS;
+	return now_ms() + timeout_ms;
+}
+
+/* In a pipeline, only statements prepared beforehand go by name. */
+static bool send_one(struct pawl_pg *pg, const struct pending *q, long long deadline,
+    bool in_pipeline)
+{
+	char name[16];
+	const char *stmt = !in_pipeline && PQtransactionStatus(pg->conn) == PQTRANS_INERROR ? NULL :
+	    prepared(pg, q->sql, q->nparams, name, deadline, !in_pipeline);
+
+	return stmt ? PQsendQueryPrepared(pg->conn, stmt, q->nparams, q->params, NULL, NULL, 0)
+	    : PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL, q->params, NULL, NULL, 0);
+}
+
+static enum pawl_err timed_out(struct pawl_pg *pg, struct pawl_error *err)
+{
+	pawl_log_warn("PostgreSQL did not answer in time; dropping the connection");
+	drop(pg);
+	return pawl_error_set(err, PAWL_ERR_TIMEOUT, "database did not answer in time");
+}
+
+/*
+ * Reads one statement's results: the last good one is kept in *last, the
+ * first failure in *failed (later ones are dropped). False on a deadline.
+ */
+static bool collect(struct pawl_pg *pg, long long deadline, PGresult **last, PGresult **failed)
+{
+	PGresult *res;
+
+	for (;;) {
+		ExecStatusType st;
+
+		if (!wait_ready(pg->conn, deadline))
+			return false;
+		if ((res = PQgetResult(pg->conn)) == NULL)
+			return true;
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			return true;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			if (*failed == NULL && st != PGRES_PIPELINE_ABORTED)
+				*failed = res;
+			else
+				PQclear(res);
+			continue;
+		}
+		PQclear(*last);
+		*last = res;
+	}
+}
+
+/*
+ * The deferred statements, then q (if any), in one round trip: libpq's
+ * pipeline mode sends them together and the server runs them in order; after
+ * a failure the rest are skipped. *last is q's result.
+ */
+static bool run_pipeline(struct pawl_pg *pg, const struct pending *q, long long deadline,
+    PGresult **last, PGresult **failed, bool *late)
+{
+	int i, n = pg->n_pending;
+	bool ok;
+
+	/* Preparing is a round trip of its own: done before the pipeline, once per connection. */
+	for (i = 0; i <= n; i++) {
+		const struct pending *p = i < n ? &pg->pending[i] : q;
+		char name[16];
+
+		if (p != NULL && PQtransactionStatus(pg->conn) != PQTRANS_INERROR)
+			(void)prepared(pg, p->sql, p->nparams, name, deadline, true);
+	}
+	if (!PQenterPipelineMode(pg->conn))
+		return false;
+	ok = true;
+	for (i = 0; ok && i < n; i++)
+		ok = send_one(pg, &pg->pending[i], deadline, true);
+	if (ok && q != NULL)
+		ok = send_one(pg, q, deadline, true);
+	ok = ok && PQpipelineSync(pg->conn);
+	for (i = 0; ok && i < n; i++) {
+		PGresult *discard = NULL;
+
+		ok = collect(pg, deadline, &discard, failed);
+		PQclear(discard);
+	}
+	if (ok && q != NULL)
+		ok = collect(pg, deadline, last, failed);
+	if (ok) {
+		PGresult *stray = NULL;
+
+		ok = collect(pg, deadline, &stray, failed); /* up to the sync point */
+		PQclear(stray);
+	}
+	if (!ok) {
+		*late = pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+		return false;
+	}
+	return PQexitPipelineMode(pg->conn) == 1;
+}
+
+/* The deferred statements and then sql (NULL: only the deferred ones). */
 static enum pawl_err exec_once(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
     struct pawl_error *err)
 {
+	struct pending q = { sql, nparams, params };
 	PGresult *res, *last = NULL, *failed = NULL;
-	long long deadline;
-	const char *stmt;
-	char name[16];
+	long long deadline = deadline_for(pg, timeout_ms);
+	bool late = false;
 	enum pawl_err rc;
 
-	if (timeout_ms <= 0)
-		timeout_ms = (pg->cfg->storage_statement_timeout_ms > 0 ?
-		    pg->cfg->storage_statement_timeout_ms : 60000) + DEADLINE_MARGIN_MS;
-	deadline = now_ms() + timeout_ms;
-	stmt = PQtransactionStatus(pg->conn) == PQTRANS_INERROR ? NULL :
-	    prepared(pg, sql, nparams, name, deadline);
-	if (!(stmt ? PQsendQueryPrepared(pg->conn, stmt, nparams, params, NULL, NULL, 0)
-	    : PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)))
-		return result_error(pg, NULL, err);
-	if (!wait_ready(pg->conn, deadline)) {
-		pawl_log_warn("PostgreSQL did not answer within %d ms; dropping the connection", timeout_ms);
-		drop(pg);
-		return pawl_error_set(err, PAWL_ERR_TIMEOUT, "database did not answer in time");
-	}
-	while ((res = PQgetResult(pg->conn)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
+	if (pg->n_pending > 0) {
+		bool ok = run_pipeline(pg, sql ? &q : NULL, deadline, &last, &failed, &late);
 
-		if (failed == NULL && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-			failed = res;
-			continue;
+		pg->n_pending = 0;
+		pg->pending_begin = false;
+		if (!ok) {
+			/* The connection is mid-pipeline: it cannot be reused. */
+			PQclear(failed);
+			PQclear(last);
+			return late ? timed_out(pg, err) : result_error(pg, NULL, err);
 		}
-		PQclear(last);
-		last = res;
+	} else {
+		if (!send_one(pg, &q, deadline, false))
+			return result_error(pg, NULL, err);
+		if (!wait_ready(pg->conn, deadline))
+			return timed_out(pg, err);
+		while ((res = PQgetResult(pg->conn)) != NULL) {
+			ExecStatusType st = PQresultStatus(res);
+
+			if (failed == NULL && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+				failed = res;
+				continue;
+			}
+			PQclear(last);
+			last = res;
+		}
 	}
-	if (failed != NULL || last == NULL) {
+	if (failed != NULL || (last == NULL && sql != NULL)) {
 		rc = result_error(pg, failed, err);
 		PQclear(failed);
 		PQclear(last);
 		return rc;
 	}
+	if (last == NULL)
+		return PAWL_OK;
 	if (pawl_arena_defer(arena, clear_result, last) != 0)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	if (out != NULL)
@@ -323,31 +448,78 @@ static enum pawl_err exec_once(struct pawl_pg *pg, struct pawl_arena *arena, con
 	return PAWL_OK;
 }
 
-enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+/* Runs exec_once, once more on a fresh connection when that is safe. */
+static enum pawl_err exec_retrying(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
     struct pawl_error *err)
 {
-	bool outside_txn;
+	struct pending saved[PENDING_MAX];
+	int n_saved = pg->n_pending;
+	bool saved_begin = pg->pending_begin, outside_txn;
 	enum pawl_err rc;
 
 	if (out != NULL)
 		*out = NULL;
 	if ((rc = pawl_pg_connect(pg, true, err)) != PAWL_OK)
 		return rc;
-	outside_txn = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
-	rc = exec_once(pg, arena, sql, nparams, params, timeout_ms, out, err);
+	memcpy(saved, pg->pending, sizeof(saved[0]) * (size_t)n_saved);
 	/*
 	 * A connection that died while idle (the server restarted) fails the
 	 * first statement sent on it. Outside a transaction nothing is lost by
-	 * trying once more on a fresh connection; inside one the caller must
-	 * see the failure, as the transaction is gone.
+	 * trying once more on a fresh connection -- also when the transaction's
+	 * BEGIN was still waiting to be sent with this statement, unless the
+	 * statement is the COMMIT (it may have been applied); inside one the
+	 * caller must see the failure, as the transaction is gone.
 	 */
+	outside_txn = PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
+	    (sql == NULL || strcmp(sql, "COMMIT") != 0);
+	rc = exec_once(pg, arena, sql, nparams, params, timeout_ms, out, err);
 	if (rc == PAWL_ERR_BACKEND && outside_txn && pg->conn == NULL) {
 		pg->next_attempt_ms = 0;
+		memcpy(pg->pending, saved, sizeof(saved[0]) * (size_t)n_saved);
+		pg->n_pending = n_saved;
+		pg->pending_begin = saved_begin;
 		if ((rc = pawl_pg_connect(pg, true, err)) == PAWL_OK)
 			rc = exec_once(pg, arena, sql, nparams, params, timeout_ms, out, err);
+		pg->n_pending = 0;
+		pg->pending_begin = false;
 	}
 	return rc;
+}
+
+enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
+    struct pawl_error *err)
+{
+	return exec_retrying(pg, arena, sql, nparams, params, timeout_ms, out, err);
+}
+
+enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, struct pawl_error *err)
+{
+	const char **copy = NULL;
+	enum pawl_err rc;
+	int i;
+
+	/* Outside a transaction there may be no next statement to travel with. */
+	if (!pg->pending_begin && (pg->conn == NULL || PQtransactionStatus(pg->conn) == PQTRANS_IDLE))
+		return exec_retrying(pg, arena, sql, nparams, params, 0, NULL, err);
+	if (pg->n_pending == PENDING_MAX &&
+	    (rc = exec_retrying(pg, arena, NULL, 0, NULL, 0, NULL, err)) != PAWL_OK)
+		return rc;
+	/* The caller's parameters may live on its stack: the queue keeps copies. */
+	if (nparams > 0) {
+		copy = pawl_arena_alloc(arena, sizeof(*copy) * (size_t)nparams);
+		if (copy == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		for (i = 0; i < nparams; i++) {
+			copy[i] = params[i] ? pawl_arena_strdup(arena, params[i]) : NULL;
+			if (params[i] != NULL && copy[i] == NULL)
+				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		}
+	}
+	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy };
+	return PAWL_OK;
 }
 
 enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err)
@@ -369,7 +541,14 @@ enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pa
 
 enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
 {
-	return pawl_pg_exec(pg, arena, "BEGIN", 0, NULL, 0, NULL, err);
+	if (pg->n_pending > 0) {
+		/* A bug: the last request left deferred statements behind. */
+		pawl_log_error("deferred statements dropped at BEGIN");
+		pg->n_pending = 0;
+	}
+	/* Sent with the transaction's first statement (and never, if it has none). */
+	pg->pending_begin = true;
+	return pawl_pg_defer(pg, arena, "BEGIN", 0, NULL, err);
 }
 
 enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
@@ -384,9 +563,13 @@ enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struc
 void pawl_pg_rollback(struct pawl_pg *pg, struct pawl_arena *arena)
 {
 	struct pawl_error err;
+	bool unsent = pg->pending_begin;
 
-	if (pg->conn == NULL)
-		return; /* a lost connection rolled back by itself */
+	/* Deferred statements of a failed transaction are never sent. */
+	pg->n_pending = 0;
+	pg->pending_begin = false;
+	if (pg->conn == NULL || unsent)
+		return; /* a lost connection rolled back by itself; an unsent one never began */
 	if (pawl_pg_exec(pg, arena, "ROLLBACK", 0, NULL, 0, NULL, &err) != PAWL_OK)
 		pawl_log_warn("ROLLBACK failed: %s", err.message);
 }

@@ -40,10 +40,24 @@ enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const c
     int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
     struct pawl_error *err);
 
+/*
+ * Queues a statement whose result nobody reads (a lock, an insert) to be sent
+ * in one round trip with the next pawl_pg_exec, pawl_pg_commit included,
+ * through libpq's pipeline mode. Its failure is that call's failure; a
+ * rollback drops the queue unsent. sql must outlive the request (a literal);
+ * params are copied into the arena. Only inside a transaction.
+ */
+enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, struct pawl_error *err);
+
 /* Runs a script of several statements (migrations); no parameters. */
 enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err);
 
-/* Transaction helpers. rollback never fails visibly (it logs). */
+/*
+ * Transaction helpers. BEGIN is deferred: it travels with the transaction's
+ * first statement, and a transaction that sent nothing rolls back for free.
+ * rollback never fails visibly (it logs).
+ */
 enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
 enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
 void pawl_pg_rollback(struct pawl_pg *pg, struct pawl_arena *arena);

@@ -147,5 +147,6 @@ void test_events_register(void);
 void test_delivery_register(void);
 void test_permissions_register(void);
 void test_extras_register(void);
+void test_pg_register(void);
 
 #endif
