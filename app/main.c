@@ -77,7 +77,7 @@ static int serve(const char *path, struct pawl_config *cfg, const char *listen, 
 	}
 	if (workers > 0)
 		return pawl_supervisor_run(path, cfg, fd, (int)workers);
-	status = pawl_worker_run(cfg, fd);
+	status = pawl_worker_run(cfg, fd, -1);
 	pawl_config_free(cfg);
 	return status;
 }
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(command, "migrate") == 0) {
 		status = run_migrate(cfg);
 	} else if (strcmp(command, "relay") == 0) {
-		status = pawl_relay_run(cfg);
+		status = pawl_relay_run(cfg, -1);
 	} else {
 		return serve(path, cfg, listen, workers);
 	}

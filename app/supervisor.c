@@ -5,6 +5,7 @@
  * blocked and taken synchronously with sigtimedwait, so no handler races.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct sup {
 	long long last_spawn_ms;
 	bool stopping;
 	long long kill_at_ms;
+	int wake[2]; /* workers → relay: "there are outbox rows" (non-blocking pipe) */
 };
 
 static long long now_ms(void)
@@ -65,9 +67,11 @@ static void child_main(struct sup *s, pid_t parent, bool relay)
 		_exit(0);
 	if (relay) {
 		close(s->fd);
-		_exit(pawl_relay_run(s->cfg));
+		close(s->wake[1]);
+		_exit(pawl_relay_run(s->cfg, s->wake[0]));
 	}
-	_exit(pawl_worker_run(s->cfg, s->fd));
+	close(s->wake[0]);
+	_exit(pawl_worker_run(s->cfg, s->fd, s->wake[1]));
 }
 
 static void spawn(struct sup *s, bool relay)
@@ -219,6 +223,11 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 	s.kids = calloc((size_t)s.cap, sizeof(*s.kids));
 	if (s.kids == NULL)
 		return 1;
+	if (pipe2(s.wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		pawl_log_error("supervisor: pipe: %s", strerror(errno));
+		free(s.kids);
+		return 1;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -242,6 +251,8 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 		reap(&s);
 	}
 	pawl_log_info("supervisor: stopped");
+	close(s.wake[0]);
+	close(s.wake[1]);
 	free(s.kids);
 	pawl_config_free(s.cfg);
 	return 0;

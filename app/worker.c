@@ -86,7 +86,8 @@ static void fault_kill_after_commit(const char *path)
 }
 #endif
 
-static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_arena *arena)
+static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_arena *arena,
+    int relay_wake_fd)
 {
 	struct pawl_request req;
 	struct pawl_response resp;
@@ -116,7 +117,7 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	/* Finishing frees the params: everything read from them is read above. */
 	pawl_fcgi_finish(fcgi);
 	pawl_log_request(&sum);
-	/* After COMMIT and after the response: subscribers, then the outbox fast path. */
+	/* After COMMIT and after the response: subscribers, then the outbox's delivery. */
 	if (req.stage != NULL && pawl_stage_seal(req.stage, &err) == PAWL_OK &&
 	    pawl_stage_count(req.stage) > 0) {
 #ifdef PAWL_FAULT_INJECTION
@@ -126,11 +127,14 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 		/* Reads wrote no outbox rows in a transaction: they get theirs now. */
 		if (pawl_listeners_stage_outbox(app->listeners, app->pg, arena, req.stage, &err) != PAWL_OK)
 			pawl_log_warn("read events not queued: %s", err.message);
-		pawl_relay_after_commit(app->listeners, app->pg, arena, req.stage);
+		if (relay_wake_fd >= 0)
+			pawl_relay_wake(app->listeners, req.stage, relay_wake_fd);
+		else
+			pawl_relay_after_commit(app->listeners, app->pg, arena, req.stage);
 	}
 }
 
-int pawl_worker_run(const struct pawl_config *cfg, int listen_fd)
+int pawl_worker_run(const struct pawl_config *cfg, int listen_fd, int relay_wake_fd)
 {
 	struct pawl_error err;
 	struct pawl_app *app = NULL;
@@ -161,7 +165,7 @@ int pawl_worker_run(const struct pawl_config *cfg, int listen_fd)
 		}
 		if (rc <= 0)
 			continue;
-		serve_one(app, fcgi, arena);
+		serve_one(app, fcgi, arena, relay_wake_fd);
 		pawl_arena_reset(arena);
 	}
 out:

@@ -4,6 +4,7 @@
  * what was left behind. Never deletes a row before Redis accepted it: the
  * DELETE and the push share one transaction.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,31 @@ void pawl_relay_after_commit(const struct pawl_listeners *ls, struct pawl_pg *pg
 		pawl_log_warn("could not wake the relay: %s", err.message);
 }
 
+void pawl_relay_wake(const struct pawl_listeners *ls, const struct pawl_stage *st, int wake_fd)
+{
+	size_t i;
+
+	for (i = 0; i < pawl_stage_count(st); i++) {
+		const struct pawl_event *ev = pawl_stage_event(st, i);
+
+		if (pawl_listeners_wanted(ls, pawl_event_action(ev), pawl_event_resource_name(ev))) {
+			/* EAGAIN: the pipe is full of wake-ups the relay has yet to read. */
+			if (write(wake_fd, "w", 1) < 0 && errno != EAGAIN && errno != EINTR)
+				pawl_log_warn("could not wake the relay: %s", strerror(errno));
+			return;
+		}
+	}
+}
+
+/* Empties the wake pipe: the pass that follows covers every byte read. */
+static void drain_wakes(int fd)
+{
+	char buf[512];
+
+	while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 /* One pass over every list with waiting rows; false when something failed. */
 static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
     struct pawl_arena *arena)
@@ -155,7 +181,7 @@ static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
 	return ok;
 }
 
-int pawl_relay_run(const struct pawl_config *cfg)
+int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 {
 	struct pawl_events *reg = pawl_events_new();
 	struct pawl_listeners *ls = NULL;
@@ -183,11 +209,12 @@ int pawl_relay_run(const struct pawl_config *cfg)
 	while (!relay_stop) {
 		bool notified = false, ok;
 
-		if (pawl_pg_wait(pg, wait_ms, &notified, &err) != PAWL_OK) {
+		if (pawl_pg_wait(pg, wake_fd, wait_ms, &notified, &err) != PAWL_OK) {
 			wait_ms = 0;
 			usleep(500000); /* the database is down: retry soon, not in a spin */
 			continue;
 		}
+		drain_wakes(wake_fd);
 		ok = relay_pass(ls, pg, arena);
 		pawl_arena_reset(arena);
 		/* After a failure retry after a second; otherwise sleep until woken or polled. */

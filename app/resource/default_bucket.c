@@ -30,14 +30,12 @@ static enum pawl_err create_if_absent(struct pawl_rctx *c, struct pawl_error *er
 {
 	struct pawl_object obj;
 	bool found = false;
-	long long ts;
 	enum pawl_err rc;
 
 	rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, true, &obj, &found, err);
 	if (rc != PAWL_OK || (found && !obj.deleted))
 		return rc;
-	if ((rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, 0, &ts, err)) != PAWL_OK ||
-	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, "{}", ts, &obj,
+	if ((rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, "{}", 0, &obj,
 	    err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, NULL, err)) != PAWL_OK)
 		return rc;

@@ -108,16 +108,12 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 static enum pawl_err store(struct pawl_rctx *c, json_object *data, long long floor,
     struct pawl_object *out, struct pawl_error *err)
 {
-	long long ts;
 	size_t len;
-	enum pawl_err rc;
 	const char *text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}";
 
 	if (text == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	if ((rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK)
-		return rc;
-	return pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, text, ts, out, err);
+	return pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, text, floor, out, err);
 }
 
 static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)

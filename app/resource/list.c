@@ -214,7 +214,7 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	json_object *data, *perms, *idv;
 	struct pawl_object obj;
 	bool found = false, not_modified, allowed = false;
-	long long ts, floor;
+	long long floor;
 	size_t len;
 	enum pawl_err rc;
 
@@ -254,9 +254,8 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	}
 	floor = pawl_resource_take_server_fields(data);
 	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
-	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK ||
 	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id,
-	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", ts, &obj, err)) != PAWL_OK ||
+	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", floor, &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;

@@ -122,19 +122,25 @@ enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena 
 }
 
 enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *data, long long ts,
+    const struct pawl_list_key *key, const char *id, const char *data, long long at_least,
     struct pawl_object *out, struct pawl_error *err)
 {
-	char tsbuf[24];
-	const char *params[] = { key->parent_id, key->resource_name, id, tsbuf, data };
+	char floor[24];
+	const char *params[] = { key->parent_id, key->resource_name, id, floor, data };
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	snprintf(tsbuf, sizeof(tsbuf), "%lld", ts);
+	snprintf(floor, sizeof(floor), "%lld", at_least);
+	/* One round trip fewer than bump + upsert; the CTE's INSERT runs exactly once. */
 	rc = pawl_pg_exec(pg, arena,
+	    "WITH ts AS (INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) "
+	    "VALUES ($1, $2, GREATEST(" NOW_MS ", $4::bigint)) "
+	    "ON CONFLICT (parent_id, resource_name) DO UPDATE "
+	    "SET last_modified = GREATEST(EXCLUDED.last_modified, t.last_modified + 1) "
+	    "RETURNING last_modified) "
 	    "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) "
-	    "VALUES ($1, $2, $3, $4::bigint, false, $5::jsonb || "
-	    "jsonb_build_object('id', $3::text, 'last_modified', $4::bigint)) "
+	    "SELECT $1, $2, $3, ts.last_modified, false, $5::jsonb || "
+	    "jsonb_build_object('id', $3::text, 'last_modified', ts.last_modified) FROM ts "
 	    "ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET "
 	    "last_modified = EXCLUDED.last_modified, deleted = false, data = EXCLUDED.data "
 	    "RETURNING data::text, last_modified, deleted", 5, params, 0, &res, err);

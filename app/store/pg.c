@@ -620,20 +620,24 @@ enum pawl_err pawl_pg_listen(struct pawl_pg *pg, const char *channel, struct paw
 	return pawl_pg_connect(pg, true, err);
 }
 
-enum pawl_err pawl_pg_wait(struct pawl_pg *pg, int timeout_ms, bool *notified,
+enum pawl_err pawl_pg_wait(struct pawl_pg *pg, int extra_fd, int timeout_ms, bool *notified,
     struct pawl_error *err)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	PGnotify *n;
 	enum pawl_err rc;
 
 	*notified = false;
 	if ((rc = pawl_pg_connect(pg, true, err)) != PAWL_OK)
 		return rc;
-	pfd.fd = PQsocket(pg->conn);
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+	pfd[0].fd = PQsocket(pg->conn);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = extra_fd; /* poll ignores a negative descriptor */
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	if (poll(pfd, 2, timeout_ms) < 0 && errno != EINTR)
 		return unavailable(err, "poll failed");
+	*notified = (pfd[1].revents & POLLIN) != 0;
 	if (!PQconsumeInput(pg->conn)) {
 		drop(pg);
 		return unavailable(err, "connection lost");

@@ -65,11 +65,13 @@ enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena 
     const struct pawl_list_key *key, bool readonly, long long *ts, struct pawl_error *err);
 
 /*
- * Creates or replaces object id with the JSON object text data (without id
- * and last_modified, which are added) at timestamp ts. out gets the stored row.
+ * Bumps the list timestamp as pawl_objects_bump does (at_least included) and
+ * creates or replaces object id with the JSON object text data (without id
+ * and last_modified, which are added) at that timestamp, in one statement.
+ * out gets the stored row. Must run inside a transaction.
  */
 enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *data, long long ts,
+    const struct pawl_list_key *key, const char *id, const char *data, long long at_least,
     struct pawl_object *out, struct pawl_error *err);
 
 /* Turns object id into a tombstone at ts. out gets the tombstone. */

@@ -77,10 +77,11 @@ const char *pawl_pg_text_array(struct pawl_arena *arena, const char *const *item
 enum pawl_err pawl_pg_listen(struct pawl_pg *pg, const char *channel, struct pawl_error *err);
 
 /*
- * Waits up to timeout_ms for a notification on the listened channels.
- * Returns PAWL_OK with *notified set, or an error when the connection broke.
+ * Waits up to timeout_ms for a notification on the listened channels, or for
+ * extra_fd (if >= 0) to be readable. Returns PAWL_OK with *notified set (by
+ * either), or an error when the connection broke.
  */
-enum pawl_err pawl_pg_wait(struct pawl_pg *pg, int timeout_ms, bool *notified,
+enum pawl_err pawl_pg_wait(struct pawl_pg *pg, int extra_fd, int timeout_ms, bool *notified,
     struct pawl_error *err);
 
 /* True while a connection is open and healthy (for heartbeat and tests). */

@@ -8,7 +8,12 @@
 
 #include "pawl/config.h"
 
-/* Serves FastCGI on listen_fd until SIGTERM/SIGINT. Returns the exit status. */
-int pawl_worker_run(const struct pawl_config *cfg, int listen_fd);
+/*
+ * Serves FastCGI on listen_fd until SIGTERM/SIGINT. Returns the exit status.
+ * relay_wake_fd: the write end of the supervisor's pipe to its relay (-1 when
+ * the worker runs alone): with it, the relay delivers every outbox row and
+ * the worker only wakes it; without it, the worker delivers its own.
+ */
+int pawl_worker_run(const struct pawl_config *cfg, int listen_fd, int relay_wake_fd);
 
 #endif
