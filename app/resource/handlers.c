@@ -129,6 +129,15 @@ enum pawl_err pawl_resource_not_found(struct pawl_rctx *c, const char *id,
 	return code;
 }
 
+enum pawl_err pawl_resource_prefetch_parent(struct pawl_rctx *c, struct pawl_error *err)
+{
+	if (c->res->parent == NULL)
+		return PAWL_OK;
+	c->parent_prefetched = true;
+	return pawl_objects_exists_defer(c->app->pg, c->req->arena, &c->parent_key, c->parent_id,
+	    &c->parent_slot, err);
+}
+
 enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error *err)
 {
 	bool exists = false;
@@ -136,10 +145,19 @@ enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error 
 
 	if (c->res->parent == NULL)
 		return PAWL_OK;
-	rc = pawl_objects_exists(c->app->pg, c->req->arena, &c->parent_key, c->parent_id,
-	    &exists, err);
-	if (rc != PAWL_OK)
+	if (c->parent_prefetched) {
+		c->parent_prefetched = false;
+		/* Not sent yet when nothing else went to the database since. */
+		if (c->parent_slot.res == NULL &&
+		    (rc = pawl_pg_flush(c->app->pg, c->req->arena, err)) != PAWL_OK)
+			return rc;
+		if (c->parent_slot.res == NULL)
+			return pawl_error_set(err, PAWL_ERR_INTERNAL, "parent check lost");
+		exists = pawl_objects_exists_in(&c->parent_slot);
+	} else if ((rc = pawl_objects_exists(c->app->pg, c->req->arena, &c->parent_key,
+	    c->parent_id, &exists, err)) != PAWL_OK) {
 		return rc;
+	}
 	if (!exists)
 		return pawl_resource_not_found(c, c->parent_id, c->res->parent->name,
 		    PAWL_ERR_NOT_FOUND, err);

@@ -220,6 +220,7 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 
 	if ((rc = pawl_resource_envelope(c->req, &data, &perms, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
+	    (rc = pawl_resource_prefetch_parent(c, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_can_create(c, &allowed, err)) != PAWL_OK)
 		return rc;
 	if (!allowed)

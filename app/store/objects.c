@@ -43,6 +43,23 @@ enum pawl_err pawl_objects_get(struct pawl_pg *pg, struct pawl_arena *arena,
 	return PAWL_OK;
 }
 
+#define EXISTS_SQL "SELECT 1 FROM objects WHERE parent_id = $1 " \
+	"AND resource_name = $2 AND id = $3 AND NOT deleted"
+
+enum pawl_err pawl_objects_exists_defer(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, struct pawl_pg_slot *slot,
+    struct pawl_error *err)
+{
+	const char *params[] = { key->parent_id, key->resource_name, id };
+
+	return pawl_pg_defer_result(pg, arena, EXISTS_SQL, 3, params, slot, err);
+}
+
+bool pawl_objects_exists_in(const struct pawl_pg_slot *slot)
+{
+	return slot->res != NULL && pawl_pg_rows(slot->res) == 1;
+}
+
 enum pawl_err pawl_objects_exists(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, const char *id, bool *exists, struct pawl_error *err)
 {
@@ -50,8 +67,7 @@ enum pawl_err pawl_objects_exists(struct pawl_pg *pg, struct pawl_arena *arena,
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	rc = pawl_pg_exec(pg, arena, "SELECT 1 FROM objects WHERE parent_id = $1 "
-	    "AND resource_name = $2 AND id = $3 AND NOT deleted", 3, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, EXISTS_SQL, 3, params, 0, &res, err);
 	if (rc == PAWL_OK)
 		*exists = pawl_pg_rows(res) == 1;
 	return rc;

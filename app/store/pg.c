@@ -41,6 +41,7 @@ struct pending {
 	const char *sql;
 	int nparams;
 	const char *const *params;
+	struct pawl_pg_slot *slot; /* where its result goes, or NULL */
 };
 
 struct pawl_pg {
@@ -352,8 +353,8 @@ static bool collect(struct pawl_pg *pg, long long deadline, PGresult **last, PGr
  * pipeline mode sends them together and the server runs them in order; after
  * a failure the rest are skipped. *last is q's result.
  */
-static bool run_pipeline(struct pawl_pg *pg, const struct pending *q, long long deadline,
-    PGresult **last, PGresult **failed, bool *late)
+static bool run_pipeline(struct pawl_pg *pg, struct pawl_arena *arena, const struct pending *q,
+    long long deadline, PGresult **last, PGresult **failed, bool *late)
 {
 	int i, n = pg->n_pending;
 	bool ok;
@@ -375,10 +376,14 @@ static bool run_pipeline(struct pawl_pg *pg, const struct pending *q, long long 
 		ok = send_one(pg, q, deadline, true);
 	ok = ok && PQpipelineSync(pg->conn);
 	for (i = 0; ok && i < n; i++) {
-		PGresult *discard = NULL;
+		PGresult *res = NULL;
 
-		ok = collect(pg, deadline, &discard, failed);
-		PQclear(discard);
+		ok = collect(pg, deadline, &res, failed);
+		if (res != NULL && pg->pending[i].slot != NULL &&
+		    pawl_arena_defer(arena, clear_result, res) == 0)
+			pg->pending[i].slot->res = (struct pg_result *)res;
+		else
+			PQclear(res);
 	}
 	if (ok && q != NULL)
 		ok = collect(pg, deadline, last, failed);
@@ -400,14 +405,14 @@ static enum pawl_err exec_once(struct pawl_pg *pg, struct pawl_arena *arena, con
     int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
     struct pawl_error *err)
 {
-	struct pending q = { sql, nparams, params };
+	struct pending q = { sql, nparams, params, NULL };
 	PGresult *res, *last = NULL, *failed = NULL;
 	long long deadline = deadline_for(pg, timeout_ms);
 	bool late = false;
 	enum pawl_err rc;
 
 	if (pg->n_pending > 0) {
-		bool ok = run_pipeline(pg, sql ? &q : NULL, deadline, &last, &failed, &late);
+		bool ok = run_pipeline(pg, arena, sql ? &q : NULL, deadline, &last, &failed, &late);
 
 		pg->n_pending = 0;
 		pg->pending_begin = false;
@@ -494,16 +499,18 @@ enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	return exec_retrying(pg, arena, sql, nparams, params, timeout_ms, out, err);
 }
 
-enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, struct pawl_error *err)
+static enum pawl_err defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err)
 {
 	const char **copy = NULL;
 	enum pawl_err rc;
 	int i;
 
+	if (slot != NULL)
+		slot->res = NULL;
 	/* Outside a transaction there may be no next statement to travel with. */
 	if (!pg->pending_begin && (pg->conn == NULL || PQtransactionStatus(pg->conn) == PQTRANS_IDLE))
-		return exec_retrying(pg, arena, sql, nparams, params, 0, NULL, err);
+		return exec_retrying(pg, arena, sql, nparams, params, 0, slot ? &slot->res : NULL, err);
 	if (pg->n_pending == PENDING_MAX &&
 	    (rc = exec_retrying(pg, arena, NULL, 0, NULL, 0, NULL, err)) != PAWL_OK)
 		return rc;
@@ -518,8 +525,27 @@ enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const 
 				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		}
 	}
-	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy };
+	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy, slot };
 	return PAWL_OK;
+}
+
+enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, struct pawl_error *err)
+{
+	return defer(pg, arena, sql, nparams, params, NULL, err);
+}
+
+enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err)
+{
+	return defer(pg, arena, sql, nparams, params, slot, err);
+}
+
+enum pawl_err pawl_pg_flush(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
+{
+	if (pg->n_pending == 0)
+		return PAWL_OK;
+	return exec_retrying(pg, arena, NULL, 0, NULL, 0, NULL, err);
 }
 
 enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err)

@@ -11,6 +11,7 @@
 
 #include "pawl/arena.h"
 #include "pawl/err.h"
+#include "pawl/pg.h"
 
 struct pawl_pg;
 
@@ -35,6 +36,15 @@ struct pawl_object {
 enum pawl_err pawl_objects_get(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, const char *id, bool for_update,
     struct pawl_object *out, bool *found, struct pawl_error *err);
+
+/*
+ * pawl_objects_exists, deferred (pawl_pg_defer_result): the answer rides with
+ * the transaction's next round trip; read it with pawl_objects_exists_in.
+ */
+enum pawl_err pawl_objects_exists_defer(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, struct pawl_pg_slot *slot,
+    struct pawl_error *err);
+bool pawl_objects_exists_in(const struct pawl_pg_slot *slot);
 
 /* True when a live (not deleted) object exists. */
 enum pawl_err pawl_objects_exists(struct pawl_pg *pg, struct pawl_arena *arena,

@@ -50,6 +50,19 @@ enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const c
 enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     int nparams, const char *const *params, struct pawl_error *err);
 
+/*
+ * A deferred statement whose result is wanted later: slot->res is set once
+ * the pipeline that carried it ran (NULL until then, and if it failed).
+ */
+struct pawl_pg_slot {
+	struct pg_result *res;
+};
+enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err);
+
+/* Sends the deferred statements now (no-op when there are none). */
+enum pawl_err pawl_pg_flush(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
+
 /* Runs a script of several statements (migrations); no parameters. */
 enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err);
 

@@ -31,6 +31,9 @@ struct pawl_rctx {
 	/* Events describe the request's URL unless these say otherwise (implicit writes). */
 	const char *event_uri;
 	const struct pawl_matchdict *event_md;
+	/* pawl_resource_prefetch_parent's answer, read by pawl_resource_check_parent. */
+	struct pawl_pg_slot parent_slot;
+	bool parent_prefetched;
 };
 
 /* True when s is a valid object id: ^[a-zA-Z0-9][a-zA-Z0-9_-]*$, at most 255 bytes. */
@@ -62,6 +65,13 @@ enum pawl_err pawl_resource_not_found(struct pawl_rctx *c, const char *id,
 
 /* Checks that the parent object exists (404 errno 111 with details otherwise). */
 enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error *err);
+
+/*
+ * Queues the parent check to travel with the transaction's next statement
+ * (a permission check, as a rule), saving pawl_resource_check_parent its own
+ * round trip. Inside the write transaction only.
+ */
+enum pawl_err pawl_resource_prefetch_parent(struct pawl_rctx *c, struct pawl_error *err);
 
 /*
  * Stages an event for this request's transaction (published after COMMIT).

@@ -171,6 +171,30 @@ static void test_defer_outside_transaction_runs_now(void)
 	pawl_arena_reset(arena);
 }
 
+static void test_deferred_result(void)
+{
+	struct pawl_pg_slot slot = { NULL }, now = { NULL };
+	struct pawl_error err;
+	struct pg_result *res = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(pawl_pg_begin(pg, arena, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT 7", 0, NULL, &slot, &err), PAWL_OK);
+	CU_ASSERT_PTR_NULL(slot.res); /* not sent yet */
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SELECT 8", 0, NULL, 0, &res, &err), PAWL_OK);
+	CU_ASSERT_STRING_EQUAL(slot.res ? pawl_pg_value(slot.res, 0, 0) : "", "7");
+	CU_ASSERT_STRING_EQUAL(res ? pawl_pg_value(res, 0, 0) : "", "8");
+	/* Flushed on demand when nothing else is sent. */
+	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT 9", 0, NULL, &slot, &err), PAWL_OK);
+	CU_ASSERT_PTR_NULL(slot.res);
+	CU_ASSERT_EQUAL(pawl_pg_flush(pg, arena, &err), PAWL_OK);
+	CU_ASSERT_STRING_EQUAL(slot.res ? pawl_pg_value(slot.res, 0, 0) : "", "9");
+	CU_ASSERT_EQUAL(pawl_pg_commit(pg, arena, &err), PAWL_OK);
+	/* Outside a transaction it runs at once. */
+	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT 10", 0, NULL, &now, &err), PAWL_OK);
+	CU_ASSERT_STRING_EQUAL(now.res ? pawl_pg_value(now.res, 0, 0) : "", "10");
+	pawl_arena_reset(arena);
+}
+
 void test_pg_register(void)
 {
 	CU_pSuite s = CU_add_suite("pg", suite_init, suite_cleanup);
@@ -184,4 +208,5 @@ void test_pg_register(void)
 	    test_more_than_the_queue_holds);
 	CU_add_test(s, "defer outside a transaction runs at once",
 	    test_defer_outside_transaction_runs_now);
+	CU_add_test(s, "a deferred result arrives with the next round trip", test_deferred_result);
 }
