@@ -43,6 +43,7 @@ static const struct pawl_config_key static_keys[] = {
 	INT("storage_statement_timeout_ms", "10000", 0, 3600000, CFG(storage_statement_timeout_ms)),
 	INT("storage_max_fetch_size", "10000", 1, 1000000, CFG(storage_max_fetch_size)),
 	BOOL("storage_prepared_statements", "true", CFG(storage_prepared_statements)),
+	BOOL("storage_early_lock_release", "true", CFG(storage_early_lock_release)),
 	{ "paginate_by", PAWL_CONFIG_INT, "0", 0, 1000000, NULL, true, FLD(INT), CFG(paginate_by) },
 	STR("userid_hmac_secret", "", false, CFG(userid_hmac_secret)),
 	LIST("multiauth.policies", "basicauth", auth_policies, CFG(auth_policies)),

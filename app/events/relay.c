@@ -1,8 +1,9 @@
 /*
- * Outbox delivery: the fast path a worker runs after its response is sent,
- * and the relay loop (LISTEN pawl_outbox + a poll interval) that delivers
- * what was left behind. Never deletes a row before Redis accepted it: the
- * DELETE and the push share one transaction.
+ * Outbox delivery: the relay loop (woken by the workers' pipe under the
+ * supervisor, by LISTEN pawl_outbox, and by a poll interval), and the fast
+ * path a worker running alone takes after its response is sent. Never
+ * deletes a row before Redis accepted it: the DELETE and the push share one
+ * transaction.
  */
 #include <errno.h>
 #include <signal.h>
@@ -29,23 +30,25 @@ static void on_stop(int sig)
 
 static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listname,
     struct pawl_pg *pg, struct pawl_arena *arena, const char *listener, const char *list_key,
-    int limit, struct pawl_outbox_batch *b, struct pawl_error *err)
+    const char *snapshot, int limit, struct pawl_outbox_batch *b, struct pawl_error *err)
 {
 	enum pawl_err rc;
 
 	if ((rc = pawl_pg_begin(pg, arena, err)) != PAWL_OK)
 		return rc;
-	if ((rc = pawl_outbox_take(pg, arena, listener, list_key, limit, b, err)) != PAWL_OK ||
+	if ((rc = pawl_outbox_take(pg, arena, listener, list_key, snapshot, limit, b,
+	    err)) != PAWL_OK ||
 	    (b->n > 0 && (rc = pawl_redis_lpush(redis, listname, b->payloads, b->n, err)) != PAWL_OK)) {
 		pawl_pg_rollback(pg, arena);
 		return rc;
 	}
-	return pawl_pg_commit(pg, arena, err);
+	/* Losing this DELETE in a crash only pushes the rows again (at least once). */
+	return pawl_pg_commit_nowait(pg, arena, err);
 }
 
 enum pawl_err pawl_relay_deliver(const struct pawl_listeners *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, const char *listener, const char *list_key, bool *busy,
-    struct pawl_error *err)
+    struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
+    bool *busy, struct pawl_error *err)
 {
 	const char *listname = NULL;
 	struct pawl_redis *redis = pawl_listeners_redis(ls, listener, &listname);
@@ -59,7 +62,8 @@ enum pawl_err pawl_relay_deliver(const struct pawl_listeners *ls, struct pawl_pg
 		return PAWL_OK;
 	}
 	do {
-		rc = deliver_batch(redis, listname, pg, arena, listener, list_key, limit, &b, err);
+		rc = deliver_batch(redis, listname, pg, arena, listener, list_key, snapshot, limit, &b,
+		    err);
 		if (rc != PAWL_OK)
 			return rc;
 		if (!b.locked) {
@@ -117,17 +121,20 @@ void pawl_relay_after_commit(const struct pawl_listeners *ls, struct pawl_pg *pg
 {
 	struct pawl_error err;
 	struct pair *pairs;
+	const char *snapshot = NULL;
 	size_t n = 0, i;
 	bool leftover = false;
 
 	if (st == NULL || pawl_stage_count(st) == 0 || !pawl_listeners_any_durable(ls))
 		return;
 	pairs = pairs_of(ls, arena, st, &n);
-	for (i = 0; i < n; i++) {
+	if (n > 0 && pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK)
+		leftover = true;
+	for (i = 0; snapshot != NULL && i < n; i++) {
 		bool busy;
 
-		if (pawl_relay_deliver(ls, pg, arena, pairs[i].listener, pairs[i].list_key, &busy,
-		    &err) != PAWL_OK || busy)
+		if (pawl_relay_deliver(ls, pg, arena, pairs[i].listener, pairs[i].list_key, snapshot,
+		    &busy, &err) != PAWL_OK || busy)
 			leftover = true;
 	}
 	if (leftover && pawl_outbox_wake(pg, arena, &err) != PAWL_OK)
@@ -165,16 +172,18 @@ static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
 {
 	struct pawl_outbox_list *lists;
 	struct pawl_error err;
+	const char *snapshot = NULL;
 	size_t n, i;
 	bool ok = true;
 
-	if (pawl_outbox_pending(pg, arena, 1000, &lists, &n, &err) != PAWL_OK)
+	if (pawl_outbox_pending(pg, arena, 1000, &lists, &n, &err) != PAWL_OK ||
+	    (n > 0 && pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK))
 		return false;
 	for (i = 0; i < n && !relay_stop; i++) {
 		bool busy;
 
-		if (pawl_relay_deliver(ls, pg, arena, lists[i].listener, lists[i].list_key, &busy,
-		    &err) != PAWL_OK) {
+		if (pawl_relay_deliver(ls, pg, arena, lists[i].listener, lists[i].list_key, snapshot,
+		    &busy, &err) != PAWL_OK) {
 			pawl_log_warn("relay: delivery to '%s' failed, will retry: %s",
 			    lists[i].listener, err.message);
 			ok = false;

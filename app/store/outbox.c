@@ -29,12 +29,26 @@ enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, si
 	    "WITH ORDINALITY AS t(l, k, p, o) ORDER BY o", 3, params, err);
 }
 
+enum pawl_err pawl_outbox_barrier(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char **snapshot, struct pawl_error *err)
+{
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	/* The xid makes the commit real: it waits for the flush (synchronous_commit on). */
+	rc = pawl_pg_exec(pg, arena, "SELECT pg_current_snapshot()::text, pg_current_xact_id()",
+	    0, NULL, 0, &res, err);
+	if (rc == PAWL_OK)
+		*snapshot = pawl_pg_value(res, 0, 0);
+	return rc;
+}
+
 enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *listener, const char *list_key, int limit, struct pawl_outbox_batch *out,
-    struct pawl_error *err)
+    const char *listener, const char *list_key, const char *snapshot, int limit,
+    struct pawl_outbox_batch *out, struct pawl_error *err)
 {
 	char lim[16];
-	const char *params[] = { listener, list_key, lim };
+	const char *params[] = { listener, list_key, lim, snapshot };
 	struct pg_result *res;
 	enum pawl_err rc;
 	int i, rows;
@@ -50,10 +64,11 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	    "WITH lock AS (SELECT pg_try_advisory_xact_lock(2, hashtext($1 || ' ' || $2)) AS ok, "
 	    "set_config('synchronous_commit', 'off', true) AS async), "
 	    "taken AS (DELETE FROM outbox WHERE id IN (SELECT id FROM outbox, lock "
-	    "WHERE lock.ok AND listener = $1 AND list_key = $2 ORDER BY id LIMIT $3::integer) "
+	    "WHERE lock.ok AND listener = $1 AND list_key = $2 "
+	    "AND pg_visible_in_snapshot(xid, $4::pg_snapshot) ORDER BY id LIMIT $3::integer) "
 	    "RETURNING id, payload) "
 	    "SELECT (SELECT ok FROM lock), id, payload FROM taken RIGHT JOIN lock ON true "
-	    "ORDER BY id", 3, params, 0, &res, err);
+	    "ORDER BY id", 4, params, 0, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);

@@ -567,6 +567,8 @@ enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pa
 
 enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
 {
+	enum pawl_err rc;
+
 	if (pg->n_pending > 0) {
 		/* A bug: the last request left deferred statements behind. */
 		pawl_log_error("deferred statements dropped at BEGIN");
@@ -574,14 +576,60 @@ enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct
 	}
 	/* Sent with the transaction's first statement (and never, if it has none). */
 	pg->pending_begin = true;
-	return pawl_pg_defer(pg, arena, "BEGIN", 0, NULL, err);
+	if ((rc = pawl_pg_defer(pg, arena, "BEGIN", 0, NULL, err)) != PAWL_OK)
+		return rc;
+	if (!pg->cfg->storage_early_lock_release)
+		return PAWL_OK;
+	return pawl_pg_defer(pg, arena, "SET LOCAL synchronous_commit = off", 0, NULL, err);
 }
+
+/*
+ * Early lock release. A synchronous COMMIT keeps every lock of the
+ * transaction -- the list's advisory lock and timestamp row, which all
+ * writers of the list queue for -- until its WAL record is on disk. Here the
+ * COMMIT is asynchronous (SET LOCAL at BEGIN) and releases them at once; the
+ * statement after it, in the same round trip, is a transaction of its own
+ * that takes an xid and commits synchronously, so it returns only once the
+ * WAL is flushed past its commit record, hence past ours. Nobody hears of the
+ * write before that: not the client, not a subscriber, not Redis (the outbox
+ * delivery flushes the same way, see pawl_outbox_barrier). Concurrent
+ * barriers share fsyncs (group commit).
+ */
+#define BARRIER_SQL "SELECT pg_current_xact_id()"
 
 enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
 {
-	enum pawl_err rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err);
+	enum pawl_err rc;
 
+	/* A transaction already sent died with its connection: a new one must not "commit" it. */
+	if (!pg->pending_begin && (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)) {
+		pg->n_pending = 0;
+		drop(pg);
+		return unavailable(err, "connection lost");
+	}
+	if (!pg->cfg->storage_early_lock_release) {
+		rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err);
+	} else if ((rc = pawl_pg_connect(pg, true, err)) == PAWL_OK &&
+	    (rc = pawl_pg_defer(pg, arena, "COMMIT", 0, NULL, err)) == PAWL_OK) {
+		/* Never retried: the COMMIT may have been applied. */
+		rc = exec_once(pg, arena, BARRIER_SQL, 0, NULL, 0, NULL, err);
+	}
 	if (rc != PAWL_OK)
+		pawl_pg_rollback(pg, arena);
+	return rc;
+}
+
+enum pawl_err pawl_pg_commit_nowait(struct pawl_pg *pg, struct pawl_arena *arena,
+    struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	if (!pg->pending_begin && (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)) {
+		pg->n_pending = 0;
+		drop(pg);
+		return unavailable(err, "connection lost");
+	}
+	if ((rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err)) != PAWL_OK)
 		pawl_pg_rollback(pg, arena);
 	return rc;
 }

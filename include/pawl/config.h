@@ -55,6 +55,7 @@ struct pawl_config {
 	int storage_statement_timeout_ms;     /* default 10000 (0 = none) */
 	int storage_max_fetch_size;       /* default 10000 */
 	bool storage_prepared_statements; /* default true; false behind PgBouncer (transaction mode) */
+	bool storage_early_lock_release;  /* default true: commit, then wait for the WAL flush */
 	int paginate_by;                  /* default 0 = no cap beyond max_fetch_size */
 
 	/* identity */

@@ -27,13 +27,22 @@ struct pawl_outbox_batch {
 };
 
 /*
+ * Outside a transaction: a synchronous commit of its own, which returns once
+ * the WAL is on disk past every transaction finished before it; *snapshot
+ * (arena) names those transactions, for pawl_outbox_take.
+ */
+enum pawl_err pawl_outbox_barrier(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char **snapshot, struct pawl_error *err);
+
+/*
  * Inside a transaction: takes the list's advisory lock (without waiting) and
- * deletes up to limit of its rows, returned in commit order. The caller
+ * deletes up to limit of its rows written by transactions the barrier's
+ * snapshot saw finished (durable ones), returned in commit order. The caller
  * pushes them, then COMMITs (or ROLLBACKs, which puts them back).
  */
 enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *listener, const char *list_key, int limit, struct pawl_outbox_batch *out,
-    struct pawl_error *err);
+    const char *listener, const char *list_key, const char *snapshot, int limit,
+    struct pawl_outbox_batch *out, struct pawl_error *err);
 
 struct pawl_outbox_list {
 	const char *listener;

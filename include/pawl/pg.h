@@ -73,6 +73,9 @@ enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pa
  */
 enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
 enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
+/* COMMIT without waiting for durability: for transactions a crash may undo harmlessly. */
+enum pawl_err pawl_pg_commit_nowait(struct pawl_pg *pg, struct pawl_arena *arena,
+    struct pawl_error *err);
 void pawl_pg_rollback(struct pawl_pg *pg, struct pawl_arena *arena);
 
 /* Result accessors (row/column from 0). value is "" for NULL. */

@@ -27,8 +27,8 @@ struct pawl_pg;
  * rows stay for later).
  */
 enum pawl_err pawl_relay_deliver(const struct pawl_listeners *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, const char *listener, const char *list_key, bool *busy,
-    struct pawl_error *err);
+    struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
+    bool *busy, struct pawl_error *err);
 
 /*
  * The fast path after COMMIT: delivers the lists the stage touched, for every

@@ -98,6 +98,28 @@ static void test_deferred_commit(void)
 	pawl_arena_reset(arena);
 }
 
+/* Early lock release (the default): the commit is asynchronous, the session stays synchronous. */
+static void test_early_release_stays_local(void)
+{
+	struct pawl_error err;
+	struct pg_result *res = NULL;
+	long before = rows();
+
+	CU_ASSERT_TRUE(cfg->storage_early_lock_release);
+	CU_ASSERT_EQUAL_FATAL(pawl_pg_begin(pg, arena, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SHOW synchronous_commit", 0, NULL, 0, &res, &err),
+	    PAWL_OK);
+	CU_ASSERT_STRING_EQUAL(res ? pawl_pg_value(res, 0, 0) : "", "off");
+	CU_ASSERT_EQUAL(insert(3, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_commit(pg, arena, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(rows(), before + 1);
+	res = NULL;
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SHOW synchronous_commit", 0, NULL, 0, &res, &err),
+	    PAWL_OK);
+	CU_ASSERT_STRING_EQUAL(res ? pawl_pg_value(res, 0, 0) : "", "on");
+	pawl_arena_reset(arena);
+}
+
 static void test_deferred_failure_is_next_statements(void)
 {
 	struct pawl_error err;
@@ -200,6 +222,8 @@ void test_pg_register(void)
 	CU_pSuite s = CU_add_suite("pg", suite_init, suite_cleanup);
 
 	CU_add_test(s, "deferred statements commit with COMMIT", test_deferred_commit);
+	CU_add_test(s, "early lock release: asynchronous COMMIT, synchronous session",
+	    test_early_release_stays_local);
 	CU_add_test(s, "a deferred failure fails the next statement",
 	    test_deferred_failure_is_next_statements);
 	CU_add_test(s, "a deferred failure fails COMMIT", test_deferred_failure_at_commit);
