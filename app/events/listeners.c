@@ -152,6 +152,19 @@ bool pawl_listeners_wanted(const struct pawl_listeners *ls, enum pawl_event_acti
 	return false;
 }
 
+const char **pawl_listeners_durable_names(const struct pawl_listeners *ls,
+    struct pawl_arena *arena, size_t *n)
+{
+	const char **names = pawl_arena_calloc(arena, ls->n + 1, sizeof(*names));
+	size_t i;
+
+	*n = 0;
+	for (i = 0; names != NULL && i < ls->n; i++)
+		if (ls->items[i].redis != NULL)
+			names[(*n)++] = ls->items[i].cfg->name;
+	return names;
+}
+
 bool pawl_listeners_any_durable(const struct pawl_listeners *ls)
 {
 	size_t i;

@@ -166,30 +166,67 @@ static void drain_wakes(int fd)
 		;
 }
 
-/* One pass over every list with waiting rows; false when something failed. */
+/* Pushes a batch of several listeners' rows: each listener's in id order, one LPUSH call each. */
+static enum pawl_err push_all(const struct pawl_listeners *ls, struct pawl_arena *arena,
+    const char *const *names, size_t n_names, const struct pawl_outbox_batch *b,
+    struct pawl_error *err)
+{
+	const char **mine = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine));
+	size_t i, j, n;
+	enum pawl_err rc;
+
+	if (mine == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n_names; i++) {
+		const char *listname = NULL;
+		struct pawl_redis *redis = pawl_listeners_redis(ls, names[i], &listname);
+
+		for (j = 0, n = 0; j < b->n; j++)
+			if (strcmp(b->listeners[j], names[i]) == 0)
+				mine[n++] = b->payloads[j];
+		if (n > 0 && redis == NULL)
+			return pawl_error_set(err, PAWL_ERR_INTERNAL, "listener '%s' has no Redis", names[i]);
+		if (n > 0 && (rc = pawl_redis_lpush(redis, listname, mine, n, err)) != PAWL_OK)
+			return rc;
+	}
+	return PAWL_OK;
+}
+
+/*
+ * One pass: a barrier, then batches of every list's ready rows, each batch
+ * taken, pushed and acknowledged in one transaction. False when something
+ * failed (the rows stay, for the next pass).
+ */
 static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
     struct pawl_arena *arena)
 {
-	struct pawl_outbox_list *lists;
+	struct pawl_outbox_batch b;
 	struct pawl_error err;
 	const char *snapshot = NULL;
-	size_t n, i;
-	bool ok = true;
+	const char **names;
+	size_t n_names = 0;
+	const int limit = 1000;
 
-	if (pawl_outbox_pending(pg, arena, 1000, &lists, &n, &err) != PAWL_OK ||
-	    (n > 0 && pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK))
-		return false;
-	for (i = 0; i < n && !relay_stop; i++) {
-		bool busy;
-
-		if (pawl_relay_deliver(ls, pg, arena, lists[i].listener, lists[i].list_key, snapshot,
-		    &busy, &err) != PAWL_OK) {
-			pawl_log_warn("relay: delivery to '%s' failed, will retry: %s",
-			    lists[i].listener, err.message);
-			ok = false;
+	names = pawl_listeners_durable_names(ls, arena, &n_names);
+	if (names == NULL || n_names == 0)
+		return names != NULL;
+	if (pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK)
+		goto failed;
+	do {
+		if (pawl_pg_begin(pg, arena, &err) != PAWL_OK)
+			goto failed;
+		if (pawl_outbox_take_all(pg, arena, names, n_names, snapshot, limit, &b, &err) != PAWL_OK ||
+		    push_all(ls, arena, names, n_names, &b, &err) != PAWL_OK) {
+			pawl_pg_rollback(pg, arena);
+			goto failed;
 		}
-	}
-	return ok;
+		if (pawl_pg_commit_nowait(pg, arena, &err) != PAWL_OK)
+			goto failed;
+	} while (b.n == (size_t)limit && !relay_stop);
+	return true;
+failed:
+	pawl_log_warn("relay: delivery failed, will retry: %s", err.message);
+	return false;
 }
 
 int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)

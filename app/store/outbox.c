@@ -56,6 +56,7 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	snprintf(lim, sizeof(lim), "%d", limit);
 	out->n = 0;
 	out->locked = 0;
+	out->listeners = NULL;
 	rc = pawl_pg_exec(pg, arena,
 	    /*
 	     * The delivery's COMMIT need not wait for the disk: if it is lost in a
@@ -87,30 +88,52 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	return PAWL_OK;
 }
 
-enum pawl_err pawl_outbox_pending(struct pawl_pg *pg, struct pawl_arena *arena, int max,
-    struct pawl_outbox_list **lists, size_t *n, struct pawl_error *err)
+enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *const *listeners, size_t n_listeners, const char *snapshot, int limit,
+    struct pawl_outbox_batch *out, struct pawl_error *err)
 {
 	char lim[16];
-	const char *params[] = { lim };
+	const char *params[] = { pawl_pg_text_array(arena, listeners, n_listeners), snapshot, lim };
 	struct pg_result *res;
 	enum pawl_err rc;
 	int i, rows;
 
-	snprintf(lim, sizeof(lim), "%d", max);
-	rc = pawl_pg_exec(pg, arena, "SELECT listener, list_key FROM outbox "
-	    "GROUP BY listener, list_key ORDER BY min(id) LIMIT $1::integer", 1, params, 0, &res, err);
+	if (params[0] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	snprintf(lim, sizeof(lim), "%d", limit);
+	out->n = 0;
+	out->locked = 1;
+	/*
+	 * Every list with rows ready, each under its delivery lock (lists another
+	 * process is delivering are skipped, for the next pass), the oldest rows
+	 * first: one statement a pass, however many lists the writes touched.
+	 * The COMMIT need not wait for the disk: a lost DELETE means a re-push.
+	 */
+	rc = pawl_pg_exec(pg, arena,
+	    "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)), "
+	    "ready AS (SELECT DISTINCT listener, list_key FROM outbox "
+	    "WHERE listener = ANY($1::text[]) AND pg_visible_in_snapshot(xid, $2::pg_snapshot)), "
+	    "locked AS (SELECT listener, list_key FROM ready, async "
+	    "WHERE pg_try_advisory_xact_lock(2, hashtext(listener || ' ' || list_key))), "
+	    "taken AS (DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o "
+	    "JOIN locked l ON o.listener = l.listener AND o.list_key = l.list_key "
+	    "WHERE pg_visible_in_snapshot(o.xid, $2::pg_snapshot) ORDER BY o.id LIMIT $3::integer) "
+	    "RETURNING id, listener, payload) "
+	    "SELECT id, listener, payload FROM taken ORDER BY id", 3, params, 0, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
-	*n = 0;
-	*lists = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(**lists));
-	if (*lists == NULL)
+	out->ids = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->ids));
+	out->listeners = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->listeners));
+	out->payloads = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->payloads));
+	if (out->ids == NULL || out->listeners == NULL || out->payloads == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < rows; i++) {
-		(*lists)[i].listener = pawl_pg_value(res, i, 0);
-		(*lists)[i].list_key = pawl_pg_value(res, i, 1);
+		out->ids[i] = strtoll(pawl_pg_value(res, i, 0), NULL, 10);
+		out->listeners[i] = pawl_pg_value(res, i, 1);
+		out->payloads[i] = pawl_pg_value(res, i, 2);
 	}
-	*n = (size_t)rows;
+	out->n = (size_t)rows;
 	return PAWL_OK;
 }
 

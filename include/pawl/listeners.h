@@ -49,6 +49,10 @@ struct pawl_redis *pawl_listeners_redis(const struct pawl_listeners *ls, const c
 const char **pawl_listeners_durable_for(const struct pawl_listeners *ls,
     struct pawl_arena *arena, const struct pawl_event *ev);
 
+/* The names of the durable listeners (NULL-terminated, in arena; *n of them). */
+const char **pawl_listeners_durable_names(const struct pawl_listeners *ls,
+    struct pawl_arena *arena, size_t *n);
+
 /* True when a durable (outbox) listener is configured: the relay must run. */
 bool pawl_listeners_any_durable(const struct pawl_listeners *ls);
 

@@ -22,6 +22,7 @@ enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, si
 struct pawl_outbox_batch {
 	long long *ids;
 	const char **payloads;
+	const char **listeners; /* pawl_outbox_take_all only: each row's listener */
 	size_t n;
 	int locked;       /* 0: another process is delivering this list now */
 };
@@ -44,14 +45,14 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
     const char *listener, const char *list_key, const char *snapshot, int limit,
     struct pawl_outbox_batch *out, struct pawl_error *err);
 
-struct pawl_outbox_list {
-	const char *listener;
-	const char *list_key;
-};
-
-/* Up to max distinct (listener, list) pairs that have rows waiting. */
-enum pawl_err pawl_outbox_pending(struct pawl_pg *pg, struct pawl_arena *arena, int max,
-    struct pawl_outbox_list **lists, size_t *n, struct pawl_error *err);
+/*
+ * pawl_outbox_take for every list of the given listeners at once: the rows
+ * (up to limit) of each list whose lock it got, in id order -- commit order
+ * within each list -- with their listener in out->listeners.
+ */
+enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *const *listeners, size_t n_listeners, const char *snapshot, int limit,
+    struct pawl_outbox_batch *out, struct pawl_error *err);
 
 /* Rows waiting and the age in seconds of the oldest (for __heartbeat__). */
 enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
