@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "pawl/app.h"
+#include "pawl/auth.h"
 #include "pawl/pg.h"
 #include "pawl/events.h"
 #include "pawl/listeners.h"
@@ -78,6 +79,11 @@ struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *
 	}
 	if ((app->listeners = pawl_listeners_new(cfg, app->events, err)) == NULL)
 		goto fail;
+	if (cfg->userid_hmac_secret != NULL &&
+	    (app->auth_key = pawl_auth_key_new(cfg->userid_hmac_secret)) == NULL) {
+		pawl_error_set(err, PAWL_ERR_INTERNAL, "cannot set up HMAC-SHA256 (OpenSSL)");
+		goto fail;
+	}
 	{
 		time_t eos;
 
@@ -99,6 +105,7 @@ void pawl_app_free(struct pawl_app *app)
 {
 	if (app == NULL)
 		return;
+	pawl_auth_key_free(app->auth_key);
 	pawl_listeners_free(app->listeners);
 	pawl_events_free(app->events);
 	free(app->version_json);

@@ -5,6 +5,7 @@
  */
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -22,53 +23,52 @@ static const char hexdigits[] = "0123456789abcdef";
 
 /*
  * OpenSSL 3 looks the algorithm up and builds a context on every one-shot
- * HMAC() call, a visible share of a cached GET. Each process keeps one HMAC
- * context keyed with the last key it saw (the secret, as a rule) and only
- * re-initialises it per message. Workers are single-threaded processes.
+ * HMAC() call, a visible share of a cached GET: a key handle sets the key
+ * once, and each message only re-initialises the context.
  */
-static struct {
+struct pawl_auth_key {
 	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx;
-	char *key; /* a copy of the key the context holds (the server's secret, not a password) */
-	size_t keylen;
-} hmac_cache;
+};
 
-static EVP_MAC_CTX *keyed_ctx(const char *key, size_t keylen)
+void pawl_auth_key_free(struct pawl_auth_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_MAC_CTX_free(k->ctx);
+	EVP_MAC_free(k->mac);
+	free(k);
+}
+
+struct pawl_auth_key *pawl_auth_key_new(const char *secret)
 {
 	char sha256[] = "SHA256";
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256, 0),
 		OSSL_PARAM_construct_end(),
 	};
+	struct pawl_auth_key *k = calloc(1, sizeof(*k));
 
-	if (hmac_cache.key != NULL && hmac_cache.keylen == keylen &&
-	    CRYPTO_memcmp(hmac_cache.key, key, keylen) == 0)
-		return EVP_MAC_init(hmac_cache.ctx, NULL, 0, NULL) == 1 ? hmac_cache.ctx : NULL;
-	OPENSSL_clear_free(hmac_cache.key, hmac_cache.keylen);
-	hmac_cache.key = NULL;
-	if (hmac_cache.mac == NULL && (hmac_cache.mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	if (k == NULL || secret == NULL || (k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (k->ctx = EVP_MAC_CTX_new(k->mac)) == NULL ||
+	    EVP_MAC_init(k->ctx, (const unsigned char *)secret, strlen(secret), params) != 1) {
+		pawl_auth_key_free(k);
 		return NULL;
-	if (hmac_cache.ctx == NULL && (hmac_cache.ctx = EVP_MAC_CTX_new(hmac_cache.mac)) == NULL)
-		return NULL;
-	if (EVP_MAC_init(hmac_cache.ctx, (const unsigned char *)key, keylen, params) != 1 ||
-	    (hmac_cache.key = OPENSSL_memdup(key, keylen + 1)) == NULL)
-		return NULL;
-	hmac_cache.keylen = keylen;
-	return hmac_cache.ctx;
+	}
+	return k;
 }
 
-void pawl_auth_hmac_hex(const char *key, const char *msg, size_t msg_len, char out[65])
+void pawl_auth_key_hex(struct pawl_auth_key *k, const char *msg, size_t msg_len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	size_t md_len = 0;
-	EVP_MAC_CTX *ctx;
 	unsigned int i;
 
 	out[0] = '\0';
-	ctx = keyed_ctx(key != NULL ? key : "", key != NULL ? strlen(key) : 0);
-	if (ctx == NULL ||
-	    EVP_MAC_update(ctx, (const unsigned char *)(msg != NULL ? msg : ""), msg_len) != 1 ||
-	    EVP_MAC_final(ctx, md, &md_len, sizeof(md)) != 1 || md_len != 32)
+	/* A NULL key re-uses the one given at creation. */
+	if (k == NULL || EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(k->ctx, (const unsigned char *)(msg != NULL ? msg : ""), msg_len) != 1 ||
+	    EVP_MAC_final(k->ctx, md, &md_len, sizeof(md)) != 1 || md_len != 32)
 		return;
 	for (i = 0; i < md_len; i++) {
 		out[2 * i] = hexdigits[md[i] >> 4];
@@ -76,6 +76,15 @@ void pawl_auth_hmac_hex(const char *key, const char *msg, size_t msg_len, char o
 	}
 	out[64] = '\0';
 	OPENSSL_cleanse(md, sizeof(md));
+}
+
+void pawl_auth_hmac_hex(const char *key, const char *msg, size_t msg_len, char out[65])
+{
+	struct pawl_auth_key *k = pawl_auth_key_new(key != NULL ? key : "");
+
+	out[0] = '\0';
+	pawl_auth_key_hex(k, msg, msg_len, out);
+	pawl_auth_key_free(k);
 }
 
 static bool is_space(char c)
@@ -176,7 +185,7 @@ static char *as_utf8(struct pawl_arena *arena, unsigned char *s, size_t len,
 	return (char *)out;
 }
 
-const char *pawl_auth_basic_userid(struct pawl_arena *arena, const char *secret,
+const char *pawl_auth_basic_userid(struct pawl_arena *arena, struct pawl_auth_key *key,
     const char *authorization)
 {
 	const char *tok, *result = NULL;
@@ -185,7 +194,7 @@ const char *pawl_auth_basic_userid(struct pawl_arena *arena, const char *secret,
 	size_t toklen, rawlen = 0, msglen = 0;
 	const unsigned char *colon;
 
-	if (authorization == NULL || secret == NULL ||
+	if (authorization == NULL || key == NULL ||
 	    !basic_token(authorization, &tok, &toklen))
 		return NULL;
 	raw = b64_decode(arena, tok, toklen, &rawlen);
@@ -197,7 +206,7 @@ const char *pawl_auth_basic_userid(struct pawl_arena *arena, const char *secret,
 	msg = as_utf8(arena, raw, rawlen, &msglen);
 	if (msg == NULL)
 		goto out;
-	pawl_auth_hmac_hex(secret, msg, msglen, hex);
+	pawl_auth_key_hex(key, msg, msglen, hex);
 	if (hex[0] != '\0')
 		result = pawl_arena_printf(arena, "basicauth:%s", hex);
 out:

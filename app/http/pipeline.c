@@ -88,7 +88,7 @@ static void identify(struct pawl_app *app, struct pawl_request *req)
 
 	for (p = app->cfg->auth_policies; p != NULL && *p != NULL; p++) {
 		if (strcmp(*p, "basicauth") == 0) {
-			req->user_id = pawl_auth_basic_userid(req->arena, app->cfg->userid_hmac_secret,
+			req->user_id = pawl_auth_basic_userid(req->arena, app->auth_key,
 			    pawl_request_header(req, "Authorization"));
 		} else if (strcmp(*p, "remote_user") == 0) {
 			/* Trusted only because nginx authenticated the user (auth_basic, auth_request). */

@@ -8,12 +8,24 @@
 #include "pawl/arena.h"
 
 /*
+ * An HMAC-SHA256 key, set up once (a worker keeps one for the whole process:
+ * OpenSSL's per-call setup costs more than the hash). Not for concurrent use.
+ * NULL for a NULL secret or when OpenSSL fails. _free accepts NULL.
+ */
+struct pawl_auth_key;
+struct pawl_auth_key *pawl_auth_key_new(const char *secret);
+void pawl_auth_key_free(struct pawl_auth_key *k);
+
+/* Lower-case hex HMAC-SHA256 of msg under k, into out[65] ("" on failure or a NULL k). */
+void pawl_auth_key_hex(struct pawl_auth_key *k, const char *msg, size_t msg_len, char out[65]);
+
+/*
  * Computes the prefixed user id for an Authorization header value:
  * "basicauth:" + lower-case hex HMAC-SHA256(key = secret, msg = "user:password").
- * Returns NULL (anonymous) for a NULL, non-Basic or malformed header, bad
- * base64, no ':' or an empty user name. The string lives in the arena.
+ * Returns NULL (anonymous) for a NULL key, a NULL, non-Basic or malformed
+ * header, bad base64, no ':' or an empty user name. The string lives in the arena.
  */
-const char *pawl_auth_basic_userid(struct pawl_arena *arena, const char *secret,
+const char *pawl_auth_basic_userid(struct pawl_arena *arena, struct pawl_auth_key *key,
     const char *authorization);
 
 /* Lower-case hex HMAC-SHA256 of msg keyed by key, into out[65]. */
