@@ -194,32 +194,6 @@ enum pawl_err pawl_acl_groups(struct pawl_pg *pg, struct pawl_arena *arena,
 	return PAWL_OK;
 }
 
-/* The ACL of $1 as JSON, shown only when $2's principals (and groups) hold write on it. */
-#define ACL_FOR_WRITER(obj, who) \
-	"CASE WHEN EXISTS (SELECT 1 FROM access_control_entries w WHERE w.object_id = $" #obj " " \
-	"AND w.permission = 'write' AND w.principal = ANY" PAWL_ACL_EXPANDED(who) ") " \
-	"THEN (SELECT coalesce(jsonb_object_agg(permission, principals), '{}')::text FROM " \
-	"(SELECT permission, jsonb_agg(principal ORDER BY principal) AS principals " \
-	"FROM access_control_entries WHERE object_id = $" #obj " GROUP BY permission) t) " \
-	"ELSE '{}' END"
-
-enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *object_id, const char *const *principals, const char **json,
-    struct pawl_error *err)
-{
-	const char *params[] = { object_id, pawl_acl_principals_param(arena, principals) };
-	struct pg_result *res;
-	enum pawl_err rc;
-
-	*json = "{}";
-	if (params[1] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	rc = pawl_pg_exec(pg, arena, "SELECT " ACL_FOR_WRITER(1, 2), 2, params, 0, &res, err);
-	if (rc == PAWL_OK)
-		*json = pawl_pg_value(res, 0, 0);
-	return rc;
-}
-
 struct ace {
 	const char *permission;
 	const char *principal;
@@ -256,6 +230,46 @@ static const char *acl_json(struct pawl_arena *arena, struct ace *aces, size_t n
 	}
 	pawl_buf_puts(&b, n > 0 ? "]}" : "}");
 	return b.failed ? NULL : b.data;
+}
+
+/*
+ * The ACL of object_id as JSON, for a caller whose principals (or groups)
+ * hold write on it; "{}" for anyone else (Kinto shows it to writers only).
+ */
+enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *object_id, const char *const *principals, const char **json,
+    struct pawl_error *err)
+{
+	const char *params[] = { object_id, pawl_acl_principals_param(arena, principals) };
+	struct pg_result *res;
+	struct ace *aces;
+	size_t n_aces = 0;
+	bool writer = false;
+	enum pawl_err rc;
+	int rows, r;
+
+	*json = "{}";
+	if (params[1] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	/* Aggregate-free, as pawl_acl_read_object: the ACEs, then the caller's write ACE. */
+	rc = pawl_pg_exec(pg, arena, "SELECT 1, permission, principal FROM access_control_entries "
+	    "WHERE object_id = $1 UNION ALL SELECT 2, permission, principal "
+	    "FROM access_control_entries WHERE object_id = $1 AND permission = 'write' "
+	    "AND principal = ANY" PAWL_ACL_EXPANDED(2), 2, params, 0, &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	rows = pawl_pg_rows(res);
+	if ((aces = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*aces))) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (r = 0; r < rows; r++) {
+		if (pawl_pg_value(res, r, 0)[0] == '2')
+			writer = true;
+		else
+			aces[n_aces++] = (struct ace){ pawl_pg_value(res, r, 1), pawl_pg_value(res, r, 2) };
+	}
+	if (writer && (*json = acl_json(arena, aces, n_aces)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return PAWL_OK;
 }
 
 /* The distinct object URIs of the grants, and object_id, as a text[] literal. */
