@@ -209,9 +209,21 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 	return stage_reads(c, &l, ts, err);
 }
 
+/* Whether a POST body carries data.id (whatever its type: do_post validates it). */
+static bool body_names_id(json_object *body)
+{
+	json_object *data;
+
+	return body != NULL && json_object_is_type(body, json_type_object) &&
+	    json_object_object_get_ex(body, "data", &data) &&
+	    json_object_is_type(data, json_type_object) &&
+	    json_object_object_get_ex(data, "id", NULL);
+}
+
 static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 {
 	json_object *data, *perms, *idv;
+	const char *acl;
 	struct pawl_object obj;
 	bool found = false, not_modified, allowed = false;
 	long long floor;
@@ -254,13 +266,19 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
 	floor = pawl_resource_take_server_fields(data);
+	/*
+	 * The new object's ACL first, its answer read back, and only then the
+	 * timestamp bump and the object: the list's writers queue from the bump
+	 * to the COMMIT, and this keeps the ACL's round trip out of that queue.
+	 */
 	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
 	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id,
 	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", floor, &obj, err)) != PAWL_OK ||
-	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;
-	pawl_resource_item_response(c, 201, &obj, pawl_permissions_answer(c, c->uri, err));
+	pawl_resource_item_response(c, 201, &obj, acl);
 	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
 }
 
@@ -330,6 +348,7 @@ enum pawl_err pawl_list_handle(struct pawl_rctx *c, struct pawl_error *err)
 	case PAWL_METHOD_HEAD:
 		return list_get(c, err);
 	case PAWL_METHOD_POST:
+		c->fresh_id = !body_names_id(c->req->json);
 		return pawl_resource_write(c, do_post, err);
 	case PAWL_METHOD_DELETE:
 		return pawl_resource_write(c, do_delete, err);

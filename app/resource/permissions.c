@@ -240,16 +240,25 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, err);
 }
 
-const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
+enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const char **acl,
+    struct pawl_error *err)
 {
 	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
-	const char *acl = "{}";
 
+	*acl = "{}";
+	if (c->res->per_user)
+		return PAWL_OK;
+	if (principals == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write` (groups too). */
-	if (c->res->per_user || principals == NULL ||
-	    pawl_acl_get_for_writer(c->app->pg, c->req->arena, uri, principals, &acl, err) != PAWL_OK)
-		return "{}";
-	return acl;
+	return pawl_acl_get_for_writer(c->app->pg, c->req->arena, uri, principals, acl, err);
+}
+
+const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
+{
+	const char *acl;
+
+	return pawl_permissions_acl(c, uri, &acl, err) == PAWL_OK ? acl : "{}";
 }
 
 enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm,

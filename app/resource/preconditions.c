@@ -117,13 +117,15 @@ enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *f
 	if (c->app->cfg->readonly)
 		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
 	if (c->req->in_txn) {
-		if ((rc = pawl_objects_lock_list(pg, c->req->arena, &c->key, err)) != PAWL_OK)
+		if (!c->fresh_id &&
+		    (rc = pawl_objects_lock_list(pg, c->req->arena, &c->key, err)) != PAWL_OK)
 			return rc;
 		return fn(c, err);
 	}
 	if ((rc = pawl_pg_begin(pg, c->req->arena, err)) != PAWL_OK)
 		return rc;
-	if ((rc = pawl_objects_lock_list(pg, c->req->arena, &c->key, err)) != PAWL_OK) {
+	if (!c->fresh_id &&
+	    (rc = pawl_objects_lock_list(pg, c->req->arena, &c->key, err)) != PAWL_OK) {
 		pawl_pg_rollback(pg, c->req->arena);
 		return rc;
 	}

@@ -90,4 +90,8 @@ enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm
 /* The "permissions" to answer for the object at uri: its ACL if the caller may write it, else {}. */
 const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err);
 
+/* The same, failing when the database does (earlier deferred writes included). */
+enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const char **acl,
+    struct pawl_error *err);
+
 #endif

@@ -34,6 +34,12 @@ struct pawl_rctx {
 	/* pawl_resource_prefetch_parent's answer, read by pawl_resource_check_parent. */
 	struct pawl_pg_slot parent_slot;
 	bool parent_prefetched;
+	/*
+	 * A creation under an id the server makes up: there is no "does it exist?"
+	 * to keep atomic with the write, so pawl_resource_write skips the list's
+	 * advisory lock; the list timestamp's row lock still orders the commits.
+	 */
+	bool fresh_id;
 };
 
 /* True when s is a valid object id: ^[a-zA-Z0-9][a-zA-Z0-9_-]*$, at most 255 bytes. */
