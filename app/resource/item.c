@@ -120,6 +120,7 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 {
 	json_object *data, *perms;
 	struct pawl_object old, obj;
+	const char *acl;
 	bool live, not_modified, allowed = false;
 	enum pawl_err rc;
 
@@ -139,13 +140,15 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 	if (data == NULL && live && perms != NULL &&
 	    pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &data, err) != PAWL_OK)
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse");
+	/* The ACL before the bump: the list's writers queue from the bump to the COMMIT. */
 	if ((rc = pawl_permissions_complete(c, perms)) != PAWL_OK ||
 	    (rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
-	    (rc = store(c, data, pawl_resource_take_server_fields(data), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
+	    (rc = store(c, data, pawl_resource_take_server_fields(data), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;
-	pawl_resource_item_response(c, live ? 200 : 201, &obj, pawl_permissions_answer(c, c->uri, err));
+	pawl_resource_item_response(c, live ? 200 : 201, &obj, acl);
 	return pawl_resource_stage(c, live ? PAWL_EVENT_UPDATE : PAWL_EVENT_CREATE, obj.last_modified,
 	    obj.data, live ? old.data : NULL, err);
 }
@@ -325,6 +328,7 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 	const char *behavior = pawl_request_header(c->req, "Response-Behavior");
 	json_object *current, *original, *changes, *perms;
 	struct pawl_object old, obj;
+	const char *acl;
 	enum pawl_err rc;
 
 	if (behavior != NULL && strcasecmp(behavior, "full") != 0 &&
@@ -339,13 +343,14 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = apply_patch(c, &current, &changes, &perms, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_members(c, &current, err)) != PAWL_OK ||
-	    (rc = store(c, current, pawl_resource_take_server_fields(current), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
+	    (rc = store(c, current, pawl_resource_take_server_fields(current), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, current, err)) != PAWL_OK)
 		return rc;
 	if (behavior != NULL && strcasecmp(behavior, "full") != 0)
 		obj.data = behave(c, behavior, original, changes, &obj, err);
-	pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
+	pawl_resource_item_response(c, 200, &obj, acl);
 	/* As in Kinto, `new` is what the client was sent. */
 	return pawl_resource_stage(c, PAWL_EVENT_UPDATE, obj.last_modified, obj.data, old.data, err);
 }

@@ -108,6 +108,21 @@ fail:
 	return pawl_error_set(err, PAWL_ERR_PRECONDITION, "Resource was modified meanwhile");
 }
 
+/*
+ * The lock a write takes first: none for a creation under a fresh id, the
+ * object's for an item route, the whole list's otherwise (plural DELETE, POST
+ * naming an id) and inside a batch, whose sub-requests would otherwise
+ * upgrade shared list locks in two transactions at once.
+ */
+static enum pawl_err lock_for_write(struct pawl_rctx *c, struct pawl_error *err)
+{
+	if (c->fresh_id)
+		return PAWL_OK;
+	if (c->id != NULL && !c->req->in_txn)
+		return pawl_objects_lock_object(c->app->pg, c->req->arena, &c->key, c->id, err);
+	return pawl_objects_lock_list(c->app->pg, c->req->arena, &c->key, err);
+}
+
 enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *fn,
     struct pawl_error *err)
 {
@@ -117,15 +132,13 @@ enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *f
 	if (c->app->cfg->readonly)
 		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
 	if (c->req->in_txn) {
-		if (!c->fresh_id &&
-		    (rc = pawl_objects_lock_list(pg, c->req->arena, &c->key, err)) != PAWL_OK)
+		if ((rc = lock_for_write(c, err)) != PAWL_OK)
 			return rc;
 		return fn(c, err);
 	}
 	if ((rc = pawl_pg_begin(pg, c->req->arena, err)) != PAWL_OK)
 		return rc;
-	if (!c->fresh_id &&
-	    (rc = pawl_objects_lock_list(pg, c->req->arena, &c->key, err)) != PAWL_OK) {
+	if ((rc = lock_for_write(c, err)) != PAWL_OK) {
 		pawl_pg_rollback(pg, c->req->arena);
 		return rc;
 	}

@@ -104,6 +104,17 @@ enum pawl_err pawl_objects_lock_list(struct pawl_pg *pg, struct pawl_arena *aren
 	    2, params, err);
 }
 
+enum pawl_err pawl_objects_lock_object(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, struct pawl_error *err)
+{
+	const char *params[] = { key->parent_id, key->resource_name, id };
+
+	/* Class 1 shared with list writers, class 3 for objects (2 is the outbox's). */
+	return pawl_pg_defer(pg, arena,
+	    "SELECT pg_advisory_xact_lock_shared(1, hashtext($1 || ' ' || $2)), "
+	    "pg_advisory_xact_lock(3, hashtext($1 || ' ' || $2 || ' ' || $3))", 3, params, err);
+}
+
 enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, bool readonly, long long *ts, struct pawl_error *err)
 {

@@ -62,10 +62,21 @@ enum pawl_err pawl_objects_bump(struct pawl_pg *pg, struct pawl_arena *arena,
 /*
  * Serialises the writers of one list from the start of their transaction
  * (an advisory lock held until it ends), so "does the object exist?" and the
- * write that depends on it cannot interleave with another writer's.
+ * write that depends on it cannot interleave with another writer's: for
+ * writes to the whole list (plural DELETE) or to an id found in the body.
  */
 enum pawl_err pawl_objects_lock_list(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, struct pawl_error *err);
+
+/*
+ * The lock of a writer of one object (item routes): the list's advisory lock
+ * shared -- writers of different objects of a list go on together until the
+ * timestamp bump, while a plural DELETE (pawl_objects_lock_list) excludes
+ * them all -- and the object's own, exclusive, so "does it exist?" and the
+ * write cannot interleave with another writer of the same object.
+ */
+enum pawl_err pawl_objects_lock_object(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *key, const char *id, struct pawl_error *err);
 
 /*
  * The list timestamp; an empty list that was never written gets "now" stored
