@@ -18,7 +18,18 @@
 #include "pawl/redis.h"
 #include "pawl/relay.h"
 
-#define RELAY_GATHER_US 1000
+#define RELAY_GATHER_US 3000
+/* The relay vacuums the outbox after this many deliveries, at most this often. */
+#define VACUUM_AFTER_ROWS 2000
+#define VACUUM_EVERY_MS 1000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static volatile sig_atomic_t relay_stop;
 
@@ -198,7 +209,7 @@ static enum pawl_err push_all(const struct pawl_listeners *ls, struct pawl_arena
  * failed (the rows stay, for the next pass).
  */
 static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena)
+    struct pawl_arena *arena, long *taken)
 {
 	struct pawl_outbox_batch b;
 	struct pawl_error err;
@@ -222,6 +233,7 @@ static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
 		}
 		if (pawl_pg_commit_nowait(pg, arena, &err) != PAWL_OK)
 			goto failed;
+		*taken += (long)b.n;
 	} while (b.n == (size_t)limit && !relay_stop);
 	return true;
 failed:
@@ -238,6 +250,8 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 	struct pawl_error err;
 	struct sigaction sa;
 	int status = 1, wait_ms = 0, poll_ms;
+	long taken = 0;              /* rows delivered since the last VACUUM */
+	long long vacuumed_ms = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -270,7 +284,13 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 		if (notified && wake_fd >= 0)
 			usleep(RELAY_GATHER_US);
 		drain_wakes(wake_fd);
-		ok = relay_pass(ls, pg, arena);
+		ok = relay_pass(ls, pg, arena, &taken);
+		if (ok && taken >= VACUUM_AFTER_ROWS && now_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
+			if (pawl_outbox_vacuum(pg, &err) != PAWL_OK)
+				pawl_log_warn("relay: VACUUM outbox: %s", err.message);
+			taken = 0;
+			vacuumed_ms = now_ms();
+		}
 		pawl_arena_reset(arena);
 		/* After a failure retry after a second; otherwise sleep until woken or polled. */
 		wait_ms = ok ? poll_ms : 1000;

@@ -111,14 +111,16 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	 */
 	rc = pawl_pg_exec(pg, arena,
 	    "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)), "
-	    "ready AS (SELECT DISTINCT listener, list_key FROM outbox "
-	    "WHERE listener = ANY($1::text[]) AND pg_visible_in_snapshot(xid, $2::pg_snapshot)), "
-	    "locked AS (SELECT listener, list_key FROM ready, async "
-	    "WHERE pg_try_advisory_xact_lock(2, hashtext(listener || ' ' || list_key))), "
-	    "taken AS (DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o "
-	    "JOIN locked l ON o.listener = l.listener AND o.list_key = l.list_key "
-	    "WHERE pg_visible_in_snapshot(o.xid, $2::pg_snapshot) ORDER BY o.id LIMIT $3::integer) "
-	    "RETURNING id, listener, payload) "
+	    /* The oldest ready rows, walking the primary key: no scan of the whole table. */
+	    "cand AS MATERIALIZED (SELECT id, listener, list_key FROM outbox "
+	    "WHERE listener = ANY($1::text[]) AND pg_visible_in_snapshot(xid, $2::pg_snapshot) "
+	    "ORDER BY id LIMIT $3::integer), "
+	    "locked AS MATERIALIZED (SELECT d.listener, d.list_key FROM "
+	    "(SELECT DISTINCT listener, list_key FROM cand) d, async "
+	    "WHERE pg_try_advisory_xact_lock(2, hashtext(d.listener || ' ' || d.list_key))), "
+	    "taken AS (DELETE FROM outbox o USING cand c JOIN locked l "
+	    "ON c.listener = l.listener AND c.list_key = l.list_key WHERE o.id = c.id "
+	    "RETURNING o.id, o.listener, o.payload) "
 	    "SELECT id, listener, payload FROM taken ORDER BY id", 3, params, 0, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
@@ -135,6 +137,12 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	}
 	out->n = (size_t)rows;
 	return PAWL_OK;
+}
+
+enum pawl_err pawl_outbox_vacuum(struct pawl_pg *pg, struct pawl_error *err)
+{
+	/* A utility statement: not preparable, so through the simple protocol. */
+	return pawl_pg_exec_script(pg, "VACUUM (SKIP_LOCKED) outbox", err);
 }
 
 enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,

@@ -58,6 +58,14 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
     long long *pending, double *oldest_seconds, struct pawl_error *err);
 
+/*
+ * VACUUM of the outbox (outside a transaction; skipped if locked). A queue
+ * table: every row is deleted soon after it is written, and until a vacuum
+ * the dead rows are read again by every take -- more often than autovacuum,
+ * whose naptime is a minute, comes round.
+ */
+enum pawl_err pawl_outbox_vacuum(struct pawl_pg *pg, struct pawl_error *err);
+
 /* Wakes the relay (NOTIFY pawl_outbox). */
 enum pawl_err pawl_outbox_wake(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
 
