@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 struct pawl_fcgi {
 	FCGX_Request req;
 	int listen_fd;
+	int epoll_fd; /* the listener alone, EPOLLEXCLUSIVE; -1 if the kernel refused */
 };
 
 int pawl_fcgi_init(void)
@@ -78,6 +80,7 @@ struct pawl_fcgi *pawl_fcgi_new(int listen_fd)
 
 	if (f == NULL)
 		return NULL;
+	f->epoll_fd = -1;
 	/*
 	 * Non-blocking listener: workers wait in ppoll (interruptible), and the one
 	 * that loses the race for a connection gets EAGAIN instead of blocking in
@@ -91,6 +94,20 @@ struct pawl_fcgi *pawl_fcgi_new(int listen_fd)
 		return NULL;
 	}
 	f->listen_fd = listen_fd;
+	/*
+	 * Idle workers all wait on one listening socket. With poll every new
+	 * connection wakes each of them and all but one find nothing to accept;
+	 * an exclusive epoll wait wakes one (Linux 4.5+).
+	 */
+	f->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (f->epoll_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+
+		if (epoll_ctl(f->epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+			close(f->epoll_fd);
+			f->epoll_fd = -1;
+		}
+	}
 	return f;
 }
 
@@ -99,6 +116,8 @@ void pawl_fcgi_free(struct pawl_fcgi *f)
 	if (f == NULL)
 		return;
 	FCGX_Free(&f->req, 1);
+	if (f->epoll_fd >= 0)
+		close(f->epoll_fd);
 	free(f);
 }
 
@@ -108,6 +127,14 @@ int pawl_fcgi_wait(struct pawl_fcgi *f, const sigset_t *sigmask)
 	nfds_t n = 1;
 	int rc;
 
+	if (f->epoll_fd >= 0 && !(f->req.ipcFd >= 0 && f->req.keepConnection)) {
+		struct epoll_event ev;
+
+		rc = epoll_pwait(f->epoll_fd, &ev, 1, -1, sigmask);
+		if (rc < 0)
+			return errno == EINTR ? 0 : -1;
+		return 1;
+	}
 	/* With fastcgi_keep_conn, the next request may come on the kept connection. */
 	if (f->req.ipcFd >= 0 && f->req.keepConnection) {
 		fds[1].fd = f->req.ipcFd;
@@ -184,13 +211,24 @@ enum pawl_err pawl_fcgi_read_body(struct pawl_fcgi *f, struct pawl_arena *arena,
 void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
 {
 	FCGX_Stream *out = f->req.out;
+	struct pawl_buf head;
 	size_t i;
 
-	FCGX_FPrintF(out, "Status: %d %s\r\n", resp->status, pawl_err_reason(resp->status));
-	for (i = 0; i < resp->n_headers; i++)
-		FCGX_FPrintF(out, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
-	/* libfcgi's printf knows no %zu. */
-	FCGX_FPrintF(out, "Content-Length: %lu\r\n\r\n", (unsigned long)resp->body.len);
+	/* The header block is built in the arena and handed over in one piece. */
+	pawl_buf_init(&head, resp->arena);
+	pawl_buf_printf(&head, "Status: %d %s\r\n", resp->status, pawl_err_reason(resp->status));
+	for (i = 0; i < resp->n_headers; i++) {
+		pawl_buf_puts(&head, resp->headers[i].name);
+		pawl_buf_puts(&head, ": ");
+		pawl_buf_puts(&head, resp->headers[i].value);
+		pawl_buf_puts(&head, "\r\n");
+	}
+	pawl_buf_printf(&head, "Content-Length: %zu\r\n\r\n", resp->body.len);
+	if (head.failed) {
+		FCGX_FPrintF(out, "Status: 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	FCGX_PutStr(head.data, (int)head.len, out);
 	if (!resp->omit_body && resp->body.len > 0)
 		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
 }
