@@ -267,13 +267,13 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	}
 	floor = pawl_resource_take_server_fields(data);
 	/*
-	 * The new object's ACL first, its answer read back, and only then the
-	 * timestamp bump and the object: the list's writers queue from the bump
-	 * to the COMMIT, and this keeps the ACL's round trip out of that queue.
+	 * The new object's ACL and its answer (read back, or known outright under
+	 * a fresh id) first, and only then the timestamp bump and the object: the
+	 * list's writers queue from the bump to the COMMIT.
 	 */
 	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
-	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_created_acl(c, c->uri, perms, &acl, err)) != PAWL_OK ||
 	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id,
 	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", floor, &obj, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)

@@ -237,7 +237,7 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 		return PAWL_OK;
 	if (c->app->cfg->explicit_permissions)
 		writer = c->req->user_id ? c->req->user_id : "system.Everyone";
-	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, err);
+	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, c->fresh_id, err);
 }
 
 enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const char **acl,
@@ -252,6 +252,21 @@ enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const c
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write` (groups too). */
 	return pawl_acl_get_for_writer(c->app->pg, c->req->arena, uri, principals, acl, err);
+}
+
+enum pawl_err pawl_permissions_created_acl(struct pawl_rctx *c, const char *uri,
+    json_object *perms, const char **acl, struct pawl_error *err)
+{
+	/*
+	 * Under a fresh id the object holds exactly what pawl_permissions_store
+	 * wrote, its caller among the writers (explicit_permissions): nothing to
+	 * read back. Otherwise the caller may not be a writer: ask the database.
+	 */
+	if (!c->fresh_id || !c->app->cfg->explicit_permissions || c->res->per_user)
+		return pawl_permissions_acl(c, uri, acl, err);
+	*acl = pawl_acl_fresh_json(c->req->arena, perms,
+	    c->req->user_id ? c->req->user_id : "system.Everyone");
+	return *acl != NULL ? PAWL_OK : pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 }
 
 const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err)

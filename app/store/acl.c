@@ -105,7 +105,8 @@ static const char *principals_of(struct pawl_arena *arena, json_object *list)
 }
 
 enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *object_id, json_object *perms, const char *writer, struct pawl_error *err)
+    const char *object_id, json_object *perms, const char *writer, bool fresh,
+    struct pawl_error *err)
 {
 	enum pawl_err rc;
 
@@ -116,9 +117,8 @@ enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
 			if (params[2] == NULL)
 				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 			/* Two statements: in one, the INSERT would not see the DELETE. */
-			rc = pawl_pg_defer(pg, arena, "DELETE FROM access_control_entries "
-			    "WHERE object_id = $1 AND permission = $2", 2, params, err);
-			if (rc != PAWL_OK)
+			if (!fresh && (rc = pawl_pg_defer(pg, arena, "DELETE FROM access_control_entries "
+			    "WHERE object_id = $1 AND permission = $2", 2, params, err)) != PAWL_OK)
 				return rc;
 			rc = pawl_pg_defer(pg, arena, "INSERT INTO access_control_entries "
 			    "(object_id, permission, principal) SELECT DISTINCT $1, $2, p "
@@ -207,7 +207,7 @@ static int ace_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->principal, y->principal);
 }
 
-/* {"perm": ["principal", ...], ...} from n ACEs (sorted here), in the arena. */
+/* {"perm": ["principal", ...], ...} from n ACEs (sorted and deduplicated here), in the arena. */
 static const char *acl_json(struct pawl_arena *arena, struct ace *aces, size_t n)
 {
 	struct pawl_buf b;
@@ -219,6 +219,8 @@ static const char *acl_json(struct pawl_arena *arena, struct ace *aces, size_t n
 	for (i = 0; i < n; i++) {
 		bool first = i == 0 || strcmp(aces[i].permission, aces[i - 1].permission) != 0;
 
+		if (i > 0 && ace_cmp(&aces[i], &aces[i - 1]) == 0)
+			continue;
 		if (first) {
 			pawl_buf_puts(&b, i == 0 ? "" : "],");
 			pawl_buf_json_string(&b, aces[i].permission, strlen(aces[i].permission));
@@ -270,6 +272,32 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
 	if (writer && (*json = acl_json(arena, aces, n_aces)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	return PAWL_OK;
+}
+
+const char *pawl_acl_fresh_json(struct pawl_arena *arena, json_object *perms, const char *writer)
+{
+	size_t n = writer != NULL, i;
+	struct ace *aces;
+
+	if (perms != NULL) {
+		json_object_object_foreach(perms, perm, list) {
+			(void)perm;
+			n += json_object_array_length(list);
+		}
+	}
+	if ((aces = pawl_arena_calloc(arena, n + 1, sizeof(*aces))) == NULL)
+		return NULL;
+	n = 0;
+	if (writer != NULL)
+		aces[n++] = (struct ace){ "write", writer };
+	if (perms != NULL) {
+		json_object_object_foreach(perms, perm, list) {
+			for (i = 0; i < json_object_array_length(list); i++)
+				aces[n++] = (struct ace){ perm,
+				    json_object_get_string(json_object_array_get_idx(list, i)) };
+		}
+	}
+	return acl_json(arena, aces, n);
 }
 
 /* The distinct object URIs of the grants, and object_id, as a text[] literal. */

@@ -64,10 +64,19 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 /*
  * Replaces the given permissions of object_id: perms maps permission → array
  * of principals (validated by the caller); permissions not in perms are kept.
- * Then adds `writer` (may be NULL) to "write".
+ * Then adds `writer` (may be NULL) to "write". fresh: object_id is new and
+ * has no ACE yet, so there is nothing to replace.
  */
 enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *object_id, json_object *perms, const char *writer, struct pawl_error *err);
+    const char *object_id, json_object *perms, const char *writer, bool fresh,
+    struct pawl_error *err);
+
+/*
+ * The ACL JSON pawl_acl_replace(fresh) leaves on a new object: perms plus
+ * writer in "write", sorted, without duplicates -- what a read would return,
+ * without the read. NULL on OOM.
+ */
+const char *pawl_acl_fresh_json(struct pawl_arena *arena, json_object *perms, const char *writer);
 
 /* Deletes the ACEs of object_id and of every object below it. */
 enum pawl_err pawl_acl_delete_tree(struct pawl_pg *pg, struct pawl_arena *arena,

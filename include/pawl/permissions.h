@@ -94,4 +94,8 @@ const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct
 enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const char **acl,
     struct pawl_error *err);
 
+/* The same for an object pawl_permissions_store(perms) just created (no read under a fresh id). */
+enum pawl_err pawl_permissions_created_acl(struct pawl_rctx *c, const char *uri,
+    json_object *perms, const char **acl, struct pawl_error *err);
+
 #endif

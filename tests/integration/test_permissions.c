@@ -315,6 +315,39 @@ static void test_creator_and_readers(void)
 	DENIED(ANON, "GET", f.r1, NULL);
 }
 
+/*
+ * The permissions a creation answers with are known without reading them
+ * back (fresh id): they must be what a read returns, duplicates folded.
+ */
+static void test_created_acl_matches_read(void)
+{
+	struct fx f;
+	struct http_resp post, get;
+	const char *body;
+	json_object *created, *read;
+	const char *id;
+
+	FIXTURE(&f);
+	body = ru_fmt("{\"data\": {}, \"permissions\": {\"read\": [\"%s\", \"system.Everyone\", \"%s\"], "
+	    "\"write\": [\"%s\", \"%s\"]}}", uid[BOB], uid[BOB], uid[BOB], uid[ALICE]);
+	as(&post, ALICE, "POST", f.records, body, NULL);
+	assert_status(&post, 201);
+	created = resp_json(&post, "permissions");
+	id = json_object_get_string(resp_json(&post, "data.id"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+	as(&get, ALICE, "GET", ru_fmt("%s/%s", f.records, id), NULL, NULL);
+	assert_status(&get, 200);
+	read = resp_json(&get, "permissions");
+	CHECK(created != NULL && read != NULL && json_object_equal(created, read),
+	      "POST answered %s, GET %s", json_object_to_json_string(created),
+	      json_object_to_json_string(read));
+	CHECK(json_object_array_length(json_object_object_get(read, "read")) == 2 &&
+	      json_object_array_length(json_object_object_get(read, "write")) == 2,
+	      "duplicates kept: %s", json_object_to_json_string(read));
+	http_resp_free(&post);
+	http_resp_free(&get);
+}
+
 /* --- the inheritance table, one row at a time ----------------------------------------- */
 
 /* bucket write: everything below, and creating anything in it. */
@@ -1017,6 +1050,8 @@ void test_permissions_register(void)
 
 	CU_add_test(s, "bucket:create: authenticated yes, anonymous 401", test_bucket_create);
 	CU_add_test(s, "creator in write; readers get permissions {}", test_creator_and_readers);
+	CU_add_test(s, "a creation's permissions are what a read returns",
+	    test_created_acl_matches_read);
 	CU_add_test(s, "bucket write: everything below", test_bucket_write);
 	CU_add_test(s, "bucket read: read below, no write", test_bucket_read);
 	CU_add_test(s, "collection:create, group:create on the bucket", test_child_create);
