@@ -35,9 +35,12 @@ enum pawl_err pawl_outbox_barrier(struct pawl_pg *pg, struct pawl_arena *arena,
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	/* The xid makes the commit real: it waits for the flush (synchronous_commit on). */
-	rc = pawl_pg_exec(pg, arena, "SELECT pg_current_snapshot()::text, pg_current_xact_id()",
-	    0, NULL, 0, &res, err);
+	/*
+	 * A synchronous commit that writes WAL (the logical message; see the
+	 * barrier in pg.c): it returns once everything before it is on disk.
+	 */
+	rc = pawl_pg_exec(pg, arena, "SELECT pg_current_snapshot()::text, "
+	    "pg_logical_emit_message(true, 'pawl.barrier', '')", 0, NULL, 0, &res, err);
 	if (rc == PAWL_OK)
 		*snapshot = pawl_pg_value(res, 0, 0);
 	return rc;

@@ -585,17 +585,22 @@ enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct
 
 /*
  * Early lock release. A synchronous COMMIT keeps every lock of the
- * transaction -- the list's advisory lock and timestamp row, which all
- * writers of the list queue for -- until its WAL record is on disk. Here the
- * COMMIT is asynchronous (SET LOCAL at BEGIN) and releases them at once; the
- * statement after it, in the same round trip, is a transaction of its own
- * that takes an xid and commits synchronously, so it returns only once the
- * WAL is flushed past its commit record, hence past ours. Nobody hears of the
- * write before that: not the client, not a subscriber, not Redis (the outbox
- * delivery flushes the same way, see pawl_outbox_barrier). Concurrent
- * barriers share fsyncs (group commit).
+ * transaction -- the list's timestamp row, which all writers of the list
+ * queue for -- until its WAL record is on disk. Here the COMMIT is
+ * asynchronous (SET LOCAL at BEGIN) and releases them at once; the statement
+ * after it, in the same round trip, is a transaction of its own that commits
+ * synchronously, so it returns only once the WAL is flushed past its commit
+ * record, hence past ours. Nobody hears of the write before that: not the
+ * client, not a subscriber, not Redis (the outbox delivery flushes the same
+ * way, see pawl_outbox_barrier). Concurrent barriers share fsyncs (group
+ * commit).
+ *
+ * PostgreSQL flushes at commit only a transaction that has an xid and wrote
+ * WAL: an xid alone commits without waiting. A transactional logical message
+ * (empty, prefix "pawl.barrier") gives the barrier both, at any wal_level and
+ * for any role; logical decoding plugins ignore it unless asked for messages.
  */
-#define BARRIER_SQL "SELECT pg_current_xact_id()"
+#define BARRIER_SQL "SELECT pg_logical_emit_message(true, 'pawl.barrier', '')"
 
 enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
 {

@@ -17,4 +17,4 @@ BEGIN;
 SET LOCAL synchronous_commit = off;
 WITH ts AS (INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) VALUES (:parent, :rname, GREATEST((extract(epoch FROM clock_timestamp()) * 1000)::bigint, :floor::bigint)) ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = GREATEST(EXCLUDED.last_modified, t.last_modified + 1) RETURNING last_modified) INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) SELECT :parent, :rname, :id, ts.last_modified, false, :data::jsonb || jsonb_build_object('id', :id::text, 'last_modified', ts.last_modified) FROM ts ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET last_modified = EXCLUDED.last_modified, deleted = false, data = EXCLUDED.data RETURNING data::text, last_modified, deleted;
 COMMIT;
-SELECT pg_current_xact_id();
+SELECT pg_logical_emit_message(true, 'pawl.barrier', '');

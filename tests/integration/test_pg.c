@@ -120,6 +120,33 @@ static void test_early_release_stays_local(void)
 	pawl_arena_reset(arena);
 }
 
+/* The barrier after an early-release COMMIT returns only once the WAL is flushed past it. */
+static void test_commit_waits_for_flush(void)
+{
+	struct pawl_error err;
+	int i, flushed = 0;
+
+	for (i = 0; i < 5; i++) {
+		struct pawl_pg_slot lsn = { NULL };
+		struct pg_result *res = NULL;
+		const char *params[1];
+
+		CU_ASSERT_EQUAL_FATAL(pawl_pg_begin(pg, arena, &err), PAWL_OK);
+		CU_ASSERT_EQUAL(insert(1000 + i, &err), PAWL_OK);
+		CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT pg_current_wal_insert_lsn()::text",
+		    0, NULL, &lsn, &err), PAWL_OK);
+		CU_ASSERT_EQUAL(pawl_pg_commit(pg, arena, &err), PAWL_OK);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(lsn.res);
+		params[0] = pawl_pg_value(lsn.res, 0, 0);
+		/* Asynchronous commits alone reach the disk only with the WAL writer, 200 ms later. */
+		CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn",
+		    1, params, 0, &res, &err), PAWL_OK);
+		flushed += res != NULL && pawl_pg_value(res, 0, 0)[0] == 't';
+		pawl_arena_reset(arena);
+	}
+	CU_ASSERT_EQUAL(flushed, 5);
+}
+
 static void test_deferred_failure_is_next_statements(void)
 {
 	struct pawl_error err;
@@ -224,6 +251,8 @@ void test_pg_register(void)
 	CU_add_test(s, "deferred statements commit with COMMIT", test_deferred_commit);
 	CU_add_test(s, "early lock release: asynchronous COMMIT, synchronous session",
 	    test_early_release_stays_local);
+	CU_add_test(s, "early lock release: answered only once the WAL is flushed",
+	    test_commit_waits_for_flush);
 	CU_add_test(s, "a deferred failure fails the next statement",
 	    test_deferred_failure_is_next_statements);
 	CU_add_test(s, "a deferred failure fails COMMIT", test_deferred_failure_at_commit);
