@@ -209,7 +209,7 @@ static enum pawl_err push_all(const struct pawl_listeners *ls, struct pawl_arena
  * failed (the rows stay, for the next pass).
  */
 static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, long *taken)
+    struct pawl_arena *arena, bool woken, long *taken)
 {
 	struct pawl_outbox_batch b;
 	struct pawl_error err;
@@ -221,6 +221,15 @@ static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
 	names = pawl_listeners_durable_names(ls, arena, &n_names);
 	if (names == NULL || n_names == 0)
 		return names != NULL;
+	/* A poll finds nothing as a rule: no barrier (a WAL write and a flush) for nothing. */
+	if (!woken) {
+		bool any;
+
+		if (pawl_outbox_any(pg, arena, names, n_names, &any, &err) != PAWL_OK)
+			goto failed;
+		if (!any)
+			return true;
+	}
 	if (pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK)
 		goto failed;
 	do {
@@ -284,7 +293,7 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 		if (notified && wake_fd >= 0)
 			usleep(RELAY_GATHER_US);
 		drain_wakes(wake_fd);
-		ok = relay_pass(ls, pg, arena, &taken);
+		ok = relay_pass(ls, pg, arena, notified, &taken);
 		if (ok && taken >= VACUUM_AFTER_ROWS && now_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
 			if (pawl_outbox_vacuum(pg, &err) != PAWL_OK)
 				pawl_log_warn("relay: VACUUM outbox: %s", err.message);

@@ -142,6 +142,23 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	return PAWL_OK;
 }
 
+enum pawl_err pawl_outbox_any(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *const *listeners, size_t n_listeners, bool *any, struct pawl_error *err)
+{
+	const char *params[] = { pawl_pg_text_array(arena, listeners, n_listeners) };
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	*any = false;
+	if (params[0] == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM outbox "
+	    "WHERE listener = ANY($1::text[]))", 1, params, 0, &res, err);
+	if (rc == PAWL_OK)
+		*any = pawl_pg_value(res, 0, 0)[0] == 't';
+	return rc;
+}
+
 enum pawl_err pawl_outbox_vacuum(struct pawl_pg *pg, struct pawl_error *err)
 {
 	/* A utility statement: not preparable, so through the simple protocol. */

@@ -7,6 +7,7 @@
 #ifndef PAWL_OUTBOX_H
 #define PAWL_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pawl/arena.h"
@@ -57,6 +58,10 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 /* Rows waiting and the age in seconds of the oldest (for __heartbeat__). */
 enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
     long long *pending, double *oldest_seconds, struct pawl_error *err);
+
+/* Whether rows of the given listeners wait (committed ones). */
+enum pawl_err pawl_outbox_any(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *const *listeners, size_t n_listeners, bool *any, struct pawl_error *err);
 
 /*
  * VACUUM of the outbox (outside a transaction; skipped if locked). A queue

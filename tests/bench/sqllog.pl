@@ -77,12 +77,12 @@ while (my $line = <STDIN>) {
 	}
 }
 
-my @sections;    # [label, [ {pid, sql, params, named} ... ], BEGIN/COMMIT count]
+my @sections;    # [label, [ {pid, sql, params, named} ... ], {pid => BEGIN/COMMIT count}]
 my %last;        # pid -> the statement waiting for its parameters
 for my $e (@entries) {
 	my ($pid, $text) = @$e;
 	if ($text =~ /^LOG:  statement: SELECT 'pawl-bench mark: (.*)'\s*$/s) {
-		push @sections, [$1, [], 0];
+		push @sections, [$1, [], {}];
 		next;
 	}
 	next unless @sections;
@@ -92,7 +92,7 @@ for my $e (@entries) {
 		next if $sql =~ /pawl-bench mark/ || $sql =~ /FROM outbox GROUP BY listener, list_key/;
 		my $st = { pid => $pid, sql => $sql, params => undef, named => ($name ne '' && $name ne '<unnamed>') };
 		if (skipped($sql)) {
-			$sections[-1][2]++;    # BEGIN, COMMIT: round trips all the same
+			$sections[-1][2]{$pid}++;    # BEGIN, COMMIT: statements all the same
 			next;
 		}
 		push @{ $sections[-1][1] }, $st;
@@ -103,6 +103,16 @@ for my $e (@entries) {
 		$last{$pid}{params} = $1;
 		delete $last{$pid};
 	}
+}
+
+# A section keeps the statements of the backend that served the request: the
+# first to touch the objects table. The outbox relay's own statements, sent
+# on its connection meanwhile, are not the request's.
+for my $s (@sections) {
+	my ($first) = grep { $_->{sql} =~ /\bobjects\b/ } @{ $s->[1] };
+	next unless $first;
+	$s->[1] = [ grep { $_->{pid} eq $first->{pid} } @{ $s->[1] } ];
+	$s->[2] = { $first->{pid} => $s->[2]{ $first->{pid} } // 0 };
 }
 
 # The logged "parameters: $1 = '...', $2 = NULL" as SQL literals, by number.
@@ -127,7 +137,9 @@ if ($mode eq 'roundtrips') {
 	my $label = shift @ARGV or die "usage: sqllog.pl roundtrips LABEL\n";
 	for my $s (@sections) {
 		next unless $s->[0] eq $label;
-		print scalar(@{ $s->[1] }) + ($s->[2] // 0), "\n";
+		my $bc = 0;
+		$bc += $_ for values %{ $s->[2] };
+		print scalar(@{ $s->[1] }) + $bc, "\n";
 		exit 0;
 	}
 	die "sqllog.pl: no section '$label' in the log\n";
