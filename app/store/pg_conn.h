@@ -1,0 +1,61 @@
+/*
+ * Inside app/store/ only: the connection handle shared by pg.c (connecting,
+ * transactions, results, LISTEN) and pg_exec.c (statements, the prepared
+ * statement cache, pipelines and the deferred queue).
+ */
+#ifndef PAWL_STORE_PG_CONN_H
+#define PAWL_STORE_PG_CONN_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#include "pawl/pg.h"
+
+/* Statements prepared on the current connection, found by their text. */
+#define STMT_CACHE 256
+/* Deferred statements waiting for the next round trip (pawl_pg_defer). */
+#define PENDING_MAX 16
+
+struct stmt {
+	unsigned long hash;
+	char *sql;
+};
+
+struct pending {
+	const char *sql;
+	int nparams;
+	const char *const *params;
+	struct pawl_pg_slot *slot; /* where its result goes, or NULL */
+};
+
+struct pawl_pg {
+	const struct pawl_config *cfg;
+	PGconn *conn;
+	struct stmt stmts[STMT_CACHE];
+	int n_stmts;
+	struct pending pending[PENDING_MAX];
+	int n_pending;
+	bool pending_begin; /* pending[0] is the BEGIN of a transaction not yet sent */
+	char listen[64];           /* channel to LISTEN on after (re)connecting */
+	long long next_attempt_ms; /* monotonic; no connect before this */
+};
+
+/* Monotonic milliseconds. */
+long long pawl_pg_now_ms(void);
+
+/* Closes the connection (prepared statements die with it). */
+void pawl_pg_drop(struct pawl_pg *pg);
+
+/* PAWL_ERR_BACKEND, "database unavailable: <what>". */
+enum pawl_err pawl_pg_unavailable(struct pawl_error *err, const char *what);
+
+/*
+ * The deferred statements and then sql (NULL: only the deferred ones), in one
+ * round trip, never retried (pawl_pg_exec retries when that is safe).
+ */
+enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
+    struct pawl_error *err);
+
+#endif
