@@ -82,10 +82,10 @@ struct pawl_fcgi *pawl_fcgi_new(int listen_fd)
 		return NULL;
 	f->epoll_fd = -1;
 	/*
-	 * Non-blocking listener: workers wait in ppoll (interruptible), and the one
-	 * that loses the race for a connection gets EAGAIN instead of blocking in
-	 * accept() where a stop signal could not reach it. Accepted sockets do not
-	 * inherit O_NONBLOCK on Linux.
+	 * Non-blocking listener: workers wait in epoll_pwait or ppoll (both
+	 * interruptible), and one that loses the race for a connection gets
+	 * EAGAIN instead of blocking in accept() where a stop signal could not
+	 * reach it. Accepted sockets do not inherit O_NONBLOCK on Linux.
 	 */
 	fl = fcntl(listen_fd, F_GETFL);
 	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
