@@ -15,6 +15,7 @@ PACKAGES=(
 	libfcgi-dev libjson-c-dev libhiredis-dev libpq-dev libcunit1-dev libinih-dev
 	uuid-dev libssl-dev libcurl4-openssl-dev
 	postgresql-15 redis-server nginx-light spawn-fcgi curl clang wrk
+	libfcgi-bin # cgi-fcgi: the integration test of a worker running alone
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
 # that already has a node with npm keeps it (a newer nodejs package may conflict

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -476,6 +477,121 @@ static void test_redis_outage(void)
 	}
 }
 
+/* --- a worker alone (spawn-fcgi -F): it pushes its own events ------------------ */
+
+#define SOLO_LIST "pawl.test.solo"
+
+/* The value of key in the stack's pawl.ini ("" when absent), into out. */
+static void ini_value(const char *key, char *out, size_t size)
+{
+	char path[4096], line[4096];
+	size_t n = strlen(key);
+	FILE *f;
+
+	out[0] = '\0';
+	state_path(path, sizeof path, "pawl.ini");
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *v = line + n;
+
+		if (strncmp(line, key, n) != 0 || (*v != ' ' && *v != '='))
+			continue;
+		v += strspn(v, " =");
+		v[strcspn(v, "\r\n")] = '\0';
+		snprintf(out, size, "%s", v);
+	}
+	fclose(f);
+}
+
+/* One POST through FastCGI straight to sock with cgi-fcgi (libfcgi-bin); its output, in out. */
+static bool fcgi_post(const char *sock, const char *path, const char *body, char *out, size_t size)
+{
+	char cl[32], uri[512], auth[600], cmd[16384];
+	const char *value;
+	FILE *p;
+	size_t n;
+
+	snprintf(cl, sizeof cl, "CONTENT_LENGTH=%zu", strlen(body));
+	snprintf(uri, sizeof uri, "REQUEST_URI=%s", path);
+	/* The harness header, "Authorization: Basic x", as the CGI variable nginx would pass. */
+	value = strchr(events_auth(), ':');
+	snprintf(auth, sizeof auth, "HTTP_AUTHORIZATION=%s", value ? value + 1 + strspn(value + 1, " ") : "");
+	snprintf(cmd, sizeof cmd, "env -i REQUEST_METHOD=POST '%s' DOCUMENT_URI='%s' QUERY_STRING= "
+		 "SERVER_NAME=localhost SERVER_PORT=80 SERVER_PROTOCOL=HTTP/1.1 HTTP_HOST=localhost "
+		 "CONTENT_TYPE=application/json %s '%s' cgi-fcgi -bind -connect '%s' <<'EOF'\n%s\nEOF\n",
+		 uri, path, cl, auth, sock, body);
+	if ((p = popen(cmd, "r")) == NULL)
+		return false;
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	return pclose(p) == 0;
+}
+
+static void test_worker_alone(void)
+{
+	char url[1024], secret[256], port[16], ini[4096], sock[4096], b[64], p[256], out[8192];
+	const char *redis_port = getenv("PAWL_REDIS_PORT"), *bin = getenv("PAWL_BIN");
+	struct events e = { NULL, 0 };
+	pid_t pid;
+	FILE *f;
+	int waited = 0, status;
+
+	CU_ASSERT_FATAL(redis_port != NULL && bin != NULL);
+	CHECK(system("command -v cgi-fcgi >/dev/null") == 0, "cgi-fcgi not installed (libfcgi-bin)");
+	ini_value("storage_url", url, sizeof url);
+	ini_value("userid_hmac_secret", secret, sizeof secret);
+	snprintf(port, sizeof port, "%s", redis_port);
+	/* Its own listener name and list: the stack's relay neither knows nor takes these rows. */
+	state_path(ini, sizeof ini, "solo.ini");
+	state_path(sock, sizeof sock, "run/solo.sock");
+	f = fopen(ini, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "[app:main]\nstorage_url = %s\nuserid_hmac_secret = %s\nlog_format = text\n"
+		"event_listeners = solo\nevent_listeners.solo.use = redis\n"
+		"event_listeners.solo.url = redis://127.0.0.1:%s/0\n"
+		"event_listeners.solo.listname = " SOLO_LIST "\n", url, secret, port);
+	fclose(f);
+	redis_cmd("DEL %s", SOLO_LIST);
+	if ((pid = fork()) == 0) {
+		char log[4096], listen[4200];
+		int fd;
+
+		state_path(log, sizeof log, "log/solo.log");
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		snprintf(listen, sizeof listen, "unix:%s", sock);
+		/* Its settings are the file's alone: none of the harness's PAWL_* overrides. */
+		execle(bin, bin, "-c", ini, "--listen", listen, (char *)NULL,
+		       (char *const[]){ "PATH=/usr/bin:/bin", NULL });
+		_exit(127);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	while (access(sock, F_OK) != 0 && waited < 5000) {
+		sleep_ms(50);
+		waited += 50;
+	}
+	unique_id(b, sizeof b, "solo");
+	snprintf(p, sizeof p, "/v1/buckets/%s", b);
+	write_ok("PUT", p, "{\"data\":{}}", 201);
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c", b);
+	write_ok("PUT", p, "{\"data\":{}}", 201);
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c/records", b);
+	CHECK(fcgi_post(sock, p, "{\"data\":{\"alone\":true}}", out, sizeof out) &&
+	      strncmp(out, "Status: 201", 11) == 0, "POST to the lone worker: %.200s", out);
+	CHECK(events_wait(SOLO_LIST, in_bucket, b, 1, 5000, &e) == 1 &&
+	      strcmp(jstr(e.v[0], "action"), "create") == 0 &&
+	      strcmp(jstr(e.v[0], "resource_name"), "record") == 0,
+	      "the lone worker's event did not reach " SOLO_LIST " (%zu events)", e.n);
+	events_free(&e);
+	kill(pid, SIGTERM);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the lone worker did not stop cleanly on SIGTERM");
+}
+
 /* --- fault injection: killed between COMMIT and the push ---------------------- */
 
 #ifndef PAWL_FAULT_INJECTION
@@ -545,6 +661,7 @@ void test_delivery_register(void)
 	CU_add_test(s, "jsonl plugin: lines, impacted, rotation, health", test_jsonl_plugin);
 	CU_add_test(s, "example consumer: order, requeue, dedup, live", test_consumer);
 	CU_add_test(s, "Redis outage: 200 writes, then every event in order", test_redis_outage);
+	CU_add_test(s, "a worker alone (spawn-fcgi -F) pushes its own events", test_worker_alone);
 #ifdef PAWL_FAULT_INJECTION
 	CU_add_test(s, "worker killed after COMMIT: events delivered once", test_killed_after_commit);
 #else
