@@ -78,11 +78,27 @@ static enum pawl_err declared_names(struct pawl_config_build *b, const char *key
 	return PAWL_OK;
 }
 
-/* Every `<family>.<name>.<option>` key must name one of names. */
+/* The PAWL_* environment variable that set key, or NULL. */
+static const char *from_env(const struct pawl_config_build *b, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->ents[i].key, key) == 0)
+			return b->ents[i].env_name;
+	return NULL;
+}
+
+/*
+ * Every `<family>.<name>.<option>` key must name one of names -- unless the
+ * list itself was set from the environment (PAWL_EVENT_LISTENERS= to turn
+ * listeners off, say): then the file's options for the others are ignored.
+ */
 static enum pawl_err check_declared(struct pawl_config_build *b, const char *family,
     char **names)
 {
 	size_t flen = strlen(family), i, j, len;
+	const char *env_list = from_env(b, family);
 
 	for (i = 0; i < b->n; i++) {
 		const struct pawl_config_entry *e = &b->ents[i];
@@ -97,6 +113,11 @@ static enum pawl_err check_declared(struct pawl_config_build *b, const char *fam
 		for (j = 0; names[j] != NULL; j++)
 			if (strlen(names[j]) == len && strncmp(names[j], rest, len) == 0)
 				break;
+		if (names[j] == NULL && env_list != NULL) {
+			pawl_log_warn("setting %s configures '%.*s', which %s does not list; ignored",
+			    e->origin != NULL ? e->origin : e->key, (int)len, rest, env_list);
+			continue;
+		}
 		if (names[j] == NULL)
 			return pawl_error_set(b->err, PAWL_ERR_CONFIG,
 			    "setting '%s' configures '%.*s', which is not listed in '%s'",

@@ -281,6 +281,30 @@ static void test_env_listener_from_scratch(void)
 	pawl_config_free(cfg);
 }
 
+/* PAWL_EVENT_LISTENERS= turns the file's listeners off: their options are ignored, not refused. */
+static void test_env_listeners_off(void)
+{
+	char *off[] = { "PAWL_EVENT_LISTENERS=", NULL };
+	char *one[] = { "PAWL_EVENT_LISTENERS=b", NULL };
+	const char *ini = "[app:main]\nevent_listeners = a b\n"
+	    "event_listeners.a.use = redis\nevent_listeners.b.use = redis\n"
+	    "event_listeners.b.listname = bee\n";
+	struct pawl_config *cfg;
+
+	pawl_log_setup(PAWL_LOG_ERROR, 0); /* the warnings are expected */
+	cfg = parse_env(ini, off);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_EQUAL(cfg->n_listeners, 0);
+	pawl_config_free(cfg);
+	cfg = parse_env(ini, one);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_listeners, 1);
+	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].name, "b");
+	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].listname, "bee");
+	pawl_config_free(cfg);
+	pawl_log_setup(PAWL_LOG_INFO, 1);
+}
+
 static void test_malformed_file(void)
 {
 	expect_error("[pawl]\nbatch_max_requests = abc\n",
@@ -773,6 +797,7 @@ void test_config_register(void)
 		{ "env overrides a family key", test_env_family_key },
 		{ "env overrides a listener url", test_env_listener_url },
 		{ "listener declared from env", test_env_listener_from_scratch },
+		{ "PAWL_EVENT_LISTENERS= ignores the file's listeners", test_env_listeners_off },
 		{ "malformed values in the file", test_malformed_file },
 		{ "malformed values in env", test_malformed_env },
 		{ "value types", test_values },
