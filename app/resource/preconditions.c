@@ -111,14 +111,18 @@ fail:
 /*
  * The lock a write takes first: none for a creation under a fresh id, the
  * object's for an item route, the whole list's otherwise (plural DELETE, POST
- * naming an id) and inside a batch, whose sub-requests would otherwise
- * upgrade shared list locks in two transactions at once.
+ * naming an id). Inside a batch always the whole list's: a batch holds what
+ * one sub-request locked while the next takes more, so every writer must take
+ * the list's lock before its timestamp row, in one order, or two batches
+ * could each wait for the other.
  */
 static enum pawl_err lock_for_write(struct pawl_rctx *c, struct pawl_error *err)
 {
+	if (c->req->in_txn)
+		return pawl_objects_lock_list(c->app->pg, c->req->arena, &c->key, err);
 	if (c->fresh_id)
 		return PAWL_OK;
-	if (c->id != NULL && !c->req->in_txn)
+	if (c->id != NULL)
 		return pawl_objects_lock_object(c->app->pg, c->req->arena, &c->key, c->id, err);
 	return pawl_objects_lock_list(c->app->pg, c->req->arena, &c->key, err);
 }

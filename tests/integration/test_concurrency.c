@@ -523,6 +523,82 @@ static void test_concurrent_patches(void)
 	http_resp_free(&r);
 }
 
+/* --- batches that mix creations and updates of one list ----------------------------- */
+
+#define BATCHERS 4
+#define BATCHES 15
+
+struct batcher {
+	const char *list;
+	int n;
+	pthread_barrier_t *start;
+	int bad; /* batches or sub-requests that did not succeed */
+	char why[256];
+};
+
+/*
+ * Half the clients create then update, the others update then create: two
+ * transactions that took one list's locks in opposite orders would deadlock.
+ */
+static void *batch_loop(void *arg)
+{
+	struct batcher *c = arg;
+	const char *list = c->list + strlen("/v1");
+	char body[1024];
+
+	pthread_barrier_wait(c->start);
+	for (int j = 0; j < BATCHES; j++) {
+		char one[256], two[256];
+		struct http_resp r;
+		json_object *responses;
+
+		snprintf(one, sizeof one, "{\"method\": \"POST\", \"path\": \"%s\", "
+			 "\"body\": {\"data\": {}}}", list);
+		snprintf(two, sizeof two, "{\"method\": \"PUT\", \"path\": \"%s/b%d\", "
+			 "\"body\": {\"data\": {\"j\": %d}}}", list, c->n, j);
+		snprintf(body, sizeof body, "{\"requests\": [%s, %s]}", c->n % 2 ? two : one,
+			 c->n % 2 ? one : two);
+		ru_req(&r, "POST", "/v1/batch", body, NULL, NULL);
+		responses = resp_json(&r, "responses");
+		if (r.status != 200 || ru_len(responses) != 2) {
+			c->bad++;
+			snprintf(c->why, sizeof c->why, "batch: HTTP %ld %s", r.status, body_snip(&r));
+		}
+		for (size_t k = 0; k < ru_len(responses); k++) {
+			long long st = ru_int(json_object_array_get_idx(responses, k), "status");
+
+			if (st < 200 || st > 299) {
+				c->bad++;
+				snprintf(c->why, sizeof c->why, "sub-request %zu: %lld", k, st);
+			}
+		}
+		http_resp_free(&r);
+	}
+	return NULL;
+}
+
+static void test_concurrent_batches(void)
+{
+	static struct batcher c[BATCHERS];
+	char list[RU_PATH_LEN];
+	pthread_barrier_t start;
+	pthread_t th[BATCHERS];
+	int bad = 0;
+
+	ru_fresh_list(list);
+	CU_ASSERT_FATAL(pthread_barrier_init(&start, NULL, BATCHERS) == 0);
+	for (int i = 0; i < BATCHERS; i++)
+		c[i] = (struct batcher){ list, i, &start, 0, "" };
+	spawn(th, batch_loop, c, sizeof c[0], BATCHERS);
+	join(th, BATCHERS);
+	pthread_barrier_destroy(&start);
+	for (int i = 0; i < BATCHERS; i++) {
+		bad += c[i].bad;
+		CHECK(c[i].bad == 0, "client %d: %d failures, last: %s", i, c[i].bad, c[i].why);
+	}
+	CHECK(bad == 0, "%d failures in %d concurrent batches", bad, BATCHERS * BATCHES);
+}
+
 /* --- registration --------------------------------------------------------------------- */
 
 static int suite_init(void)
@@ -537,6 +613,8 @@ void test_concurrency_register(void)
 {
 	CU_pSuite s = CU_add_suite("concurrency", suite_init, NULL);
 
+	CU_add_test(s, "4 clients x 15 batches creating and updating one list: no deadlock",
+	    test_concurrent_batches);
 	CU_add_test(s, "8 clients x 50 POSTs: distinct, increasing, none missed by _since",
 		    test_concurrent_posts);
 	CU_add_test(s, "8 PUTs with one If-Match: one 200, seven 412", test_if_match_race);
