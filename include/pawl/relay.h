@@ -22,18 +22,19 @@ struct pawl_pg;
 
 /*
  * Pushes the rows of one (listener, list), batch by batch, each batch in one
- * transaction: take under the list lock, LPUSH pipelined, COMMIT. *busy is set
- * when another process held the lock. PAWL_ERR_BACKEND when Redis failed (the
- * rows stay for later).
+ * transaction: take under the list lock, LPUSH pipelined, COMMIT. Only rows of
+ * transactions that snapshot (pawl_outbox_barrier's) saw finished, so only
+ * durable ones. *busy is set when another process held the lock.
+ * PAWL_ERR_BACKEND when Redis failed (the rows stay for later).
  */
 enum pawl_err pawl_relay_deliver(const struct pawl_listeners *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
     bool *busy, struct pawl_error *err);
 
 /*
- * The fast path after COMMIT: delivers the lists the stage touched, for every
- * durable listener. Whatever it cannot deliver, it leaves to the relay and
- * wakes it.
+ * The fast path after COMMIT, for a worker running alone: a barrier, then the
+ * lists the stage touched, for every durable listener. Whatever it cannot
+ * deliver, it leaves to the relay and wakes it (NOTIFY).
  */
 void pawl_relay_after_commit(const struct pawl_listeners *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, const struct pawl_stage *st);
