@@ -207,6 +207,19 @@ enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct
 }
 
 /*
+ * A transaction already sent that died with its connection: a COMMIT on a
+ * new connection would "succeed" with nothing to commit. Drops the queue.
+ */
+static bool sent_and_lost(struct pawl_pg *pg)
+{
+	if (pg->pending_begin || (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK))
+		return false;
+	pg->n_pending = 0;
+	pawl_pg_drop(pg);
+	return true;
+}
+
+/*
  * Early lock release. A synchronous COMMIT keeps every lock of the
  * transaction -- the list's timestamp row, which all writers of the list
  * queue for -- until its WAL record is on disk. Here the COMMIT is
@@ -229,12 +242,8 @@ enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struc
 {
 	enum pawl_err rc;
 
-	/* A transaction already sent died with its connection: a new one must not "commit" it. */
-	if (!pg->pending_begin && (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)) {
-		pg->n_pending = 0;
-		pawl_pg_drop(pg);
+	if (sent_and_lost(pg))
 		return pawl_pg_unavailable(err, "connection lost");
-	}
 	if (!pg->cfg->storage_early_lock_release) {
 		rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err);
 	} else if ((rc = pawl_pg_connect(pg, true, err)) == PAWL_OK &&
@@ -252,11 +261,8 @@ enum pawl_err pawl_pg_commit_nowait(struct pawl_pg *pg, struct pawl_arena *arena
 {
 	enum pawl_err rc;
 
-	if (!pg->pending_begin && (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)) {
-		pg->n_pending = 0;
-		pawl_pg_drop(pg);
+	if (sent_and_lost(pg))
 		return pawl_pg_unavailable(err, "connection lost");
-	}
 	if ((rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err)) != PAWL_OK)
 		pawl_pg_rollback(pg, arena);
 	return rc;
