@@ -120,7 +120,12 @@ if [[ -f build/Makefile ]]; then
 		SUMMARY+=("fuzz: every target ran without a crash")
 	else
 		FAILED=$((FAILED + 1))
-		SUMMARY+=("fuzz: FAILED (crash input kept in build/tests/fuzz/)")
+		crashes=$(cd build && ls tests/fuzz/crash-* 2>/dev/null | tr '\n' ' ')
+		if [[ -n $crashes ]]; then
+			SUMMARY+=("fuzz: FAILED, a target crashed; inputs kept: $crashes(in build/)")
+		else
+			SUMMARY+=("fuzz: FAILED before any crash (a target did not build or run; see above)")
+		fi
 	fi
 fi
 

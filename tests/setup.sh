@@ -14,7 +14,8 @@ PACKAGES=(
 	build-essential autoconf automake pkg-config
 	libfcgi-dev libjson-c-dev libhiredis-dev libpq-dev libcunit1-dev libinih-dev
 	uuid-dev libssl-dev libcurl4-openssl-dev
-	postgresql-15 redis-server nginx-light spawn-fcgi curl clang wrk
+	postgresql-15 redis-server nginx-light spawn-fcgi curl wrk
+	clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes (make fuzz)
 	libfcgi-bin # cgi-fcgi: the integration test of a worker running alone
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
