@@ -12,6 +12,7 @@
 #include "pawl/events.h"
 #include "pawl/json.h"
 #include "pawl/listeners.h"
+#include "pawl/log.h"
 #include "pawl/pg.h"
 #include "pawl/pipeline.h"
 #include "pawl/str.h"
@@ -298,17 +299,12 @@ static void answer_failure(struct pawl_response *resp, const struct sub *s)
 	pawl_response_error(resp, &e);
 }
 
-/* After the last sub-request: COMMIT with the outbox rows, or ROLLBACK when doomed. */
-static enum pawl_err finish(struct pawl_app *app, struct pawl_request *req, bool doomed,
+/* After the last sub-request: COMMIT with the outbox rows. */
+static enum pawl_err finish(struct pawl_app *app, struct pawl_request *req,
     struct pawl_error *err)
 {
 	enum pawl_err rc;
 
-	if (doomed) {
-		pawl_pg_rollback(app->pg, req->arena);
-		pawl_stage_clear(req->stage);
-		return PAWL_OK;
-	}
 	if ((rc = pawl_stage_seal(req->stage, err)) != PAWL_OK ||
 	    (rc = pawl_listeners_stage_outbox(app->listeners, app->pg, req->arena, req->stage,
 	    err)) != PAWL_OK) {
@@ -322,7 +318,10 @@ static enum pawl_err finish(struct pawl_app *app, struct pawl_request *req, bool
 	return rc;
 }
 
-/* Runs every sub-request into out; *failed is the 5xx that ends the batch, if any. */
+/*
+ * Runs every sub-request into out. *failed is the sub-request that ends the
+ * batch, if any: a 5xx, or a 409 that doomed the transaction (*doomed).
+ */
 static enum pawl_err run_all(struct pawl_app *app, struct pawl_request *req,
     const struct pawl_batch *batch, struct pawl_buf *out, struct sub *failed, bool *doomed,
     struct pawl_error *err)
@@ -334,7 +333,7 @@ static enum pawl_err run_all(struct pawl_app *app, struct pawl_request *req,
 	for (i = 0; i < batch->n; i++) {
 		if ((rc = run_one(app, req, &batch->requests[i], &s, doomed, err)) != PAWL_OK)
 			return rc;
-		if (s.resp.status >= 500) {
+		if (s.resp.status >= 500 || *doomed) {
 			*failed = s;
 			return PAWL_OK;
 		}
@@ -344,6 +343,32 @@ static enum pawl_err run_all(struct pawl_app *app, struct pawl_request *req,
 	return out->failed ? pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory") : PAWL_OK;
 }
 
+/*
+ * One attempt at the whole batch in one transaction. *failed is set when it
+ * ended without a commit: a 5xx, or a 409 after which PostgreSQL had rolled
+ * the transaction back (a deadlock, a serialization failure: *doomed). Either
+ * way nothing is committed and nothing is published.
+ */
+static enum pawl_err attempt(struct pawl_app *app, struct pawl_request *req,
+    const struct pawl_batch *batch, struct pawl_buf *out, struct sub *failed, bool *doomed,
+    struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	*doomed = false;
+	failed->resp.status = 0;
+	if ((rc = pawl_pg_begin(app->pg, req->arena, err)) != PAWL_OK)
+		return rc;
+	pawl_buf_init(out, req->arena);
+	pawl_buf_puts(out, "{\"responses\":[");
+	rc = run_all(app, req, batch, out, failed, doomed, err);
+	if (rc != PAWL_OK || failed->resp.status != 0) {
+		pawl_pg_rollback(app->pg, req->arena);
+		pawl_stage_clear(req->stage);
+	}
+	return rc;
+}
+
 enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, struct pawl_error *err)
 {
@@ -351,8 +376,13 @@ enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
 	struct pawl_buf out;
 	struct sub failed;
 	bool doomed = false;
+	int tries;
 	enum pawl_err rc;
 
+	/* By route, after decoding: however the path was spelled, a batch never nests. */
+	if (req->in_txn)
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "requests",
+		    "Recursive call on /batch endpoint is forbidden.");
 	rc = pawl_batch_schema_parse(req->arena, req->json, req->body != NULL,
 	    app->cfg->batch_max_requests, &batch, err);
 	if (rc != PAWL_OK)
@@ -363,20 +393,24 @@ enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
 	}
 	if (req->stage == NULL && (req->stage = pawl_stage_new(req->arena)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	if ((rc = pawl_pg_begin(app->pg, req->arena, err)) != PAWL_OK)
-		return rc;
-	pawl_buf_init(&out, req->arena);
-	pawl_buf_puts(&out, "{\"responses\":[");
-	failed.resp.status = 0;
-	rc = run_all(app, req, &batch, &out, &failed, &doomed, err);
-	if (rc != PAWL_OK || failed.resp.status >= 500) {
-		pawl_pg_rollback(app->pg, req->arena);
-		pawl_stage_clear(req->stage);
-		if (rc == PAWL_OK)
-			answer_failure(resp, &failed);
-		return rc;
+	/*
+	 * A transaction PostgreSQL rolled back to break a deadlock or a
+	 * serialization conflict is run again from the start, a few times: it
+	 * committed nothing, so nothing is repeated twice.
+	 */
+	for (tries = 1;; tries++) {
+		if ((rc = attempt(app, req, &batch, &out, &failed, &doomed, err)) != PAWL_OK)
+			return rc;
+		if (!doomed || tries == PAWL_BATCH_ATTEMPTS)
+			break;
+		pawl_log_info("batch rolled back by the database (attempt %d of %d): running it again",
+		    tries, PAWL_BATCH_ATTEMPTS);
 	}
-	if ((rc = finish(app, req, doomed, err)) != PAWL_OK)
+	if (failed.resp.status != 0) {
+		answer_failure(resp, &failed);
+		return PAWL_OK;
+	}
+	if ((rc = finish(app, req, err)) != PAWL_OK)
 		return rc;
 	pawl_buf_puts(&out, "]}");
 	resp->status = 200;

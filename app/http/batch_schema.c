@@ -486,18 +486,31 @@ enum pawl_err pawl_batch_schema_merge(json_object *dst, json_object *src)
 	return PAWL_OK;
 }
 
-/* Kinto's checks on a valid body: the size limit, then recursion. */
-static enum pawl_err limits(const struct pawl_batch *out, int max_requests, struct pawl_error *err)
+/*
+ * Kinto's checks on a valid body: the size limit, then recursion. The path is
+ * looked at decoded, as the router will see it ("/%62atch" is "/batch");
+ * pawl_batch_handle also refuses to run inside a batch, by route.
+ */
+static enum pawl_err limits(struct pawl_arena *arena, const struct pawl_batch *out,
+    int max_requests, struct pawl_error *err)
 {
-	size_t i;
+	size_t i, len;
+	const char *path;
 
 	if (max_requests > 0 && out->n > (size_t)max_requests)
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "requests",
 		    "Number of requests is limited to %d", max_requests);
-	for (i = 0; i < out->n; i++)
-		if (memmem(out->requests[i].path, out->requests[i].path_len, "/batch", 6) != NULL)
+	for (i = 0; i < out->n; i++) {
+		path = pawl_str_urldecode(arena, out->requests[i].path, out->requests[i].path_len,
+		    false, &len);
+		if (path == NULL) {
+			path = out->requests[i].path;
+			len = out->requests[i].path_len;
+		}
+		if (memmem(path, len, "/batch", 6) != NULL)
 			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "requests",
 			    "Recursive call on /batch endpoint is forbidden.");
+	}
 	return PAWL_OK;
 }
 
@@ -538,5 +551,5 @@ enum pawl_err pawl_batch_schema_parse(struct pawl_arena *arena, json_object *bod
 	for (i = 0; i < out->n; i++)
 		if (out->requests[i].method == NULL)
 			out->requests[i].method = "GET";
-	return limits(out, max_requests, err);
+	return limits(arena, out, max_requests, err);
 }

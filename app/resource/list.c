@@ -21,6 +21,8 @@ struct listing {
 	struct pawl_token token;
 	struct pawl_list_request lr;
 	struct pawl_list_page page;
+	bool fetched;     /* page (GET) or count (HEAD) already read */
+	long long count;  /* HEAD: the objects the caller may see */
 };
 
 static long long wall_ms(void)
@@ -155,17 +157,48 @@ static enum pawl_err stage_reads(struct pawl_rctx *c, const struct listing *l, l
 	return rc;
 }
 
-static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, bool full,
+/* Reads the page (GET) or the count (HEAD) into l, once. */
+static enum pawl_err fetch(struct pawl_rctx *c, struct listing *l, struct pawl_error *err)
+{
+	enum pawl_err rc;
+
+	if (l->fetched)
+		return PAWL_OK;
+	rc = c->req->method_bit == PAWL_METHOD_HEAD ?
+	    pawl_lists_count(c->app->pg, c->req->arena, &l->lr, &l->count, err) :
+	    pawl_lists_fetch(c->app->pg, c->req->arena, &l->lr, &l->page, err);
+	l->fetched = rc == PAWL_OK;
+	if (c->req->method_bit != PAWL_METHOD_HEAD)
+		l->count = (long long)l->page.n;
+	return rc;
+}
+
+/*
+ * A caller who may read only some objects is authorized by what the list
+ * shares with them: settled before the preconditions, whose answers (304,
+ * 412 and its ETag) reveal the list's timestamp. A later page (a token) was
+ * authorized when its first page was served.
+ */
+static enum pawl_err authorize_partial(struct pawl_rctx *c, struct listing *l, bool full,
     struct pawl_error *err)
 {
-	long long count = 0;
+	enum pawl_err rc;
+
+	if (full || l->lr.after != NULL)
+		return PAWL_OK;
+	if ((rc = fetch(c, l, err)) != PAWL_OK)
+		return rc;
+	return deny_if_nothing(c, full, l->count, err);
+}
+
+static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pawl_error *err)
+{
 	const char *text;
 	enum pawl_err rc;
 
-	if ((rc = pawl_lists_count(c->app->pg, c->req->arena, &l->lr, &count, err)) != PAWL_OK ||
-	    (rc = deny_if_nothing(c, full, count, err)) != PAWL_OK)
+	if ((rc = fetch(c, l, err)) != PAWL_OK)
 		return rc;
-	text = pawl_arena_printf(c->req->arena, "%lld", count);
+	text = pawl_arena_printf(c->req->arena, "%lld", l->count);
 	pawl_response_header(c->resp, "Total-Objects", text);
 	pawl_response_header(c->resp, "Total-Records", text);
 	c->resp->status = 200;
@@ -189,6 +222,7 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key,
 	    c->app->cfg->readonly, &ts, err)) != PAWL_OK ||
+	    (rc = authorize_partial(c, &l, full, err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_timestamp_headers(c->resp, ts);
@@ -198,10 +232,8 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 		return PAWL_OK;
 	}
 	if (c->req->method_bit == PAWL_METHOD_HEAD)
-		return list_head(c, &l, full, err);
-	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK)
-		return rc;
-	if (l.lr.after == NULL && (rc = deny_if_nothing(c, full, (long long)l.page.n, err)) != PAWL_OK)
+		return list_head(c, &l, err);
+	if ((rc = fetch(c, &l, err)) != PAWL_OK)
 		return rc;
 	c->resp->status = 200;
 	put_items(c, &l, NULL);
@@ -252,16 +284,20 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	} else {
 		c->id = pawl_resource_new_id(c->req->arena, c->res);
 	}
-	if (c->id == NULL)
+	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
+	if (c->id == NULL || c->uri == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	/*
+	 * An existing id is answered as it is, without a write: a read (Kinto).
+	 * Authorization before the preconditions: a 412 carries the object, and
+	 * its status alone would tell a stranger what the object's timestamp is.
+	 */
+	if (found && (rc = pawl_permissions_require(c, c->res, c->uri, PAWL_PERMISSION_ATTRIBUTES,
+	    err)) != PAWL_OK)
+		return rc;
 	if ((rc = pawl_resource_preconditions(c, found ? &obj : NULL, &not_modified, err)) != PAWL_OK)
 		return rc;
-	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
 	if (found) {
-		/* An existing id is answered as it is, without a write: a read (Kinto). */
-		if ((rc = pawl_permissions_require(c, c->res, c->uri, PAWL_PERMISSION_ATTRIBUTES,
-		    err)) != PAWL_OK)
-			return rc;
 		pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
@@ -299,15 +335,13 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_permissions_filter(c, "write", &l.lr);
 	else if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
 		return rc;
-	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key, false, &ts,
-	    err)) != PAWL_OK ||
-	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
-		return rc;
 	/* Only live objects are deleted, whatever the filters on last_modified. */
 	l.q.with_tombstones = false;
-	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK ||
-	    (l.lr.after == NULL &&
-	    (rc = deny_if_nothing(c, full, (long long)l.page.n, err)) != PAWL_OK))
+	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key, false, &ts,
+	    err)) != PAWL_OK ||
+	    (rc = authorize_partial(c, &l, full, err)) != PAWL_OK ||
+	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK ||
+	    (rc = fetch(c, &l, err)) != PAWL_OK)
 		return rc;
 	tombs = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*tombs));
 	if (tombs == NULL)

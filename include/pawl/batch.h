@@ -79,11 +79,16 @@ char **pawl_batch_params(struct pawl_arena *arena, char *const *parent,
  * The PAWL_ROUTE_BATCH handler. Runs the sub-requests in request order in
  * one transaction (a SAVEPOINT each), with req->stage as their shared stage:
  * a 4xx sub-response is rolled back to its savepoint with its staged events
- * and kept in the list, a 409 dooms the transaction (rolled back at the end,
- * the batch still answers 200), a 5xx rolls everything back and becomes the
- * batch's own answer. Writes resp (200 {"responses": [...]}) or returns an
+ * and kept in the list; a 409 (PostgreSQL rolled the transaction back: a
+ * deadlock, a serialization failure) runs the whole batch again, up to
+ * PAWL_BATCH_ATTEMPTS times, then becomes the batch's own answer; a 5xx rolls
+ * everything back and becomes the batch's own answer. A batch answered with
+ * anything but 200 committed nothing and published nothing. Refused (400)
+ * inside another batch. Writes resp (200 {"responses": [...]}) or returns an
  * error for the pipeline to answer. All memory lives in req's arena.
  */
+#define PAWL_BATCH_ATTEMPTS 3
+
 enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, struct pawl_error *err);
 

@@ -138,6 +138,7 @@ void check_at(bool ok, const char *file, unsigned line, const char *fmt, ...)
 void test_service_register(void);
 void test_errors_register(void);
 void test_supervisor_register(void);
+void test_security_authz_register(void);
 void test_storage_register(void);
 void test_batch_http_register(void);
 void test_objects_register(void);

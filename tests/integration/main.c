@@ -18,6 +18,7 @@
 void test_preconditions_register(void);
 void test_pagination_register(void);
 
+
 /* Whether $STATE/RELATIVE contains needle. */
 static bool log_contains(const char *relative, const char *needle)
 {
@@ -111,6 +112,7 @@ int main(void)
 	test_pagination_register();
 	test_concurrency_register();
 	test_permissions_register();
+	test_security_authz_register();
 	test_extras_register(); /* reloads the config (SIGHUP) */
 	test_events_register();
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
