@@ -16,6 +16,7 @@
 #include "pawl/fcgi.h"
 #include "pawl/listeners.h"
 #include "pawl/log.h"
+#include "pawl/pg.h"
 #include "pawl/pipeline.h"
 #include "pawl/relay.h"
 #include "pawl/request.h"
@@ -64,27 +65,55 @@ static double ms_since(const struct timespec *start)
 }
 
 #ifdef PAWL_FAULT_INJECTION
-/*
- * Test builds only (--enable-fault-injection): dies as a crash would, between
- * COMMIT and the outbox push, when PAWL_FAULT_KILL_AFTER_COMMIT is "1" or one
- * segment of the request path (tests name a bucket after it).
- */
-static void fault_kill_after_commit(const char *path)
+/* Whether the environment variable var is "1", or one whole segment of path. */
+static bool fault_wanted(const char *var, const char *path)
 {
-	const char *want = getenv("PAWL_FAULT_KILL_AFTER_COMMIT"), *p = path;
+	const char *want = getenv(var), *p = path;
 	size_t n;
 
 	if (want == NULL || want[0] == '\0' || path == NULL)
-		return;
+		return false;
 	if (strcmp(want, "1") == 0)
-		raise(SIGKILL);
+		return true;
 	n = strlen(want);
 	/* A whole segment: "/<want>" followed by '/', '?' or the end. */
 	for (; (p = strstr(p, want)) != NULL; p++)
 		if (p > path && p[-1] == '/' && (p[n] == '\0' || p[n] == '/' || p[n] == '?'))
-			raise(SIGKILL);
+			return true;
+	return false;
+}
+
+/*
+ * Test builds only (--enable-fault-injection): tests name a bucket after a
+ * fault point. PAWL_FAULT_KILL_AFTER_COMMIT dies as a crash would, between
+ * COMMIT and the outbox push; PAWL_FAULT_LOSE_COMMIT_ANSWER and
+ * PAWL_FAULT_LOSE_BEFORE_COMMIT cut the PostgreSQL connection just after or
+ * just before the request's COMMIT.
+ */
+static void fault_arm(struct pawl_app *app, const char *path)
+{
+	if (fault_wanted("PAWL_FAULT_LOSE_COMMIT_ANSWER", path))
+		pawl_pg_fault_arm(app->pg, PAWL_PG_FAULT_LOSE_ANSWER);
+	else if (fault_wanted("PAWL_FAULT_LOSE_BEFORE_COMMIT", path))
+		pawl_pg_fault_arm(app->pg, PAWL_PG_FAULT_LOSE_BEFORE_COMMIT);
+	else
+		pawl_pg_fault_arm(app->pg, PAWL_PG_FAULT_NONE);
+}
+
+static void fault_kill_after_commit(const char *path)
+{
+	if (fault_wanted("PAWL_FAULT_KILL_AFTER_COMMIT", path))
+		raise(SIGKILL);
 }
 #endif
+
+static void handle(struct pawl_app *app, struct pawl_request *req, struct pawl_response *resp)
+{
+#ifdef PAWL_FAULT_INJECTION
+	fault_arm(app, req->raw_path);
+#endif
+	pawl_pipeline_handle(app, req, resp);
+}
 
 static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_arena *arena,
     int relay_wake_fd)
@@ -103,7 +132,7 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	    &req.body_len, &err) != PAWL_OK)
 		pawl_pipeline_error(app, &req, &resp, &err);
 	else
-		pawl_pipeline_handle(app, &req, &resp);
+		handle(app, &req, &resp);
 	pawl_fcgi_send(fcgi, &resp);
 	memset(&sum, 0, sizeof(sum));
 	/* Copies: the params they point into are freed by finish. */

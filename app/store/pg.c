@@ -238,12 +238,107 @@ static bool sent_and_lost(struct pawl_pg *pg)
  */
 #define BARRIER_SQL "SELECT pg_logical_emit_message(true, 'pawl.barrier', '')"
 
+/*
+ * The transaction's id, read in the COMMIT's own round trip just before it
+ * and flushed at once by the server (so it arrives even if the COMMIT never
+ * answers); NULL when the transaction wrote nothing.
+ */
+#define XID_SQL "SELECT pg_current_xact_id_if_assigned()::text"
+#define XID_STATUS_SQL "SELECT pg_xact_status($1::xid8)"
+/* How long a worker keeps trying to learn what became of a COMMIT whose answer was lost. */
+#define OUTCOME_WAIT_MS 5000
+#define OUTCOME_POLL_MS 100
+
+/* The outcome PostgreSQL records for xid: "committed", "aborted", "in progress", or NULL. */
+static const char *xact_status(struct pawl_pg *pg, struct pawl_arena *arena, const char *xid)
+{
+	const char *params[1] = { xid };
+	struct pg_result *res = NULL;
+	struct pawl_error err;
+
+	pg->next_attempt_ms = 0;
+	if (pawl_pg_connect(pg, false, &err) != PAWL_OK ||
+	    pawl_pg_exec_once(pg, arena, XID_STATUS_SQL, 1, params, 0, &res, &err) != PAWL_OK ||
+	    pawl_pg_rows(res) != 1 || pawl_pg_is_null(res, 0, 0))
+		return NULL;
+	return pawl_pg_value(res, 0, 0);
+}
+
+/*
+ * The connection died after the COMMIT was sent: the worker cannot tell
+ * whether it was applied. PostgreSQL can, once reached again (a restart
+ * after a crash included): pg_xact_status says whether the transaction
+ * committed. A commit found is made durable (the barrier: it may have been
+ * asynchronous) and answered as a success; anything else stays a 503. Only
+ * when PostgreSQL cannot be reached within OUTCOME_WAIT_MS does a 503 hide
+ * a committed write, and the log says so with the transaction id.
+ */
+static enum pawl_err resolve_lost_commit(struct pawl_pg *pg, struct pawl_arena *arena,
+    const char *xid, enum pawl_err failed, struct pawl_error *err)
+{
+	long long until = pawl_pg_now_ms() + OUTCOME_WAIT_MS;
+	const struct timespec pause = { 0, OUTCOME_POLL_MS * 1000000L };
+	const char *status;
+
+	for (;;) {
+		status = xact_status(pg, arena, xid);
+		if (status != NULL && strcmp(status, "committed") == 0 &&
+		    pawl_pg_exec_once(pg, arena, BARRIER_SQL, 0, NULL, 0, NULL, err) == PAWL_OK) {
+			pawl_log_warn("the answer to COMMIT was lost; transaction %s did commit", xid);
+			return PAWL_OK;
+		}
+		if (status != NULL && strcmp(status, "aborted") == 0) {
+			pawl_log_warn("the answer to COMMIT was lost; transaction %s did not commit", xid);
+			return pawl_pg_unavailable(err, "connection lost; the change was not applied");
+		}
+		if (pawl_pg_now_ms() >= until)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	pawl_log_error("the answer to COMMIT was lost and PostgreSQL could not tell within %d ms "
+	    "whether transaction %s committed (last status: %s)", OUTCOME_WAIT_MS, xid,
+	    status ? status : "unreachable");
+	return failed;
+}
+
+#ifdef PAWL_FAULT_INJECTION
+void pawl_pg_fault_arm(struct pawl_pg *pg, enum pawl_pg_fault fault)
+{
+	pg->fault = fault;
+}
+
+/* Test builds: the connection dies just before or just after the COMMIT. */
+static bool fault_fire(struct pawl_pg *pg, enum pawl_pg_fault when, struct pawl_arena *arena,
+    enum pawl_err *rc, struct pawl_error *err)
+{
+	if (pg->fault != when)
+		return false;
+	pg->fault = PAWL_PG_FAULT_NONE;
+	/* Before: what a COMMIT pipeline sends ahead of the COMMIT itself, then the loss. */
+	if (when == PAWL_PG_FAULT_LOSE_BEFORE_COMMIT &&
+	    pawl_pg_exec_once(pg, arena, NULL, 0, NULL, 0, NULL, err) != PAWL_OK) {
+		*rc = PAWL_ERR_BACKEND;
+		return true;
+	}
+	pawl_pg_drop(pg);
+	*rc = pawl_pg_unavailable(err, "connection lost (fault injection)");
+	return true;
+}
+#endif
+
 enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
 {
+	struct pawl_pg_slot xid = { NULL };
 	enum pawl_err rc;
 
 	if (sent_and_lost(pg))
 		return pawl_pg_unavailable(err, "connection lost");
+	if ((rc = pawl_pg_defer_flushed(pg, arena, XID_SQL, &xid, err)) != PAWL_OK)
+		goto out;
+#ifdef PAWL_FAULT_INJECTION
+	if (fault_fire(pg, PAWL_PG_FAULT_LOSE_BEFORE_COMMIT, arena, &rc, err))
+		goto lost;
+#endif
 	if (!pg->cfg->storage_early_lock_release) {
 		rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err);
 	} else if ((rc = pawl_pg_connect(pg, true, err)) == PAWL_OK &&
@@ -251,6 +346,16 @@ enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struc
 		/* Never retried: the COMMIT may have been applied. */
 		rc = pawl_pg_exec_once(pg, arena, BARRIER_SQL, 0, NULL, 0, NULL, err);
 	}
+#ifdef PAWL_FAULT_INJECTION
+	if (rc == PAWL_OK)
+		(void)fault_fire(pg, PAWL_PG_FAULT_LOSE_ANSWER, arena, &rc, err);
+lost:
+#endif
+	/* Lost with the connection, the COMMIT may or may not have been applied. */
+	if (rc != PAWL_OK && pg->conn == NULL && xid.res != NULL && pawl_pg_rows(xid.res) == 1 &&
+	    !pawl_pg_is_null(xid.res, 0, 0))
+		rc = resolve_lost_commit(pg, arena, pawl_pg_value(xid.res, 0, 0), rc, err);
+out:
 	if (rc != PAWL_OK)
 		pawl_pg_rollback(pg, arena);
 	return rc;

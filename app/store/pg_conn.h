@@ -27,6 +27,7 @@ struct pending {
 	int nparams;
 	const char *const *params;
 	struct pawl_pg_slot *slot; /* where its result goes, or NULL */
+	bool flush;                /* the server sends its result at once (see pg.c) */
 };
 
 struct pawl_pg {
@@ -39,7 +40,18 @@ struct pawl_pg {
 	bool pending_begin; /* pending[0] is the BEGIN of a transaction not yet sent */
 	char listen[64];           /* channel to LISTEN on after (re)connecting */
 	long long next_attempt_ms; /* monotonic; no connect before this */
+#ifdef PAWL_FAULT_INJECTION
+	enum pawl_pg_fault fault;  /* armed for the next commit only */
+#endif
 };
+
+/*
+ * Like pawl_pg_defer_result, and the server is asked to send this result at
+ * once (a flush request in the pipeline), so it reaches us even when a later
+ * statement of the same pipeline never answers.
+ */
+enum pawl_err pawl_pg_defer_flushed(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    struct pawl_pg_slot *slot, struct pawl_error *err);
 
 /* Monotonic milliseconds. */
 long long pawl_pg_now_ms(void);

@@ -190,7 +190,8 @@ static bool run_pipeline(struct pawl_pg *pg, struct pawl_arena *arena, const str
 		return false;
 	ok = true;
 	for (i = 0; ok && i < n; i++)
-		ok = send_one(pg, &pg->pending[i], deadline, true);
+		ok = send_one(pg, &pg->pending[i], deadline, true) &&
+		    (!pg->pending[i].flush || PQsendFlushRequest(pg->conn) == 1);
 	if (ok && q != NULL)
 		ok = send_one(pg, q, deadline, true);
 	ok = ok && PQpipelineSync(pg->conn);
@@ -223,7 +224,7 @@ enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, co
     int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
     struct pawl_error *err)
 {
-	struct pending q = { sql, nparams, params, NULL };
+	struct pending q = { sql, nparams, params, NULL, false };
 	PGresult *res, *last = NULL, *failed = NULL;
 	long long deadline = deadline_for(pg, timeout_ms);
 	bool late = false;
@@ -343,7 +344,7 @@ static enum pawl_err defer(struct pawl_pg *pg, struct pawl_arena *arena, const c
 				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		}
 	}
-	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy, slot };
+	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy, slot, false };
 	return PAWL_OK;
 }
 
@@ -357,6 +358,17 @@ enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena,
     int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err)
 {
 	return defer(pg, arena, sql, nparams, params, slot, err);
+}
+
+enum pawl_err pawl_pg_defer_flushed(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
+    struct pawl_pg_slot *slot, struct pawl_error *err)
+{
+	enum pawl_err rc = defer(pg, arena, sql, 0, NULL, slot, err);
+
+	/* Sent already when there was no transaction to ride with. */
+	if (rc == PAWL_OK && pg->n_pending > 0 && pg->pending[pg->n_pending - 1].slot == slot)
+		pg->pending[pg->n_pending - 1].flush = true;
+	return rc;
 }
 
 enum pawl_err pawl_pg_flush(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)

@@ -69,7 +69,11 @@ enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pa
 /*
  * Transaction helpers. BEGIN is deferred: it travels with the transaction's
  * first statement, and a transaction that sent nothing rolls back for free.
- * rollback never fails visibly (it logs).
+ * rollback never fails visibly (it logs). When the connection dies after
+ * the COMMIT was sent, commit asks PostgreSQL (reconnecting, for up to a few
+ * seconds) whether the transaction committed, and returns PAWL_OK if it did:
+ * a failure returned by commit means the change was not applied, unless the
+ * log says the outcome stayed unknown.
  */
 enum pawl_err pawl_pg_begin(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
 enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);
@@ -102,5 +106,15 @@ enum pawl_err pawl_pg_wait(struct pawl_pg *pg, int extra_fd, int timeout_ms, boo
 
 /* True while a connection is open and healthy (for heartbeat and tests). */
 bool pawl_pg_connected(const struct pawl_pg *pg);
+
+#ifdef PAWL_FAULT_INJECTION
+/* Test builds only: the next commit loses its connection before or after the COMMIT. */
+enum pawl_pg_fault {
+	PAWL_PG_FAULT_NONE,
+	PAWL_PG_FAULT_LOSE_BEFORE_COMMIT,
+	PAWL_PG_FAULT_LOSE_ANSWER,
+};
+void pawl_pg_fault_arm(struct pawl_pg *pg, enum pawl_pg_fault fault);
+#endif
 
 #endif

@@ -339,7 +339,9 @@ static int stack_extra_ini(int redis_port)
 	return setenv("PAWL_STACK_EXTRA_INI", path, 1) ||
 	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records jsonl" :
 			"redis creates records", 1) ||
-	       setenv("PAWL_FAULT_KILL_AFTER_COMMIT", "pawlfaultkill", 1);
+	       setenv("PAWL_FAULT_KILL_AFTER_COMMIT", "pawlfaultkill", 1) ||
+	       setenv("PAWL_FAULT_LOSE_COMMIT_ANSWER", "pawlfaultlost", 1) ||
+	       setenv("PAWL_FAULT_LOSE_BEFORE_COMMIT", "pawlfaultcut", 1);
 }
 
 /* A hung run must not eat CI's time: stop the stack and fail. */

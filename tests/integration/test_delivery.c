@@ -652,6 +652,51 @@ static void test_killed_after_commit(void)
 		waited += 100;
 	}
 }
+
+/*
+ * The connection to PostgreSQL dies right after the COMMIT was applied: the
+ * worker must not answer 503 for a write that was kept (a client would
+ * retry a POST and duplicate it). It asks PostgreSQL what became of the
+ * transaction and answers the success, with the event sent once.
+ */
+static void test_commit_answer_lost(void)
+{
+	static const char *const path = "/v1/buckets/pawlfaultlost";
+	size_t before = log_count("log/pawl.log", "did commit");
+	struct expect x;
+	struct events e;
+	long long ts;
+
+	ts = write_ok("PUT", path, "{\"data\":{\"kept\":true}}", 201);
+	expect_set(&x, "create", path, ts, false);
+	CHECK(log_count("log/pawl.log", "did commit") == before + 1,
+	      "the worker did not find out that the COMMIT was applied");
+	CHECK(write_ok("GET", path, NULL, 200) == ts, "the answered write is not what is stored");
+	events_wait(EVENTS_LIST, in_bucket, "pawlfaultlost", 1, DELIVERY_MS, &e);
+	sleep_ms(SETTLE_MS_FAULT);
+	events_free(&e);
+	events_fetch(EVENTS_LIST, in_bucket, "pawlfaultlost", &e);
+	CHECK(e.n == 1, "%zu events for one write whose COMMIT answer was lost", e.n);
+	if (e.n == 1)
+		check_payload(events_find(&e, &x), &x);
+	events_free(&e);
+}
+
+/* The connection dies before the COMMIT: 503, and truly nothing was kept. */
+static void test_connection_cut_before_commit(void)
+{
+	static const char *const path = "/v1/buckets/pawlfaultcut";
+	struct events e;
+
+	write_ok("PUT", path, "{\"data\":{}}", 503);
+	CHECK(log_count("log/pawl.log", "did not commit") >= 1,
+	      "the worker did not find out that the transaction was not applied");
+	write_ok("GET", path, NULL, WRITE_4XX);
+	sleep_ms(SETTLE_MS_FAULT);
+	events_fetch(EVENTS_LIST, in_bucket, "pawlfaultcut", &e);
+	CHECK(e.n == 0, "%zu events for a write answered 503", e.n);
+	events_free(&e);
+}
 #endif
 
 void test_delivery_register(void)
@@ -664,6 +709,9 @@ void test_delivery_register(void)
 	CU_add_test(s, "a worker alone (spawn-fcgi -F) pushes its own events", test_worker_alone);
 #ifdef PAWL_FAULT_INJECTION
 	CU_add_test(s, "worker killed after COMMIT: events delivered once", test_killed_after_commit);
+	CU_add_test(s, "COMMIT's answer lost: 201 after asking PostgreSQL, one event",
+		    test_commit_answer_lost);
+	CU_add_test(s, "connection cut before COMMIT: 503, nothing kept", test_connection_cut_before_commit);
 #else
 	CU_add_test(s, "worker killed after COMMIT: skipped (configure --enable-fault-injection)",
 		    test_fault_skipped);
