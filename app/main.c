@@ -77,7 +77,7 @@ static int serve(const char *path, struct pawl_config *cfg, const char *listen, 
 	}
 	if (workers > 0)
 		return pawl_supervisor_run(path, cfg, fd, (int)workers);
-	status = pawl_worker_run(cfg, fd, -1);
+	status = pawl_worker_run(cfg, fd, -1, -1);
 	pawl_config_free(cfg);
 	return status;
 }

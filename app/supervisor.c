@@ -3,6 +3,8 @@
  * database connection: it forks workers onto the shared listening socket,
  * reaps and respawns them, and drives stops and reloads. All its signals are
  * blocked and taken synchronously with sigtimedwait, so no handler races.
+ * A reload is all or nothing: the new configuration is loaded as a start
+ * loads it, and the old workers go only once every new one said it is ready.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pawl/app.h"
 #include "pawl/log.h"
 #include "pawl/relay.h"
 #include "pawl/supervisor.h"
@@ -23,11 +26,13 @@ extern char **environ;
 
 #define YOUNG_MS 1000        /* a worker dying sooner than this is crash-looping */
 #define MAX_BACKOFF_MS 5000
+#define READY_MS 10000       /* a reload's new workers must all be ready by then */
 
 struct child {
 	pid_t pid;
 	unsigned gen;
 	bool relay;    /* the outbox relay rather than a worker */
+	bool ready;    /* the worker reported that it started */
 };
 
 struct sup {
@@ -35,7 +40,12 @@ struct sup {
 	struct pawl_config *cfg;
 	int fd;
 	int n;                 /* workers wanted per generation */
-	unsigned gen;
+	unsigned gen;          /* the generation being served (or starting, in a reload) */
+	unsigned last_gen;     /* the newest generation ever started */
+	struct pawl_config *old_cfg; /* during a reload: the generation still serving */
+	unsigned old_gen;
+	long long ready_by_ms; /* during a reload: its deadline */
+	bool reload_failed;    /* during a reload: a new worker died before it was ready */
 	struct child *kids;
 	int cap;
 	long long next_spawn_ms;
@@ -44,6 +54,7 @@ struct sup {
 	bool stopping;
 	long long kill_at_ms;
 	int wake[2]; /* workers → relay: "there are outbox rows" (non-blocking pipe) */
+	int ready[2]; /* workers → supervisor: their pid once they can serve */
 };
 
 static long long now_ms(void)
@@ -65,13 +76,15 @@ static void child_main(struct sup *s, pid_t parent, bool relay)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(0);
+	close(s->ready[0]);
 	if (relay) {
 		close(s->fd);
 		close(s->wake[1]);
+		close(s->ready[1]);
 		_exit(pawl_relay_run(s->cfg, s->wake[0]));
 	}
 	close(s->wake[0]);
-	_exit(pawl_worker_run(s->cfg, s->fd, s->wake[1]));
+	_exit(pawl_worker_run(s->cfg, s->fd, s->wake[1], s->ready[1]));
 }
 
 static void spawn(struct sup *s, bool relay)
@@ -93,6 +106,7 @@ static void spawn(struct sup *s, bool relay)
 	s->kids[i].pid = pid;
 	s->kids[i].gen = s->gen;
 	s->kids[i].relay = relay;
+	s->kids[i].ready = false;
 	s->last_spawn_ms = now_ms();
 }
 
@@ -141,6 +155,12 @@ static void reap(struct sup *s)
 		s->kids[i].pid = 0;
 		if (s->stopping || s->kids[i].gen != s->gen)
 			continue;
+		if (s->old_cfg != NULL && !s->kids[i].relay && !s->kids[i].ready) {
+			pawl_log_error("supervisor: a new worker (%ld) died before it was ready",
+			    (long)pid);
+			s->reload_failed = true;
+			continue;
+		}
 		if (WIFSIGNALED(status))
 			pawl_log_error("supervisor: %s %ld killed by signal %d; respawning",
 			    s->kids[i].relay ? "relay" : "worker", (long)pid, WTERMSIG(status));
@@ -158,28 +178,111 @@ static void reap(struct sup *s)
 	}
 }
 
+/* Marks the workers that reported ready (their pids, on the ready pipe). */
+static void read_ready(struct sup *s)
+{
+	pid_t pids[64];
+	ssize_t got;
+	int i;
+
+	while ((got = read(s->ready[0], pids, sizeof(pids))) > 0)
+		for (size_t k = 0; k < (size_t)got / sizeof(pid_t); k++)
+			for (i = 0; i < s->cap; i++)
+				if (s->kids[i].pid == pids[k])
+					s->kids[i].ready = true;
+}
+
+static int count_ready(const struct sup *s)
+{
+	int i, n = 0;
+
+	for (i = 0; i < s->cap; i++)
+		n += s->kids[i].pid != 0 && s->kids[i].gen == s->gen && !s->kids[i].relay &&
+		    s->kids[i].ready;
+	return n;
+}
+
+/*
+ * SIGHUP: the whole new configuration is loaded as a start loads it (plugins,
+ * resources, the version file, eos); a configuration that would not start is
+ * refused and the running one kept. Then a new generation starts beside the
+ * old one, which keeps serving until settle_reload decides.
+ */
 static void reload(struct sup *s)
 {
 	struct pawl_error err;
-	struct pawl_config *cfg = pawl_config_load(s->path, environ, &err);
-	int i;
+	struct pawl_config *cfg;
+	struct pawl_app *app;
 
-	if (cfg == NULL) {
+	if (s->old_cfg != NULL) {
+		pawl_log_warn("supervisor: a reload is already in progress; SIGHUP ignored");
+		return;
+	}
+	if ((cfg = pawl_config_load(s->path, environ, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
 		return;
 	}
-	pawl_config_free(s->cfg);
+	if ((app = pawl_app_new(cfg, &err)) == NULL) {
+		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		pawl_config_free(cfg);
+		return;
+	}
+	pawl_app_free(app);
+	s->old_cfg = s->cfg;
+	s->old_gen = s->gen;
 	s->cfg = cfg;
-	pawl_log_configure(cfg->log_level, cfg->log_format);
-	s->gen++;
+	s->gen = ++s->last_gen;
 	s->backoff_ms = 0;
-	/* New workers first, then drain the old ones: the socket is never unserved. */
-	for (i = 0; i < s->n; i++)
-		spawn(s, false);
-	if (wants_relay(cfg))
-		spawn(s, true);
-	signal_all(s, SIGTERM, true);
-	pawl_log_info("supervisor: config reloaded, workers replaced (generation %u)", s->gen);
+	s->next_spawn_ms = 0;
+	s->reload_failed = false;
+	s->ready_by_ms = now_ms() + READY_MS;
+	pawl_log_configure(cfg->log_level, cfg->log_format);
+	pawl_log_info("supervisor: config loaded, starting generation %u", s->gen);
+}
+
+/*
+ * During a reload: once every new worker is ready, the old generation drains
+ * (SIGTERM lets its requests finish) and the new one serves; if one died
+ * first, or READY_MS passed, the new generation goes and the old one stays.
+ * The socket is never left without workers.
+ */
+static void settle_reload(struct sup *s)
+{
+	struct pawl_config *drop;
+	unsigned doomed;
+
+	if (s->old_cfg == NULL)
+		return;
+	if (!s->reload_failed && count_ready(s) >= s->n) {
+		drop = s->old_cfg;
+		s->old_cfg = NULL;
+		signal_all(s, SIGTERM, true);
+		pawl_config_free(drop);
+		pawl_log_info("supervisor: config reloaded, workers replaced (generation %u)", s->gen);
+		return;
+	}
+	if (!s->reload_failed && now_ms() < s->ready_by_ms)
+		return;
+	pawl_log_error("supervisor: reload failed, generation %u %s; keeping generation %u and its "
+	    "config", s->gen, s->reload_failed ? "did not start" : "was not ready in time",
+	    s->old_gen);
+	doomed = s->gen;
+	drop = s->cfg;
+	s->cfg = s->old_cfg;
+	s->gen = s->old_gen;
+	s->old_cfg = NULL;
+	for (int i = 0; i < s->cap; i++)
+		if (s->kids[i].pid != 0 && s->kids[i].gen == doomed)
+			kill(s->kids[i].pid, SIGTERM);
+	pawl_config_free(drop);
+	pawl_log_configure(s->cfg->log_level, s->cfg->log_format);
+}
+
+/* SIGUSR1, as nginx takes it: reopen the logs, here and in every child. */
+static void reopen_logs(struct sup *s)
+{
+	pawl_log_reopen();
+	signal_all(s, SIGUSR1, false);
 }
 
 static void begin_stop(struct sup *s)
@@ -203,9 +306,14 @@ static void step(struct sup *s)
 		}
 		return;
 	}
-	while (count(s, true, false) < s->n && now_ms() >= s->next_spawn_ms)
+	read_ready(s);
+	settle_reload(s);
+	/* A reload's generation gets its workers once, and its relay once it serves. */
+	while (count(s, true, false) < s->n && now_ms() >= s->next_spawn_ms &&
+	    (s->old_cfg == NULL || !s->reload_failed))
 		spawn(s, false);
-	if (wants_relay(s->cfg) && count(s, true, true) == 0 && now_ms() >= s->next_spawn_ms)
+	if (s->old_cfg == NULL && wants_relay(s->cfg) && count(s, true, true) == 0 &&
+	    now_ms() >= s->next_spawn_ms)
 		spawn(s, true);
 }
 
@@ -223,7 +331,7 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 	s.kids = calloc((size_t)s.cap, sizeof(*s.kids));
 	if (s.kids == NULL)
 		return 1;
-	if (pipe2(s.wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+	if (pipe2(s.wake, O_NONBLOCK | O_CLOEXEC) != 0 || pipe2(s.ready, O_NONBLOCK | O_CLOEXEC) != 0) {
 		pawl_log_error("supervisor: pipe: %s", strerror(errno));
 		free(s.kids);
 		return 1;
@@ -233,6 +341,7 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pawl_log_info("supervisor: starting %d workers", n);
@@ -248,12 +357,17 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 			begin_stop(&s);
 		else if (sig == SIGHUP && !s.stopping)
 			reload(&s);
+		else if (sig == SIGUSR1)
+			reopen_logs(&s);
 		reap(&s);
 	}
 	pawl_log_info("supervisor: stopped");
 	close(s.wake[0]);
 	close(s.wake[1]);
+	close(s.ready[0]);
+	close(s.ready[1]);
 	free(s.kids);
+	pawl_config_free(s.old_cfg);
 	pawl_config_free(s.cfg);
 	return 0;
 }

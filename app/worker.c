@@ -26,6 +26,7 @@
 #define ARENA_BLOCK (64 * 1024)
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
 
 static void on_stop(int sig)
 {
@@ -34,6 +35,12 @@ static void on_stop(int sig)
 }
 
 /* Stop signals stay blocked except inside the wait (waitmask): never mid-request. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	reopen_requested = 1;
+}
+
 static void install_signals(sigset_t *waitmask)
 {
 	struct sigaction sa;
@@ -44,6 +51,11 @@ static void install_signals(sigset_t *waitmask)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* Before libfcgi's initialisation, which would take SIGUSR1 as "stop accepting". */
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -163,7 +175,19 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	}
 }
 
-int pawl_worker_run(const struct pawl_config *cfg, int listen_fd, int relay_wake_fd)
+/* Tells the supervisor (ready_fd, the write end of its pipe) that this worker can serve. */
+static void report_ready(int ready_fd)
+{
+	pid_t self = getpid();
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &self, sizeof(self)) != (ssize_t)sizeof(self))
+		pawl_log_warn("worker: cannot report ready: %s", strerror(errno));
+	close(ready_fd);
+}
+
+int pawl_worker_run(const struct pawl_config *cfg, int listen_fd, int relay_wake_fd, int ready_fd)
 {
 	struct pawl_error err;
 	struct pawl_app *app = NULL;
@@ -182,9 +206,23 @@ int pawl_worker_run(const struct pawl_config *cfg, int listen_fd, int relay_wake
 		pawl_log_error("worker: %s", err.message);
 		goto out;
 	}
+#ifdef PAWL_FAULT_INJECTION
+	/* Test builds: a worker that cannot start while this file exists. */
+	if (getenv("PAWL_FAULT_WORKER_START") != NULL &&
+	    access(getenv("PAWL_FAULT_WORKER_START"), F_OK) == 0) {
+		pawl_log_error("worker: failing at start (fault injection)");
+		goto out;
+	}
+#endif
 	status = 0;
+	report_ready(ready_fd);
 	while (!stop_requested) {
 		int rc = pawl_fcgi_wait(fcgi, &waitmask);
+
+		if (reopen_requested) {
+			reopen_requested = 0;
+			pawl_log_reopen();
+		}
 
 		if (rc > 0 && !stop_requested)
 			rc = pawl_fcgi_accept(fcgi);

@@ -42,6 +42,12 @@ void pawl_log_setup(enum pawl_log_level level, int json)
 	as_json = json;
 }
 
+void pawl_log_reopen(void)
+{
+	pawl_log(PAWL_LOG_INFO, "app", "SIGUSR1: logs go to stderr, whose owner reopens it; "
+	    "nothing to reopen here");
+}
+
 /*
  * A line is built in one buffer and leaves in one write(2): stderr is
  * unbuffered, so stdio would make a system call per fragment, and several

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,27 @@ struct pawl_fcgi {
 	int epoll_fd; /* the listener alone, EPOLLEXCLUSIVE; -1 if the kernel refused */
 };
 
+static void ignore_usr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * libfcgi installs, where SIGUSR1 is left at its default, a handler that
+ * makes every later accept fail for good; a process forked afterwards
+ * inherits the flag. SIGUSR1 means "reopen logs" here, as in nginx: a
+ * handler of ours goes first, so libfcgi leaves the signal alone.
+ */
 int pawl_fcgi_init(void)
 {
+	struct sigaction sa;
+
+	if (sigaction(SIGUSR1, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = ignore_usr1;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	return FCGX_Init();
 }
 

@@ -13,6 +13,13 @@ void pawl_log_configure(const char *level, const char *format);
 /* Set once at startup (and on reload, in the supervisor); not thread-safe. */
 void pawl_log_setup(enum pawl_log_level min_level, int json);
 
+/*
+ * SIGUSR1's job, as nginx's: reopen log files. pawl writes to stderr, which
+ * belongs to whoever started it (spawn-fcgi, systemd, a shell redirect), so
+ * this only records that the signal arrived.
+ */
+void pawl_log_reopen(void);
+
 void pawl_log(enum pawl_log_level level, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

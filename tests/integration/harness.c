@@ -309,6 +309,15 @@ static int locate(void)
  * Redis listeners and, when it is built, the jsonl plugin. Workers also get a
  * fault point name (used only by --enable-fault-injection builds).
  */
+/* A worker of a fault-injection build fails at start while this file exists. */
+static const char *fault_start_path(void)
+{
+	static char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/" HARNESS_FAULT_START, h.state);
+	return path;
+}
+
 static int stack_extra_ini(int redis_port)
 {
 	static const char *const redis_listeners[][3] = { /* name (and list), actions, resources */
@@ -341,7 +350,8 @@ static int stack_extra_ini(int redis_port)
 			"redis creates records", 1) ||
 	       setenv("PAWL_FAULT_KILL_AFTER_COMMIT", "pawlfaultkill", 1) ||
 	       setenv("PAWL_FAULT_LOSE_COMMIT_ANSWER", "pawlfaultlost", 1) ||
-	       setenv("PAWL_FAULT_LOSE_BEFORE_COMMIT", "pawlfaultcut", 1);
+	       setenv("PAWL_FAULT_LOSE_BEFORE_COMMIT", "pawlfaultcut", 1) ||
+	       setenv("PAWL_FAULT_WORKER_START", fault_start_path(), 1);
 }
 
 /* A hung run must not eat CI's time: stop the stack and fail. */

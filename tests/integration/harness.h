@@ -134,6 +134,9 @@ void check_at(bool ok, const char *file, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 #define CHECK(ok, ...) check_at((ok), __FILE__, __LINE__, __VA_ARGS__)
 
+/* In the state folder: while it exists, fault-injection builds' workers fail at start. */
+#define HARNESS_FAULT_START "fault-worker-start"
+
 /* Suite registration, one per test file. */
 void test_service_register(void);
 void test_errors_register(void);

@@ -1,10 +1,14 @@
 /* The pawl-fcgi supervisor under spawn-fcgi: a killed worker is replaced,
- * SIGHUP replaces every worker, and nginx never notices either. */
+ * SIGHUP replaces every worker, and nginx never notices either; a reload
+ * that could not serve is refused or rolled back, and SIGUSR1 is harmless. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "events_util.h"
 
 #define MAX_KIDS 64
 #define RESPAWN_MS 10000
@@ -98,10 +102,171 @@ static void test_sighup_replaces_workers(void)
 	CHECK(ok == 20, "%d of 20 requests succeeded after SIGHUP", ok);
 }
 
+/* --- reloads that must not take the site down ----------------------------- */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (len + 4096 + 1 > cap && (buf = realloc(buf, cap = cap * 2 + 8192)) == NULL)
+			break;
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	if (buf != NULL)
+		buf[len] = '\0';
+	return buf;
+}
+
+static bool write_ini(const char *path, const char *text, const char *extra)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return false;
+	fprintf(f, "%s%s", text, extra ? extra : "");
+	return fclose(f) == 0;
+}
+
+/* Every pid of before still a child of the supervisor, and nothing else. */
+static bool same_children(const pid_t *before, size_t nb)
+{
+	pid_t now[MAX_KIDS];
+	size_t n = children_of(supervisor_pid(), now, MAX_KIDS);
+
+	for (size_t i = 0; i < nb; i++)
+		if (!contains(now, n, before[i]))
+			return false;
+	return n == nb;
+}
+
+/*
+ * SIGHUP with a config that parses but cannot start (each the way a typo
+ * makes it): refused as a start would refuse it; the running workers are
+ * never replaced and every request keeps its answer.
+ */
+static void test_broken_reload_refused(void)
+{
+	static const char *const broken[] = {
+		"version_json_path = /nonexistent/version.json\n",
+		"eos = 2099-13-45\n",
+		"resources = clash\nresources.clash.list = /buckets\n"
+		"resources.clash.item = /buckets/{id}\n",
+	};
+	char ini[4096];
+	pid_t before[MAX_KIDS];
+	size_t nb, refusals = log_count("log/pawl.log", "reload refused");
+	char *original;
+	int ok;
+
+	snprintf(ini, sizeof ini, "%s/pawl.ini", harness_state_dir());
+	original = slurp(ini);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(original);
+	for (size_t i = 0; i < sizeof broken / sizeof *broken; i++) {
+		nb = children_of(supervisor_pid(), before, MAX_KIDS);
+		CHECK(write_ini(ini, original, broken[i]), "cannot write %s", ini);
+		CU_ASSERT_FATAL(kill(supervisor_pid(), SIGHUP) == 0);
+		for (int w = 0; w < 30 && log_count("log/pawl.log", "reload refused") == refusals; w++)
+			sleep_ms(100);
+		CHECK(log_count("log/pawl.log", "reload refused") == refusals + 1,
+		      "reload with [%s] not refused", broken[i]);
+		refusals = log_count("log/pawl.log", "reload refused");
+		sleep_ms(1500); /* time enough for a new generation to have been started */
+		CHECK(same_children(before, nb), "workers replaced by the broken config [%s]",
+		      broken[i]);
+		ok = requests_ok(20);
+		CHECK(ok == 20, "%d of 20 requests succeeded after [%s]", ok, broken[i]);
+	}
+	CHECK(write_ini(ini, original, NULL), "cannot restore %s", ini);
+	free(original);
+}
+
+#ifdef PAWL_FAULT_INJECTION
+/*
+ * A config that loads, but whose workers die at start (here through a test
+ * fault point): the old generation keeps serving, the new one goes.
+ */
+static void test_dead_generation_rolled_back(void)
+{
+	char flag[4096];
+	pid_t before[MAX_KIDS];
+	size_t nb = children_of(supervisor_pid(), before, MAX_KIDS);
+	size_t failures = log_count("log/pawl.log", "reload failed");
+	FILE *f;
+	int ok;
+
+	snprintf(flag, sizeof flag, "%s/" HARNESS_FAULT_START, harness_state_dir());
+	f = fopen(flag, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	CU_ASSERT_FATAL(kill(supervisor_pid(), SIGHUP) == 0);
+	ok = requests_ok(10);
+	for (int w = 0; w < 100 && log_count("log/pawl.log", "reload failed") == failures; w++)
+		sleep_ms(100);
+	unlink(flag);
+	CHECK(ok == 10, "%d of 10 requests succeeded during the failing reload", ok);
+	CHECK(log_count("log/pawl.log", "reload failed") == failures + 1,
+	      "a generation that died at start was not rolled back");
+	sleep_ms(500);
+	for (size_t i = 0; i < nb; i++)
+		CHECK(pid_alive(before[i]), "old worker %ld gone after a failed reload", (long)before[i]);
+	ok = requests_ok(20);
+	CHECK(ok == 20, "%d of 20 requests succeeded after the failed reload", ok);
+}
+#endif
+
+/*
+ * SIGUSR1 (nginx's "reopen logs") to the supervisor and every worker: the
+ * workers keep accepting, and so do those started afterwards by a reload
+ * and by a respawn (libfcgi's own SIGUSR1 handler would have stopped them).
+ */
+static void test_sigusr1_harmless(void)
+{
+	pid_t sup = supervisor_pid(), kids[MAX_KIDS];
+	size_t n = children_of(sup, kids, MAX_KIDS), reopened = log_count("log/pawl.log",
+	    "nothing to reopen"), accept_errors = log_count("log/pawl.log", "accept failed");
+	long waited = 0;
+	int ok;
+
+	CU_ASSERT_FATAL(kill(sup, SIGUSR1) == 0);
+	for (size_t i = 0; i < n; i++)
+		kill(kids[i], SIGUSR1);
+	sleep_ms(300);
+	ok = requests_ok(20);
+	CHECK(ok == 20, "%d of 20 requests succeeded after SIGUSR1", ok);
+	CHECK(log_count("log/pawl.log", "nothing to reopen") > reopened, "SIGUSR1 not taken");
+	test_sighup_replaces_workers();
+	n = children_of(sup, kids, MAX_KIDS);
+	CU_ASSERT_FATAL(n > 0);
+	kill(kids[0], SIGKILL);
+	while (pid_alive(kids[0]) && waited < RESPAWN_MS) {
+		sleep_ms(100);
+		waited += 100;
+	}
+	sleep_ms(500);
+	ok = requests_ok(20);
+	CHECK(ok == 20, "%d of 20 requests succeeded after SIGUSR1, a reload and a respawn", ok);
+	CHECK(log_count("log/pawl.log", "accept failed") == accept_errors,
+	      "workers failed to accept after SIGUSR1");
+}
+
 void test_supervisor_register(void)
 {
 	CU_pSuite s = CU_add_suite("supervisor", NULL, NULL);
 
 	CU_add_test(s, "kill -9 a worker: respawned", test_killed_worker_respawns);
 	CU_add_test(s, "SIGHUP: workers replaced", test_sighup_replaces_workers);
+	CU_add_test(s, "SIGHUP with a config that cannot start: refused", test_broken_reload_refused);
+#ifdef PAWL_FAULT_INJECTION
+	CU_add_test(s, "SIGHUP whose workers die at start: old generation kept",
+		    test_dead_generation_rolled_back);
+#endif
+	CU_add_test(s, "SIGUSR1 then reload and respawn: workers keep accepting",
+		    test_sigusr1_harmless);
 }
