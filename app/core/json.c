@@ -192,6 +192,7 @@ struct number {
 };
 
 #define EXP_SATURATED 1000000L
+#define EXP_MAX 1000
 
 static size_t parse_exp(const unsigned char *t, size_t i, size_t n, long *exp)
 {
@@ -281,12 +282,16 @@ static bool integer_in_range(const struct number *num, long zeros)
  * prints with decimals must be a finite double and carry at most
  * PAWL_JSON_NUMBER_DECIMALS of them (enough for every double, including
  * the smallest subnormal, and no amplification of "1e-99999" into a page
- * of zeros). Underflow to zero is accepted: json-c keeps the text.
+ * of zeros). Exponents beyond +-1000 are refused whatever the digits (as
+ * "0e99999"): PostgreSQL releases before 14 refuse them in numeric input.
+ * Underflow to zero is accepted: json-c keeps the text.
  */
 static const char *number_refused(const char *text, const struct number *num)
 {
 	long scale = (long)num->frac_len - num->exp;
 
+	if (num->exp > EXP_MAX || num->exp < -EXP_MAX)
+		return "number out of range";
 	if (scale > PAWL_JSON_NUMBER_DECIMALS)
 		return "number has too many decimals once written without exponent";
 	if (scale <= 0)

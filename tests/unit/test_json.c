@@ -269,12 +269,13 @@ static void test_numbers_as_jsonb_prints(void)
 {
 	static const char *const accepted[] = {
 		"1", "-5", "3.14", "1e5", "0.1", "1e19", "-9.223372036854775808e18", "1.5e-300",
-		"9007199254740993", "12345678901234567890123.5", "0e99999", "1.0e-399", "5e-324",
+		"9007199254740993", "12345678901234567890123.5", "0e1000", "1.0e-399", "5e-324",
 		"-0", "1E+2", "2.5e1",
 	};
 	static const char *const integers[] = {
 		"2e19", "1e300", "-1e300", "2.0E+19", "-1e19", "1.2345678901234567890123e22",
-		"1.5e300", "1e1001", "1e99999999999999999999", "-9.223372036854775809e18",
+		"1.5e300", "1e1001", "1e99999999999999999999", "-9.223372036854775809e18", "0e1001",
+		"-0e29999",
 	};
 	char text[64];
 	size_t i;
@@ -287,7 +288,7 @@ static void test_numbers_as_jsonb_prints(void)
 	}
 	refused_at("{\"a\":[1,1e-401]}", "a.1",
 	    "Invalid JSON: number has too many decimals once written without exponent");
-	refused_at("[1e-99999999999999999999]", "0", "Invalid JSON: number has too many decimals");
+	refused_at("[1e-99999999999999999999]", "0", "Invalid JSON: number out of range");
 	CU_ASSERT_EQUAL(json_object_get_int64(ok("2.5e1")), 25); /* json-c: a double 25 */
 }
 
