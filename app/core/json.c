@@ -283,7 +283,8 @@ static bool integer_in_range(const struct number *num, long zeros)
  * PAWL_JSON_NUMBER_DECIMALS of them (enough for every double, including
  * the smallest subnormal, and no amplification of "1e-99999" into a page
  * of zeros). Exponents beyond +-1000 are refused whatever the digits (as
- * "0e99999"): PostgreSQL releases before 14 refuse them in numeric input.
+ * "0e99999"): no double needs one, and older PostgreSQL releases refuse
+ * them in numeric input.
  * Underflow to zero is accepted: json-c keeps the text.
  */
 static const char *number_refused(const char *text, const struct number *num)
