@@ -413,6 +413,8 @@ static void test_nul_in_urls(void)
 	http_resp_free(&r);
 }
 
+void test_security_input_register(void);
+
 void test_security_input_register(void)
 {
 	CU_pSuite s = CU_add_suite("security: input", suite_init, NULL);
