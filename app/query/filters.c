@@ -187,6 +187,22 @@ static bool has_nul(json_object *v)
 	}
 }
 
+/* Whether s holds a "\u" escape; *nul when one of them is "\u0000". */
+static bool has_u_escape(const char *s, size_t len, bool *nul)
+{
+	bool any = false;
+	size_t i;
+
+	*nul = false;
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\' || s[i + 1] != 'u')
+			continue;
+		any = true;
+		*nul = *nul || (i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0);
+	}
+	return any;
+}
+
 /*
  * Kinto's native_value: the text as JSON when it parses, else a JSON string of
  * the text. *out belongs to the arena; NULL is the JSON null.
@@ -195,6 +211,7 @@ static enum pawl_err native(struct qctx *c, const char *s, size_t len, json_obje
 {
 	struct pawl_error scratch;
 	enum pawl_err rc;
+	bool nul;
 
 	rc = pawl_json_parse(c->arena, s, len, VALUE_MAX_DEPTH, out, &scratch);
 	if (rc == PAWL_ERR_NOMEM)
@@ -205,6 +222,10 @@ static enum pawl_err native(struct qctx *c, const char *s, size_t len, json_obje
 			    "Invalid character 0x00");
 		return PAWL_OK;
 	}
+	/* JSON refused for a "\u" escape (U+0000, a lone surrogate): not plain text either. */
+	if (len > 0 && strchr("\"[{", s[0]) != NULL && has_u_escape(s, len, &nul))
+		return pawl_error_invalid(c->err, PAWL_ERR_INVALID, LOC, c->name,
+		    nul ? "Invalid character 0x00" : "Invalid character escape");
 	if (len > INT_MAX)
 		return invalid(c);
 	*out = pawl_json_own(c->arena, json_object_new_string_len(s, (int)len));

@@ -101,6 +101,30 @@ enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object
 	return PAWL_OK;
 }
 
+enum pawl_err pawl_resource_parse_stored(struct pawl_arena *arena, const char *what,
+    const char *data, json_object **out, struct pawl_error *err)
+{
+	struct pawl_error why;
+
+	if (pawl_json_parse(arena, data, strlen(data), PAWL_JSON_STORED_DEPTH, out, &why) == PAWL_OK)
+		return PAWL_OK;
+	if (why.code == PAWL_ERR_NOMEM)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse: %s: %s%s%s",
+	    what, why.name[0] ? why.name : "", why.name[0] ? ": " : "", why.message);
+}
+
+enum pawl_err pawl_resource_check_data(const struct pawl_rctx *c, json_object *data,
+    struct pawl_error *err)
+{
+	int max = c->app->cfg->max_json_depth - 1;
+
+	if (data != NULL && pawl_json_deeper_than(data, max))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data",
+		    "data nests deeper than %d levels", max);
+	return PAWL_OK;
+}
+
 void pawl_resource_timestamp_headers(struct pawl_response *resp, long long ts)
 {
 	char date[64];

@@ -98,8 +98,9 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_resource_timestamp_headers(c->resp, obj.last_modified);
 		return PAWL_OK;
 	}
-	if (q.n_fields > 0)
-		obj.data = pawl_resource_project(c->req->arena, obj.data, q.fields, q.n_fields);
+	if (q.n_fields > 0 && (rc = pawl_resource_project(c->req->arena, c->uri, obj.data, q.fields,
+	    q.n_fields, &obj.data, err)) != PAWL_OK)
+		return rc;
 	pawl_resource_item_response(c, 200, &obj, acl);
 	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 }
@@ -109,9 +110,12 @@ static enum pawl_err store(struct pawl_rctx *c, json_object *data, long long flo
     struct pawl_object *out, struct pawl_error *err)
 {
 	size_t len;
-	const char *text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}";
+	const char *text;
+	enum pawl_err rc;
 
-	if (text == NULL)
+	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK)
+		return rc;
+	if ((text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	return pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, text, floor, out, err);
 }
@@ -138,8 +142,8 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	/* Kinto: without "data", an existing object keeps its data. */
 	if (data == NULL && live && perms != NULL &&
-	    pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &data, err) != PAWL_OK)
-		return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse");
+	    (rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &data, err)) != PAWL_OK)
+		return rc;
 	/* The ACL before the bump: the list's writers queue from the bump to the COMMIT. */
 	if ((rc = pawl_permissions_complete(c, perms)) != PAWL_OK ||
 	    (rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
@@ -299,16 +303,20 @@ static enum pawl_err apply_patch(struct pawl_rctx *c, json_object **current,
  * changed) or diff (of those, the ones whose stored value differs from what
  * was sent), as Kinto computes them.
  */
-static const char *behave(struct pawl_rctx *c, const char *behavior, json_object *old,
-    json_object *changes, const struct pawl_object *stored, struct pawl_error *err)
+static enum pawl_err behave(struct pawl_rctx *c, const char *behavior, json_object *old,
+    json_object *changes, struct pawl_object *stored, struct pawl_error *err)
 {
 	json_object *now, *out;
 	size_t len;
 	bool diff = strcasecmp(behavior, "diff") == 0;
+	enum pawl_err rc;
 
-	if (changes == NULL || pawl_json_parse(c->req->arena, stored->data, strlen(stored->data),
-	    1000, &now, err) != PAWL_OK)
-		return "{}";
+	if (changes == NULL) {
+		stored->data = "{}";
+		return PAWL_OK;
+	}
+	if ((rc = pawl_resource_parse_stored(c->req->arena, c->uri, stored->data, &now, err)) != PAWL_OK)
+		return rc;
 	out = pawl_json_own(c->req->arena, json_object_new_object());
 	json_object_object_foreach(changes, key, sent) {
 		json_object *before = NULL, *after = NULL;
@@ -320,7 +328,9 @@ static const char *behave(struct pawl_rctx *c, const char *behavior, json_object
 			continue;
 		json_object_object_add(out, key, json_object_get(after));
 	}
-	return pawl_json_compact(c->req->arena, out, &len);
+	if ((stored->data = pawl_json_compact(c->req->arena, out, &len)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return PAWL_OK;
 }
 
 static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
@@ -337,9 +347,9 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 		    "\"%s\" is not one of full, light, diff", behavior);
 	if ((rc = load_writable(c, &old, err)) != PAWL_OK)
 		return rc;
-	if (pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &current, err) != PAWL_OK ||
-	    pawl_json_parse(c->req->arena, old.data, strlen(old.data), 1000, &original, err) != PAWL_OK)
-		return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse");
+	if ((rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &current, err)) != PAWL_OK ||
+	    (rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &original, err)) != PAWL_OK)
+		return rc;
 	if ((rc = apply_patch(c, &current, &changes, &perms, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_members(c, &current, err)) != PAWL_OK ||
@@ -348,8 +358,9 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 	    (rc = store(c, current, pawl_resource_take_server_fields(current), &obj, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, current, err)) != PAWL_OK)
 		return rc;
-	if (behavior != NULL && strcasecmp(behavior, "full") != 0)
-		obj.data = behave(c, behavior, original, changes, &obj, err);
+	if (behavior != NULL && strcasecmp(behavior, "full") != 0 &&
+	    (rc = behave(c, behavior, original, changes, &obj, err)) != PAWL_OK)
+		return rc;
 	pawl_resource_item_response(c, 200, &obj, acl);
 	/* As in Kinto, `new` is what the client was sent. */
 	return pawl_resource_stage(c, PAWL_EVENT_UPDATE, obj.last_modified, obj.data, old.data, err);

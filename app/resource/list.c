@@ -65,16 +65,26 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 	return PAWL_OK;
 }
 
-/* The sort fields' values of the last object served: what the next page resumes after. */
-static json_object *last_values(struct pawl_arena *arena, const struct listing *l)
+/*
+ * The sort fields' values of the last object served: what the next page
+ * resumes after. An object that does not parse fails the page (a page
+ * without its Next-Page would end a client's sync early, silently).
+ */
+static enum pawl_err last_values(struct pawl_rctx *c, const struct listing *l, json_object **out,
+    struct pawl_error *err)
 {
+	struct pawl_arena *arena = c->req->arena;
 	const struct pawl_object *o = &l->page.items[l->page.n - 1];
 	json_object *last = pawl_json_own(arena, json_object_new_object()), *data = NULL;
-	struct pawl_error err;
+	enum pawl_err rc;
 	size_t i, d;
 
-	if (last == NULL || pawl_json_parse(arena, o->data, strlen(o->data), 1000, &data, &err) != PAWL_OK)
-		return NULL;
+	*out = NULL;
+	if (last == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if ((rc = pawl_resource_parse_stored(arena, pawl_arena_printf(arena, "%s/%s", c->list_path,
+	    o->id), o->data, &data, err)) != PAWL_OK)
+		return rc;
 	for (i = 0; i < l->q.n_sort; i++) {
 		const struct pawl_field *f = &l->q.sort[i].field;
 		json_object *v = data;
@@ -90,27 +100,35 @@ static json_object *last_values(struct pawl_arena *arena, const struct listing *
 		if (v != NULL)
 			json_object_object_add(last, f->name, v);
 	}
-	return last;
+	*out = last;
+	return PAWL_OK;
 }
 
-static void next_page(struct pawl_rctx *c, const struct listing *l)
+static enum pawl_err next_page(struct pawl_rctx *c, const struct listing *l,
+    struct pawl_error *err)
 {
 	json_object *last;
 	const char *token, *url;
+	enum pawl_err rc;
 
-	if (!l->page.more || l->page.n == 0 || (last = last_values(c->req->arena, l)) == NULL)
-		return;
+	if (!l->page.more || l->page.n == 0)
+		return PAWL_OK;
+	if ((rc = last_values(c, l, &last, err)) != PAWL_OK)
+		return rc;
 	token = pawl_token_encode(c->req->arena, c->app->cfg->userid_hmac_secret, &l->q, last, 0);
 	url = pawl_request_url(c->req, c->app->cfg, c->list_path);
 	if (token != NULL && url != NULL)
 		pawl_response_header(c->resp, "Next-Page", pawl_arena_printf(c->req->arena,
 		    "%s?%s%s_limit=%lld&_token=%s", url, l->q.keep ? l->q.keep : "",
 		    l->q.keep && *l->q.keep ? "&" : "", l->lr.limit, token));
+	return PAWL_OK;
 }
 
-static void put_items(struct pawl_rctx *c, const struct listing *l, const char *const *datas)
+static enum pawl_err put_items(struct pawl_rctx *c, const struct listing *l,
+    const char *const *datas, struct pawl_error *err)
 {
 	struct pawl_buf *b = &c->resp->body;
+	enum pawl_err rc;
 	size_t i;
 
 	b->len = 0;
@@ -118,12 +136,16 @@ static void put_items(struct pawl_rctx *c, const struct listing *l, const char *
 	for (i = 0; i < l->page.n; i++) {
 		const char *d = datas ? datas[i] : l->page.items[i].data;
 
+		if (l->q.n_fields && (rc = pawl_resource_project(c->req->arena,
+		    pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, l->page.items[i].id),
+		    d, l->q.fields, l->q.n_fields, &d, err)) != PAWL_OK)
+			return rc;
 		if (i)
 			pawl_buf_putc(b, ',');
-		pawl_buf_puts(b, l->q.n_fields ? pawl_resource_project(c->req->arena, d,
-		    l->q.fields, l->q.n_fields) : d);
+		pawl_buf_puts(b, d);
 	}
 	pawl_buf_puts(b, "]}");
+	return PAWL_OK;
 }
 
 /*
@@ -235,9 +257,10 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 		return list_head(c, &l, err);
 	if ((rc = fetch(c, &l, err)) != PAWL_OK)
 		return rc;
+	if ((rc = next_page(c, &l, err)) != PAWL_OK ||
+	    (rc = put_items(c, &l, NULL, err)) != PAWL_OK)
+		return rc;
 	c->resp->status = 200;
-	put_items(c, &l, NULL);
-	next_page(c, &l);
 	return stage_reads(c, &l, ts, err);
 }
 
@@ -302,6 +325,8 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
 	floor = pawl_resource_take_server_fields(data);
+	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK)
+		return rc;
 	/*
 	 * The new object's ACL and its answer (read back, or known outright under
 	 * a fresh id) first, and only then the timestamp bump and the object: the
@@ -368,10 +393,11 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	if (l.page.n == 0 && (rc = pawl_resource_stage(c, PAWL_EVENT_READ, ts, NULL, NULL, err)) != PAWL_OK)
 		return rc;
 	l.q.n_fields = 0;
-	put_items(c, &l, tombs);
+	if ((rc = next_page(c, &l, err)) != PAWL_OK ||
+	    (rc = put_items(c, &l, tombs, err)) != PAWL_OK)
+		return rc;
 	c->resp->status = 200;
 	pawl_resource_timestamp_headers(c->resp, ts);
-	next_page(c, &l);
 	return PAWL_OK;
 }
 

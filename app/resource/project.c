@@ -41,22 +41,24 @@ static void copy_path(json_object *dst, json_object *src, const char *name)
 	}
 }
 
-const char *pawl_resource_project(struct pawl_arena *arena, const char *data,
-    const char *const *fields, size_t n_fields)
+enum pawl_err pawl_resource_project(struct pawl_arena *arena, const char *what, const char *data,
+    const char *const *fields, size_t n_fields, const char **out, struct pawl_error *err)
 {
 	static const char *const always[] = { "id", "last_modified", "deleted" };
-	struct pawl_error err;
 	json_object *src, *dst;
 	size_t i, len;
+	enum pawl_err rc;
 
-	if (pawl_json_parse(arena, data, strlen(data), 1000, &src, &err) != PAWL_OK)
-		return data;
-	dst = pawl_json_own(arena, json_object_new_object());
-	if (dst == NULL)
-		return data;
+	*out = NULL;
+	if ((rc = pawl_resource_parse_stored(arena, what, data, &src, err)) != PAWL_OK)
+		return rc;
+	if ((dst = pawl_json_own(arena, json_object_new_object())) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		copy_path(dst, src, always[i]);
 	for (i = 0; i < n_fields; i++)
 		copy_path(dst, src, fields[i]);
-	return pawl_json_compact(arena, dst, &len);
+	if ((*out = pawl_json_compact(arena, dst, &len)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return PAWL_OK;
 }

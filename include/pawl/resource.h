@@ -154,7 +154,28 @@ void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct p
 
 /*
  * _fields projection of one object's JSON text: id and last_modified (and
- * deleted on tombstones) plus the listed, possibly dotted, fields. In the arena.
+ * deleted on tombstones) plus the listed, possibly dotted, fields, into *out
+ * (in the arena); what names the object in errors. PAWL_ERR_INTERNAL when
+ * data does not parse (see
+ * pawl_resource_parse_stored), PAWL_ERR_NOMEM.
  */
-const char *pawl_resource_project(struct pawl_arena *arena, const char *data,
-    const char *const *fields, size_t n_fields);
+enum pawl_err pawl_resource_project(struct pawl_arena *arena, const char *what, const char *data,
+    const char *const *fields, size_t n_fields, const char **out, struct pawl_error *err);
+
+/*
+ * Parses an object's JSON text as PostgreSQL returned it (depth
+ * PAWL_JSON_STORED_DEPTH) into *out, owned by the arena. A stored object
+ * that does not parse is a server fault, never skipped: PAWL_ERR_INTERNAL
+ * with a message naming what (an URI or an id) for the log line.
+ */
+enum pawl_err pawl_resource_parse_stored(struct pawl_arena *arena, const char *what,
+    const char *data, json_object **out, struct pawl_error *err);
+
+/*
+ * What every write stores must be readable and fit back in a body: data
+ * nesting deeper than max_json_depth - 1 (the body's own limit, less the
+ * {"data": ...} envelope) is 400 errno 107 naming "data". Covers what the
+ * patches build, which no body limit sees.
+ */
+enum pawl_err pawl_resource_check_data(const struct pawl_rctx *c, json_object *data,
+    struct pawl_error *err);

@@ -17,6 +17,7 @@
 
 void test_preconditions_register(void);
 void test_pagination_register(void);
+void test_security_input_register(void);
 
 
 /* Whether $STATE/RELATIVE contains needle. */
@@ -116,6 +117,7 @@ int main(void)
 	test_extras_register(); /* reloads the config (SIGHUP) */
 	test_events_register();
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
+	test_security_input_register();
 	test_pg_register();
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);

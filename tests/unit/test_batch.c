@@ -187,11 +187,11 @@ static void test_error_choice(void)
 static void test_python_reprs(void)
 {
 	expect_error("{\"requests\": [], \"x\": [1.5, true, null, \"it's\", \"a\\\"b'c\", 1e16, "
-	    "1e-5, 100, 1e2, -0.0, \"\\u00e9\\n\", 1e15, 0.0001, 123456789.123, 1e300, 5e-324, "
-	    "0.30000000000000004, \"\\u0000\\u007f\\u00a0\\u2028\"]}", "",
+	    "1e-5, 100, 1e2, -0.0, \"\\u00e9\\n\", 1e15, 0.0001, 123456789.123, 5e-324, "
+	    "0.30000000000000004, \"\\u007f\\u00a0\\u2028\"]}", "",
 	    "Unrecognized keys in mapping: \"{'x': [1.5, True, None, \"it's\", 'a\"b\\'c', 1e+16, "
 	    "1e-05, 100, 100.0, -0.0, '\xc3\xa9\\n', 1000000000000000.0, 0.0001, 123456789.123, "
-	    "1e+300, 5e-324, 0.30000000000000004, '\\x00\\x7f\\xa0\\u2028']}\"");
+	    "5e-324, 0.30000000000000004, '\\x7f\\xa0\\u2028']}\"");
 	expect_error("{\"defaults\": 42, \"requests\": []}", "defaults", "\"42\"" NOT_MAPPING);
 	expect_error("{\"defaults\": {\"body\": 3}, \"requests\": []}", "defaults.body",
 	    "\"3\"" NOT_MAPPING);

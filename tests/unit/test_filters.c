@@ -273,6 +273,10 @@ static void test_bad_bytes(void)
 	check_invalid("a=%22%5Cu0000%22", "a", "Invalid character 0x00");
 	check_invalid("a=%5B%22%5Cu0000%22%5D", "a", "Invalid character 0x00");
 	check_invalid("in_a=x,%22%5Cu0000%22", "in_a", "Invalid character 0x00");
+	/* Refused as JSON for an escape, so not taken as plain text either. */
+	check_invalid("a=%22%5Cud800%22", "a", "Invalid character escape");
+	check_invalid("a=%5B%22%5CuDC00%22%5D", "a", "Invalid character escape");
+	check_invalid("a=%7B%22k%5Cu0000%22:1%7D", "a", "Invalid character 0x00");
 	check_invalid("a=%FF", "a", "Invalid value for a");
 	check_invalid("a=\xc3", "a", "Invalid value for a");
 	check_invalid("a=%ED%A0%80", "a", "Invalid value for a");

@@ -45,8 +45,12 @@ static json_object *ok(const char *s)
 	return obj;
 }
 
-/* Parses s[0..len) and expects a validation error whose message starts with want. */
-static void refused_n(const char *s, size_t len, int depth, const char *want)
+/*
+ * Parses s[0..len) and expects a validation error whose message starts with
+ * want, naming the field name (NULL: whatever it names).
+ */
+static void refused_named(const char *s, size_t len, int depth, const char *name,
+    const char *want)
 {
 	struct pawl_error err;
 	json_object *obj = (json_object *)&err; /* must be reset to NULL */
@@ -56,10 +60,22 @@ static void refused_n(const char *s, size_t len, int depth, const char *want)
 	CU_ASSERT_EQUAL(err.code, PAWL_ERR_INVALID);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(err.location);
 	CU_ASSERT_STRING_EQUAL(err.location, "body");
-	CU_ASSERT_STRING_EQUAL(err.name, "");
+	if (name != NULL)
+		CU_ASSERT_STRING_EQUAL(err.name, name);
 	CU_ASSERT_EQUAL(strncmp(err.message, want, strlen(want)), 0);
-	if (strncmp(err.message, want, strlen(want)) != 0)
-		fprintf(stderr, "\n  got \"%s\", want \"%s...\"\n", err.message, want);
+	if (strncmp(err.message, want, strlen(want)) != 0 || (name && strcmp(err.name, name) != 0))
+		fprintf(stderr, "\n  got \"%s\" (%s), want \"%s...\" (%s)\n", err.message, err.name,
+		    want, name ? name : "any");
+}
+
+static void refused_n(const char *s, size_t len, int depth, const char *want)
+{
+	refused_named(s, len, depth, NULL, want);
+}
+
+static void refused_at(const char *s, const char *name, const char *want)
+{
+	refused_named(s, strlen(s), DEPTH, name, want);
 }
 
 static void refused(const char *s, const char *want)
@@ -215,8 +231,8 @@ static void test_nul_and_controls(void)
 	refused("\"a\tb\"", "Invalid JSON: control character in string at offset 2");
 	refused("\"a\nb\"", "Invalid JSON: control character in string");
 	refused("\"\\\x01\"", "Invalid JSON: invalid string sequence at offset 2");
-	/* Escaped, they are fine; \u0000 gives a string with an embedded NUL. */
-	CU_ASSERT_EQUAL(json_object_get_string_len(ok("\"a\\u0000b\"")), 3);
+	/* Escaped, they are fine, but \u0000: jsonb cannot store it, json-c cuts names at it. */
+	refused_at("\"a\\u0000b\"", "", "Invalid JSON: \\u0000 is not allowed at offset 2");
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(ok("\"a\\tb\"")), "a\tb");
 }
 
@@ -236,8 +252,8 @@ static void test_huge_numbers(void)
 	CU_ASSERT_EQUAL(json_object_get_int64(o), INT64_MIN);
 	o = ok("1e-400"); /* underflow is not an error; the text is kept */
 	CU_ASSERT_STRING_EQUAL(json_object_to_json_string(o), "1e-400");
-	o = ok("1.7976931348623157e308");
-	CU_ASSERT(json_object_is_type(o, json_type_double));
+	/* jsonb would print it as a 309-digit integer. */
+	refused("1.7976931348623157e308", "Invalid JSON: number out of range");
 	/* A long decimal goes through the arena copy, not the stack buffer. */
 	memset(digits, '1', sizeof(digits) - 1);
 	digits[1] = '.';
@@ -246,6 +262,67 @@ static void test_huge_numbers(void)
 	CU_ASSERT(json_object_is_type(o, json_type_double));
 	digits[1] = '1';
 	refused(digits, "Invalid JSON: number out of range");
+}
+
+/* What jsonb prints, without exponent: integers must fit, decimals stay few. */
+static void test_numbers_as_jsonb_prints(void)
+{
+	static const char *const accepted[] = {
+		"1", "-5", "3.14", "1e5", "0.1", "1e19", "-9.223372036854775808e18", "1.5e-300",
+		"9007199254740993", "12345678901234567890123.5", "0e1000", "1.0e-399", "5e-324",
+		"-0", "1E+2", "2.5e1",
+	};
+	static const char *const integers[] = {
+		"2e19", "1e300", "-1e300", "2.0E+19", "-1e19", "1.2345678901234567890123e22",
+		"1.5e300", "1e1001", "1e99999999999999999999", "-9.223372036854775809e18", "0e1001",
+		"-0e29999",
+	};
+	char text[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
+		(void)ok(accepted[i]);
+	for (i = 0; i < sizeof(integers) / sizeof(integers[0]); i++) {
+		snprintf(text, sizeof(text), "{\"n\":%s}", integers[i]);
+		refused_at(text, "n", "Invalid JSON: number out of range at offset 5");
+	}
+	refused_at("{\"a\":[1,1e-401]}", "a.1",
+	    "Invalid JSON: number has too many decimals once written without exponent");
+	refused_at("[1e-99999999999999999999]", "0", "Invalid JSON: number out of range");
+	CU_ASSERT_EQUAL(json_object_get_int64(ok("2.5e1")), 25); /* json-c: a double 25 */
+}
+
+/* \u0000 and lone surrogates anywhere, named by their path; valid pairs pass. */
+static void test_escapes_and_paths(void)
+{
+	refused_at("{\"k\":\"1\",\"k\\u0000x\":\"2\"}", "k\\u0000x", "Invalid JSON: \\u0000");
+	refused_at("{\"data\":{\"a\":[\"ok\",{\"b\":\"\\u0000\"}]}}", "data.a.1.b",
+	    "Invalid JSON: \\u0000 is not allowed");
+	refused_at("{\"a\":\"\\ud800\"}", "a", "Invalid JSON: lone high surrogate");
+	refused_at("{\"a\":\"\\uDBFF\"}", "a", "Invalid JSON: lone high surrogate");
+	refused_at("{\"a\":\"\\ud800x\"}", "a", "Invalid JSON: lone high surrogate");
+	refused_at("{\"a\":\"\\ud800\\u0041\"}", "a", "Invalid JSON: lone high surrogate");
+	refused_at("{\"a\":\"\\ud800\\ud800\"}", "a", "Invalid JSON: lone high surrogate");
+	refused_at("{\"a\":\"\\udc00\"}", "a", "Invalid JSON: lone low surrogate");
+	refused_at("{\"a\":\"\\ud83d\\ude00\\udc00\"}", "a", "Invalid JSON: lone low surrogate");
+	refused_at("[[1],{\"x\":[2,\"\\udfff\"]}]", "1.x.1", "Invalid JSON: lone low surrogate");
+	refused_at("{\"a\":1,\"b\\\\\":{\"c\":1e400}}", "b\\\\.c", "Invalid JSON: number out of range");
+	refused_at("\"\\u0000\"", "", "Invalid JSON: \\u0000");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(ok("\"\\ud83d\\ude00\\u00e9\"")),
+	    "\xf0\x9f\x98\x80\xc3\xa9");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(ok("\"\\\\u0000\"")), "\\u0000");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(ok("\"\\\\ud800\"")), "\\ud800");
+}
+
+static void test_deeper_than(void)
+{
+	CU_ASSERT_FALSE(pawl_json_deeper_than(ok("1"), 0));
+	CU_ASSERT_TRUE(pawl_json_deeper_than(ok("[]"), 0));
+	CU_ASSERT_FALSE(pawl_json_deeper_than(ok("[[1],{\"a\":[]}]"), 3));
+	CU_ASSERT_TRUE(pawl_json_deeper_than(ok("[[1],{\"a\":[]}]"), 2));
+	CU_ASSERT_TRUE(pawl_json_deeper_than(ok("{\"a\":1,\"b\":{\"c\":{}}}"), 2));
+	CU_ASSERT_FALSE(pawl_json_deeper_than(ok("{\"a\":1,\"b\":{\"c\":{}}}"), 3));
+	CU_ASSERT_FALSE(pawl_json_deeper_than(NULL, 0));
 }
 
 static void test_empty_input(void)
@@ -319,6 +396,9 @@ void test_json_register(void)
 		{ "invalid UTF-8", test_invalid_utf8 },
 		{ "NUL bytes and raw control characters", test_nul_and_controls },
 		{ "huge numbers", test_huge_numbers },
+		{ "numbers as jsonb prints them", test_numbers_as_jsonb_prints },
+		{ "escapes refused, named by path", test_escapes_and_paths },
+		{ "deeper_than", test_deeper_than },
 		{ "empty input", test_empty_input },
 		{ "error shape", test_error_shape },
 		{ "own and reset", test_own_and_reset },
