@@ -164,8 +164,10 @@ static void reload(struct sup *s)
 	struct pawl_config *cfg = pawl_config_load(s->path, environ, &err);
 	int i;
 
-	if (cfg == NULL) {
+	/* Workers would refuse a config without secrets: refuse it here, keep serving. */
+	if (cfg == NULL || pawl_config_check_secrets(cfg, &err) != PAWL_OK) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		pawl_config_free(cfg);
 		return;
 	}
 	pawl_config_free(s->cfg);
