@@ -73,17 +73,22 @@ static bool sees(const struct user *u, const char *path, const char *needle)
 
 /* --- personal buckets ------------------------------------------------------------------- */
 
-enum stand { GRANT, LEAVE_WRITE_KEEP_READ, COLLECTION_INSIDE };
+enum stand { GRANT, LEAVE_WRITE_KEEP_READ, COLLECTION_INSIDE, GRANT_AUTHENTICATED };
 
 /* Bob stands a bucket under Carol's personal id first, granting her write. */
 static void stand(const struct user *bob, const struct user *carol, enum stand how)
 {
 	const char *b = ru_bucket(carol->bucket);
 
+	if (how == GRANT_AUTHENTICATED) {
+		AS(bob, "PUT", b, "{\"permissions\": {\"write\": [\"system.Authenticated\"]}}", 201);
+		return;
+	}
 	AS(bob, "PUT", b, ru_fmt("{\"permissions\": {\"write\": [\"%s\"]}}", carol->id), 201);
 	if (how == COLLECTION_INSIDE)
 		AS(bob, "PUT", ru_collection(carol->bucket, "notes"),
 		   ru_fmt("{\"permissions\": {\"read\": [\"%s\"]}}", bob->id), 201);
+	/* an attempt: explicit_permissions re-adds a writer (see test_left_by_its_maker) */
 	if (how == LEAVE_WRITE_KEEP_READ)
 		AS(bob, "PUT", b, ru_fmt("{\"permissions\": {\"write\": [\"%s\"], \"read\": [\"%s\"]}}",
 					 carol->id, bob->id), 200);
@@ -133,7 +138,8 @@ static void refused(const struct user *bob, const struct user *carol, const char
 
 static void test_takeover(void)
 {
-	static const enum stand hows[] = { GRANT, LEAVE_WRITE_KEEP_READ, COLLECTION_INSIDE };
+	static const enum stand hows[] = { GRANT, LEAVE_WRITE_KEEP_READ, COLLECTION_INSIDE,
+					   GRANT_AUTHENTICATED };
 
 	for (size_t i = 0; i < sizeof hows / sizeof *hows; i++) {
 		struct user bob, carol;
@@ -160,6 +166,37 @@ static void test_takeover_after_delete(void)
 	unique_id(secret, sizeof secret, "carol-secret-");
 	stand(&bob, &carol, GRANT);
 	refused(&bob, &carol, secret);
+}
+
+/*
+ * With explicit_permissions = false a writer is not re-added to `write`, so
+ * Bob can leave his bucket: keeping read is refused like the rest; giving
+ * everything away (ACL exactly Carol's write, nothing inside) looks like a
+ * bucket from before the ownership record, is adopted, and leaves Bob nothing.
+ */
+static void test_left_by_its_maker(void)
+{
+	struct user bob, carol, bob2, carol2;
+	char secret[64];
+
+	CU_ASSERT_FATAL(ru_reload("explicit_permissions = false\n"));
+	user_new(&bob, "spbob");
+	user_new(&carol, "spcarol");
+	unique_id(secret, sizeof secret, "carol-secret-");
+	AS(&bob, "PUT", ru_bucket(carol.bucket), ru_fmt("{\"permissions\": {\"write\": [\"%s\"], "
+							  "\"read\": [\"%s\"]}}", carol.id, bob.id), 201);
+	refused(&bob, &carol, secret);
+
+	user_new(&bob2, "spbob");
+	user_new(&carol2, "spcarol");
+	AS(&bob2, "PUT", ru_bucket(carol2.bucket),
+	   ru_fmt("{\"permissions\": {\"write\": [\"%s\"]}}", carol2.id), 201);
+	AS(&carol2, "POST", "/v1/buckets/default/collections/notes/records",
+	   ru_fmt("{\"data\": {\"secret\": \"%s\"}}", secret), 201);
+	AS(&bob2, "GET", ru_records(carol2.bucket, "notes"), NULL, 403);
+	AS(&bob2, "GET", ru_bucket(carol2.bucket), NULL, 403);
+	CHECK(!sees(&bob2, ru_records(carol2.bucket, "notes"), secret), "Bob reads Carol's record");
+	CU_ASSERT(ru_reload_restore());
 }
 
 /* Normal first use, by a plain request and by a batch, and a bucket the user made herself. */
@@ -586,6 +623,7 @@ void test_security_proxy_register(void)
 	CU_add_test(s, "a bucket stood under my personal id is refused", test_takeover);
 	CU_add_test(s, "... also after I deleted mine", test_takeover_after_delete);
 	CU_add_test(s, "first use of /buckets/default, plain and batch", test_first_use);
+	CU_add_test(s, "explicit_permissions = false: a bucket its maker left", test_left_by_its_maker);
 	CU_add_test(s, "the personal id is keyed by userid_hmac_secret", test_bucket_id_key);
 	CU_add_test(s, "no secret: pawl-fcgi check refuses the config", test_start_refused);
 	CU_add_test(s, "X-Forwarded-* from an untrusted peer are ignored", test_forwarded_untrusted);
