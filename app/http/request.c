@@ -156,28 +156,37 @@ static bool host_ok(const char *h)
  * X-Forwarded-Host/-Proto are believed only from a peer the admin declared
  * (trusted_proxies): from anyone else they are client text, and caches key
  * responses on Host but not on these, so one client could steer the URLs
- * that others are served. The value used is the first (client-most) entry
- * that the nearest proxy wrote, and only a plain host or http/https.
+ * that others are served. A proxy may append to what its client sent
+ * (another header line, or ", value"), so the value used is the last one:
+ * the one the nearest, trusted, proxy wrote.
  */
 static const char *forwarded(const struct pawl_request *req, const struct pawl_config *cfg,
-    const char *name)
+    const char *cgi_name)
 {
-	const char *v;
-	size_t n;
+	size_t n = strlen(cgi_name), len;
+	const char *v = NULL, *last;
+	char *const *p;
 
 	if (cfg->n_trusted_proxies == 0 || !pawl_cidr_match(cfg->trusted_proxies,
-	    cfg->n_trusted_proxies, pawl_request_param(req, "REMOTE_ADDR")) ||
-	    (v = pawl_request_header(req, name)) == NULL)
+	    cfg->n_trusted_proxies, pawl_request_param(req, "REMOTE_ADDR")))
 		return NULL;
-	n = strcspn(v, ",");
-	while (n > 0 && v[n - 1] == ' ')
-		n--;
-	return pawl_arena_strndup(req->arena, v, n);
+	for (p = req->params; p != NULL && *p != NULL; p++)
+		if (strncmp(*p, cgi_name, n) == 0 && (*p)[n] == '=')
+			v = *p + n + 1;
+	if (v == NULL)
+		return NULL;
+	last = strrchr(v, ',') ? strrchr(v, ',') + 1 : v;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	len = strlen(last);
+	while (len > 0 && (last[len - 1] == ' ' || last[len - 1] == '\t'))
+		len--;
+	return pawl_arena_strndup(req->arena, last, len);
 }
 
 static const char *url_scheme(const struct pawl_request *req, const struct pawl_config *cfg)
 {
-	const char *scheme = forwarded(req, cfg, "X-Forwarded-Proto");
+	const char *scheme = forwarded(req, cfg, "HTTP_X_FORWARDED_PROTO");
 	const char *https = pawl_request_param(req, "HTTPS");
 
 	if (cfg->http_scheme != NULL)
@@ -202,7 +211,7 @@ const char *pawl_request_url(const struct pawl_request *req, const struct pawl_c
     const char *path)
 {
 	const char *scheme = url_scheme(req, cfg), *host = cfg->http_host;
-	const char *fwd_host = forwarded(req, cfg, "X-Forwarded-Host");
+	const char *fwd_host = forwarded(req, cfg, "HTTP_X_FORWARDED_HOST");
 
 	if (host == NULL && host_ok(fwd_host))
 		host = fwd_host;

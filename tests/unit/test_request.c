@@ -140,7 +140,7 @@ static void test_url(void)
 static void test_url_proxies(void)
 {
 	char *from_proxy[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal:8080", "REMOTE_ADDR=10.1.2.3",
-		"SERVER_NAME=srv", "SERVER_PORT=8080", "HTTP_X_FORWARDED_HOST=api.example.org, evil",
+		"SERVER_NAME=srv", "SERVER_PORT=8080", "HTTP_X_FORWARDED_HOST=evil, api.example.org",
 		"HTTP_X_FORWARDED_PROTO=https", NULL };
 	char *from_client[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal:8080", "REMOTE_ADDR=10.9.0.1",
 		"HTTP_X_FORWARDED_HOST=evil.example", "HTTP_X_FORWARDED_PROTO=https", NULL };
@@ -148,6 +148,10 @@ static void test_url_proxies(void)
 		"HTTP_X_FORWARDED_HOST=v6.example.org", "HTTP_X_FORWARDED_PROTO=javascript", NULL };
 	char *bad_value[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal", "REMOTE_ADDR=10.1.2.3",
 		"HTTP_X_FORWARDED_HOST=evil.example/x?", "HTTP_X_FORWARDED_PROTO=https:", NULL };
+	/* the proxy added its own header line after the client's */
+	char *two_lines[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal", "REMOTE_ADDR=10.1.0.1",
+		"HTTP_X_FORWARDED_HOST=evil.example", "HTTP_X_FORWARDED_PROTO=javascript",
+		"HTTP_X_FORWARDED_HOST=api.example.org", "HTTP_X_FORWARDED_PROTO=https", NULL };
 	char *https_on[] = { "REQUEST_URI=/v1/", "HTTPS=on", "SERVER_NAME=srv", "SERVER_PORT=443",
 		"REQUEST_SCHEME=https", NULL };
 	struct pawl_config *c;
@@ -165,6 +169,8 @@ static void test_url_proxies(void)
 	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "http://v6.example.org/v1/");
 	init(&req, bad_value, &err);
 	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "http://internal/v1/");
+	init(&req, two_lines, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "https://api.example.org/v1/");
 	init(&req, https_on, &err);
 	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "https://srv/v1/");
 	pawl_config_free(c);
