@@ -59,9 +59,12 @@ static char *file_version(const char *path, struct pawl_error *err)
 
 struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *err)
 {
-	struct pawl_app *app = calloc(1, sizeof(*app));
+	struct pawl_app *app;
 
-	if (app == NULL) {
+	/* Here rather than in the parser: a config without secrets still parses for tools. */
+	if (pawl_config_check_secrets(cfg, err) != PAWL_OK)
+		return NULL;
+	if ((app = calloc(1, sizeof(*app))) == NULL) {
 		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		return NULL;
 	}

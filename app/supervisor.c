@@ -220,6 +220,7 @@ static void reload(struct sup *s)
 	}
 	if ((cfg = pawl_config_load(s->path, environ, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		pawl_config_free(cfg);
 		return;
 	}
 	if ((app = pawl_app_new(cfg, &err)) == NULL) {

@@ -410,6 +410,11 @@ static enum pawl_err resources(struct build *b, struct pawl_config *cfg)
 	return pawl_config_decl_resources(&b->set, cfg);
 }
 
+static enum pawl_err proxies(struct build *b, struct pawl_config *cfg)
+{
+	return pawl_config_check_proxies(&b->set, cfg);
+}
+
 static enum pawl_err listeners(struct build *b, struct pawl_config *cfg)
 {
 	return pawl_config_decl_listeners(&b->set, cfg);
@@ -464,7 +469,7 @@ typedef enum pawl_err config_step_fn(struct build *b, struct pawl_config *cfg);
 
 static config_step_fn *const steps[] = {
 	read_raw, merge_raw, classify_all, add_defaults, env_all, check_values,
-	resources, listeners, publish,
+	proxies, resources, listeners, publish,
 };
 
 struct pawl_config *pawl_config_parse(const char *text, const char *source,
@@ -589,6 +594,7 @@ void pawl_config_free(struct pawl_config *cfg)
 	free(cfg->version_json_path);
 	free(cfg->http_scheme);
 	free(cfg->http_host);
+	free(cfg->trusted_proxies);
 	free(cfg->log_format);
 	free(cfg->log_level);
 	free(cfg);

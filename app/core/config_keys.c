@@ -58,6 +58,7 @@ static const struct pawl_config_key static_keys[] = {
 	STR("version_json_path", "", true, CFG(version_json_path)),
 	ENUM("http_scheme", "", schemes, true, CFG(http_scheme)),
 	STR("http_host", "", true, CFG(http_host)),
+	LIST0("trusted_proxies", "", NULL),
 	BOOL("version_prefix_redirect_enabled", "true", CFG(version_prefix_redirect_enabled)),
 	INT("version_prefix_redirect_ttl_seconds", "-1", -1, YEAR,
 	    CFG(version_prefix_redirect_ttl_seconds)),

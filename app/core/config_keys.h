@@ -98,6 +98,9 @@ enum pawl_err pawl_config_decl_listeners(struct pawl_config_build *b,
     struct pawl_config *cfg);
 enum pawl_err pawl_config_decl_options(struct pawl_config *cfg, struct pawl_error *err);
 
+/* config_check.c: parses trusted_proxies into cfg; names a malformed entry. */
+enum pawl_err pawl_config_check_proxies(struct pawl_config_build *b, struct pawl_config *cfg);
+
 /* The static table, for defaults and struct fields. */
 const struct pawl_config_key *pawl_config_keys_table(size_t *n);
 

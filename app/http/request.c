@@ -152,24 +152,67 @@ static bool host_ok(const char *h)
 	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(h);
 }
 
+/*
+ * X-Forwarded-Host/-Proto are believed only from a peer the admin declared
+ * (trusted_proxies): from anyone else they are client text, and caches key
+ * responses on Host but not on these, so one client could steer the URLs
+ * that others are served. A proxy may append to what its client sent
+ * (another header line, or ", value"), so the value used is the last one:
+ * the one the nearest, trusted, proxy wrote.
+ */
+static const char *forwarded(const struct pawl_request *req, const struct pawl_config *cfg,
+    const char *cgi_name)
+{
+	size_t n = strlen(cgi_name), len;
+	const char *v = NULL, *last;
+	char *const *p;
+
+	if (cfg->n_trusted_proxies == 0 || !pawl_cidr_match(cfg->trusted_proxies,
+	    cfg->n_trusted_proxies, pawl_request_param(req, "REMOTE_ADDR")))
+		return NULL;
+	for (p = req->params; p != NULL && *p != NULL; p++)
+		if (strncmp(*p, cgi_name, n) == 0 && (*p)[n] == '=')
+			v = *p + n + 1;
+	if (v == NULL)
+		return NULL;
+	last = strrchr(v, ',') ? strrchr(v, ',') + 1 : v;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	len = strlen(last);
+	while (len > 0 && (last[len - 1] == ' ' || last[len - 1] == '\t'))
+		len--;
+	return pawl_arena_strndup(req->arena, last, len);
+}
+
+static const char *url_scheme(const struct pawl_request *req, const struct pawl_config *cfg)
+{
+	const char *scheme = forwarded(req, cfg, "HTTP_X_FORWARDED_PROTO");
+	const char *https = pawl_request_param(req, "HTTPS");
+
+	if (cfg->http_scheme != NULL)
+		return cfg->http_scheme;
+	if (scheme != NULL && (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0))
+		return scheme;
+	/* What nginx says of its own connection ($https, $scheme). */
+	if (https != NULL && (strcmp(https, "on") == 0 || strcmp(https, "1") == 0))
+		return "https";
+	scheme = pawl_request_param(req, "REQUEST_SCHEME");
+	return scheme != NULL && strcmp(scheme, "https") == 0 ? "https" : "http";
+}
+
+/*
+ * Host: http_host when set; a trusted proxy's X-Forwarded-Host; else the Host
+ * header, as Kinto (Pyramid's host_url) does: nginx routed the request on it
+ * (server_name), it is part of every cache key, and it only shapes the answer
+ * to the client that sent it. Deployments that want no client say at all set
+ * http_host. Without a usable Host: nginx's server_name and port.
+ */
 const char *pawl_request_url(const struct pawl_request *req, const struct pawl_config *cfg,
     const char *path)
 {
-	const char *scheme = cfg->http_scheme, *host = cfg->http_host, *https;
-	const char *fwd_host = pawl_request_header(req, "X-Forwarded-Host");
-	const char *fwd_proto = pawl_request_header(req, "X-Forwarded-Proto");
+	const char *scheme = url_scheme(req, cfg), *host = cfg->http_host;
+	const char *fwd_host = forwarded(req, cfg, "HTTP_X_FORWARDED_HOST");
 
-	if (scheme == NULL && fwd_proto != NULL &&
-	    (strcmp(fwd_proto, "http") == 0 || strcmp(fwd_proto, "https") == 0))
-		scheme = fwd_proto;
-	if (scheme == NULL) {
-		https = pawl_request_param(req, "HTTPS");
-		scheme = pawl_request_param(req, "REQUEST_SCHEME");
-		if (https != NULL && (strcmp(https, "on") == 0 || strcmp(https, "1") == 0))
-			scheme = "https";
-		if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-			scheme = "http";
-	}
 	if (host == NULL && host_ok(fwd_host))
 		host = fwd_host;
 	if (host == NULL && host_ok(pawl_request_header(req, "Host")))

@@ -10,19 +10,43 @@
 #include "pawl/events.h"
 #include "pawl/listeners.h"
 #include "pawl/permissions.h"
+#include "pawl/personal.h"
 #include "pawl/relay.h"
 #include "pawl/resource.h"
 
 const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_config *cfg,
     const char *user_id)
 {
-	const char *secret = pawl_config_get(cfg, "default_bucket_hmac_secret");
+	/* Never NULL in a running server: pawl_app_new refuses a config without a key. */
+	const char *secret = pawl_config_default_bucket_secret(cfg);
 	char hex[65];
 
 	pawl_auth_hmac_hex(secret ? secret : "", user_id, strlen(user_id), hex);
 	/* The first 32 hex digits, shaped as a UUID, as Kinto does. */
 	return pawl_arena_printf(arena, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 16, hex + 20);
+}
+
+/*
+ * A standing bucket under the caller's personal id is used only when it was
+ * created for the caller: someone who computed the id may have made it first,
+ * granting the caller `write`, to read what the caller then writes there.
+ */
+static enum pawl_err check_owner(struct pawl_rctx *c, struct pawl_error *err)
+{
+	bool mine = false;
+	enum pawl_err rc = pawl_personal_check(c->app->pg, c->req->arena, c->id, c->uri,
+	    c->req->user_id, &mine, err);
+
+	if (rc != PAWL_OK || mine)
+		return rc;
+	return pawl_error_set(err, PAWL_ERR_FORBIDDEN, "The bucket %s, the id of your personal "
+	    "default bucket, was not created as your personal bucket: refusing to use it.", c->id);
+}
+
+static bool is_bucket(const struct pawl_rctx *c)
+{
+	return c->parent_uri[0] == '\0';
 }
 
 /* Creates the object of c if it is absent (an implicit PUT with an empty body). */
@@ -33,11 +57,15 @@ static enum pawl_err create_if_absent(struct pawl_rctx *c, struct pawl_error *er
 	enum pawl_err rc;
 
 	rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, true, &obj, &found, err);
-	if (rc != PAWL_OK || (found && !obj.deleted))
+	if (rc != PAWL_OK)
 		return rc;
+	if (found && !obj.deleted)
+		return is_bucket(c) ? check_owner(c, err) : PAWL_OK;
 	if ((rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, "{}", 0, &obj,
 	    err)) != PAWL_OK ||
-	    (rc = pawl_permissions_store(c, c->uri, NULL, err)) != PAWL_OK)
+	    (rc = pawl_permissions_store(c, c->uri, NULL, err)) != PAWL_OK ||
+	    (is_bucket(c) && (rc = pawl_personal_mark(c->app->pg, c->req->arena, c->id,
+	    c->req->user_id, err)) != PAWL_OK))
 		return rc;
 	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
 }

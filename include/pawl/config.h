@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pawl/cidr.h"
 #include "pawl/err.h"
 
 /* Bits of pawl_listener_config.actions. */
@@ -73,6 +74,9 @@ struct pawl_config {
 	char *version_json_path;          /* default NULL: built-in version info */
 	char *http_scheme;                /* NULL: from the request */
 	char *http_host;                  /* NULL: from the request */
+	/* Peers whose X-Forwarded-Host/-Proto are believed; default none. */
+	struct pawl_cidr *trusted_proxies;
+	size_t n_trusted_proxies;
 	bool version_prefix_redirect_enabled;     /* default true */
 	int version_prefix_redirect_ttl_seconds;  /* default -1 (no Cache-Control) */
 	bool trailing_slash_redirect_enabled;     /* default true */
@@ -114,5 +118,17 @@ void pawl_config_free(struct pawl_config *cfg);
 
 /* The effective value of an unprefixed key, or NULL. */
 const char *pawl_config_get(const struct pawl_config *cfg, const char *key);
+
+/*
+ * The key of the personal default bucket's id: default_bucket_hmac_secret,
+ * else userid_hmac_secret (as Kinto does); NULL when both are empty.
+ */
+const char *pawl_config_default_bucket_secret(const struct pawl_config *cfg);
+
+/*
+ * PAWL_ERR_CONFIG, naming both settings, when the default bucket would be
+ * keyed by an empty secret. Called at start (and by `pawl-fcgi check`).
+ */
+enum pawl_err pawl_config_check_secrets(const struct pawl_config *cfg, struct pawl_error *err);
 
 #endif

@@ -152,5 +152,6 @@ void test_delivery_register(void);
 void test_permissions_register(void);
 void test_extras_register(void);
 void test_pg_register(void);
+void test_security_proxy_register(void);
 
 #endif

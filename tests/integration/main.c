@@ -119,6 +119,7 @@ int main(void)
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
 	test_security_input_register();
 	test_pg_register();
+	test_security_proxy_register(); /* reloads the config (SIGHUP) */
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);
 	CU_add_test(s, "SIGTERM stops everything", test_clean_shutdown);

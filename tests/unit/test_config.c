@@ -778,6 +778,97 @@ static void test_free_and_get_null(void)
 	CU_ASSERT_PTR_NULL(pawl_config_get(NULL, "readonly"));
 }
 
+/* trusted_proxies: IPv4 and IPv6 addresses and blocks; a malformed entry is named. */
+static void test_trusted_proxies(void)
+{
+	static const char *const bad[] = {
+		"10.0.0.0/33", "::1/129", "10.0.0.1/8", "10.0.0.0/08", "10.0.0.0/", "/8", "10.0.0",
+		"010.0.0.1", "10.0.0.0/-1", "10.0.0.0/+8", "example.org", "10.0.0.1,10.0.0.2",
+		"fe80::1%eth0", "::1/64", "1.2.3.4/24", "[::1]", "10.0.0.0/8/8", "0x7f000001",
+	};
+	struct pawl_config *cfg = parse("[app:main]\n");
+	char text[256];
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_EQUAL(cfg->n_trusted_proxies, 0);
+	CU_ASSERT(!pawl_cidr_match(cfg->trusted_proxies, cfg->n_trusted_proxies, "127.0.0.1"));
+	pawl_config_free(cfg);
+	cfg = parse("[app:main]\ntrusted_proxies = 127.0.0.1 10.0.0.0/8 ::1 fd00::/8 0.0.0.0/0\n"
+	    "  192.168.1.0/24\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_EQUAL(cfg->n_trusted_proxies, 6);
+	CU_ASSERT_EQUAL(cfg->trusted_proxies[1].bits, 96 + 8);
+	CU_ASSERT_EQUAL(cfg->trusted_proxies[3].bits, 8);
+	pawl_config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[app:main]\ntrusted_proxies = ::1 %s\n", bad[i]);
+		expect_error(text, "setting 'trusted_proxies' must be", bad[i]);
+	}
+	{
+		char *env[] = { "PAWL_TRUSTED_PROXIES=10.1.0.0/16 bogus", NULL };
+
+		expect_error_env("[app:main]\n", env, "got 'bogus'", "PAWL_TRUSTED_PROXIES");
+	}
+}
+
+static void test_cidr_match(void)
+{
+	struct pawl_cidr b[3];
+
+	CU_ASSERT_FATAL(pawl_cidr_parse("10.0.0.0/8", &b[0]));
+	CU_ASSERT_FATAL(pawl_cidr_parse("2001:db8::/32", &b[1]));
+	CU_ASSERT_FATAL(pawl_cidr_parse("192.168.1.7", &b[2]));
+	CU_ASSERT(pawl_cidr_match(b, 3, "10.255.1.2"));
+	CU_ASSERT(pawl_cidr_match(b, 3, "::ffff:10.0.0.1")); /* IPv4-mapped peer */
+	CU_ASSERT(pawl_cidr_match(b, 3, "2001:db8:ffff::1"));
+	CU_ASSERT(pawl_cidr_match(b, 3, "2001:DB8::"));
+	CU_ASSERT(pawl_cidr_match(b, 3, "192.168.1.7"));
+	CU_ASSERT(!pawl_cidr_match(b, 3, "192.168.1.8"));
+	CU_ASSERT(!pawl_cidr_match(b, 3, "11.0.0.1"));
+	CU_ASSERT(!pawl_cidr_match(b, 3, "2001:db9::1"));
+	CU_ASSERT(!pawl_cidr_match(b, 3, "::a00:1")); /* IPv4-compatible is not mapped */
+	CU_ASSERT(!pawl_cidr_match(b, 3, ""));
+	CU_ASSERT(!pawl_cidr_match(b, 3, NULL));
+	CU_ASSERT(!pawl_cidr_match(b, 3, "10.0.0.1 "));
+	CU_ASSERT(!pawl_cidr_match(b, 3, "unix:"));
+	CU_ASSERT(!pawl_cidr_match(b, 0, "10.0.0.1"));
+	CU_ASSERT_FATAL(pawl_cidr_parse("::/0", &b[0]));
+	CU_ASSERT(pawl_cidr_match(b, 1, "10.0.0.1"));
+	CU_ASSERT(pawl_cidr_match(b, 1, "::1"));
+	CU_ASSERT_FATAL(pawl_cidr_parse("0.0.0.0/0", &b[0]));
+	CU_ASSERT(pawl_cidr_match(b, 1, "10.0.0.1"));
+	CU_ASSERT(!pawl_cidr_match(b, 1, "::1"));
+}
+
+/* The default bucket's key: its own secret, else userid_hmac_secret, never empty. */
+static void test_default_bucket_secret(void)
+{
+	struct pawl_config *cfg = parse("[app:main]\n");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_PTR_NULL(pawl_config_default_bucket_secret(cfg));
+	CU_ASSERT_EQUAL(pawl_config_check_secrets(cfg, &err), PAWL_ERR_CONFIG);
+	CU_ASSERT(contains(err.message, "'userid_hmac_secret'"));
+	CU_ASSERT(contains(err.message, "'default_bucket_hmac_secret'"));
+	CU_ASSERT(contains(err.message, SRC));
+	pawl_config_free(cfg);
+	cfg = parse("[app:main]\nuserid_hmac_secret = u\ndefault_bucket_hmac_secret =\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(pawl_config_default_bucket_secret(cfg), "u");
+	CU_ASSERT_EQUAL(pawl_config_check_secrets(cfg, &err), PAWL_OK);
+	pawl_config_free(cfg);
+	cfg = parse("[app:main]\nuserid_hmac_secret = u\ndefault_bucket_hmac_secret = d\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(pawl_config_default_bucket_secret(cfg), "d");
+	pawl_config_free(cfg);
+	cfg = parse("[app:main]\ndefault_bucket_hmac_secret = d\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(pawl_config_default_bucket_secret(cfg), "d");
+	CU_ASSERT_EQUAL(pawl_config_check_secrets(cfg, &err), PAWL_OK);
+	pawl_config_free(cfg);
+}
+
 void test_config_register(void)
 {
 	static const struct {
@@ -815,6 +906,9 @@ void test_config_register(void)
 		{ "load a file", test_load_file },
 		{ "load errors name the path", test_load_errors },
 		{ "free/get on NULL", test_free_and_get_null },
+		{ "trusted_proxies", test_trusted_proxies },
+		{ "CIDR matching", test_cidr_match },
+		{ "default bucket secret", test_default_bucket_secret },
 	};
 	CU_pSuite suite = CU_add_suite("config", NULL, NULL);
 	size_t i;

@@ -129,11 +129,59 @@ static void test_url(void)
 
 	init(&req, plain, &err);
 	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, cfg, "/"), "http://example.org:8888/v1/");
+	/* No trusted_proxies: X-Forwarded-* are a client's words. */
 	init(&req, fwd, &err);
-	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, cfg, "/buckets"),
-	    "https://api.example.org/v1/buckets");
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, cfg, "/buckets"), "http://internal/v1/buckets");
 	init(&req, bad, &err);
 	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, cfg, "/"), "http://srv:8080/v1/");
+}
+
+/* X-Forwarded-* only from a peer in trusted_proxies; http_host/http_scheme win over all. */
+static void test_url_proxies(void)
+{
+	char *from_proxy[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal:8080", "REMOTE_ADDR=10.1.2.3",
+		"SERVER_NAME=srv", "SERVER_PORT=8080", "HTTP_X_FORWARDED_HOST=evil, api.example.org",
+		"HTTP_X_FORWARDED_PROTO=https", NULL };
+	char *from_client[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal:8080", "REMOTE_ADDR=10.9.0.1",
+		"HTTP_X_FORWARDED_HOST=evil.example", "HTTP_X_FORWARDED_PROTO=https", NULL };
+	char *v6[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal", "REMOTE_ADDR=fd00::5",
+		"HTTP_X_FORWARDED_HOST=v6.example.org", "HTTP_X_FORWARDED_PROTO=javascript", NULL };
+	char *bad_value[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal", "REMOTE_ADDR=10.1.2.3",
+		"HTTP_X_FORWARDED_HOST=evil.example/x?", "HTTP_X_FORWARDED_PROTO=https:", NULL };
+	/* the proxy added its own header line after the client's */
+	char *two_lines[] = { "REQUEST_URI=/v1/", "HTTP_HOST=internal", "REMOTE_ADDR=10.1.0.1",
+		"HTTP_X_FORWARDED_HOST=evil.example", "HTTP_X_FORWARDED_PROTO=javascript",
+		"HTTP_X_FORWARDED_HOST=api.example.org", "HTTP_X_FORWARDED_PROTO=https", NULL };
+	char *https_on[] = { "REQUEST_URI=/v1/", "HTTPS=on", "SERVER_NAME=srv", "SERVER_PORT=443",
+		"REQUEST_SCHEME=https", NULL };
+	struct pawl_config *c;
+	struct pawl_request req;
+	struct pawl_error err;
+
+	c = pawl_config_parse("[app:main]\ntrusted_proxies = 10.1.0.0/16 fd00::/8\n", "t.ini", NULL,
+	    &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	init(&req, from_proxy, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "https://api.example.org/v1/");
+	init(&req, from_client, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "http://internal:8080/v1/");
+	init(&req, v6, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "http://v6.example.org/v1/");
+	init(&req, bad_value, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "http://internal/v1/");
+	init(&req, two_lines, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "https://api.example.org/v1/");
+	init(&req, https_on, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "https://srv/v1/");
+	pawl_config_free(c);
+	c = pawl_config_parse("[app:main]\ntrusted_proxies = 10.1.0.0/16\nhttp_host = pawl.example\n"
+	    "http_scheme = https\n", "t.ini", NULL, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	init(&req, from_proxy, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/x"), "https://pawl.example/v1/x");
+	init(&req, v6, &err);
+	CU_ASSERT_STRING_EQUAL(pawl_request_url(&req, c, "/"), "https://pawl.example/v1/");
+	pawl_config_free(c);
 }
 
 void test_request_register(void)
@@ -145,4 +193,5 @@ void test_request_register(void)
 	CU_add_test(s, "Accept negotiation", test_accept);
 	CU_add_test(s, "Content-Type check", test_content_type);
 	CU_add_test(s, "absolute URLs", test_url);
+	CU_add_test(s, "absolute URLs behind proxies", test_url_proxies);
 }
