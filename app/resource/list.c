@@ -265,7 +265,8 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
-	floor = pawl_resource_take_server_fields(data);
+	if ((rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
+		return rc;
 	/*
 	 * The new object's ACL and its answer (read back, or known outright under
 	 * a fresh id) first, and only then the timestamp bump and the object: the
