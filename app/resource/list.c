@@ -21,6 +21,9 @@ struct listing {
 	struct pawl_token token;
 	struct pawl_list_request lr;
 	struct pawl_list_page page;
+	/* The _token's check, reported only once the caller may see the list. */
+	enum pawl_err token_rc;
+	struct pawl_error token_err;
 };
 
 static long long wall_ms(void)
@@ -41,21 +44,40 @@ static long long page_size(const struct pawl_config *cfg, const struct pawl_quer
 	return limit > max ? max : limit;
 }
 
-/* Parses the query string and token into l; lock for DELETE. */
+/*
+ * Where a token is good: this list (its URL and where its objects live) for
+ * this user, or for anonymous callers. Signed with the token, so one list's
+ * or one user's token is refused elsewhere (README: "Pagination").
+ */
+static const char *token_scope(const struct pawl_rctx *c)
+{
+	return pawl_arena_printf(c->req->arena, "%s %s\n%s%s", c->list_path, c->key.parent_id,
+	    c->req->user_id != NULL ? "user " : "anonymous",
+	    c->req->user_id != NULL ? c->req->user_id : "");
+}
+
+/*
+ * Parses the query string and checks the token into l (its verdict is kept
+ * for admit_token: authorization comes first); lock for DELETE.
+ */
 static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
     struct pawl_error *err)
 {
+	const char *scope;
 	enum pawl_err rc;
 
 	memset(l, 0, sizeof(*l));
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, wall_ms(), &l->q, err)) != PAWL_OK)
 		return rc;
-	if (l->q.token != NULL && (rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
-	    &l->q, l->q.token, &l->token, err)) != PAWL_OK)
-		return rc;
+	if (l->q.token != NULL) {
+		if ((scope = token_scope(c)) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		l->token_rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
+		    scope, &l->q, l->q.token, &l->token, &l->token_err);
+	}
 	l->lr.key = &c->key;
 	l->lr.query = &l->q;
-	l->lr.after = l->q.token ? &l->token : NULL;
+	l->lr.after = NULL;
 	l->lr.limit = page_size(c->app->cfg, &l->q);
 	l->lr.lock = lock;
 	if (l->q.to_used)
@@ -98,7 +120,8 @@ static void next_page(struct pawl_rctx *c, const struct listing *l)
 
 	if (!l->page.more || l->page.n == 0 || (last = last_values(c->req->arena, l)) == NULL)
 		return;
-	token = pawl_token_encode(c->req->arena, c->app->cfg->userid_hmac_secret, &l->q, last, 0);
+	token = pawl_token_encode(c->req->arena, c->app->cfg->userid_hmac_secret, token_scope(c),
+	    &l->q, last, 0);
 	url = pawl_request_url(c->req, c->app->cfg, c->list_path);
 	if (token != NULL && url != NULL)
 		pawl_response_header(c->resp, "Next-Page", pawl_arena_printf(c->req->arena,
@@ -139,6 +162,30 @@ static enum pawl_err deny_if_nothing(struct pawl_rctx *c, bool full, long long f
 	if ((rc = pawl_permissions_can_create(c, &may_create, err)) != PAWL_OK)
 		return rc;
 	return may_create ? PAWL_OK : pawl_permissions_deny(c, err);
+}
+
+/*
+ * A token never stands in for the check above: a caller who may see nothing
+ * of the list is refused as without one (counting what a first page would
+ * show), and only then is a foreign or altered token a 400.
+ */
+static enum pawl_err admit_token(struct pawl_rctx *c, struct listing *l, bool full,
+    struct pawl_error *err)
+{
+	long long count = 0;
+	enum pawl_err rc;
+
+	if (l->q.token == NULL)
+		return PAWL_OK;
+	if (!full && ((rc = pawl_lists_count(c->app->pg, c->req->arena, &l->lr, &count,
+	    err)) != PAWL_OK || (rc = deny_if_nothing(c, full, count, err)) != PAWL_OK))
+		return rc;
+	if (l->token_rc != PAWL_OK) {
+		*err = l->token_err;
+		return l->token_rc;
+	}
+	l->lr.after = &l->token;
+	return PAWL_OK;
 }
 
 /* A read event listing the page served (only when someone subscribed to reads). */
@@ -197,11 +244,13 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 		c->resp->status = 304;
 		return PAWL_OK;
 	}
+	if ((rc = admit_token(c, &l, full, err)) != PAWL_OK)
+		return rc;
 	if (c->req->method_bit == PAWL_METHOD_HEAD)
 		return list_head(c, &l, full, err);
 	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK)
 		return rc;
-	if (l.lr.after == NULL && (rc = deny_if_nothing(c, full, (long long)l.page.n, err)) != PAWL_OK)
+	if (l.q.token == NULL && (rc = deny_if_nothing(c, full, (long long)l.page.n, err)) != PAWL_OK)
 		return rc;
 	c->resp->status = 200;
 	put_items(c, &l, NULL);
@@ -306,8 +355,9 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	/* Only live objects are deleted, whatever the filters on last_modified. */
 	l.q.with_tombstones = false;
-	if ((rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK ||
-	    (l.lr.after == NULL &&
+	if ((rc = admit_token(c, &l, full, err)) != PAWL_OK ||
+	    (rc = pawl_lists_fetch(c->app->pg, c->req->arena, &l.lr, &l.page, err)) != PAWL_OK ||
+	    (l.q.token == NULL &&
 	    (rc = deny_if_nothing(c, full, (long long)l.page.n, err)) != PAWL_OK))
 		return rc;
 	tombs = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*tombs));
