@@ -17,6 +17,7 @@
 
 void test_preconditions_register(void);
 void test_pagination_register(void);
+void test_security_stamps_register(void);
 
 /* Whether $STATE/RELATIVE contains needle. */
 static bool log_contains(const char *relative, const char *needle)
@@ -115,6 +116,7 @@ int main(void)
 	test_events_register();
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
 	test_pg_register();
+	test_security_stamps_register();
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);
 	CU_add_test(s, "SIGTERM stops everything", test_clean_shutdown);
