@@ -71,12 +71,11 @@ enum pawl_err pawl_resource_client_timestamp(const struct pawl_rctx *c, json_obj
 	long long max = wall_ms() + (long long)c->app->cfg->max_client_timestamp_skew_seconds * 1000;
 
 	*ms = 0;
-	if (value == NULL)
+	if (!json_object_is_type(value, json_type_int))
 		return PAWL_OK;
 	if (max > PAWL_RESOURCE_MAX_TIMESTAMP)
 		max = PAWL_RESOURCE_MAX_TIMESTAMP;
-	if (!json_object_is_type(value, json_type_int) || json_object_get_int64(value) < 0 ||
-	    json_object_get_int64(value) > max)
+	if (json_object_get_int64(value) < 0 || json_object_get_int64(value) > max)
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, location, name,
 		    "%s must be an integer from 0 to %lld (at most %d seconds ahead of the "
 		    "server clock)", name, max, c->app->cfg->max_client_timestamp_skew_seconds);

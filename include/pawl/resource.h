@@ -60,9 +60,10 @@ enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object
 
 /*
  * Checks a client's timestamp (data.last_modified, ?last_modified=): an
- * integer from 0 to 2^53, at most max_client_timestamp_skew_seconds ahead of
- * the clock. Sets *ms to it; else 400 errno 107 about name in location.
- * JSON null is no timestamp (*ms = 0).
+ * integer must be from 0 to 2^53 and at most max_client_timestamp_skew_seconds
+ * ahead of the clock, else 400 errno 107 about name in location; *ms is set
+ * to it. Any other JSON value (null, string, fraction) is no timestamp and
+ * dropped, as Kinto does (*ms = 0).
  */
 enum pawl_err pawl_resource_client_timestamp(const struct pawl_rctx *c, json_object *value,
     const char *location, const char *name, long long *ms, struct pawl_error *err);

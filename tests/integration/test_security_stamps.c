@@ -115,14 +115,15 @@ static void refused_at(const char *method, const char *path, const char *body,
 
 /* The same write inside a batch: its sub-response is the 400. */
 static void batch_refused_at(const char *method, const char *path, const char *body,
-			     const char *file, unsigned line)
+			     const char *type, const char *file, unsigned line)
 {
 	struct http_resp r;
 	json_object *subs, *sub = NULL, *status = NULL, *sbody = NULL;
 
 	as(&r, ALICE, "POST", "/v1/batch",
-	   ru_fmt("{\"requests\": [{\"method\": \"%s\", \"path\": \"%s\", \"body\": %s}]}", method,
-		  path + 3, body), NULL);
+	   ru_fmt("{\"requests\": [{\"method\": \"%s\", \"path\": \"%s\", \"body\": %s%s%s%s}]}",
+		  method, path + 3, body, type ? ", \"headers\": {\"Content-Type\": \"" : "",
+		  type ? type : "", type ? "\"}" : ""), NULL);
 	subs = resp_json(&r, "responses");
 	if (subs != NULL && json_object_array_length(subs) == 1)
 		sub = json_object_array_get_idx(subs, 0);
@@ -136,7 +137,7 @@ static void batch_refused_at(const char *method, const char *path, const char *b
 	http_resp_free(&r);
 }
 
-#define BATCH_REFUSED(m, p, b) batch_refused_at((m), (p), (b), __FILE__, __LINE__)
+#define BATCH_REFUSED(m, p, b, t) batch_refused_at((m), (p), (b), (t), __FILE__, __LINE__)
 
 /* As Alice: a status, and the response's data.id into id (when not NULL). */
 static long write_as_alice(const char *method, const char *path, const char *body, char *id,
@@ -213,11 +214,11 @@ static void make_kinds(struct kind k[4])
 static void test_poison_refused(void)
 {
 	char ahead[32], body[256], patch[256];
-	const char *bad[] = { INT64_MAX_S, "9007199254740993", "-1",
-			      "\"1700000000000\"", "1.5", "true", ahead };
+	const char *bad[] = { INT64_MAX_S, "9007199254740993", "-1", "-9223372036854775807",
+			      ahead };
 	struct kind k[4];
 
-	snprintf(ahead, sizeof ahead, "%lld", wall_ms() + 2 * 3600 * 1000LL);
+	snprintf(ahead, sizeof ahead, "%lld", wall_ms() + 2 * 86400 * 1000LL);
 	ru_login(names[ALICE], "stamps-password");
 	make_kinds(k);
 	for (int i = 0; i < 4; i++) {
@@ -242,9 +243,11 @@ static void test_poison_refused(void)
 			REFUSED("PATCH", k[i].item, patch,
 				"Content-Type: application/json-patch+json");
 			WRITABLE(k[i].list);
-			BATCH_REFUSED("PUT", k[i].item, body);
-			BATCH_REFUSED("POST", k[i].list, body);
-			BATCH_REFUSED("PATCH", k[i].item, body);
+			BATCH_REFUSED("PUT", k[i].item, body, NULL);
+			BATCH_REFUSED("POST", k[i].list, body, NULL);
+			BATCH_REFUSED("PATCH", k[i].item, body, NULL);
+			/* A batch body is an object (Kinto's schema): no JSON Patch inside. */
+			BATCH_REFUSED("PATCH", k[i].item, body, "application/merge-patch+json");
 			WRITABLE(k[i].list);
 		}
 		/* The object itself is as sane as before. */
@@ -292,6 +295,23 @@ static void test_sane_timestamps_honoured(void)
 		CHECK(write_as_alice("PUT", k[i].item, "{\"data\": {\"last_modified\": null}}", NULL,
 				     0, &got) == 200 && got > prev, "null last_modified refused");
 	}
+	/* What is not an integer is no timestamp: dropped, as Kinto does, never a poison. */
+	for (int i = 0; i < 4; i++) {
+		static const char *const dropped[] = { "\"1700000000000\"", "1.5", "true", "1e300",
+						       "9.3e18", "[1]", "{\"a\": 1}" };
+
+		for (size_t v = 0; v < sizeof dropped / sizeof *dropped; v++) {
+			snprintf(body, sizeof body, "{\"data\": {\"last_modified\": %s}}",
+				 dropped[v]);
+			prev = ru_get_lm(k[i].item);
+			CHECK(write_as_alice("PATCH", k[i].item, body, NULL, 0, &got) == 200 &&
+			      got > prev && got <= wall_ms() + 60000,
+			      "PATCH %s %s: last_modified %lld after %lld", k[i].item, body, got, prev);
+			CHECK(write_as_alice("PUT", k[i].item, body, NULL, 0, &got) == 200 &&
+			      got <= wall_ms() + 60000, "PUT %s %s: %lld", k[i].item, body, got);
+			WRITABLE(k[i].list);
+		}
+	}
 }
 
 /* ?last_modified= on an item DELETE sets the tombstone's timestamp: bounded too. */
@@ -304,7 +324,7 @@ static void test_delete_timestamp(void)
 
 	ru_login(names[ALICE], "stamps-password");
 	make_kinds(k);
-	snprintf(ahead, sizeof ahead, "%lld", wall_ms() + 2 * 3600 * 1000LL);
+	snprintf(ahead, sizeof ahead, "%lld", wall_ms() + 2 * 86400 * 1000LL);
 	for (int i = 0; i < 4; i++) {
 		for (size_t v = 0; v < sizeof bad / sizeof *bad; v++) {
 			snprintf(q, sizeof q, "%s?last_modified=%s", k[i].item, bad[v]);
