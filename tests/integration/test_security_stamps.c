@@ -1,11 +1,11 @@
 /*
- * Hostile requests (issue 11): timestamps, pagination tokens, database
- * errors. A client's last_modified is bounded on every write path (PUT, POST,
- * the three PATCH formats, batch, ?last_modified= on DELETE) and no request
- * leaves a list unwritable, even one poisoned by an older version; a token is
- * good for its own list, query and user only, and never stands in for an
- * authorization check; no SQLSTATE or PostgreSQL text reaches a client, and
- * every 500 carries an id that its log line repeats.
+ * Hostile requests (issue 11): timestamps and database errors, and the suite
+ * that also runs the token tests (test_security_stamps_tokens.c). A client's
+ * last_modified is bounded on every write path (PUT, POST, the three PATCH
+ * formats, batch, ?last_modified= on DELETE) and no request leaves a list
+ * unwritable, even one poisoned by an older version; no SQLSTATE or
+ * PostgreSQL text reaches a client, and every 500 carries an id that its log
+ * line repeats.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,30 +15,28 @@
 
 #include "events_util.h"
 #include "resource_util.h"
+#include "security_stamps.h"
 
 /* Registered by main.c. */
 void test_security_stamps_register(void);
 
-enum who { ALICE, BOB, CAROL, ANON, NWHO };
-
-static const char *const names[NWHO] = { "stamp-alice", "stamp-bob", "stamp-carol",
+const char *const stamps_names[NWHO] = { "stamp-alice", "stamp-bob", "stamp-carol",
 					 "anonymous" };
-static char auth_hdr[ANON][512];
-static char uid[ANON][128];
+char stamps_auth_hdr[ANON][512];
+char stamps_uid[ANON][128];
 
-#define MAX_SAFE "9007199254740992" /* 2^53 */
 #define INT64_MAX_S "9223372036854775807"
 
 /* --- helpers ----------------------------------------------------------------------- */
 
-static void as(struct http_resp *r, enum who who, const char *method, const char *path,
+void stamps_as(struct http_resp *r, enum who who, const char *method, const char *path,
 	       const char *body, const char *header)
 {
 	const char *h[3] = { NULL, NULL, NULL };
 	size_t n = 0;
 
 	if (who != ANON)
-		h[n++] = auth_hdr[who];
+		h[n++] = stamps_auth_hdr[who];
 	if (header != NULL)
 		h[n++] = header;
 	http_request(method, path, h, body, r);
@@ -72,8 +70,7 @@ static bool psql_file(const char *sql)
 	return rc == 0;
 }
 
-/* The name of the first validation detail of an error body (NULL when none). */
-static const char *detail_name(json_object *body)
+const char *stamps_detail_name(json_object *body)
 {
 	json_object *d, *first, *name;
 
@@ -91,7 +88,7 @@ static const char *detail_name(json_object *body)
 static void check_invalid_at(long status, json_object *body_json, const char *name,
 			     const char *what, const char *file, unsigned line)
 {
-	const char *got = detail_name(body_json);
+	const char *got = stamps_detail_name(body_json);
 
 	check_at(status == 400 && ru_int(body_json, "errno") == 107 && got != NULL &&
 		 strcmp(got, name) == 0, file, line, "%s: HTTP %ld errno %lld name %s, expected 400 "
@@ -105,7 +102,7 @@ static void refused_at(const char *method, const char *path, const char *body,
 {
 	struct http_resp r;
 
-	as(&r, ALICE, method, path, body, header);
+	stamps_as(&r, ALICE, method, path, body, header);
 	check_invalid_at(r.status, r.json, name, ru_fmt("%s %s %s", method, path, body), file,
 			 line);
 	http_resp_free(&r);
@@ -120,7 +117,7 @@ static void batch_refused_at(const char *method, const char *path, const char *b
 	struct http_resp r;
 	json_object *subs, *sub = NULL, *status = NULL, *sbody = NULL;
 
-	as(&r, ALICE, "POST", "/v1/batch",
+	stamps_as(&r, ALICE, "POST", "/v1/batch",
 	   ru_fmt("{\"requests\": [{\"method\": \"%s\", \"path\": \"%s\", \"body\": %s%s%s%s}]}",
 		  method, path + 3, body, type ? ", \"headers\": {\"Content-Type\": \"" : "",
 		  type ? type : "", type ? "\"}" : ""), NULL);
@@ -139,14 +136,13 @@ static void batch_refused_at(const char *method, const char *path, const char *b
 
 #define BATCH_REFUSED(m, p, b, t) batch_refused_at((m), (p), (b), (t), __FILE__, __LINE__)
 
-/* As Alice: a status, and the response's data.id into id (when not NULL). */
-static long write_as_alice(const char *method, const char *path, const char *body, char *id,
+long stamps_write(const char *method, const char *path, const char *body, char *id,
 			   size_t size, long long *lm)
 {
 	struct http_resp r;
 	long status;
 
-	as(&r, ALICE, method, path, body, NULL);
+	stamps_as(&r, ALICE, method, path, body, NULL);
 	status = r.status;
 	if (id != NULL)
 		snprintf(id, size, "%s", ru_str(resp_json(&r, "data"), "id") ?
@@ -167,11 +163,11 @@ static void writable_at(const char *list, const char *file, unsigned line)
 	long long lm1 = -1, lm2 = -1, lm3 = -1;
 	long s1, s2 = 0, s3 = 0;
 
-	s1 = write_as_alice("POST", list, "{\"data\": {\"probe\": 1}}", id, sizeof id, &lm1);
+	s1 = stamps_write("POST", list, "{\"data\": {\"probe\": 1}}", id, sizeof id, &lm1);
 	if (s1 == 201) {
 		snprintf(item, sizeof item, "%s/%s", list, id);
-		s2 = write_as_alice("PATCH", item, "{\"data\": {\"probe\": 2}}", NULL, 0, &lm2);
-		s3 = write_as_alice("DELETE", item, NULL, NULL, 0, &lm3);
+		s2 = stamps_write("PATCH", item, "{\"data\": {\"probe\": 2}}", NULL, 0, &lm2);
+		s3 = stamps_write("DELETE", item, NULL, NULL, 0, &lm3);
 	}
 	check_at(s1 == 201 && s2 == 200 && s3 == 200, file, line,
 		 "%s is no longer writable: POST %ld, PATCH %ld, DELETE %ld", list, s1, s2, s3);
@@ -201,7 +197,7 @@ static void make_kinds(struct kind k[4])
 	for (int i = 0; i < 4; i++) {
 		unique_id(id, sizeof id, "st");
 		snprintf(k[i].item, sizeof k[i].item, "%s/%s", k[i].list, id);
-		CHECK(write_as_alice("PUT", k[i].item, "{\"data\": {}}", NULL, 0, NULL) == 201,
+		CHECK(stamps_write("PUT", k[i].item, "{\"data\": {}}", NULL, 0, NULL) == 201,
 		      "PUT %s", k[i].item);
 	}
 }
@@ -219,7 +215,7 @@ static void test_poison_refused(void)
 	struct kind k[4];
 
 	snprintf(ahead, sizeof ahead, "%lld", wall_ms() + 2 * 86400 * 1000LL);
-	ru_login(names[ALICE], "stamps-password");
+	ru_login(stamps_names[ALICE], "stamps-password");
 	make_kinds(k);
 	for (int i = 0; i < 4; i++) {
 		for (size_t v = 0; v < sizeof bad / sizeof *bad; v++) {
@@ -263,12 +259,12 @@ static void test_sane_timestamps_honoured(void)
 	char body[256], id[RU_ID_LEN];
 	long long want, got = -1, prev;
 
-	ru_login(names[ALICE], "stamps-password");
+	ru_login(stamps_names[ALICE], "stamps-password");
 	make_kinds(k);
 	for (int i = 0; i < 4; i++) {
 		want = wall_ms() + 20000 + i * 4000;
 		snprintf(body, sizeof body, "{\"data\": {\"last_modified\": %lld}}", want);
-		CHECK(write_as_alice("PUT", k[i].item, body, NULL, 0, &got) == 200 && got == want,
+		CHECK(stamps_write("PUT", k[i].item, body, NULL, 0, &got) == 200 && got == want,
 		      "PUT %s at %lld gave %lld", k[i].item, want, got);
 		want += 500;
 		snprintf(body, sizeof body, "[{\"op\": \"replace\", \"path\": "
@@ -276,7 +272,7 @@ static void test_sane_timestamps_honoured(void)
 		{
 			struct http_resp r;
 
-			as(&r, ALICE, "PATCH", k[i].item, body,
+			stamps_as(&r, ALICE, "PATCH", k[i].item, body,
 			   "Content-Type: application/json-patch+json");
 			got = ru_int(resp_json(&r, "data"), "last_modified");
 			CHECK(r.status == 200 && got == want, "JSON Patch %s at %lld gave %ld %lld",
@@ -285,14 +281,14 @@ static void test_sane_timestamps_honoured(void)
 		}
 		want += 500;
 		snprintf(body, sizeof body, "{\"data\": {\"last_modified\": %lld}}", want);
-		CHECK(write_as_alice("POST", k[i].list, body, id, sizeof id, &got) == 201 &&
+		CHECK(stamps_write("POST", k[i].list, body, id, sizeof id, &got) == 201 &&
 		      got == want, "POST %s at %lld gave %lld", k[i].list, want, got);
 		/* Backwards is no error: the timestamp moves on instead. */
 		prev = got;
-		CHECK(write_as_alice("PATCH", k[i].item, "{\"data\": {\"last_modified\": 0}}", NULL,
+		CHECK(stamps_write("PATCH", k[i].item, "{\"data\": {\"last_modified\": 0}}", NULL,
 				     0, &got) == 200 && got > prev,
 		      "PATCH %s at 0 gave %lld after %lld", k[i].item, got, prev);
-		CHECK(write_as_alice("PUT", k[i].item, "{\"data\": {\"last_modified\": null}}", NULL,
+		CHECK(stamps_write("PUT", k[i].item, "{\"data\": {\"last_modified\": null}}", NULL,
 				     0, &got) == 200 && got > prev, "null last_modified refused");
 	}
 	/* What is not an integer is no timestamp: dropped, as Kinto does, never a poison. */
@@ -304,10 +300,10 @@ static void test_sane_timestamps_honoured(void)
 			snprintf(body, sizeof body, "{\"data\": {\"last_modified\": %s}}",
 				 dropped[v]);
 			prev = ru_get_lm(k[i].item);
-			CHECK(write_as_alice("PATCH", k[i].item, body, NULL, 0, &got) == 200 &&
+			CHECK(stamps_write("PATCH", k[i].item, body, NULL, 0, &got) == 200 &&
 			      got > prev && got <= wall_ms() + 60000,
 			      "PATCH %s %s: last_modified %lld after %lld", k[i].item, body, got, prev);
-			CHECK(write_as_alice("PUT", k[i].item, body, NULL, 0, &got) == 200 &&
+			CHECK(stamps_write("PUT", k[i].item, body, NULL, 0, &got) == 200 &&
 			      got <= wall_ms() + 60000, "PUT %s %s: %lld", k[i].item, body, got);
 			WRITABLE(k[i].list);
 		}
@@ -322,7 +318,7 @@ static void test_delete_timestamp(void)
 	const char *bad[] = { INT64_MAX_S, "9007199254740993", "-1", ahead };
 	long long want, got = -1;
 
-	ru_login(names[ALICE], "stamps-password");
+	ru_login(stamps_names[ALICE], "stamps-password");
 	make_kinds(k);
 	snprintf(ahead, sizeof ahead, "%lld", wall_ms() + 2 * 86400 * 1000LL);
 	for (int i = 0; i < 4; i++) {
@@ -333,7 +329,7 @@ static void test_delete_timestamp(void)
 		}
 		want = wall_ms() + 30000 + i * 1000;
 		snprintf(q, sizeof q, "%s?last_modified=%lld", k[i].item, want);
-		CHECK(write_as_alice("DELETE", q, NULL, NULL, 0, &got) == 200 && got == want,
+		CHECK(stamps_write("DELETE", q, NULL, NULL, 0, &got) == 200 && got == want,
 		      "DELETE %s gave tombstone %lld", q, got);
 		WRITABLE(k[i].list);
 	}
@@ -355,26 +351,26 @@ static void test_poisoned_list_recovers(void)
 	char b[RU_ID_LEN], list[RU_PATH_LEN], item[RU_PATH_LEN + 16], parent[RU_PATH_LEN];
 	long long lm = -1;
 
-	ru_login(names[ALICE], "stamps-password");
+	ru_login(stamps_names[ALICE], "stamps-password");
 	ru_fresh_collection(b);
 	snprintf(list, sizeof list, "/v1/buckets/%s/collections/c/records", b);
 	snprintf(item, sizeof item, "%s/culprit", list);
 	snprintf(parent, sizeof parent, "/buckets/%s/collections/c", b);
-	CHECK(write_as_alice("PUT", item, "{\"data\": {\"x\": 1}}", NULL, 0, NULL) == 201, "PUT");
+	CHECK(stamps_write("PUT", item, "{\"data\": {\"x\": 1}}", NULL, 0, NULL) == 201, "PUT");
 	CHECK(psql_file(poison_sql(parent, "record", "culprit")), "psql could not poison the list");
 	WRITABLE(list);
-	CHECK(write_as_alice("PATCH", item, "{\"data\": {\"x\": 2}}", NULL, 0, &lm) == 200 &&
+	CHECK(stamps_write("PATCH", item, "{\"data\": {\"x\": 2}}", NULL, 0, &lm) == 200 &&
 	      lm > 0 && lm <= 9007199254740992LL, "PATCH of the culprit: last_modified %lld", lm);
-	CHECK(write_as_alice("DELETE", item, NULL, NULL, 0, &lm) == 200 &&
+	CHECK(stamps_write("DELETE", item, NULL, NULL, 0, &lm) == 200 &&
 	      lm <= 9007199254740992LL, "DELETE of the culprit: last_modified %lld", lm);
 	WRITABLE(list);
 	/* The root bucket list too (pawl's own way to make it unwritable before). */
 	unique_id(b, sizeof b, "stp");
-	CHECK(write_as_alice("PUT", ru_bucket(b), "{\"data\": {}}", NULL, 0, NULL) == 201,
+	CHECK(stamps_write("PUT", ru_bucket(b), "{\"data\": {}}", NULL, 0, NULL) == 201,
 	      "PUT bucket");
 	CHECK(psql_file(poison_sql("", "bucket", b)), "psql could not poison /buckets");
 	WRITABLE("/v1/buckets");
-	CHECK(write_as_alice("DELETE", ru_bucket(b), NULL, NULL, 0, NULL) == 200,
+	CHECK(stamps_write("DELETE", ru_bucket(b), NULL, NULL, 0, NULL) == 200,
 	      "DELETE of the culprit bucket");
 }
 
@@ -387,12 +383,12 @@ static void test_repair_migration(void)
 	size_t len = 0;
 	FILE *f;
 
-	ru_login(names[ALICE], "stamps-password");
+	ru_login(stamps_names[ALICE], "stamps-password");
 	ru_fresh_collection(b);
 	snprintf(list, sizeof list, "/v1/buckets/%s/collections/c/records", b);
 	snprintf(parent, sizeof parent, "/buckets/%s/collections/c", b);
-	CHECK(write_as_alice("PUT", ru_fmt("%s/a", list), "{}", NULL, 0, &before) == 201, "PUT a");
-	CHECK(write_as_alice("PUT", ru_fmt("%s/z", list), "{}", NULL, 0, NULL) == 201, "PUT z");
+	CHECK(stamps_write("PUT", ru_fmt("%s/a", list), "{}", NULL, 0, &before) == 201, "PUT a");
+	CHECK(stamps_write("PUT", ru_fmt("%s/z", list), "{}", NULL, 0, NULL) == 201, "PUT z");
 	CHECK(psql_file(poison_sql(parent, "record", "z")), "psql could not poison the list");
 	snprintf(path, sizeof path, "%s/sql/0006_timestamps_bound.sql", src ? src : ".");
 	f = fopen(path, "r");
@@ -414,161 +410,6 @@ static void test_repair_migration(void)
 	      "after repair: a %lld (was %lld), z %lld", after, before, culprit);
 	CHECK(etag >= culprit && etag <= 9007199254740992LL, "list ETag %lld after repair", etag);
 	WRITABLE(list);
-}
-
-/* --- pagination tokens ------------------------------------------------------------- */
-
-struct pages {
-	char b[RU_ID_LEN];
-	char list[RU_PATH_LEN];  /* records of c: Alice's, Bob may read */
-	char other[RU_PATH_LEN]; /* records of d: Alice's */
-	char pub[RU_PATH_LEN];   /* records of p: everyone may read */
-};
-
-/* The _token of the Next-Page of GET path?query as who ("" when none). */
-static const char *token_of(enum who who, const char *method, const char *path)
-{
-	static char out[4][4096];
-	static int ring;
-	struct http_resp r;
-	const char *next, *t;
-	char *o = out[ring++ % 4];
-
-	as(&r, who, method, path, NULL, NULL);
-	next = resp_header(&r, "Next-Page");
-	t = next ? strstr(next, "_token=") : NULL;
-	snprintf(o, 4096, "%s", t ? t + 7 : "");
-	o[strcspn(o, "&")] = '\0';
-	CHECK(o[0] != '\0', "%s %s as %s: HTTP %ld, no Next-Page token", method, path, names[who],
-	      r.status);
-	http_resp_free(&r);
-	return o;
-}
-
-static void make_pages(struct pages *p)
-{
-	static const char *const cols[] = { "c", "d", "p" };
-	char perms[256];
-
-	ru_login(names[ALICE], "stamps-password");
-	ru_fresh_collection(p->b);
-	snprintf(perms, sizeof perms, "{\"permissions\": {\"read\": [\"%s\"]}}", uid[BOB]);
-	CHECK(write_as_alice("PUT", ru_collection(p->b, "c"), perms, NULL, 0, NULL) == 200, "c");
-	CHECK(write_as_alice("PUT", ru_collection(p->b, "d"), "{}", NULL, 0, NULL) == 201, "d");
-	CHECK(write_as_alice("PUT", ru_collection(p->b, "p"),
-			     "{\"permissions\": {\"read\": [\"system.Everyone\"]}}", NULL, 0,
-			     NULL) == 201, "p");
-	snprintf(p->list, sizeof p->list, "%s", ru_records(p->b, "c"));
-	snprintf(p->other, sizeof p->other, "%s", ru_records(p->b, "d"));
-	snprintf(p->pub, sizeof p->pub, "%s", ru_records(p->b, "p"));
-	for (int c = 0; c < 3; c++)
-		for (int i = 0; i < 3; i++)
-			CHECK(write_as_alice("POST", ru_records(p->b, cols[c]),
-					     ru_fmt("{\"data\": {\"n\": %d}}", i), NULL, 0,
-					     NULL) == 201, "POST record");
-}
-
-static void expect_at(enum who who, const char *method, const char *path, long status,
-		      int err_no, const char *name, const char *file, unsigned line)
-{
-	struct http_resp r;
-	const char *got;
-
-	as(&r, who, method, path, NULL, NULL);
-	got = detail_name(r.json);
-	check_at(r.status == status && (err_no == 0 || ru_int(r.json, "errno") == err_no) &&
-		 (name == NULL || (got != NULL && strcmp(got, name) == 0)), file, line,
-		 "%s %s as %s: HTTP %ld errno %lld (%s), expected %ld errno %d: %s", method, path,
-		 names[who], r.status, ru_int(r.json, "errno"), got ? got : "-", status, err_no,
-		 body_snip(&r));
-	http_resp_free(&r);
-}
-
-#define EXPECT(w, m, p, s, e, n) expect_at((w), (m), (p), (s), (e), (n), __FILE__, __LINE__)
-#define BAD_TOKEN(w, m, p) EXPECT((w), (m), (p), 400, 107, "_token")
-
-/* A token is good for its list, its query and its user; anything else is 400 _token. */
-static void test_token_bound(void)
-{
-	struct pages p;
-	const char *mine, *bobs, *anons, *pub_alice;
-	char altered[4096];
-	size_t dot;
-
-	make_pages(&p);
-	mine = token_of(ALICE, "GET", ru_fmt("%s?_limit=1", p.list));
-	/* Its own list, query and user: the next page. */
-	EXPECT(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.list, mine), 200, 0, NULL);
-	/* Another list, same query. */
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.other, mine));
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.pub, mine));
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", ru_fmt("/v1/buckets/%s/collections",
-									  p.b), mine));
-	BAD_TOKEN(ALICE, "DELETE", ru_fmt("%s?_limit=1&_token=%s", p.other, mine));
-	/* Another user who may read the list. */
-	BAD_TOKEN(BOB, "GET", ru_fmt("%s?_limit=1&_token=%s", p.list, mine));
-	bobs = token_of(BOB, "GET", ru_fmt("%s?_limit=1", p.list));
-	EXPECT(BOB, "GET", ru_fmt("%s?_limit=1&_token=%s", p.list, bobs), 200, 0, NULL);
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.list, bobs));
-	/* Anonymous, on a list everyone may read. */
-	pub_alice = token_of(ALICE, "GET", ru_fmt("%s?_limit=1", p.pub));
-	BAD_TOKEN(ANON, "GET", ru_fmt("%s?_limit=1&_token=%s", p.pub, pub_alice));
-	anons = token_of(ANON, "GET", ru_fmt("%s?_limit=1", p.pub));
-	EXPECT(ANON, "GET", ru_fmt("%s?_limit=1&_token=%s", p.pub, anons), 200, 0, NULL);
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.pub, anons));
-	BAD_TOKEN(BOB, "GET", ru_fmt("%s?_limit=1&_token=%s", p.pub, anons));
-	/* Re-used with another filter, sort or _since. */
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&n=1&_token=%s", p.list, mine));
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_sort=n&_token=%s", p.list, mine));
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_since=1&_token=%s", p.list, mine));
-	/* Altered by one character, in the payload and in the signature. */
-	dot = strcspn(mine, ".");
-	snprintf(altered, sizeof altered, "%s", mine);
-	altered[2] = altered[2] == 'A' ? 'B' : 'A';
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.list, altered));
-	snprintf(altered, sizeof altered, "%s", mine);
-	altered[dot + 3] = altered[dot + 3] == 'A' ? 'B' : 'A';
-	BAD_TOKEN(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.list, altered));
-	/* DELETE with a token from a GET of another list, and its own. */
-	BAD_TOKEN(ALICE, "DELETE", ru_fmt("%s?_limit=1&_token=%s", p.list, pub_alice));
-	EXPECT(ALICE, "DELETE", ru_fmt("%s?_limit=1&_token=%s", p.list, mine), 200, 0, NULL);
-}
-
-/* A token never stands in for read (or write) access: the refusal is the one without it. */
-static void test_token_no_authorization(void)
-{
-	struct pages p;
-	const char *mine, *lists[2];
-	char altered[4096];
-
-	make_pages(&p);
-	mine = token_of(ALICE, "GET", ru_fmt("%s?_limit=1", p.list));
-	snprintf(altered, sizeof altered, "%s", mine);
-	altered[2] = altered[2] == 'A' ? 'B' : 'A';
-	lists[0] = p.list;
-	lists[1] = p.other;
-	for (int i = 0; i < 2; i++) {
-		const char *tokens[] = { mine, altered, "garbage", "" };
-
-		for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++) {
-			const char *q = ru_fmt("%s?_limit=1&_token=%s", lists[i], tokens[t]);
-
-			EXPECT(CAROL, "GET", q, 403, 121, NULL);
-			EXPECT(CAROL, "HEAD", q, 403, 0, NULL);
-			EXPECT(CAROL, "DELETE", q, 403, 121, NULL);
-			EXPECT(ANON, "GET", q, 401, 104, NULL);
-			EXPECT(ANON, "DELETE", q, 401, 104, NULL);
-			/* Bob reads c but may not delete from it. */
-			if (i == 0)
-				EXPECT(BOB, "DELETE", q, 403, 121, NULL);
-			else
-				EXPECT(BOB, "GET", q, 403, 121, NULL);
-		}
-	}
-	/* Anonymous on the root bucket list, with a token of Alice's. */
-	EXPECT(ANON, "GET", ru_fmt("/v1/buckets?_limit=1&_token=%s", mine), 401, 104, NULL);
-	/* Alice's own list still pages for her. */
-	EXPECT(ALICE, "GET", ru_fmt("%s?_limit=1&_token=%s", p.list, mine), 200, 0, NULL);
 }
 
 /* --- database errors --------------------------------------------------------------- */
@@ -645,7 +486,7 @@ static void test_no_sqlstate_to_clients(void)
 	char b[RU_ID_LEN], list[RU_PATH_LEN];
 	struct http_resp r;
 
-	ru_login(names[ALICE], "stamps-password");
+	ru_login(stamps_names[ALICE], "stamps-password");
 	ru_fresh_collection(b);
 	snprintf(list, sizeof list, "%s", ru_records(b, "c"));
 	CHECK(psql_file(raise_trigger), "psql could not create the trigger");
@@ -653,12 +494,12 @@ static void test_no_sqlstate_to_clients(void)
 		const char *body = ru_fmt("{\"data\": {\"raise_sqlstate\": \"%s\"}}",
 					  cases[i].state);
 
-		as(&r, ALICE, "POST", list, body, NULL);
+		stamps_as(&r, ALICE, "POST", list, body, NULL);
 		check_db_error_at(&r, cases[i].state, cases[i].status, cases[i].err_no, __FILE__,
 				  __LINE__);
 		http_resp_free(&r);
 		/* The same inside a batch: the batch answers it (a 5xx fails the batch). */
-		as(&r, ALICE, "POST", "/v1/batch",
+		stamps_as(&r, ALICE, "POST", "/v1/batch",
 		   ru_fmt("{\"requests\": [{\"method\": \"POST\", \"path\": \"%s\", \"body\": %s}]}",
 			  list + 3, body), NULL);
 		if (cases[i].status >= 500)
@@ -683,16 +524,17 @@ static int suite_init(void)
 		struct http_resp r;
 		const char *id;
 
-		basic_auth(auth_hdr[w], sizeof auth_hdr[w], names[w], "stamps-password");
-		as(&r, (enum who)w, "GET", "/v1/", NULL, NULL);
+		basic_auth(stamps_auth_hdr[w], sizeof stamps_auth_hdr[w], stamps_names[w],
+			   "stamps-password");
+		stamps_as(&r, (enum who)w, "GET", "/v1/", NULL, NULL);
 		id = ru_str(resp_json(&r, "user"), "id");
 		if (id == NULL) {
-			fprintf(stderr, "stamps: hello gives %s no user.id: %s\n", names[w],
+			fprintf(stderr, "stamps: hello gives %s no user.id: %s\n", stamps_names[w],
 				body_snip(&r));
 			http_resp_free(&r);
 			return -1;
 		}
-		SET(uid[w], id);
+		SET(stamps_uid[w], id);
 		http_resp_free(&r);
 	}
 	return 0;
@@ -708,7 +550,6 @@ void test_security_stamps_register(void)
 	CU_add_test(s, "?last_modified= on DELETE bounded", test_delete_timestamp);
 	CU_add_test(s, "a poisoned list recovers", test_poisoned_list_recovers);
 	CU_add_test(s, "repair migration", test_repair_migration);
-	CU_add_test(s, "tokens bound to list, query, user", test_token_bound);
-	CU_add_test(s, "a token is no authorization", test_token_no_authorization);
+	test_security_stamps_tokens_add(s);
 	CU_add_test(s, "no SQLSTATE reaches a client", test_no_sqlstate_to_clients);
 }
