@@ -182,7 +182,7 @@ static void writable_at(const char *list, const char *file, unsigned line)
 /* The four kinds, each with its list and one live object in it. */
 struct kind {
 	char list[RU_PATH_LEN];
-	char item[RU_PATH_LEN];
+	char item[RU_PATH_LEN + RU_ID_LEN + 2];
 };
 
 static void make_kinds(struct kind k[4])
