@@ -41,7 +41,8 @@ static void common_headers(struct pawl_app *app, struct pawl_request *req,
 	pawl_response_header(resp, "X-Content-Type-Options", "nosniff");
 	pawl_response_header(resp, "Content-Security-Policy",
 	    "default-src 'none'; frame-ancestors 'none'; base-uri 'none';");
-	if (resp->status == 503)
+	/* Kinto asks for a retry after a 503 and after an integrity conflict (errno 122). */
+	if (resp->status == 503 || (resp->status == 409 && resp->errno_ == 122))
 		pawl_response_header(resp, "Retry-After",
 		    pawl_arena_printf(req->arena, "%d", app->cfg->retry_after_seconds));
 	pawl_policy_headers(app, req, resp);
@@ -52,11 +53,11 @@ static void common_headers(struct pawl_app *app, struct pawl_request *req,
 void pawl_pipeline_error(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, const struct pawl_error *err)
 {
-	if (pawl_err_status(err->code) >= 500 && err->code != PAWL_ERR_BACKEND &&
-	    err->code != PAWL_ERR_TIMEOUT)
-		pawl_log_error("%s %s failed: %s (%s)", req->method ? req->method : "-",
-		    req->raw_path ? req->raw_path : "-", err->message, pawl_err_name(err->code));
 	pawl_response_error(resp, err);
+	/* The cause is logged with the id by pawl_response_error; this says where. */
+	if (resp->error_id != NULL)
+		pawl_log_error("error_id=%s in %s %s", resp->error_id, req->method ? req->method : "-",
+		    req->raw_path ? req->raw_path : "-");
 	if (err->code == PAWL_ERR_METHOD && req->match.allow != NULL)
 		pawl_response_header(resp, "Allow", req->match.allow);
 	/* The challenge of the policies in use, as Kinto sends them with a 401. */

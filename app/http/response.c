@@ -5,7 +5,10 @@
  */
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "pawl/json.h"
+#include "pawl/log.h"
 #include "pawl/response.h"
 
 void pawl_response_init(struct pawl_response *resp, struct pawl_arena *arena)
@@ -110,6 +113,31 @@ static void drop_validators(struct pawl_response *resp)
 	resp->n_headers = kept;
 }
 
+/*
+ * A 500 says nothing of its cause to the client (Kinto does the same); the
+ * id in its body finds the log line that does. Returns the id, or NULL.
+ */
+static const char *internal_error(struct pawl_response *resp, const struct pawl_error *err,
+    enum pawl_err code)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[8];
+	char *id = pawl_arena_alloc(resp->arena, 2 * sizeof(rnd) + 1);
+	size_t i;
+
+	if (id == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		pawl_log_error("error (no id): %s (%s)", err->message, pawl_err_name(code));
+		return NULL;
+	}
+	for (i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[2 * sizeof(rnd)] = '\0';
+	pawl_log_error("error_id=%s %s (%s)", id, err->message, pawl_err_name(code));
+	return id;
+}
+
 void pawl_response_error(struct pawl_response *resp, const struct pawl_error *err)
 {
 	enum pawl_err code = err->code == PAWL_OK ? PAWL_ERR_INTERNAL : err->code;
@@ -125,9 +153,15 @@ void pawl_response_error(struct pawl_response *resp, const struct pawl_error *er
 	b->len = 0;
 	pawl_buf_printf(b, "{\"code\":%d,\"errno\":%d,\"error\":", status, pawl_err_errno(code));
 	pawl_buf_json_string(b, title, strlen(title));
+	resp->error_id = NULL;
 	if (status >= 500 && code != PAWL_ERR_BACKEND && code != PAWL_ERR_TIMEOUT) {
 		/* Internal details stay in the logs, as Kinto does. */
 		pawl_buf_puts(b, ",\"message\":\"A programmatic error occurred, developers have been informed.\"");
+		if ((resp->error_id = internal_error(resp, err, code)) != NULL)
+			pawl_buf_printf(b, ",\"details\":{\"error_id\":\"%s\"}}", resp->error_id);
+		else
+			pawl_buf_putc(b, '}');
+		return;
 	} else if (status == 503) {
 		pawl_buf_puts(b, ",\"message\":\"Service temporary unavailable due to overloading "
 		    "or maintenance, please retry later.\"");

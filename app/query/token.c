@@ -1,8 +1,9 @@
 /*
  * Signed pagination tokens: base64url(compact JSON) "." base64url(the first
- * 16 bytes of HMAC-SHA256 over the first part), bound to the query's filters,
- * bounds and sort by a SHA-256 hash. Must never look at a token's content
- * before its signature has been checked, and then only in constant time.
+ * 16 bytes of HMAC-SHA256 over scope "\n" the first part), bound to the list
+ * and the user by the scope and to the query's filters, bounds and sort by a
+ * SHA-256 hash. Must never look at a token's content before its signature
+ * has been checked, and the signature only in constant time.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,14 +91,22 @@ static long b64url_decode(const char *s, size_t n, unsigned char *out)
 	return (long)o;
 }
 
-static bool sign(const char *key, const char *payload, size_t len, unsigned char sig[SIG_LEN])
+/* The scope is signed with the token, not carried in it: a token is good in one scope only. */
+static bool sign(struct pawl_arena *arena, const char *key, const char *scope,
+    const char *payload, size_t len, unsigned char sig[SIG_LEN])
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int mac_len = 0;
+	struct pawl_buf msg;
 
 	if (key == NULL)
 		key = "";
-	if (HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)payload, len,
+	pawl_buf_init(&msg, arena);
+	pawl_buf_puts(&msg, scope != NULL ? scope : "");
+	pawl_buf_putc(&msg, '\n');
+	pawl_buf_append(&msg, payload, len);
+	if (msg.failed || msg.data == NULL ||
+	    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg.data, msg.len,
 	    mac, &mac_len) == NULL || mac_len < SIG_LEN)
 		return false;
 	memcpy(sig, mac, SIG_LEN);
@@ -190,7 +199,7 @@ static const char *payload_json(struct pawl_arena *arena, const char *hash, json
 	return pawl_json_compact(arena, obj, len);
 }
 
-const char *pawl_token_encode(struct pawl_arena *arena, const char *key,
+const char *pawl_token_encode(struct pawl_arena *arena, const char *key, const char *scope,
     const struct pawl_query *q, json_object *last, long long offset)
 {
 	unsigned char sig[SIG_LEN];
@@ -205,7 +214,7 @@ const char *pawl_token_encode(struct pawl_arena *arena, const char *key,
 		return NULL;
 	pawl_buf_init(&b, arena);
 	b64url_encode(&b, (const unsigned char *)json, len);
-	if (b.failed || b.data == NULL || !sign(key, b.data, b.len, sig))
+	if (b.failed || b.data == NULL || !sign(arena, key, scope, b.data, b.len, sig))
 		return NULL;
 	pawl_buf_putc(&b, '.');
 	b64url_encode(&b, sig, SIG_LEN);
@@ -242,7 +251,7 @@ static enum pawl_err check_shape(struct pawl_arena *arena, const struct pawl_que
 	return PAWL_OK;
 }
 
-enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key,
+enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key, const char *scope,
     const struct pawl_query *q, const char *token, struct pawl_token *out,
     struct pawl_error *err)
 {
@@ -262,7 +271,7 @@ enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key,
 		return bad_token(err);
 	if (b64url_decode(dot + 1, SIG_B64_LEN, got) != SIG_LEN)
 		return bad_token(err);
-	if (!sign(key, token, plen, want))
+	if (!sign(arena, key, scope, token, plen, want))
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "Cannot sign _token");
 	if (CRYPTO_memcmp(want, got, SIG_LEN) != 0)
 		return bad_token(err);

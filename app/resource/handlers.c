@@ -52,24 +52,58 @@ const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_res
 	return out;
 }
 
+static long long wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Bounded so that no client can push a list's timestamp where the next bump
+ * overflows (and the list refuses every write), nor beyond what JavaScript
+ * clients represent exactly (Number.MAX_SAFE_INTEGER + 1).
+ */
+enum pawl_err pawl_resource_client_timestamp(const struct pawl_rctx *c, json_object *value,
+    const char *location, const char *name, long long *ms, struct pawl_error *err)
+{
+	long long max = wall_ms() + (long long)c->app->cfg->max_client_timestamp_skew_seconds * 1000;
+
+	*ms = 0;
+	if (!json_object_is_type(value, json_type_int))
+		return PAWL_OK;
+	if (max > PAWL_RESOURCE_MAX_TIMESTAMP)
+		max = PAWL_RESOURCE_MAX_TIMESTAMP;
+	if (json_object_get_int64(value) < 0 || json_object_get_int64(value) > max)
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, location, name,
+		    "%s must be an integer from 0 to %lld (at most %d seconds ahead of the "
+		    "server clock)", name, max, c->app->cfg->max_client_timestamp_skew_seconds);
+	*ms = json_object_get_int64(value);
+	return PAWL_OK;
+}
+
 /*
  * A client's data.last_modified is honoured as a floor for the new timestamp
  * (so it can move an object forward, never backwards: the list stays
  * strictly increasing in commit order). Then the server-owned fields go.
  */
-long long pawl_resource_take_server_fields(json_object *data)
+enum pawl_err pawl_resource_take_server_fields(const struct pawl_rctx *c, json_object *data,
+    long long *floor, struct pawl_error *err)
 {
-	json_object *lm;
-	long long floor = 0;
+	json_object *lm = NULL;
+	enum pawl_err rc;
 
+	*floor = 0;
 	if (data == NULL)
-		return 0;
+		return PAWL_OK;
 	if (json_object_object_get_ex(data, "last_modified", &lm) &&
-	    json_object_is_type(lm, json_type_int) && json_object_get_int64(lm) > 0)
-		floor = json_object_get_int64(lm);
+	    (rc = pawl_resource_client_timestamp(c, lm, "body", "data.last_modified", floor,
+	    err)) != PAWL_OK)
+		return rc;
 	json_object_object_del(data, "id");
 	json_object_object_del(data, "last_modified");
-	return floor;
+	return PAWL_OK;
 }
 
 enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object **data,

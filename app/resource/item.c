@@ -105,15 +105,20 @@ static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
 	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 }
 
-/* Bumps the list timestamp and stores data as the object's new content. */
-static enum pawl_err store(struct pawl_rctx *c, json_object *data, long long floor,
+/*
+ * Bumps the list timestamp and stores data as the object's new content; the
+ * client's data.last_modified (checked) is the floor of the new timestamp.
+ */
+static enum pawl_err store(struct pawl_rctx *c, json_object *data,
     struct pawl_object *out, struct pawl_error *err)
 {
 	size_t len;
+	long long floor;
 	const char *text;
 	enum pawl_err rc;
 
-	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK)
+	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK ||
+	    (rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
 		return rc;
 	if ((text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
@@ -141,15 +146,19 @@ static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
 	    (rc = pawl_resource_preconditions(c, live ? &old : NULL, &not_modified, err)) != PAWL_OK)
 		return rc;
 	/* Kinto: without "data", an existing object keeps its data. */
-	if (data == NULL && live && perms != NULL &&
-	    (rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &data, err)) != PAWL_OK)
-		return rc;
+	if (data == NULL && live && perms != NULL) {
+		if ((rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &data,
+		    err)) != PAWL_OK)
+			return rc;
+		/* The stored timestamp is no client value (see keep_stored_timestamp). */
+		json_object_object_del(data, "last_modified");
+	}
 	/* The ACL before the bump: the list's writers queue from the bump to the COMMIT. */
 	if ((rc = pawl_permissions_complete(c, perms)) != PAWL_OK ||
 	    (rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
-	    (rc = store(c, data, pawl_resource_take_server_fields(data), &obj, err)) != PAWL_OK ||
+	    (rc = store(c, data, &obj, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, live ? 200 : 201, &obj, acl);
@@ -333,6 +342,22 @@ static enum pawl_err behave(struct pawl_rctx *c, const char *behavior, json_obje
 	return PAWL_OK;
 }
 
+/*
+ * The stored last_modified that a patch left alone is no client value: it is
+ * dropped, so an object stored by an older version with a timestamp now out
+ * of bounds can still be patched.
+ */
+static void keep_stored_timestamp(json_object *current, json_object *original)
+{
+	json_object *now = NULL, *before = NULL;
+
+	if (json_object_is_type(current, json_type_object) &&
+	    json_object_object_get_ex(current, "last_modified", &now) &&
+	    json_object_object_get_ex(original, "last_modified", &before) &&
+	    json_object_equal(now, before))
+		json_object_object_del(current, "last_modified");
+}
+
 static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 {
 	const char *behavior = pawl_request_header(c->req, "Response-Behavior");
@@ -348,14 +373,15 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = load_writable(c, &old, err)) != PAWL_OK)
 		return rc;
 	if ((rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &current, err)) != PAWL_OK ||
-	    (rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &original, err)) != PAWL_OK)
+	    (rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &original, err)) != PAWL_OK ||
+	    (rc = apply_patch(c, &current, &changes, &perms, err)) != PAWL_OK)
 		return rc;
-	if ((rc = apply_patch(c, &current, &changes, &perms, err)) != PAWL_OK ||
-	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
+	keep_stored_timestamp(current, original);
+	if ((rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
 	    (rc = pawl_resource_members(c, &current, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
-	    (rc = store(c, current, pawl_resource_take_server_fields(current), &obj, err)) != PAWL_OK ||
+	    (rc = store(c, current, &obj, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, current, err)) != PAWL_OK)
 		return rc;
 	if (behavior != NULL && strcasecmp(behavior, "full") != 0 &&
@@ -377,10 +403,13 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	memset(&q, 0, sizeof(q));
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK)
 		return rc;
-	/* ?last_modified=<ms> sets the tombstone's timestamp when it is newer. */
+	/* ?last_modified=<ms> sets the tombstone's timestamp when it is newer (bounded). */
 	for (i = 0; i < q.n_filters; i++)
-		if (q.filters[i].field.kind == PAWL_FIELD_LAST_MODIFIED && q.filters[i].op == PAWL_FILTER_EQ)
-			floor = json_object_get_int64(q.filters[i].value);
+		if (q.filters[i].field.kind == PAWL_FIELD_LAST_MODIFIED &&
+		    q.filters[i].op == PAWL_FILTER_EQ &&
+		    (rc = pawl_resource_client_timestamp(c, q.filters[i].value, "querystring",
+		    "last_modified", &floor, err)) != PAWL_OK)
+			return rc;
 	if ((rc = load_writable(c, &old, err)) != PAWL_OK ||
 	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK ||
 	    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, c->id, ts, &tomb, err)) != PAWL_OK ||

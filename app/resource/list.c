@@ -23,6 +23,9 @@ struct listing {
 	struct pawl_list_page page;
 	bool fetched;     /* page (GET) or count (HEAD) already read */
 	long long count;  /* HEAD: the objects the caller may see */
+	/* The _token's check, reported only once the caller may see the list. */
+	enum pawl_err token_rc;
+	struct pawl_error token_err;
 };
 
 static long long wall_ms(void)
@@ -43,21 +46,40 @@ static long long page_size(const struct pawl_config *cfg, const struct pawl_quer
 	return limit > max ? max : limit;
 }
 
-/* Parses the query string and token into l; lock for DELETE. */
+/*
+ * Where a token is good: this list (its URL and where its objects live) for
+ * this user, or for anonymous callers. Signed with the token, so one list's
+ * or one user's token is refused elsewhere (README: "Pagination").
+ */
+static const char *token_scope(const struct pawl_rctx *c)
+{
+	return pawl_arena_printf(c->req->arena, "%s %s\n%s%s", c->list_path, c->key.parent_id,
+	    c->req->user_id != NULL ? "user " : "anonymous",
+	    c->req->user_id != NULL ? c->req->user_id : "");
+}
+
+/*
+ * Parses the query string and checks the token into l (its verdict is kept
+ * for admit_token: authorization comes first); lock for DELETE.
+ */
 static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
     struct pawl_error *err)
 {
+	const char *scope;
 	enum pawl_err rc;
 
 	memset(l, 0, sizeof(*l));
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, wall_ms(), &l->q, err)) != PAWL_OK)
 		return rc;
-	if (l->q.token != NULL && (rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
-	    &l->q, l->q.token, &l->token, err)) != PAWL_OK)
-		return rc;
+	if (l->q.token != NULL) {
+		if ((scope = token_scope(c)) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		l->token_rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
+		    scope, &l->q, l->q.token, &l->token, &l->token_err);
+	}
 	l->lr.key = &c->key;
 	l->lr.query = &l->q;
-	l->lr.after = l->q.token ? &l->token : NULL;
+	l->lr.after = NULL;
 	l->lr.limit = page_size(c->app->cfg, &l->q);
 	l->lr.lock = lock;
 	if (l->q.to_used)
@@ -115,7 +137,8 @@ static enum pawl_err next_page(struct pawl_rctx *c, const struct listing *l,
 		return PAWL_OK;
 	if ((rc = last_values(c, l, &last, err)) != PAWL_OK)
 		return rc;
-	token = pawl_token_encode(c->req->arena, c->app->cfg->userid_hmac_secret, &l->q, last, 0);
+	token = pawl_token_encode(c->req->arena, c->app->cfg->userid_hmac_secret, token_scope(c),
+	    &l->q, last, 0);
 	url = pawl_request_url(c->req, c->app->cfg, c->list_path);
 	if (token != NULL && url != NULL)
 		pawl_response_header(c->resp, "Next-Page", pawl_arena_printf(c->req->arena,
@@ -196,21 +219,34 @@ static enum pawl_err fetch(struct pawl_rctx *c, struct listing *l, struct pawl_e
 }
 
 /*
- * A caller who may read only some objects is authorized by what the list
- * shares with them: settled before the preconditions, whose answers (304,
- * 412 and its ETag) reveal the list's timestamp. A later page (a token) was
- * authorized when its first page was served.
+ * Authorization, before anything that reveals the list's state (the
+ * preconditions' 304, 412 and ETag) and before the token is believed. A
+ * caller who may read only some objects is authorized by what the list shares
+ * with them (the first page: that page itself; a later page: a count, as a
+ * token stands in for no check). Only then is a foreign or altered token a
+ * 400, and a good one where the page resumes.
  */
-static enum pawl_err authorize_partial(struct pawl_rctx *c, struct listing *l, bool full,
+static enum pawl_err authorize(struct pawl_rctx *c, struct listing *l, bool full,
     struct pawl_error *err)
 {
+	long long count = 0;
 	enum pawl_err rc;
 
-	if (full || l->lr.after != NULL)
-		return PAWL_OK;
-	if ((rc = fetch(c, l, err)) != PAWL_OK)
+	if (!full && l->q.token != NULL &&
+	    ((rc = pawl_lists_count(c->app->pg, c->req->arena, &l->lr, &count, err)) != PAWL_OK ||
+	    (rc = deny_if_nothing(c, full, count, err)) != PAWL_OK))
 		return rc;
-	return deny_if_nothing(c, full, l->count, err);
+	if (!full && l->q.token == NULL &&
+	    ((rc = fetch(c, l, err)) != PAWL_OK || (rc = deny_if_nothing(c, full, l->count, err)) != PAWL_OK))
+		return rc;
+	if (l->q.token == NULL)
+		return PAWL_OK;
+	if (l->token_rc != PAWL_OK) {
+		*err = l->token_err;
+		return l->token_rc;
+	}
+	l->lr.after = &l->token;
+	return PAWL_OK;
 }
 
 static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pawl_error *err)
@@ -244,7 +280,7 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key,
 	    c->app->cfg->readonly, &ts, err)) != PAWL_OK ||
-	    (rc = authorize_partial(c, &l, full, err)) != PAWL_OK ||
+	    (rc = authorize(c, &l, full, err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_timestamp_headers(c->resp, ts);
@@ -324,8 +360,8 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
-	floor = pawl_resource_take_server_fields(data);
-	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK)
+	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK ||
+	    (rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
 		return rc;
 	/*
 	 * The new object's ACL and its answer (read back, or known outright under
@@ -364,7 +400,7 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	l.q.with_tombstones = false;
 	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key, false, &ts,
 	    err)) != PAWL_OK ||
-	    (rc = authorize_partial(c, &l, full, err)) != PAWL_OK ||
+	    (rc = authorize(c, &l, full, err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK ||
 	    (rc = fetch(c, &l, err)) != PAWL_OK)
 		return rc;

@@ -12,6 +12,25 @@
 #include "pawl/pg.h"
 
 #define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+#define MAX_TS "9007199254740992"
+
+/*
+ * The list timestamp's next value: GREATEST(now or the client's floor,
+ * previous + 1). A previous value beyond 2^53 can only come from an older
+ * version that took any client value (sql/0007 repairs those): the "+ 1"
+ * would then overflow at 2^63 - 1 and wedge the list, so the count resumes
+ * after the list's last sane object timestamp instead.
+ */
+#define BUMP_SQL \
+	"INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) " \
+	"VALUES ($1, $2, GREATEST(" NOW_MS ", $3::bigint)) " \
+	"ON CONFLICT (parent_id, resource_name) DO UPDATE " \
+	"SET last_modified = CASE WHEN t.last_modified < " MAX_TS " " \
+	"THEN GREATEST(EXCLUDED.last_modified, t.last_modified + 1) " \
+	"ELSE GREATEST(EXCLUDED.last_modified, (SELECT coalesce(max(o.last_modified), 0) + 1 " \
+	"FROM objects o WHERE o.parent_id = $1 AND o.resource_name = $2 " \
+	"AND o.last_modified < " MAX_TS ")) END " \
+	"RETURNING last_modified"
 
 static void fill(const struct pg_result *res, int row, const char *id, struct pawl_object *out)
 {
@@ -83,12 +102,7 @@ enum pawl_err pawl_objects_bump(struct pawl_pg *pg, struct pawl_arena *arena,
 	enum pawl_err rc;
 
 	snprintf(floor, sizeof(floor), "%lld", at_least);
-	rc = pawl_pg_exec(pg, arena,
-	    "INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) "
-	    "VALUES ($1, $2, GREATEST(" NOW_MS ", $3::bigint)) "
-	    "ON CONFLICT (parent_id, resource_name) DO UPDATE "
-	    "SET last_modified = GREATEST(EXCLUDED.last_modified, t.last_modified + 1) "
-	    "RETURNING last_modified", 3, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, BUMP_SQL, 3, params, 0, &res, err);
 	if (rc == PAWL_OK)
 		*ts = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
 	return rc;
@@ -153,21 +167,17 @@ enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_object *out, struct pawl_error *err)
 {
 	char floor[24];
-	const char *params[] = { key->parent_id, key->resource_name, id, floor, data };
+	const char *params[] = { key->parent_id, key->resource_name, floor, id, data };
 	struct pg_result *res;
 	enum pawl_err rc;
 
 	snprintf(floor, sizeof(floor), "%lld", at_least);
 	/* One round trip fewer than bump + upsert; the CTE's INSERT runs exactly once. */
 	rc = pawl_pg_exec(pg, arena,
-	    "WITH ts AS (INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) "
-	    "VALUES ($1, $2, GREATEST(" NOW_MS ", $4::bigint)) "
-	    "ON CONFLICT (parent_id, resource_name) DO UPDATE "
-	    "SET last_modified = GREATEST(EXCLUDED.last_modified, t.last_modified + 1) "
-	    "RETURNING last_modified) "
+	    "WITH ts AS (" BUMP_SQL ") "
 	    "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) "
-	    "SELECT $1, $2, $3, ts.last_modified, false, $5::jsonb || "
-	    "jsonb_build_object('id', $3::text, 'last_modified', ts.last_modified) FROM ts "
+	    "SELECT $1, $2, $4, ts.last_modified, false, $5::jsonb || "
+	    "jsonb_build_object('id', $4::text, 'last_modified', ts.last_modified) FROM ts "
 	    "ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET "
 	    "last_modified = EXCLUDED.last_modified, deleted = false, data = EXCLUDED.data "
 	    "RETURNING data::text, last_modified, deleted", 5, params, 0, &res, err);

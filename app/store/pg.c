@@ -71,33 +71,60 @@ bool pawl_pg_connected(const struct pawl_pg *pg)
 	return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
 }
 
+/*
+ * Every SQLSTATE to a Kinto error (PostgreSQL's Appendix A, "PostgreSQL Error
+ * Codes"), with the plain message a client sees: no SQLSTATE or server text
+ * ever reaches one. Full codes before their class; the first match wins.
+ */
 static const struct {
 	const char *prefix; /* a full SQLSTATE or a two-character class */
 	enum pawl_err code;
+	const char *message;
 } sqlstate_map[] = {
-	{ "57014", PAWL_ERR_TIMEOUT },    /* query_canceled: statement_timeout */
-	{ "40001", PAWL_ERR_CONFLICT },   /* serialization_failure */
-	{ "40P01", PAWL_ERR_CONFLICT },   /* deadlock_detected */
-	{ "55P03", PAWL_ERR_CONFLICT },   /* lock_not_available */
-	{ "25006", PAWL_ERR_METHOD },     /* read_only_sql_transaction */
-	{ "08", PAWL_ERR_BACKEND },       /* connection exceptions */
-	{ "57", PAWL_ERR_BACKEND },       /* operator intervention: shutdown, crash */
-	{ "53", PAWL_ERR_INTERNAL },      /* insufficient resources: not "retry" */
-	{ "23", PAWL_ERR_CONFLICT },      /* integrity constraint violations */
-	{ "22", PAWL_ERR_INVALID },       /* data exceptions from client values */
-	{ "42", PAWL_ERR_INTERNAL },      /* our SQL is wrong: a bug */
+	{ "57014", PAWL_ERR_TIMEOUT, "The database took too long, please retry later." },
+	{ "40001", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
+	{ "40P01", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
+	{ "55P03", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
+	{ "25006", PAWL_ERR_METHOD, "This server is read-only." },
+	{ "08", PAWL_ERR_BACKEND, "database connection lost" },   /* connection exceptions */
+	{ "57", PAWL_ERR_BACKEND, "database connection lost" },   /* shutdown, crash */
+	{ "53", PAWL_ERR_BACKEND, "database out of resources" },  /* disk full, memory */
+	{ "23", PAWL_ERR_CONFLICT, "Integrity constraint violated, please retry." },
+	{ "22", PAWL_ERR_INVALID, "A value of the request is out of range or cannot be stored." },
 };
 
 enum pawl_err pawl_pg_map_sqlstate(const char *state)
 {
+	return pawl_pg_sqlstate_error(state, NULL);
+}
+
+enum pawl_err pawl_pg_sqlstate_error(const char *state, const char **message)
+{
 	size_t i;
 
-	if (state == NULL || strlen(state) != 5)
+	if (message != NULL)
+		*message = "A programmatic error occurred, developers have been informed.";
+	if (state == NULL || strlen(state) != 5) {
+		if (message != NULL)
+			*message = "database connection lost";
 		return PAWL_ERR_BACKEND;
-	for (i = 0; i < sizeof(sqlstate_map) / sizeof(sqlstate_map[0]); i++)
-		if (strncmp(state, sqlstate_map[i].prefix, strlen(sqlstate_map[i].prefix)) == 0)
-			return sqlstate_map[i].code;
+	}
+	for (i = 0; i < sizeof(sqlstate_map) / sizeof(sqlstate_map[0]); i++) {
+		if (strncmp(state, sqlstate_map[i].prefix, strlen(sqlstate_map[i].prefix)) != 0)
+			continue;
+		if (message != NULL && sqlstate_map[i].message != NULL)
+			*message = sqlstate_map[i].message;
+		return sqlstate_map[i].code;
+	}
+	/* Our SQL is wrong (42), a bug or an unknown failure: a 500 with an error id. */
 	return PAWL_ERR_INTERNAL;
+}
+
+/* Whether the session itself is gone (PostgreSQL's classes 08 and 57 but 57014). */
+bool pawl_pg_sqlstate_lost(const char *state)
+{
+	return state == NULL || strncmp(state, "08", 2) == 0 ||
+	    (strncmp(state, "57", 2) == 0 && strcmp(state, "57014") != 0);
 }
 
 enum pawl_err pawl_pg_unavailable(struct pawl_error *err, const char *what)

@@ -92,20 +92,34 @@ static void clear_result(void *res)
 	PQclear(res);
 }
 
+/*
+ * A failed statement: the client gets a plain message chosen by SQLSTATE
+ * (pawl_pg_sqlstate_error); the SQLSTATE and PostgreSQL's words stay here and
+ * in the log. An internal error keeps them in err->message, which a 500's
+ * body never shows (the response carries an error id the log line repeats).
+ */
 static enum pawl_err result_error(struct pawl_pg *pg, PGresult *res, struct pawl_error *err)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(pg->conn);
-	enum pawl_err code = pawl_pg_map_sqlstate(state);
+	const char *plain;
+	enum pawl_err code = pawl_pg_sqlstate_error(state, &plain);
 
-	if (PQstatus(pg->conn) != CONNECTION_OK || code == PAWL_ERR_BACKEND) {
+	if (PQstatus(pg->conn) != CONNECTION_OK ||
+	    (code == PAWL_ERR_BACKEND && pawl_pg_sqlstate_lost(state))) {
 		pawl_log_warn("PostgreSQL connection lost: %s", msg);
 		pawl_pg_drop(pg);
 		return pawl_pg_unavailable(err, "connection lost");
 	}
-	if (code == PAWL_ERR_INTERNAL || code == PAWL_ERR_TIMEOUT)
-		pawl_log_error("query failed (%s): %s", state ? state : "-", msg);
-	return pawl_error_set(err, code, "database error %s", state ? state : "");
+	if (code == PAWL_ERR_INTERNAL)
+		return pawl_error_set(err, code, "database error %s: %s", state,
+		    primary ? primary : "(no message)");
+	if (code == PAWL_ERR_TIMEOUT || code == PAWL_ERR_BACKEND)
+		pawl_log_error("query failed (%s): %s", state, primary ? primary : "-");
+	else
+		pawl_log_warn("query refused (%s): %s", state, primary ? primary : "-");
+	return pawl_error_set(err, code, "%s", plain);
 }
 
 static long long deadline_for(const struct pawl_pg *pg, int timeout_ms)

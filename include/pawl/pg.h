@@ -90,6 +90,16 @@ bool pawl_pg_is_null(const struct pg_result *res, int row, int col);
 /* The code for a SQLSTATE (e.g. "08006" → PAWL_ERR_BACKEND). */
 enum pawl_err pawl_pg_map_sqlstate(const char *sqlstate);
 
+/*
+ * The same mapping, with the plain text a client may see for it in *message
+ * (static; never the SQLSTATE or PostgreSQL's own words). NULL or malformed
+ * states are PAWL_ERR_BACKEND; unknown ones PAWL_ERR_INTERNAL.
+ */
+enum pawl_err pawl_pg_sqlstate_error(const char *sqlstate, const char **message);
+
+/* Whether an error with this SQLSTATE (NULL: none) means the session is gone. */
+bool pawl_pg_sqlstate_lost(const char *sqlstate);
+
 /* A text[] literal ({"a","b"}, quotes and backslashes escaped) for n strings. */
 const char *pawl_pg_text_array(struct pawl_arena *arena, const char *const *items, size_t n);
 

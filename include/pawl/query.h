@@ -102,8 +102,11 @@ enum pawl_err pawl_query_parse_fields(struct pawl_arena *arena, const char *valu
 /*
  * Pagination tokens: base64url of a JSON object {"last": {<sort field>: value...},
  * "offset": n, "q": <hash of the query's filters and sort>} followed by '.' and
- * a truncated HMAC-SHA256 signature under key. A token whose signature, JSON,
- * shape or query hash does not check out is 400 "_token has invalid content".
+ * a truncated HMAC-SHA256 signature under key of scope "\n" the first part.
+ * The scope names where the token is good (the list and the user: see
+ * app/resource/list.c); it is signed, not carried. A token whose signature
+ * (hence scope), JSON, shape or query hash does not check out is 400 "_token
+ * has invalid content".
  */
 struct pawl_token {
 	json_object *last;   /* object: sort field name → value of the last object served */
@@ -113,10 +116,10 @@ struct pawl_token {
 /* The hash that binds a token to a query's filters, bounds and sort. */
 const char *pawl_token_query_hash(struct pawl_arena *arena, const struct pawl_query *q);
 
-const char *pawl_token_encode(struct pawl_arena *arena, const char *key,
+const char *pawl_token_encode(struct pawl_arena *arena, const char *key, const char *scope,
     const struct pawl_query *q, json_object *last, long long offset);
 
-enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key,
+enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key, const char *scope,
     const struct pawl_query *q, const char *token, struct pawl_token *out,
     struct pawl_error *err);
 

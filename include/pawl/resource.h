@@ -55,12 +55,27 @@ const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_res
 enum pawl_err pawl_resource_envelope(const struct pawl_request *req, json_object **data,
     json_object **permissions, struct pawl_error *err);
 
+/* The largest timestamp pawl accepts or makes: 2^53, what JavaScript represents exactly. */
+#define PAWL_RESOURCE_MAX_TIMESTAMP 9007199254740992LL
+
 /*
- * Removes id and last_modified from data (the server owns them) and returns
- * the client's last_modified when it is a positive integer: a floor for the
- * new timestamp (forward only, so the list stays strictly increasing), else 0.
+ * Checks a client's timestamp (data.last_modified, ?last_modified=): an
+ * integer must be from 0 to 2^53 and at most max_client_timestamp_skew_seconds
+ * ahead of the clock, else 400 errno 107 about name in location; *ms is set
+ * to it. Any other JSON value (null, string, fraction) is no timestamp and
+ * dropped, as Kinto does (*ms = 0).
  */
-long long pawl_resource_take_server_fields(json_object *data);
+enum pawl_err pawl_resource_client_timestamp(const struct pawl_rctx *c, json_object *value,
+    const char *location, const char *name, long long *ms, struct pawl_error *err);
+
+/*
+ * Removes id and last_modified from data (the server owns them) and sets
+ * *floor to the client's last_modified (checked as above, 0 when absent): a
+ * floor for the new timestamp (forward only, so the list stays strictly
+ * increasing). A timestamp out of bounds is 400 and data is left as it was.
+ */
+enum pawl_err pawl_resource_take_server_fields(const struct pawl_rctx *c, json_object *data,
+    long long *floor, struct pawl_error *err);
 
 /* ETag "\"ts\"" and Last-Modified (HTTP-date) on the response. */
 void pawl_resource_timestamp_headers(struct pawl_response *resp, long long ts);

@@ -28,6 +28,7 @@ struct pawl_response {
 	size_t n_headers;
 	struct pawl_buf body;
 	bool omit_body;   /* HEAD and 304: headers only */
+	const char *error_id; /* a 500's id, in its body and its log line; else NULL */
 };
 
 void pawl_response_init(struct pawl_response *resp, struct pawl_arena *arena);
@@ -49,7 +50,10 @@ void pawl_response_raw(struct pawl_response *resp, int status, const char *json)
 
 /*
  * Replaces the body and status with the error's JSON:
- * {"code","errno","error","message"?,"details"?} (SPEC §7).
+ * {"code","errno","error","message"?,"details"?} (SPEC §7). A 500 shows
+ * only Kinto's generic message and details {"error_id": <16 hex>}; the
+ * error's own message goes to the log, on one line with the same id
+ * (resp->error_id, arena-owned).
  */
 void pawl_response_error(struct pawl_response *resp, const struct pawl_error *err);
 

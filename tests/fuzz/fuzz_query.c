@@ -26,8 +26,8 @@ static void check_query(const struct pawl_query *q)
 		abort();
 	if (pawl_token_query_hash(arena, q) == NULL)
 		abort();
-	tok = pawl_token_encode(arena, "fuzz", q, NULL, 1);
-	if (tok == NULL || pawl_token_decode(arena, "fuzz", q, tok, &t, &err) != PAWL_OK ||
+	tok = pawl_token_encode(arena, "fuzz", "/l\nanonymous", q, NULL, 1);
+	if (tok == NULL || pawl_token_decode(arena, "fuzz", "/l\nanonymous", q, tok, &t, &err) != PAWL_OK ||
 	    t.offset != 1)
 		abort();
 	/* keep is itself a query string that must parse. */

@@ -49,8 +49,18 @@ static const char *sign(const uint8_t *data, size_t size)
 	b64url(&b, data, size);
 	if (b.failed || b.data == NULL)
 		return NULL;
-	HMAC(EVP_sha256(), KEY, (int)strlen(KEY), (const unsigned char *)b.data, b.len, mac,
-	    &mac_len);
+	/* Signed with the empty scope: "\n" then the payload. */
+	{
+		struct pawl_buf m;
+
+		pawl_buf_init(&m, arena);
+		pawl_buf_putc(&m, '\n');
+		pawl_buf_append(&m, b.data, b.len);
+		if (m.failed || m.data == NULL)
+			return NULL;
+		HMAC(EVP_sha256(), KEY, (int)strlen(KEY), (const unsigned char *)m.data, m.len, mac,
+		    &mac_len);
+	}
 	pawl_buf_putc(&b, '.');
 	b64url(&b, mac, 16);
 	return b.failed ? NULL : b.data;
@@ -71,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		token = sign(data, size);
 	else
 		token = pawl_arena_strndup(arena, (const char *)data, size);
-	if (token != NULL && pawl_token_decode(arena, KEY, &q, token, &t, &err) == PAWL_OK &&
+	if (token != NULL && pawl_token_decode(arena, KEY, "", &q, token, &t, &err) == PAWL_OK &&
 	    (t.offset < 0 || !json_object_is_type(t.last, json_type_object)))
 		abort();
 	pawl_arena_reset(arena);

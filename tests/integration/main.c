@@ -19,6 +19,7 @@ void test_preconditions_register(void);
 void test_pagination_register(void);
 void test_security_input_register(void);
 
+void test_security_stamps_register(void);
 
 /* Whether $STATE/RELATIVE contains needle. */
 static bool log_contains(const char *relative, const char *needle)
@@ -120,6 +121,7 @@ int main(void)
 	test_security_input_register();
 	test_pg_register();
 	test_security_proxy_register(); /* reloads the config (SIGHUP) */
+	test_security_stamps_register();
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);
 	CU_add_test(s, "SIGTERM stops everything", test_clean_shutdown);

@@ -3,9 +3,12 @@
  * row by row against Kinto's errno table (protocol-notes §3.15), and the
  * functions that fill a struct pawl_error.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "pawl/err.h"
+#include "pawl/pg.h"
+#include "pawl/response.h"
 #include "unit.h"
 
 static const struct {
@@ -167,6 +170,83 @@ static void test_reason_phrases(void)
 	CU_ASSERT_STRING_EQUAL(pawl_err_reason(-1), "Unknown");
 }
 
+/* Every SQLSTATE class pawl can meet gets a Kinto error, never its code in the text. */
+static void test_sqlstate_mapping(void)
+{
+	static const struct {
+		const char *state;
+		enum pawl_err code;
+	} r[] = {
+		{ "22003", PAWL_ERR_INVALID }, { "22P02", PAWL_ERR_INVALID },
+		{ "22P05", PAWL_ERR_INVALID }, { "22001", PAWL_ERR_INVALID },
+		{ "23505", PAWL_ERR_CONFLICT }, { "23503", PAWL_ERR_CONFLICT },
+		{ "40001", PAWL_ERR_CONFLICT }, { "40P01", PAWL_ERR_CONFLICT },
+		{ "55P03", PAWL_ERR_CONFLICT }, { "57014", PAWL_ERR_TIMEOUT },
+		{ "57P01", PAWL_ERR_BACKEND }, { "08006", PAWL_ERR_BACKEND },
+		{ "53100", PAWL_ERR_BACKEND }, { "53200", PAWL_ERR_BACKEND },
+		{ "25006", PAWL_ERR_METHOD }, { "42P01", PAWL_ERR_INTERNAL },
+		{ "XX000", PAWL_ERR_INTERNAL }, { "P0001", PAWL_ERR_INTERNAL },
+		{ "0A000", PAWL_ERR_INTERNAL }, { NULL, PAWL_ERR_BACKEND },
+		{ "5", PAWL_ERR_BACKEND },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		const char *msg = NULL;
+
+		CU_ASSERT_EQUAL(pawl_pg_sqlstate_error(r[i].state, &msg), r[i].code);
+		CU_ASSERT_EQUAL(pawl_pg_map_sqlstate(r[i].state), r[i].code);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
+		CU_ASSERT(strstr(msg, "database error") == NULL);
+		CU_ASSERT(r[i].state == NULL || strstr(msg, r[i].state) == NULL);
+		for (const char *p = msg; *p != '\0'; p++)
+			CU_ASSERT(!isdigit((unsigned char)*p));
+	}
+	CU_ASSERT(pawl_pg_sqlstate_lost("08006"));
+	CU_ASSERT(pawl_pg_sqlstate_lost("57P01"));
+	CU_ASSERT(pawl_pg_sqlstate_lost(NULL));
+	CU_ASSERT(!pawl_pg_sqlstate_lost("57014"));
+	CU_ASSERT(!pawl_pg_sqlstate_lost("53100"));
+	CU_ASSERT(!pawl_pg_sqlstate_lost("23505"));
+}
+
+/* A 500's body: Kinto's generic message and an id; its cause only in the log. */
+static void test_internal_error_body(void)
+{
+	struct pawl_arena *arena = pawl_arena_new(4096);
+	struct pawl_response a, b;
+	struct pawl_error err;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(arena);
+	pawl_error_set(&err, PAWL_ERR_INTERNAL, "database error 42P01: relation \"x\" does not exist");
+	pawl_response_init(&a, arena);
+	pawl_response_init(&b, arena);
+	pawl_response_error(&a, &err);
+	pawl_response_error(&b, &err);
+	CU_ASSERT_EQUAL(a.status, 500);
+	CU_ASSERT_EQUAL(a.errno_, 999);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a.error_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b.error_id);
+	CU_ASSERT_EQUAL(strlen(a.error_id), 16);
+	for (i = 0; i < 16; i++)
+		CU_ASSERT(isxdigit((unsigned char)a.error_id[i]) && !isupper((unsigned char)a.error_id[i]));
+	CU_ASSERT_STRING_NOT_EQUAL(a.error_id, b.error_id);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.body.data, a.error_id));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.body.data, "\"details\":{\"error_id\":\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.body.data,
+	    "A programmatic error occurred, developers have been informed."));
+	CU_ASSERT_PTR_NULL(strstr(a.body.data, "database"));
+	CU_ASSERT_PTR_NULL(strstr(a.body.data, "42P01"));
+	/* Not a 500: no id. */
+	pawl_error_set(&err, PAWL_ERR_BACKEND, "database unavailable: connection lost");
+	pawl_response_error(&a, &err);
+	CU_ASSERT_EQUAL(a.status, 503);
+	CU_ASSERT_PTR_NULL(a.error_id);
+	CU_ASSERT_PTR_NULL(strstr(a.body.data, "error_id"));
+	pawl_arena_free(arena);
+}
+
 void test_err_register(void)
 {
 	static const struct {
@@ -181,6 +261,8 @@ void test_err_register(void)
 		{ "error_invalid fills the struct", test_error_invalid },
 		{ "error_clear", test_error_clear },
 		{ "reason phrases", test_reason_phrases },
+		{ "SQLSTATE to Kinto errors", test_sqlstate_mapping },
+		{ "500 body carries an error id only", test_internal_error_body },
 	};
 	CU_pSuite suite = CU_add_suite("err", NULL, NULL);
 	size_t i;

@@ -12,6 +12,7 @@
 
 #define NOW 1500000000000LL
 #define KEY "s3cret"
+#define SCOPE "/buckets/b/collections/c/records /buckets/b/collections/c\nuser basicauth:alice"
 
 static struct pawl_arena *arena;
 static struct pawl_error err;
@@ -51,7 +52,7 @@ static enum pawl_err decode(const char *key, const struct pawl_query *q, const c
     struct pawl_token *out)
 {
 	pawl_error_clear(&err);
-	return pawl_token_decode(arena, key, q, token, out, &err);
+	return pawl_token_decode(arena, key, SCOPE, q, token, out, &err);
 }
 
 static void b64url(struct pawl_buf *b, const unsigned char *p, size_t n)
@@ -79,11 +80,14 @@ static const char *forge(const char *key, const char *text)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int mac_len = 0;
-	struct pawl_buf b;
+	struct pawl_buf b, m;
 
 	pawl_buf_init(&b, arena);
 	b64url(&b, (const unsigned char *)text, strlen(text));
-	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)b.data, b.len, mac,
+	pawl_buf_init(&m, arena);
+	pawl_buf_puts(&m, SCOPE "\n");
+	pawl_buf_append(&m, b.data, b.len);
+	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)m.data, m.len, mac,
 	    &mac_len);
 	pawl_buf_putc(&b, '.');
 	b64url(&b, mac, 16);
@@ -110,7 +114,7 @@ static void test_round_trip(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(last);
-	tok = pawl_token_encode(arena, KEY, q, last, 3);
+	tok = pawl_token_encode(arena, KEY, SCOPE, q, last, 3);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
 	CU_ASSERT_EQUAL(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-_."), strlen(tok));
@@ -120,15 +124,15 @@ static void test_round_trip(void)
 	CU_ASSERT_TRUE(json_object_equal(t.last, last));
 	CU_ASSERT_EQUAL(t.offset, 3);
 	/* Deterministic, and NULL last is the empty object. */
-	CU_ASSERT_STRING_EQUAL(pawl_token_encode(arena, KEY, q, last, 3), tok);
-	tok = pawl_token_encode(arena, KEY, q, NULL, 0);
+	CU_ASSERT_STRING_EQUAL(pawl_token_encode(arena, KEY, SCOPE, q, last, 3), tok);
+	tok = pawl_token_encode(arena, KEY, SCOPE, q, NULL, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
 	CU_ASSERT_EQUAL(decode(KEY, q, tok, &t), PAWL_OK);
 	CU_ASSERT_EQUAL(json_object_object_length(t.last), 0);
 	CU_ASSERT_EQUAL(t.offset, 0);
 	/* Encoding refuses what decoding would refuse. */
-	CU_ASSERT_PTR_NULL(pawl_token_encode(arena, KEY, q, json("[1]"), 0));
-	CU_ASSERT_PTR_NULL(pawl_token_encode(arena, KEY, q, last, -1));
+	CU_ASSERT_PTR_NULL(pawl_token_encode(arena, KEY, SCOPE, q, json("[1]"), 0));
+	CU_ASSERT_PTR_NULL(pawl_token_encode(arena, KEY, SCOPE, q, last, -1));
 }
 
 static bool differs(const char *hash, const char *qs)
@@ -163,7 +167,7 @@ static void test_query_hash(void)
 static void test_other_query(void)
 {
 	struct pawl_query *q = query("a=1&_sort=b");
-	const char *tok = pawl_token_encode(arena, KEY, q, json("{\"b\":1}"), 1);
+	const char *tok = pawl_token_encode(arena, KEY, SCOPE, q, json("{\"b\":1}"), 1);
 	struct pawl_token t;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
@@ -178,10 +182,40 @@ static void test_other_query(void)
 	CU_ASSERT_EQUAL(decode("other", q, tok, &t), PAWL_ERR_INVALID);
 }
 
+/* Signed with the scope: the same token is refused for another list or user. */
+static void test_other_scope(void)
+{
+	static const char *const others[] = {
+		"/buckets/b/collections/d/records /buckets/b/collections/d\nuser basicauth:alice",
+		"/buckets/b/collections/c/records /buckets/b/collections/c\nuser basicauth:bob",
+		"/buckets/b/collections/c/records /buckets/b/collections/c\nanonymous",
+		"/buckets/b/collections/c/records /buckets/b/collections/c\nuser basicauth:alic",
+		"", NULL,
+	};
+	struct pawl_query *q = query("_sort=b");
+	const char *tok = pawl_token_encode(arena, KEY, SCOPE, q, json("{\"b\":1}"), 0);
+	struct pawl_token t;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	CU_ASSERT_EQUAL(decode(KEY, q, tok, &t), PAWL_OK);
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		pawl_error_clear(&err);
+		CU_ASSERT_EQUAL(pawl_token_decode(arena, KEY, others[i], q, tok, &t, &err),
+		    PAWL_ERR_INVALID);
+		CU_ASSERT_STRING_EQUAL(err.name, "_token");
+		CU_ASSERT_PTR_NULL(t.last);
+	}
+	/* A token made for another scope is refused here, whatever its content. */
+	tok = pawl_token_encode(arena, KEY, others[2], q, json("{\"b\":1}"), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	check_bad(q, tok);
+}
+
 static void test_tampered(void)
 {
 	struct pawl_query *q = query("_sort=b");
-	const char *tok = pawl_token_encode(arena, KEY, q, json("{\"b\":1}"), 7);
+	const char *tok = pawl_token_encode(arena, KEY, SCOPE, q, json("{\"b\":1}"), 7);
 	char *bad;
 	size_t len, dot;
 	struct pawl_token t;
@@ -287,6 +321,7 @@ void test_token_register(void)
 	CU_add_test(s, "round trip", test_round_trip);
 	CU_add_test(s, "query hash", test_query_hash);
 	CU_add_test(s, "token of another query", test_other_query);
+	CU_add_test(s, "token of another list or user", test_other_scope);
 	CU_add_test(s, "tampered and truncated", test_tampered);
 	CU_add_test(s, "4 KiB limit", test_length_limit);
 	CU_add_test(s, "forged shapes", test_forged_shapes);
