@@ -3,6 +3,7 @@
  * or the `migrate` and `check` commands. Exits 2 on a usage or config error,
  * with a message naming what is wrong; never starts half-configured.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pawl_log_configure(cfg->log_level, cfg->log_format);
+	/* check and migrate write to the terminal; a server to its log file, if any. */
+	if ((strcmp(command, "serve") == 0 || strcmp(command, "relay") == 0) &&
+	    pawl_log_open(cfg->log_file) != 0) {
+		fprintf(stderr, "pawl-fcgi: cannot open log_file '%s': %s\n", cfg->log_file,
+		    strerror(errno));
+		pawl_config_free(cfg);
+		return 2;
+	}
+	pawl_config_log_warnings(cfg);
 	/*
 	 * What only shows when the pieces meet (plugins that must load, the
 	 * version file, resource patterns, eos) is checked here too, so a bad

@@ -202,6 +202,16 @@ static int count_ready(const struct sup *s)
 	return n;
 }
 
+/* The logger takes a (re)loaded config's format, level and file, then says its warnings. */
+static void apply_logging(const struct pawl_config *cfg)
+{
+	pawl_log_configure(cfg->log_level, cfg->log_format);
+	if (pawl_log_open(cfg->log_file) != 0)
+		pawl_log_error("supervisor: cannot open log_file '%s': %s; logging where it did",
+		    cfg->log_file, strerror(errno));
+	pawl_config_log_warnings(cfg);
+}
+
 /*
  * SIGHUP: the whole new configuration is loaded as a start loads it (plugins,
  * resources, the version file, eos); a configuration that would not start is
@@ -237,7 +247,7 @@ static void reload(struct sup *s)
 	s->next_spawn_ms = 0;
 	s->reload_failed = false;
 	s->ready_by_ms = now_ms() + READY_MS;
-	pawl_log_configure(cfg->log_level, cfg->log_format);
+	apply_logging(cfg);
 	pawl_log_info("supervisor: config loaded, starting generation %u", s->gen);
 }
 
@@ -276,7 +286,7 @@ static void settle_reload(struct sup *s)
 		if (s->kids[i].pid != 0 && s->kids[i].gen == doomed)
 			kill(s->kids[i].pid, SIGTERM);
 	pawl_config_free(drop);
-	pawl_log_configure(s->cfg->log_level, s->cfg->log_format);
+	apply_logging(s->cfg);
 }
 
 /* SIGUSR1, as nginx takes it: reopen the logs, here and in every child. */

@@ -6,6 +6,7 @@
  * I/O is pawl_config_load's read of the file.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,33 @@ static const char *strip_prefix(const char *name)
 }
 
 /* --- entries ------------------------------------------------------------ */
+
+void pawl_config_build_warn(struct pawl_config_build *b, const char *fmt, ...)
+{
+	char text[1024], **grown, *copy;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* A warning that cannot be kept is lost; it never fails the load. */
+	if ((copy = strdup(text)) == NULL)
+		return;
+	if ((grown = realloc(b->warnings, (b->n_warnings + 1) * sizeof(*grown))) == NULL) {
+		free(copy);
+		return;
+	}
+	b->warnings = grown;
+	b->warnings[b->n_warnings++] = copy;
+}
+
+void pawl_config_log_warnings(const struct pawl_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_warnings; i++)
+		pawl_log_warn("%s", cfg->warnings[i]);
+}
 
 struct pawl_config_entry *pawl_config_build_find(struct pawl_config_build *b,
     const char *key)
@@ -352,8 +380,8 @@ static enum pawl_err classify_all(struct build *b, struct pawl_config *cfg)
 		case PAWL_CONFIG_UNKNOWN:
 			return pawl_config_build_unknown(set, e);
 		case PAWL_CONFIG_IGNORED:
-			pawl_log_warn("setting %s is a Kinto setting pawl does not use; ignored",
-			    e->key);
+			pawl_config_build_warn(set, "setting %s is a Kinto setting pawl does not use; "
+			    "ignored", e->key);
 			entry_clear(e);
 			memmove(e, e + 1, (set->n - i - 1) * sizeof(*e));
 			set->n--;
@@ -461,6 +489,9 @@ static void build_free(struct build *b)
 	for (i = 0; i < b->set.n; i++)
 		entry_clear(&b->set.ents[i]);
 	free(b->set.ents);
+	for (i = 0; i < b->set.n_warnings; i++)
+		free(b->set.warnings[i]);
+	free(b->set.warnings);
 }
 
 /* --- public API ------------------------------------------------------------ */
@@ -494,6 +525,10 @@ struct pawl_config *pawl_config_parse(const char *text, const char *source,
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (steps[i](&b, cfg) != PAWL_OK)
 			goto out;
+	cfg->warnings = b.set.warnings;
+	cfg->n_warnings = b.set.n_warnings;
+	b.set.warnings = NULL;
+	b.set.n_warnings = 0;
 	result = cfg;
 	cfg = NULL;
 out:
@@ -597,6 +632,10 @@ void pawl_config_free(struct pawl_config *cfg)
 	free(cfg->trusted_proxies);
 	free(cfg->log_format);
 	free(cfg->log_level);
+	free(cfg->log_file);
+	for (i = 0; i < cfg->n_warnings; i++)
+		free(cfg->warnings[i]);
+	free(cfg->warnings);
 	free(cfg);
 }
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "pawl/config.h"
-#include "pawl/log.h"
 #include "config_keys.h"
 
 #define KEY_MAX 512
@@ -114,7 +113,8 @@ static enum pawl_err check_declared(struct pawl_config_build *b, const char *fam
 			if (strlen(names[j]) == len && strncmp(names[j], rest, len) == 0)
 				break;
 		if (names[j] == NULL && env_list != NULL) {
-			pawl_log_warn("setting %s configures '%.*s', which %s does not list; ignored",
+			pawl_config_build_warn(b, "setting %s configures '%.*s', which %s does not "
+			    "list; ignored",
 			    e->origin != NULL ? e->origin : e->key, (int)len, rest, env_list);
 			continue;
 		}
@@ -299,8 +299,8 @@ static enum pawl_err listener_use(struct pawl_config_build *b,
 		return pawl_config_keys_bad(e, b->source, b->err,
 		    "'redis' or the path of a listener plugin (.so)", e->value);
 	if (pawl_config_keys_in(redis_modules, e->value))
-		pawl_log_warn("setting %s names %s; pawl's built-in redis listener is used",
-		    key, e->value);
+		pawl_config_build_warn(b, "setting %s names %s; pawl's built-in redis listener is "
+		    "used", key, e->value);
 	l->use = pawl_config_keys_dup(*redis ? "redis" : e->value);
 	return l->use == NULL ? nomem(b->err) : PAWL_OK;
 }

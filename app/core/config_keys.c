@@ -71,6 +71,7 @@ static const struct pawl_config_key static_keys[] = {
 	{ "socket_mode", PAWL_CONFIG_MODE, "0660", 0, 0777, NULL, false, FLD(INT), CFG(socket_mode) },
 	ENUM("log_format", "json", log_formats, false, CFG(log_format)),
 	ENUM("log_level", "info", log_levels, false, CFG(log_level)),
+	STR("log_file", "", true, CFG(log_file)),
 	LIST0("event_listeners", "", NULL),
 	LIST0("resources", "", NULL),
 	LIST0("bucket_create_principals", "system.Authenticated", NULL),

@@ -69,7 +69,13 @@ struct pawl_config_build {
 	struct pawl_error *err;
 	struct pawl_config_entry *ents;
 	size_t n, cap;
+	char **warnings;         /* said while building; handed to the config */
+	size_t n_warnings;
 };
+
+/* Records a warning (a setting ignored...) for pawl_config_log_warnings. */
+void pawl_config_build_warn(struct pawl_config_build *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The entry of key, or NULL. */
 struct pawl_config_entry *pawl_config_build_find(struct pawl_config_build *b,

@@ -1,12 +1,17 @@
 /*
- * Log lines on stderr: JSON objects (type, severity, pid, fields) for
- * production, or plain text. Must never print Authorization headers, passwords
- * or request bodies: callers pass only what is safe.
+ * Log lines on stderr or in a file (log_file, reopened on SIGUSR1): JSON
+ * objects (type, severity, pid, fields) for production, or plain text with an
+ * ISO 8601 timestamp. One record is one line: control characters are escaped
+ * in both formats. Identical warnings and errors repeated within a window are
+ * counted, not written. Must never print Authorization headers, passwords or
+ * request bodies: callers pass only what is safe.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -14,9 +19,33 @@
 
 #include "pawl/log.h"
 
-/* Set at startup before any worker exists; read-only afterwards. */
+/*
+ * The logger's state, one per process: set at startup (and by a reload or
+ * SIGUSR1, between requests), read by every line. A logger is process-wide
+ * by nature, like syslog's; nothing else in pawl keeps mutable globals.
+ */
 static enum pawl_log_level min_level = PAWL_LOG_INFO;
 static int as_json = 1;
+static char *log_path;        /* NULL: stderr as inherited */
+static int saved_stderr = -1; /* the inherited stderr, once a file replaced it */
+
+/*
+ * Throttling: the same warning or error (level, type and text) written again
+ * within THROTTLE_WINDOW_MS is counted instead; the first one after the
+ * window says how many were dropped. A few slots, replaced oldest first, so
+ * two alternating messages (a dead database, a dead Redis) are both held.
+ */
+#define THROTTLE_SLOTS 8
+#define THROTTLE_WINDOW_MS 10000
+
+struct throttle {
+	unsigned long hash;   /* 0: free */
+	long long since_ms;   /* when it was last written */
+	unsigned long dropped;
+};
+
+static struct throttle throttled[THROTTLE_SLOTS];
+static long long throttle_window_ms = THROTTLE_WINDOW_MS;
 
 static const char *level_names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
 
@@ -42,10 +71,126 @@ void pawl_log_setup(enum pawl_log_level level, int json)
 	as_json = json;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Makes path, opened for appending, the process's stderr: pawl's lines and
+ * whatever else writes there (a sanitizer's report, a library) land in the
+ * one file, as nginx does with its error log.
+ */
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (saved_stderr < 0 && (saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int pawl_log_open(const char *path)
+{
+	char *copy;
+
+	if (path == NULL || *path == '\0') {
+		if (saved_stderr >= 0)
+			dup2(saved_stderr, STDERR_FILENO);
+		free(log_path);
+		log_path = NULL;
+		return 0;
+	}
+	if (log_path != NULL && strcmp(log_path, path) == 0)
+		return 0;
+	if ((copy = strdup(path)) == NULL || open_log(path) != 0) {
+		int saved = errno;
+
+		free(copy);
+		errno = saved;
+		return -1;
+	}
+	free(log_path);
+	log_path = copy;
+	return 0;
+}
+
 void pawl_log_reopen(void)
 {
-	pawl_log(PAWL_LOG_INFO, "app", "SIGUSR1: logs go to stderr, whose owner reopens it; "
-	    "nothing to reopen here");
+	if (log_path == NULL) {
+		pawl_log(PAWL_LOG_INFO, "app", "SIGUSR1: logs go to stderr, whose owner reopens it; "
+		    "nothing to reopen here");
+		return;
+	}
+	if (open_log(log_path) != 0) {
+		pawl_log(PAWL_LOG_ERROR, "app", "SIGUSR1: cannot reopen %s: %s; still writing to "
+		    "the file open before", log_path, strerror(errno));
+		return;
+	}
+	pawl_log(PAWL_LOG_INFO, "app", "SIGUSR1: reopened %s", log_path);
+}
+
+void pawl_log_throttle_window(long long ms)
+{
+	throttle_window_ms = ms;
+	memset(throttled, 0, sizeof(throttled));
+}
+
+static unsigned long hash_of(enum pawl_log_level level, const char *type, const char *msg)
+{
+	unsigned long h = 5381 + (unsigned long)level;
+
+	for (; *type; type++)
+		h = h * 33 + (unsigned char)*type;
+	for (; *msg; msg++)
+		h = h * 33 + (unsigned char)*msg;
+	return h ? h : 1;
+}
+
+/*
+ * Whether this record is written; *dropped: how many copies were not, since
+ * the last one written.
+ */
+static bool throttle_pass(enum pawl_log_level level, const char *type, const char *msg,
+    unsigned long *dropped)
+{
+	unsigned long h;
+	long long now;
+	size_t i, oldest = 0;
+
+	*dropped = 0;
+	if (level < PAWL_LOG_WARN || throttle_window_ms <= 0)
+		return true;
+	h = hash_of(level, type, msg);
+	now = mono_ms();
+	for (i = 0; i < THROTTLE_SLOTS; i++) {
+		if (throttled[i].hash == h) {
+			if (now - throttled[i].since_ms < throttle_window_ms) {
+				throttled[i].dropped++;
+				return false;
+			}
+			*dropped = throttled[i].dropped;
+			throttled[i].dropped = 0;
+			throttled[i].since_ms = now;
+			return true;
+		}
+		if (throttled[i].since_ms < throttled[oldest].since_ms)
+			oldest = i;
+	}
+	throttled[oldest] = (struct throttle){ h, now, 0 };
+	return true;
 }
 
 /*
@@ -152,17 +297,66 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Text format: control characters as \n, \t or \xHH, so a record stays one line. */
+static void text_str(struct line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	for (; s != NULL && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0xf] };
+
+		if (c >= 0x20 && c != 0x7f)
+			continue;
+		put(l, run, (size_t)(s - run));
+		if (c == '\n' || c == '\t') {
+			esc[1] = c == '\n' ? 'n' : 't';
+			put(l, esc, 2);
+		} else {
+			put(l, esc, sizeof(esc));
+		}
+		run = s + 1;
+	}
+	if (s != NULL)
+		put(l, run, (size_t)(s - run));
+}
+
+/* "2026-12-07T03:15:00.123Z pawl[123] ": the start of every text line. */
+static void text_prefix(struct line *l)
+{
+	long long ns = now_ns();
+	time_t secs = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	printf_(l, "%s.%03dZ pawl[%ld] ", when, (int)(ns / 1000000 % 1000), (long)getpid());
+}
+
 void pawl_log(enum pawl_log_level level, const char *type, const char *fmt, ...)
 {
 	char msg[1024];
 	struct line l;
+	unsigned long dropped;
 	va_list ap;
+	size_t n;
 
 	if (level < min_level)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* libpq's messages end with a newline: one record, one line. */
+	for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
+		msg[n - 1] = '\0';
+	if (!throttle_pass(level, type, msg, &dropped))
+		return;
+	if (dropped > 0 && strlen(msg) + 64 < sizeof(msg))
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+		    " (and %lu more like it in the last %lld s)", dropped,
+		    (throttle_window_ms + 999) / 1000);
 	l.len = 0;
 	if (as_json) {
 		printf_(&l, "{\"Timestamp\":%lld,\"Logger\":\"pawl\",\"Type\":", now_ns());
@@ -172,8 +366,11 @@ void pawl_log(enum pawl_log_level level, const char *type, const char *fmt, ...)
 		json_str(&l, msg);
 		puts_(&l, "}}");
 	} else {
-		printf_(&l, "pawl[%ld] %s %s: ", (long)getpid(), level_names[level], type);
-		puts_(&l, msg);
+		text_prefix(&l);
+		printf_(&l, "%s ", level_names[level]);
+		text_str(&l, type);
+		puts_(&l, ": ");
+		text_str(&l, msg);
 	}
 	emit(&l);
 }
@@ -186,12 +383,14 @@ void pawl_log_request(const struct pawl_log_summary *s)
 		return;
 	l.len = 0;
 	if (!as_json) {
-		printf_(&l, "pawl[%ld] %s ", (long)getpid(), s->method ? s->method : "-");
-		puts_(&l, s->path ? s->path : "-");
+		text_prefix(&l);
+		text_str(&l, s->method ? s->method : "-");
+		puts_(&l, " ");
+		text_str(&l, s->path ? s->path : "-");
 		printf_(&l, " -> %d (%.2f ms)", s->status, s->ms);
 		if (s->user_id) {
 			puts_(&l, " ");
-			puts_(&l, s->user_id);
+			text_str(&l, s->user_id);
 		}
 		emit(&l);
 		return;

@@ -32,11 +32,18 @@ static long long now_ms(void)
 }
 
 static volatile sig_atomic_t relay_stop;
+static volatile sig_atomic_t relay_reopen;
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	relay_stop = 1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	relay_reopen = 1;
 }
 
 static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listname,
@@ -266,6 +273,9 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (reg == NULL || pg == NULL || arena == NULL ||
 	    (ls = pawl_listeners_new(cfg, reg, &err)) == NULL) {
@@ -280,6 +290,10 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 	while (!relay_stop) {
 		bool notified = false, ok;
 
+		if (relay_reopen) {
+			relay_reopen = 0;
+			pawl_log_reopen();
+		}
 		if (pawl_pg_wait(pg, wake_fd, wait_ms, &notified, &err) != PAWL_OK) {
 			wait_ms = 0;
 			usleep(500000); /* the database is down: retry soon, not in a spin */

@@ -148,6 +148,25 @@ static enum pawl_err check_schema(struct pawl_pg *pg, struct pawl_error *err)
 	return pawl_pg_unavailable(err, "schema not migrated");
 }
 
+/*
+ * What the server says outside a result (a NOTICE, a WARNING, the FATAL of a
+ * terminated session) goes through the logger, one line, instead of libpq's
+ * default: raw text on stderr, in the middle of the JSON lines.
+ */
+static void notice_to_log(void *arg, const char *message)
+{
+	static const char *const quiet[] = { "NOTICE:", "DEBUG", "LOG:", "INFO:" };
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+		if (strncmp(message, quiet[i], strlen(quiet[i])) == 0) {
+			pawl_log(PAWL_LOG_DEBUG, "app", "PostgreSQL: %s", message);
+			return;
+		}
+	pawl_log_warn("PostgreSQL: %s", message);
+}
+
 enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool schema, struct pawl_error *err)
 {
 	char timeout[16], options[64];
@@ -179,6 +198,7 @@ enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool schema, struct pawl_error
 			pg->next_attempt_ms = pawl_pg_now_ms() + RECONNECT_BACKOFF_MS;
 		return pawl_pg_unavailable(err, "cannot connect");
 	}
+	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
 	if (schema && check_schema(pg, err) != PAWL_OK)
 		return err->code;
 	if (pg->listen[0] != '\0') {

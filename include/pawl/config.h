@@ -88,6 +88,9 @@ struct pawl_config {
 	int socket_mode;                  /* default 0660: mode of a --listen unix socket */
 	char *log_format;                 /* "json" (default) or "text" */
 	char *log_level;                  /* "debug" | "info" (default) | "warning" | "error" */
+	char *log_file;                   /* NULL: stderr; else appended to, reopened on SIGUSR1 */
+	char **warnings;                  /* said while parsing (settings ignored...) */
+	size_t n_warnings;
 
 	/* events */
 	struct pawl_listener_config *listeners;
@@ -116,6 +119,12 @@ struct pawl_config *pawl_config_load(const char *path, char *const *env,
     struct pawl_error *err);
 
 void pawl_config_free(struct pawl_config *cfg);
+
+/*
+ * Logs the warnings the parse recorded, once the logger has the config's
+ * format and target (a warning logged during the parse would not).
+ */
+void pawl_config_log_warnings(const struct pawl_config *cfg);
 
 /* The effective value of an unprefixed key, or NULL. */
 const char *pawl_config_get(const struct pawl_config *cfg, const char *key);

@@ -1,6 +1,7 @@
 /*
- * Logging to stderr, one line per event: JSON (mozlog-like, the default) or
- * text for humans. Never given credentials or request bodies.
+ * Logging to stderr or a file, one line per record: JSON (mozlog-like, the
+ * default) or text for humans, with identical warnings and errors throttled.
+ * Never given credentials or request bodies.
  */
 #ifndef PAWL_LOG_H
 #define PAWL_LOG_H
@@ -14,11 +15,21 @@ void pawl_log_configure(const char *level, const char *format);
 void pawl_log_setup(enum pawl_log_level min_level, int json);
 
 /*
- * SIGUSR1's job, as nginx's: reopen log files. pawl writes to stderr, which
- * belongs to whoever started it (spawn-fcgi, systemd, a shell redirect), so
- * this only records that the signal arrived.
+ * Where lines go: the file at path (appended to, created 0640), or stderr
+ * when path is NULL or empty. Keeps the current target and returns -1 (errno
+ * set) when the file cannot be opened. Called at startup and on reload.
+ */
+int pawl_log_open(const char *path);
+
+/*
+ * SIGUSR1's job, as nginx's: reopen the log file (after logrotate moved it).
+ * On stderr, which belongs to whoever started pawl (spawn-fcgi, systemd, a
+ * shell redirect), it only records that the signal arrived.
  */
 void pawl_log_reopen(void);
+
+/* Tests: the throttling window in ms (0: off); clears what was counted. */
+void pawl_log_throttle_window(long long ms);
 
 void pawl_log(enum pawl_log_level level, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "events_util.h"
+#include "resource_util.h"
 
 #define MAX_KIDS 64
 #define RESPAWN_MS 10000
@@ -256,6 +257,56 @@ static void test_sigusr1_harmless(void)
 	      "workers failed to accept after SIGUSR1");
 }
 
+/* How many lines of the file at path contain needle. */
+static size_t file_count(const char *path, const char *needle)
+{
+	char *text = slurp(path), *p;
+	size_t n = 0;
+
+	for (p = text; p != NULL && (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	free(text);
+	return n;
+}
+
+/*
+ * log_file, set by a reload: every process writes there, text lines carry a
+ * timestamp; after logrotate moved the file, SIGUSR1 to the supervisor has
+ * it and every worker and the relay reopen it.
+ */
+static void test_log_file_reopened(void)
+{
+	char file[4096], moved[4200], extra[4200];
+	int ok;
+
+	snprintf(file, sizeof file, "%s/log/pawl-file.log", harness_state_dir());
+	snprintf(moved, sizeof moved, "%s.1", file);
+	snprintf(extra, sizeof extra, "log_file = %s\n", file);
+	unlink(file);
+	unlink(moved);
+	CU_ASSERT_FATAL(ru_reload(extra));
+	ok = requests_ok(10);
+	CHECK(ok == 10, "%d of 10 requests succeeded with log_file", ok);
+	CHECK(file_count(file, "GET /v1/__lbheartbeat__ -> 200") >= 5,
+	      "request lines not in %s", file);
+	CHECK(file_count(file, "Z pawl[") >= 5, "text lines without a timestamp in %s", file);
+	CU_ASSERT_FATAL(rename(file, moved) == 0);
+	CU_ASSERT_FATAL(kill(supervisor_pid(), SIGUSR1) == 0);
+	sleep_ms(1500); /* the relay takes it between passes */
+	ok = requests_ok(10);
+	CHECK(ok == 10, "%d of 10 requests succeeded after SIGUSR1", ok);
+	/* The supervisor, each worker and the relay: one "reopened" line each. */
+	CHECK(file_count(file, "SIGUSR1: reopened") >= (size_t)harness_workers() + 2,
+	      "%zu processes reopened the log, expected %d", file_count(file, "SIGUSR1: reopened"),
+	      harness_workers() + 2);
+	CHECK(file_count(file, "GET /v1/__lbheartbeat__ -> 200") >= 5,
+	      "requests after SIGUSR1 still logged to the moved file");
+	CHECK(file_count(moved, "SIGUSR1: reopened") == 0, "reopened into the moved file");
+	CU_ASSERT(ru_reload_restore());
+	unlink(file);
+	unlink(moved);
+}
+
 void test_supervisor_register(void)
 {
 	CU_pSuite s = CU_add_suite("supervisor", NULL, NULL);
@@ -269,4 +320,6 @@ void test_supervisor_register(void)
 #endif
 	CU_add_test(s, "SIGUSR1 then reload and respawn: workers keep accepting",
 		    test_sigusr1_harmless);
+	CU_add_test(s, "log_file: every process writes there, SIGUSR1 reopens it",
+		    test_log_file_reopened);
 }

@@ -677,7 +677,7 @@ static const char kinto_ini[] =
 	"level = DEBUG\n"
 	"handlers = console\n";
 
-/* Runs parse(text) with stderr captured into buf. */
+/* Runs parse(text) and logs its warnings, with stderr captured into buf. */
 static struct pawl_config *parse_logged(const char *text, char *buf, size_t size)
 {
 	char path[] = "/tmp/pawl-test-log-XXXXXX";
@@ -692,6 +692,9 @@ static struct pawl_config *parse_logged(const char *text, char *buf, size_t size
 	dup2(fd, 2);
 	pawl_log_setup(PAWL_LOG_WARN, 0);
 	cfg = parse(text);
+	/* The parse keeps its warnings; the caller logs them once the logger is set up. */
+	if (cfg != NULL)
+		pawl_config_log_warnings(cfg);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);

@@ -17,5 +17,6 @@ void test_filters_register(void);
 void test_token_register(void);
 void test_patch_register(void);
 void test_batch_register(void);
+void test_log_register(void);
 
 #endif
