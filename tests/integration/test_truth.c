@@ -7,6 +7,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -274,6 +275,52 @@ static void test_heartbeat_redis_hung(void)
 	CHECK(heartbeat_back(), "__heartbeat__ not 200 within %d ms of SIGCONT", RECOVERY_MS);
 }
 
+/* The backends serving pawl (workers and relay), up to max; returns how many. */
+static size_t pawl_backends(pid_t *out, size_t max)
+{
+	char cmd[4096];
+	size_t n = 0;
+	long pid;
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd,
+		 "psql -X -At -h '%s/run/pg' -p %s -U postgres -d pawl -c \"SELECT pid FROM "
+		 "pg_stat_activity WHERE application_name = 'pawl-fcgi'\" 2>/dev/null",
+		 harness_state_dir(), getenv("PAWL_PG_PORT"));
+	if ((p = popen(cmd, "r")) == NULL)
+		return 0;
+	while (n < max && fscanf(p, "%ld", &pid) == 1)
+		out[n++] = (pid_t)pid;
+	pclose(p);
+	return n;
+}
+
+/*
+ * A hung PostgreSQL: pawl's backends and the postmaster stopped (SIGSTOP),
+ * so a statement on a kept connection and a new connection both get no
+ * answer. Only idle backends are stopped, for about three seconds, and every
+ * one is continued whatever the checks said.
+ */
+static void test_heartbeat_pg_hung(void)
+{
+	pid_t pids[32];
+	size_t n;
+
+	heartbeat(200, "storage", true);
+	n = pawl_backends(pids + 1, 31);
+	pids[0] = harness_pid_file("pg/postmaster.pid");
+	CU_ASSERT_FATAL(pids[0] > 0 && n > 0);
+	for (size_t i = 0; i <= n; i++)
+		kill(pids[i], SIGSTOP);
+	/* A statement on the kept connection, then new connections (and their back-off). */
+	heartbeat(503, "storage", false);
+	heartbeat(503, "storage", false);
+	heartbeat(503, "storage", false);
+	for (size_t i = 0; i <= n; i++)
+		kill(pids[i], SIGCONT);
+	CHECK(heartbeat_back(), "__heartbeat__ not 200 within %d ms of SIGCONT", RECOVERY_MS);
+}
+
 static void test_heartbeat_pg_down(void)
 {
 	CU_ASSERT_FATAL(harness_stack("pg-stop") == 0);
@@ -300,5 +347,7 @@ void test_truth_register(void)
 	CU_add_test(s, "cascading deletes: cascade in the event, tombstones", test_cascade_events);
 	CU_add_test(s, "__heartbeat__ bounded with Redis stopped (SIGSTOP)",
 		    test_heartbeat_redis_hung);
+	CU_add_test(s, "__heartbeat__ bounded with PostgreSQL stopped (SIGSTOP)",
+		    test_heartbeat_pg_hung);
 	CU_add_test(s, "__heartbeat__ bounded with PostgreSQL down", test_heartbeat_pg_down);
 }
