@@ -2,7 +2,8 @@
  * Staging, merging and dispatching ResourceChanged/ResourceRead events.
  * Events live in the transaction's arena and are published only after
  * COMMIT (STYLE "stage, then publish"); nothing here does I/O. The payload
- * JSON is built once, when an event is first staged, as Kinto does.
+ * JSON is built once, when the stage is sealed, from the event's first op
+ * (as Kinto does) plus the cascade counts of all of them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct pawl_event {
 	const char *payload;
 	struct impact *impacts;
 	size_t n_impacts, cap_impacts;
+	struct pawl_cascade cascade; /* summed over the merged ops */
 };
 
 struct pawl_stage {
@@ -127,6 +129,19 @@ static const char *build_payload(struct pawl_arena *arena, const struct pawl_eve
 		pawl_buf_json_string(&b, name, strlen(name));
 		pawl_buf_putc(&b, ':');
 		pawl_buf_json_string(&b, ev->md.kv[i].value, strlen(ev->md.kv[i].value));
+	}
+	/* A cascade: what went with the object, per resource name (README, "Events"). */
+	if (ev->cascade.n > 0) {
+		pawl_buf_puts(&b, ",\"cascade\":{");
+		for (i = 0; i < ev->cascade.n; i++) {
+			const char *name = ev->cascade.kinds[i].resource_name;
+
+			if (i > 0)
+				pawl_buf_putc(&b, ',');
+			pawl_buf_json_string(&b, name, strlen(name));
+			pawl_buf_printf(&b, ":%lld", ev->cascade.kinds[i].count);
+		}
+		pawl_buf_putc(&b, '}');
 	}
 	pawl_buf_printf(&b, ",\"event_id\":\"%s\"}", ev->id);
 	return b.failed ? NULL : b.data;
@@ -236,8 +251,26 @@ static struct pawl_event *create(struct pawl_stage *st, const struct pawl_stage_
 		ev->item_key = pawl_arena_printf(a, "%s_id", op->resource_name);
 	if (ev->list_key == NULL || (op->item && ev->item_key == NULL))
 		return NULL;
-	ev->payload = build_payload(a, ev);
-	return ev->payload ? ev : NULL;
+	return ev;
+}
+
+/* Adds op's cascade counts to the event's (names are few: a linear search). */
+static void add_cascade(struct pawl_cascade *sum, const struct pawl_cascade *op)
+{
+	size_t i, j;
+
+	for (i = 0; op != NULL && i < op->n; i++) {
+		for (j = 0; j < sum->n; j++)
+			if (strcmp(sum->kinds[j].resource_name, op->kinds[i].resource_name) == 0)
+				break;
+		if (j == sum->n) {
+			if (sum->n == PAWL_CASCADE_KINDS)
+				continue;
+			sum->kinds[sum->n].resource_name = op->kinds[i].resource_name;
+			sum->kinds[sum->n++].count = 0;
+		}
+		sum->kinds[j].count += op->kinds[i].count;
+	}
 }
 
 static enum pawl_err merge_op(struct pawl_stage *st, const struct pawl_stage_op *op,
@@ -252,6 +285,7 @@ static enum pawl_err merge_op(struct pawl_stage *st, const struct pawl_stage_op 
 			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		st->events[st->n++] = ev;
 	}
+	add_cascade(&ev->cascade, op->cascade);
 	if (op->new_json == NULL && op->old_json == NULL)
 		return PAWL_OK; /* e.g. a read of an empty page: an event with no objects */
 	if (!grow(st->arena, (void **)&ev->impacts, &ev->cap_impacts, ev->n_impacts, sizeof(*ev->impacts)))
@@ -277,6 +311,20 @@ static struct pawl_matchdict *copy_md(struct pawl_arena *a, const struct pawl_ma
 	return out;
 }
 
+static struct pawl_cascade *copy_cascade(struct pawl_arena *a, const struct pawl_cascade *c)
+{
+	struct pawl_cascade *out = pawl_arena_calloc(a, 1, sizeof(*out));
+	size_t i;
+
+	for (i = 0; out != NULL && i < c->n && i < PAWL_CASCADE_KINDS; i++) {
+		out->kinds[i].count = c->kinds[i].count;
+		if ((out->kinds[i].resource_name = pawl_arena_strdup(a, c->kinds[i].resource_name)) == NULL)
+			return NULL;
+		out->n++;
+	}
+	return out;
+}
+
 enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
     struct pawl_error *err)
 {
@@ -296,9 +344,10 @@ enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *
 	o->new_json = pawl_arena_strdup(a, op->new_json);
 	o->old_json = pawl_arena_strdup(a, op->old_json);
 	o->md = copy_md(a, op->md);
+	o->cascade = op->cascade ? copy_cascade(a, op->cascade) : NULL;
 	if (o->resource_name == NULL || o->parent_id == NULL || o->uri == NULL || o->md == NULL ||
 	    (op->user_id && !o->user_id) || (op->new_json && !o->new_json) ||
-	    (op->old_json && !o->old_json))
+	    (op->old_json && !o->old_json) || (op->cascade && !o->cascade))
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	st->n_ops++;
 	return PAWL_OK;
@@ -315,6 +364,10 @@ enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err)
 	for (i = 0; i < st->n_ops; i++)
 		if ((rc = merge_op(st, &st->ops[i], err)) != PAWL_OK)
 			return rc;
+	/* Once every op is merged in: a merged delete's cascade sums all of them. */
+	for (i = 0; i < st->n; i++)
+		if ((st->events[i]->payload = build_payload(st->arena, st->events[i])) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	st->sealed = true;
 	return PAWL_OK;
 }

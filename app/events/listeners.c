@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pawl/listener.h"
 #include "pawl/listeners.h"
@@ -232,8 +233,18 @@ struct pawl_redis *pawl_listeners_redis(const struct pawl_listeners *ls, const c
 	return NULL;
 }
 
-bool pawl_listeners_heartbeat(const struct pawl_listeners *ls, json_object *out, int timeout_ms)
+static long long mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool pawl_listeners_heartbeat(const struct pawl_listeners *ls, json_object *out, int timeout_ms,
+    int grace_ms)
+{
+	long long deadline = mono_ms() + timeout_ms;
 	bool all = true;
 	size_t i;
 
@@ -242,8 +253,11 @@ bool pawl_listeners_heartbeat(const struct pawl_listeners *ls, json_object *out,
 		struct pawl_error err;
 		bool ok;
 
+		long long left = deadline - mono_ms();
+
 		if (in->redis != NULL)
-			ok = pawl_redis_ping(in->redis, timeout_ms, &err) == PAWL_OK;
+			ok = pawl_redis_ping(in->redis, left < grace_ms ? grace_ms : (int)left,
+			    &err) == PAWL_OK;
 		else if (in->plugin.healthy != NULL)
 			ok = in->plugin.healthy(in->plugin.ctx) != 0;
 		else

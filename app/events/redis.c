@@ -197,7 +197,8 @@ static enum pawl_err connect_redis(struct pawl_redis *r, int timeout_ms, struct 
 		disconnect(r);
 		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable");
 	}
-	redisSetTimeout(r->ctx, tv_ms(r->timeout_ms));
+	/* AUTH and SELECT under the caller's bound too (the heartbeat's is shorter). */
+	redisSetTimeout(r->ctx, tv);
 	if (r->url.password[0]) {
 		const char *auth2[] = { "AUTH", r->url.password };
 		const char *auth3[] = { "AUTH", r->url.username, r->url.password };
@@ -212,6 +213,7 @@ static enum pawl_err connect_redis(struct pawl_redis *r, int timeout_ms, struct 
 		if (!command_ok(r, "SELECT", 2, sel))
 			goto fail;
 	}
+	redisSetTimeout(r->ctx, tv_ms(r->timeout_ms));
 	return PAWL_OK;
 fail:
 	disconnect(r);

@@ -222,8 +222,9 @@ enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error 
 	return PAWL_OK;
 }
 
-enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,
-    long long timestamp, const char *new_json, const char *old_json, struct pawl_error *err)
+static enum pawl_err stage(struct pawl_rctx *c, enum pawl_event_action action,
+    long long timestamp, const char *new_json, const char *old_json,
+    const struct pawl_cascade *cascade, struct pawl_error *err)
 {
 	struct pawl_stage_op op;
 
@@ -245,7 +246,21 @@ enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action ac
 	    : c->req->match.route->kind == PAWL_ROUTE_ITEM;
 	op.new_json = new_json;
 	op.old_json = old_json;
+	op.cascade = cascade;
 	return pawl_stage_add(c->req->stage, &op, err);
+}
+
+enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,
+    long long timestamp, const char *new_json, const char *old_json, struct pawl_error *err)
+{
+	return stage(c, action, timestamp, new_json, old_json, NULL, err);
+}
+
+enum pawl_err pawl_resource_stage_delete(struct pawl_rctx *c, long long timestamp,
+    const char *new_json, const char *old_json, const struct pawl_cascade *cascade,
+    struct pawl_error *err)
+{
+	return stage(c, PAWL_EVENT_DELETE, timestamp, new_json, old_json, cascade, err);
 }
 
 enum pawl_err pawl_resource_members(struct pawl_rctx *c, json_object **data,
@@ -297,12 +312,14 @@ enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, j
 	return pawl_acl_set_members(c->app->pg, c->req->arena, uri, list, n, err);
 }
 
-enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
+enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri,
+    struct pawl_cascade *cascade, struct pawl_error *err)
 {
 	enum pawl_err rc;
 
-	if (c->res->has_children &&
-	    (rc = pawl_objects_delete_children(c->app->pg, c->req->arena, uri, err)) != PAWL_OK)
+	cascade->n = 0;
+	if (c->res->has_children && (rc = pawl_objects_delete_children(c->app->pg, c->req->arena,
+	    uri, cascade, err)) != PAWL_OK)
 		return rc;
 	if (c->res->per_user)
 		return PAWL_OK;

@@ -395,6 +395,7 @@ static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
 static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct pawl_object old, tomb;
+	struct pawl_cascade cascade;
 	struct pawl_query q;
 	long long ts, floor = 0;
 	enum pawl_err rc;
@@ -413,10 +414,10 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = load_writable(c, &old, err)) != PAWL_OK ||
 	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK ||
 	    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, c->id, ts, &tomb, err)) != PAWL_OK ||
-	    (rc = pawl_resource_forget(c, c->uri, err)) != PAWL_OK)
+	    (rc = pawl_resource_forget(c, c->uri, &cascade, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, 200, &tomb, NULL);
-	return pawl_resource_stage(c, PAWL_EVENT_DELETE, tomb.last_modified, tomb.data, old.data, err);
+	return pawl_resource_stage_delete(c, tomb.last_modified, tomb.data, old.data, &cascade, err);
 }
 
 enum pawl_err pawl_item_handle(struct pawl_rctx *c, struct pawl_error *err)

@@ -382,6 +382,7 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct listing l;
+	struct pawl_cascade *cascades;
 	const char **tombs;
 	long long ts;
 	bool not_modified, full;
@@ -405,7 +406,8 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	    (rc = fetch(c, &l, err)) != PAWL_OK)
 		return rc;
 	tombs = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*tombs));
-	if (tombs == NULL)
+	cascades = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*cascades));
+	if (tombs == NULL || cascades == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < l.page.n; i++) {
 		const char *id = l.page.items[i].id;
@@ -416,14 +418,14 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 		    err)) != PAWL_OK)
 			return rc;
 		if ((rc = pawl_resource_forget(c, pawl_arena_printf(c->req->arena, "%s/%s",
-		    c->list_path, id), err)) != PAWL_OK)
+		    c->list_path, id), &cascades[i], err)) != PAWL_OK)
 			return rc;
 		tombs[i] = tomb.data;
 	}
 	/* The event's timestamp is the list's after the whole delete (SPEC §8). */
 	for (i = 0; i < l.page.n; i++)
-		if ((rc = pawl_resource_stage(c, PAWL_EVENT_DELETE, ts, tombs[i], l.page.items[i].data,
-		    err)) != PAWL_OK)
+		if ((rc = pawl_resource_stage_delete(c, ts, tombs[i], l.page.items[i].data,
+		    &cascades[i], err)) != PAWL_OK)
 			return rc;
 	/* Nothing deleted: Kinto reports a read. */
 	if (l.page.n == 0 && (rc = pawl_resource_stage(c, PAWL_EVENT_READ, ts, NULL, NULL, err)) != PAWL_OK)

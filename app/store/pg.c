@@ -167,7 +167,43 @@ static void notice_to_log(void *arg, const char *message)
 	pawl_log_warn("PostgreSQL: %s", message);
 }
 
+/*
+ * libpq's non-blocking connect (PQconnectStartParams, PQconnectPoll), given
+ * up at deadline_ms: a postmaster that accepts but never answers (stopped,
+ * overloaded) costs a bounded wait. The connection is returned even when it
+ * failed or is unfinished (its status says so); NULL only when out of memory.
+ */
+static PGconn *connect_until(const char *const *keys, const char *const *vals, long long deadline_ms)
+{
+	PGconn *conn = PQconnectStartParams(keys, vals, 1);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		return conn;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd pfd = { .fd = PQsocket(conn),
+		    .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+		long long left = deadline_ms - pawl_pg_now_ms();
+		int n;
+
+		if (left <= 0 || pfd.fd < 0)
+			break;
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			st = PQconnectPoll(conn);
+	}
+	return conn;
+}
+
 enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool schema, struct pawl_error *err)
+{
+	return pawl_pg_connect_within(pg, schema, 0, err);
+}
+
+enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeout_ms,
+    struct pawl_error *err)
 {
 	char timeout[16], options[64];
 	const char *keys[] = { "connect_timeout", "application_name", "options", "dbname", NULL };
@@ -189,10 +225,11 @@ enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool schema, struct pawl_error
 	vals[3] = pg->cfg->storage_url;
 	vals[4] = NULL;
 	started = pawl_pg_now_ms();
-	pg->conn = PQconnectdbParams(keys, vals, 1);
+	pg->conn = timeout_ms > 0 ? connect_until(keys, vals, started + timeout_ms)
+	    : PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-		pawl_log_warn("cannot connect to PostgreSQL: %s",
-		    pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
+		pawl_log_warn("cannot connect to PostgreSQL: %s", pg->conn == NULL ? "out of memory" :
+		    PQstatus(pg->conn) != CONNECTION_BAD ? "no answer in time" : PQerrorMessage(pg->conn));
 		pawl_pg_drop(pg);
 		if (pawl_pg_now_ms() - started > SLOW_CONNECT_MS)
 			pg->next_attempt_ms = pawl_pg_now_ms() + RECONNECT_BACKOFF_MS;

@@ -71,7 +71,7 @@ struct pawl_config {
 	bool explicit_permissions;        /* default true */
 	int retry_after_seconds;          /* default 3 */
 	int max_client_timestamp_skew_seconds; /* default 86400: data.last_modified ahead of now */
-	int heartbeat_timeout_seconds;    /* default 10 */
+	int heartbeat_timeout_seconds;    /* default 1 */
 	char *version_json_path;          /* default NULL: built-in version info */
 	char *http_scheme;                /* NULL: from the request */
 	char *http_host;                  /* NULL: from the request */

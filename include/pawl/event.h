@@ -58,7 +58,8 @@ const char *pawl_event_get(const struct pawl_event *ev, const char *key);
 /*
  * The payload as compact JSON, exactly what the Redis listener pushes:
  * {"timestamp","action","uri","user_id","resource_name",<matchdict>...,
- *  "<resource_name>_id" (items only),"event_id"}.
+ *  "<resource_name>_id" (items only),"cascade" (deletes that removed
+ *  children: {"<resource_name>": count, ...}),"event_id"}.
  */
 const char *pawl_event_payload(const struct pawl_event *ev);
 

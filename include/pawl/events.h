@@ -13,6 +13,7 @@
 #include "pawl/arena.h"
 #include "pawl/err.h"
 #include "pawl/event.h"
+#include "pawl/objects.h"
 #include "pawl/router.h"
 
 /* One operation to stage. Strings are copied into the stage's arena. */
@@ -27,6 +28,7 @@ struct pawl_stage_op {
 	bool item;                    /* item URL: add "<resource_name>_id" */
 	const char *new_json;         /* impacted object, or NULL */
 	const char *old_json;
+	const struct pawl_cascade *cascade; /* a delete's removed children, or NULL */
 };
 
 struct pawl_stage;
@@ -47,7 +49,8 @@ void pawl_stage_clear(struct pawl_stage *st);
 /*
  * Builds the events: one per (resource_name, parent, action) in first-occurrence
  * order, payload from the first op, impacted objects from all of them, each with
- * a fresh event_id. Called once, before the outbox rows are written; the stage
+ * a fresh event_id; the cascade counts of all of them summed into the payload's
+ * "cascade" member (absent when nothing was removed below). Called once, before the outbox rows are written; the stage
  * takes no ops afterwards.
  */
 enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err);

@@ -56,7 +56,13 @@ const char **pawl_listeners_durable_names(const struct pawl_listeners *ls,
 /* True when a durable (outbox) listener is configured: the relay must run. */
 bool pawl_listeners_any_durable(const struct pawl_listeners *ls);
 
-/* Adds one boolean per checkable listener to out (heartbeat), within timeout_ms. */
-bool pawl_listeners_heartbeat(const struct pawl_listeners *ls, json_object *out, int timeout_ms);
+/*
+ * Adds one boolean per checkable listener to out (heartbeat): false for one
+ * that did not answer in time. All of them share timeout_ms; one that starts
+ * after the budget is spent still gets grace_ms (so a hung listener does not
+ * make the healthy ones after it false). Returns whether all said true.
+ */
+bool pawl_listeners_heartbeat(const struct pawl_listeners *ls, json_object *out, int timeout_ms,
+    int grace_ms);
 
 #endif

@@ -100,11 +100,24 @@ enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, const char *id, long long ts,
     struct pawl_object *out, struct pawl_error *err);
 
+/* What a cascade removed: per resource name, how many objects (names sorted). */
+#define PAWL_CASCADE_KINDS 8
+struct pawl_cascade {
+	size_t n;
+	struct {
+		const char *resource_name; /* arena-owned */
+		long long count;
+	} kinds[PAWL_CASCADE_KINDS];
+};
+
 /*
- * Removes, without tombstones, every object and timestamp below the object
- * whose URI is uri (its children, grandchildren...): the cascade of a delete.
+ * The cascade of a delete, in one statement: every live object below the
+ * object whose URI is uri (its children, grandchildren...) becomes a
+ * tombstone with a fresh timestamp of its list, and those list timestamps
+ * follow. Timestamp rows are kept, so a list re-created under the same URL
+ * never goes back in time. out gets the counts per resource name.
  */
 enum pawl_err pawl_objects_delete_children(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *uri, struct pawl_error *err);
+    const char *uri, struct pawl_cascade *out, struct pawl_error *err);
 
 #endif

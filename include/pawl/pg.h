@@ -29,6 +29,10 @@ void pawl_pg_free(struct pawl_pg *pg);
  */
 enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool check_schema, struct pawl_error *err);
 
+/* The same, given up after timeout_ms (0: storage_connect_timeout_seconds alone). */
+enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool check_schema, int timeout_ms,
+    struct pawl_error *err);
+
 /*
  * Runs one parameterised statement (text parameters; NULL = SQL NULL) and
  * waits at most timeout_ms (0: the storage statement timeout + a margin).

@@ -101,6 +101,11 @@ enum pawl_err pawl_resource_prefetch_parent(struct pawl_rctx *c, struct pawl_err
 enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,
     long long timestamp, const char *new_json, const char *old_json, struct pawl_error *err);
 
+/* The same for a delete whose cascade removed children (NULL or n == 0: none). */
+enum pawl_err pawl_resource_stage_delete(struct pawl_rctx *c, long long timestamp,
+    const char *new_json, const char *old_json, const struct pawl_cascade *cascade,
+    struct pawl_error *err);
+
 /*
  * Kinto groups (resources with has_members): data.members must be a list of
  * principal strings (default []), never system.Everyone nor a group URI.
@@ -114,10 +119,12 @@ enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, j
     struct pawl_error *err);
 
 /*
- * After deleting the object at uri: its children (cascade, no tombstones),
- * the ACEs of it and everything below, and memberships of groups there.
+ * After deleting the object at uri: its children (cascade: tombstones, counts
+ * in *cascade), the ACEs of it and everything below, and memberships of
+ * groups there.
  */
-enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri, struct pawl_error *err);
+enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri,
+    struct pawl_cascade *cascade, struct pawl_error *err);
 
 /*
  * Kinto's personal bucket (default_bucket plugin): `/buckets/default/...` is

@@ -84,7 +84,7 @@ static void test_defaults(void)
 	CU_ASSERT_TRUE(cfg->explicit_permissions);
 	CU_ASSERT_EQUAL(cfg->retry_after_seconds, 3);
 	CU_ASSERT_EQUAL(cfg->max_client_timestamp_skew_seconds, 86400);
-	CU_ASSERT_EQUAL(cfg->heartbeat_timeout_seconds, 10);
+	CU_ASSERT_EQUAL(cfg->heartbeat_timeout_seconds, 1);
 	CU_ASSERT_PTR_NULL(cfg->version_json_path);
 	CU_ASSERT_PTR_NULL(cfg->http_scheme);
 	CU_ASSERT_PTR_NULL(cfg->http_host);
