@@ -14,7 +14,9 @@
 #include "pawl/listeners.h"
 #include "pawl/log.h"
 #include "pawl/pg.h"
+#include "pawl/objects.h"
 #include "pawl/pipeline.h"
+#include "pawl/resource.h"
 #include "pawl/str.h"
 
 #define SUB_CONTENT_TYPE "application/json; charset=utf-8"
@@ -344,6 +346,42 @@ static enum pawl_err run_all(struct pawl_app *app, struct pawl_request *req,
 }
 
 /*
+ * The lists the batch's writes will lock, locked first, in one canonical
+ * order: two batches writing the same lists in opposite orders would each
+ * hold what the other waits for, a deadlock PostgreSQL breaks only after
+ * deadlock_timeout (a second), rolling one back. What cannot be known before
+ * a sub-request runs (the personal bucket, per-user resources) is locked by
+ * the sub-request itself, as outside a batch; locking again is free.
+ */
+static enum pawl_err lock_up_front(struct pawl_app *app, struct pawl_request *req,
+    const struct pawl_batch *batch, struct pawl_error *err)
+{
+	struct pawl_list_key *keys = pawl_arena_calloc(req->arena, batch->n, sizeof(*keys));
+	const unsigned reads = PAWL_METHOD_GET | PAWL_METHOD_HEAD | PAWL_METHOD_OPTIONS;
+	struct pawl_error ignored;
+	struct pawl_match m;
+	size_t i, n = 0;
+
+	if (keys == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < batch->n; i++) {
+		const struct pawl_batch_request *spec = &batch->requests[i];
+		unsigned method = pawl_method_parse(spec->method);
+		const char *uri = pawl_batch_uri(req->arena, spec->path, spec->path_len), *q;
+
+		if ((method & reads) != 0 || uri == NULL)
+			continue;
+		q = strchr(uri, '?');
+		if (pawl_router_match(app->router, req->arena, method,
+		    q ? pawl_arena_strndup(req->arena, uri, (size_t)(q - uri)) : uri,
+		    q ? q + 1 : "", &m, &ignored) == PAWL_OK &&
+		    pawl_resource_list_key_of(req->arena, &m, &keys[n]))
+			n++;
+	}
+	return n > 0 ? pawl_objects_lock_lists(app->pg, req->arena, keys, n, err) : PAWL_OK;
+}
+
+/*
  * One attempt at the whole batch in one transaction. *failed is set when it
  * ended without a commit: a 5xx, or a 409 after which PostgreSQL had rolled
  * the transaction back (a deadlock, a serialization failure: *doomed). Either
@@ -359,6 +397,10 @@ static enum pawl_err attempt(struct pawl_app *app, struct pawl_request *req,
 	failed->resp.status = 0;
 	if ((rc = pawl_pg_begin(app->pg, req->arena, err)) != PAWL_OK)
 		return rc;
+	if ((rc = lock_up_front(app, req, batch, err)) != PAWL_OK) {
+		pawl_pg_rollback(app->pg, req->arena);
+		return rc;
+	}
 	pawl_buf_init(out, req->arena);
 	pawl_buf_puts(out, "{\"responses\":[");
 	rc = run_all(app, req, batch, out, failed, doomed, err);

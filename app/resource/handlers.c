@@ -368,6 +368,29 @@ static const char *dirname_of(struct pawl_arena *arena, const char *path)
 	return pawl_arena_strndup(arena, path, slash ? (size_t)(slash - path) : 0);
 }
 
+bool pawl_resource_list_key_of(struct pawl_arena *arena, const struct pawl_match *m,
+    struct pawl_list_key *key)
+{
+	const struct pawl_resource *res = m->route != NULL ? m->route->resource : NULL;
+	const char *list_path, *bucket;
+	size_t i;
+
+	if (res == NULL || res->per_user || m->location != NULL)
+		return false;
+	/* The personal bucket's id depends on who asks: known only once it runs. */
+	bucket = pawl_matchdict_get(&m->md, strcmp(res->name, "bucket") == 0 ? "id" : "bucket_id");
+	if (bucket != NULL && strcmp(bucket, "default") == 0)
+		return false;
+	for (i = 0; i < m->md.n; i++)
+		if (!pawl_resource_id_valid(m->md.kv[i].value))
+			return false;
+	if ((list_path = fill_pattern(arena, res->list_pattern, &m->md)) == NULL)
+		return false;
+	key->resource_name = res->name;
+	key->parent_id = dirname_of(arena, list_path);
+	return key->parent_id != NULL;
+}
+
 static enum pawl_err build_context(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct pawl_arena *arena = c->req->arena;

@@ -118,6 +118,27 @@ enum pawl_err pawl_objects_lock_list(struct pawl_pg *pg, struct pawl_arena *aren
 	    2, params, err);
 }
 
+enum pawl_err pawl_objects_lock_lists(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *keys, size_t n, struct pawl_error *err)
+{
+	const char **names = pawl_arena_calloc(arena, n ? n : 1, sizeof(*names));
+	const char *params[1];
+	size_t i;
+
+	if (names == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		if ((names[i] = pawl_arena_printf(arena, "%s %s", keys[i].parent_id,
+		    keys[i].resource_name)) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if ((params[0] = pawl_pg_text_array(arena, names, n)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	/* The same class and numbers as pawl_objects_lock_list, in ascending order. */
+	return pawl_pg_defer(pg, arena, "SELECT pg_advisory_xact_lock(1, h) FROM "
+	    "(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS s",
+	    1, params, err);
+}
+
 enum pawl_err pawl_objects_lock_object(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, const char *id, struct pawl_error *err)
 {

@@ -69,6 +69,15 @@ enum pawl_err pawl_objects_lock_list(struct pawl_pg *pg, struct pawl_arena *aren
     const struct pawl_list_key *key, struct pawl_error *err);
 
 /*
+ * pawl_objects_lock_list for n lists at once, taken in one canonical order
+ * (the locks' own numbers), whatever the order of keys: transactions that
+ * lock several lists up front this way never wait for each other in a
+ * cycle. Deferred like the single lock.
+ */
+enum pawl_err pawl_objects_lock_lists(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_key *keys, size_t n, struct pawl_error *err);
+
+/*
  * The lock of a writer of one object (item routes): the list's advisory lock
  * shared -- writers of different objects of a list go on together until the
  * timestamp bump, while a plural DELETE (pawl_objects_lock_list) excludes

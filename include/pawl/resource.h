@@ -45,6 +45,15 @@ struct pawl_rctx {
 /* True when s is a valid object id: ^[a-zA-Z0-9][a-zA-Z0-9_-]*$, at most 255 bytes. */
 bool pawl_resource_id_valid(const char *s);
 
+/*
+ * The list that a write to the matched route locks (as the handlers compute
+ * it), for a batch that takes its locks up front. False when it cannot be
+ * known before the request runs: a per-user resource, the personal `default`
+ * bucket, a redirect, an invalid id.
+ */
+bool pawl_resource_list_key_of(struct pawl_arena *arena, const struct pawl_match *m,
+    struct pawl_list_key *key);
+
 /* A new id for res (UUID4 or an 8-character name), in the arena. */
 const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_resource *res);
 
