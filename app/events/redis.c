@@ -256,7 +256,7 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
  * (length, then bytes): exact for any bigint. Runs atomically (EVAL).
  */
 static const char append_script[] =
-	"local marks, dirty, n = {}, {}, 0\n"
+	"local marks, dirty, out = {}, {}, {}\n"
 	"for i = 1, #ARGV, 3 do\n"
 	"  local list, seq = ARGV[i], ARGV[i + 1]\n"
 	"  local ok = seq == ''\n"
@@ -266,10 +266,14 @@ static const char append_script[] =
 	"    ok = m == '' or #seq > #m or (#seq == #m and seq > m)\n"
 	"    if ok then marks[list] = seq; dirty[list] = true end\n"
 	"  end\n"
-	"  if ok then redis.call('LPUSH', KEYS[1], ARGV[i + 2]); n = n + 1 end\n"
+	"  if ok then out[#out + 1] = ARGV[i + 2] end\n"
+	"end\n"
+	/* One LPUSH per 1000 values (unpack's stack limit): LPUSH k a b = LPUSH k a; LPUSH k b. */
+	"for i = 1, #out, 1000 do\n"
+	"  redis.call('LPUSH', KEYS[1], unpack(out, i, math.min(i + 999, #out)))\n"
 	"end\n"
 	"for list in pairs(dirty) do redis.call('HSET', KEYS[2], list, marks[list]) end\n"
-	"return n\n";
+	"return #out\n";
 
 /* SCRIPT LOAD once per connection: later batches send only the digest. */
 static bool load_script(struct pawl_redis *r)
