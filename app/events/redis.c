@@ -272,6 +272,7 @@ static const char append_script[] =
 	"for i = 1, #out, 1000 do\n"
 	"  redis.call('LPUSH', KEYS[1], unpack(out, i, math.min(i + 999, #out)))\n"
 	"end\n"
+	/* Marks last: a script that fails midway leaves duplicates to come, never a loss. */
 	"for list in pairs(dirty) do redis.call('HSET', KEYS[2], list, marks[list]) end\n"
 	"return #out\n";
 
@@ -383,7 +384,7 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 		goto backoff;
 	if (append_once(r, (int)(5 + 3 * n), argv, &count))
 		goto done;
-	/* A kept link Redis closed (a restart): nothing ran, so once more on a fresh one. */
+	/* A kept link Redis closed (a restart): once more on a fresh one (it adds nothing twice). */
 	if (kept && r->closed) {
 		disconnect(r);
 		if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
