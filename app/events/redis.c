@@ -24,6 +24,7 @@ struct pawl_redis {
 	int timeout_ms;
 	long long retry_at_ms;  /* monotonic: no new attempt before this */
 	bool closed;            /* the last command failed because the peer had closed the link */
+	char sha[48];           /* the append script's digest on this connection; empty: not loaded */
 };
 
 static long long now_ms(void)
@@ -138,6 +139,7 @@ static void disconnect(struct pawl_redis *r)
 		redisFree(r->ctx);
 		r->ctx = NULL;
 	}
+	r->sha[0] = '\0';
 }
 
 void pawl_redis_free(struct pawl_redis *r)
@@ -246,62 +248,168 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
 	return rc;
 }
 
-/* One pipelined round trip: true when every LPUSH answered with its length. */
-static bool push_once(struct pawl_redis *r, const char *key, const char *const *payloads,
-    size_t n)
+/*
+ * The append script. KEYS[1] is the Redis list, KEYS[2] its high-water
+ * marks (a hash: pawl list key -> outbox id of the last event appended).
+ * ARGV holds triples (pawl list key, outbox id, payload), oldest first; an
+ * empty id means "no order to keep" (read events). An event is appended only
+ * when its id is above its list's mark, so pushing a batch again after a lost
+ * reply or a stall appends nothing twice. Ids are compared as decimal strings
+ * (length, then bytes): exact for any bigint. Runs atomically (EVAL).
+ */
+static const char append_script[] =
+	"local marks, dirty, out = {}, {}, {}\n"
+	"for i = 1, #ARGV, 3 do\n"
+	"  local list, seq = ARGV[i], ARGV[i + 1]\n"
+	"  local ok = seq == ''\n"
+	"  if not ok then\n"
+	"    local m = marks[list]\n"
+	"    if m == nil then m = redis.call('HGET', KEYS[2], list) or ''; marks[list] = m end\n"
+	"    ok = m == '' or #seq > #m or (#seq == #m and seq > m)\n"
+	"    if ok then marks[list] = seq; dirty[list] = true end\n"
+	"  end\n"
+	"  if ok then out[#out + 1] = ARGV[i + 2] end\n"
+	"end\n"
+	/* One LPUSH per 1000 values (unpack's stack limit): LPUSH k a b = LPUSH k a; LPUSH k b. */
+	"for i = 1, #out, 1000 do\n"
+	"  redis.call('LPUSH', KEYS[1], unpack(out, i, math.min(i + 999, #out)))\n"
+	"end\n"
+	/* Marks last: a script that fails midway leaves duplicates to come, never a loss. */
+	"for list in pairs(dirty) do redis.call('HSET', KEYS[2], list, marks[list]) end\n"
+	"return #out\n";
+
+/* SCRIPT LOAD once per connection: later batches send only the digest. */
+static bool load_script(struct pawl_redis *r)
 {
-	size_t i;
+	const char *argv[] = { "SCRIPT", "LOAD", append_script };
+	redisReply *reply;
+	bool ok;
 
-	r->closed = false;
-	for (i = 0; i < n; i++) {
-		const char *argv[] = { "LPUSH", key, payloads[i] };
-
-		if (redisAppendCommandArgv(r->ctx, 3, argv, NULL) != REDIS_OK)
-			return false;
-	}
-	for (i = 0; i < n; i++) {
-		void *reply = NULL;
-		int ok = redisGetReply(r->ctx, &reply) == REDIS_OK && reply != NULL &&
-		    ((redisReply *)reply)->type == REDIS_REPLY_INTEGER;
-
-		/* Closed before the first answer: none ran (at worst a duplicate: at-least-once). */
-		r->closed = i == 0 && reply == NULL && peer_closed(r->ctx);
-		if (reply != NULL)
-			freeReplyObject(reply);
-		if (!ok)
-			return false;
-	}
-	return true;
+	if (r->sha[0] != '\0')
+		return true;
+	reply = redisCommandArgv(r->ctx, 3, argv, NULL);
+	ok = reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len < sizeof(r->sha);
+	r->closed = reply == NULL && peer_closed(r->ctx);
+	if (ok)
+		memcpy(r->sha, reply->str, reply->len + 1);
+	if (reply != NULL)
+		freeReplyObject(reply);
+	return ok;
 }
 
-enum pawl_err pawl_redis_lpush(struct pawl_redis *r, const char *key,
-    const char *const *payloads, size_t n, struct pawl_error *err)
+/*
+ * One EVALSHA of the append script over argv (argv[0], argv[1] are filled
+ * here); EVAL when Redis lost its script cache (a restart, SCRIPT FLUSH).
+ */
+static bool append_once(struct pawl_redis *r, int argc, const char **argv, long long *appended)
 {
-	enum pawl_err rc;
+	redisReply *reply = NULL;
+	bool ok;
+
+	r->closed = false;
+	if (!load_script(r))
+		return false;
+	argv[0] = "EVALSHA";
+	argv[1] = r->sha;
+	reply = redisCommandArgv(r->ctx, argc, argv, NULL);
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(reply);
+		r->sha[0] = '\0';
+		argv[0] = "EVAL";
+		argv[1] = append_script;
+		reply = redisCommandArgv(r->ctx, argc, argv, NULL);
+	}
+	ok = reply != NULL && reply->type == REDIS_REPLY_INTEGER;
+	/* Closed before an answer: safe to send again, the script adds nothing twice. */
+	r->closed = reply == NULL && peer_closed(r->ctx);
+	if (ok)
+		*appended = reply->integer;
+	else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		pawl_log_warn("Redis append script failed: %s", reply->str);
+	if (reply != NULL)
+		freeReplyObject(reply);
+	return ok;
+}
+
+/* The script's arguments: the two keys, then (list key, id, payload) per event. */
+static const char **append_args(const char *key, const char *const *lists, const long long *seqs,
+    const char *const *payloads, size_t n, char **hwm, char **nums)
+{
+	const char **argv = calloc(5 + 3 * n, sizeof(*argv));
+	size_t i;
+
+	*hwm = malloc(strlen(key) + 5);
+	*nums = calloc(n, 24);
+	if (argv == NULL || *hwm == NULL || *nums == NULL) {
+		free(argv);
+		return NULL;
+	}
+	sprintf(*hwm, "%s:hwm", key);
+	argv[2] = "2";
+	argv[3] = key;
+	argv[4] = *hwm;
+	for (i = 0; i < n; i++) {
+		char *num = *nums + 24 * i;
+
+		if (seqs[i] > 0)
+			snprintf(num, 24, "%lld", seqs[i]);
+		argv[5 + 3 * i] = lists[i];
+		argv[6 + 3 * i] = num;
+		argv[7 + 3 * i] = payloads[i];
+	}
+	return argv;
+}
+
+enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const char *const *lists,
+    const long long *seqs, const char *const *payloads, size_t n, size_t *appended,
+    struct pawl_error *err)
+{
+	char *hwm = NULL, *nums = NULL;
+	const char **argv = NULL;
+	long long count = 0;
+	enum pawl_err rc = PAWL_OK;
 	bool kept;
 
+	*appended = 0;
 	if (n == 0)
 		return PAWL_OK;
-	if (r->ctx == NULL && now_ms() < r->retry_at_ms)
-		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
+	if (r->ctx == NULL && now_ms() < r->retry_at_ms) {
+		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
+		goto out;
+	}
+	if ((argv = append_args(key, lists, seqs, payloads, n, &hwm, &nums)) == NULL) {
+		rc = pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	kept = r->ctx != NULL;
 	if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
-		goto fail;
-	if (push_once(r, key, payloads, n))
-		return PAWL_OK;
-	/* A kept link Redis closed (a restart): nothing ran, so once more on a fresh one. */
+		goto backoff;
+	if (append_once(r, (int)(5 + 3 * n), argv, &count))
+		goto done;
+	/* A kept link Redis closed (a restart): once more on a fresh one (it adds nothing twice). */
 	if (kept && r->closed) {
 		disconnect(r);
 		if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
-			goto fail;
-		if (push_once(r, key, payloads, n))
-			return PAWL_OK;
+			goto backoff;
+		if (append_once(r, (int)(5 + 3 * n), argv, &count))
+			goto done;
 	}
-	pawl_log_warn("Redis LPUSH %s failed: %s", key, r->ctx && r->ctx->errstr[0] ? r->ctx->errstr
-	    : "error reply");
+	pawl_log_warn("Redis append to %s failed: %s", key, r->ctx && r->ctx->errstr[0]
+	    ? r->ctx->errstr : "error reply");
 	disconnect(r);
-	pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push failed");
-fail:
+	rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push failed");
+backoff:
 	r->retry_at_ms = now_ms() + BACKOFF_MS;
-	return err->code;
+	goto out;
+done:
+	*appended = (size_t)count;
+	rc = PAWL_OK;
+	if (count < (long long)n)
+		pawl_log_info("Redis %s: %zu of %zu events were already there (a retried push)",
+		    key, n - (size_t)count, n);
+out:
+	free(argv);
+	free(hwm);
+	free(nums);
+	return rc;
 }

@@ -46,6 +46,36 @@ static void on_usr1(int sig)
 	relay_reopen = 1;
 }
 
+/*
+ * A row's place in its list's order for the append script: its outbox id, or
+ * 0 for a read event. Reads get their rows after the response, outside any
+ * list lock (worker.c), so their ids do not follow commit order within a
+ * list and a high-water mark could drop one that committed late. The payload
+ * is pawl's own (events.c): the first "action":" is the top-level key, since
+ * a quote inside a JSON string is always escaped.
+ */
+static long long order_of(const char *payload, long long id)
+{
+	const char *a = strstr(payload, "\"action\":\"");
+
+	return a != NULL && strncmp(a + 10, "read\"", 5) == 0 ? 0 : id;
+}
+
+/* Appends rows (in id order) to listname: idempotent, see pawl_redis_append. */
+static enum pawl_err push(struct pawl_redis *redis, const char *listname,
+    struct pawl_arena *arena, const char *const *lists, const long long *ids,
+    const char *const *payloads, size_t n, struct pawl_error *err)
+{
+	long long *order = pawl_arena_calloc(arena, n + 1, sizeof(*order));
+	size_t i, appended;
+
+	if (order == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		order[i] = order_of(payloads[i], ids[i]);
+	return pawl_redis_append(redis, listname, lists, order, payloads, n, &appended, err);
+}
+
 static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listname,
     struct pawl_pg *pg, struct pawl_arena *arena, const char *listener, const char *list_key,
     const char *snapshot, int limit, struct pawl_outbox_batch *b, struct pawl_error *err)
@@ -56,7 +86,8 @@ static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listnam
 		return rc;
 	if ((rc = pawl_outbox_take(pg, arena, listener, list_key, snapshot, limit, b,
 	    err)) != PAWL_OK ||
-	    (b->n > 0 && (rc = pawl_redis_lpush(redis, listname, b->payloads, b->n, err)) != PAWL_OK)) {
+	    (b->n > 0 && (rc = push(redis, listname, arena, b->list_keys, b->ids, b->payloads, b->n,
+	    err)) != PAWL_OK)) {
 		pawl_pg_rollback(pg, arena);
 		return rc;
 	}
@@ -184,27 +215,32 @@ static void drain_wakes(int fd)
 		;
 }
 
-/* Pushes a batch of several listeners' rows: each listener's in id order, one LPUSH call each. */
+/* Pushes a batch of several listeners' rows: each listener's in id order, one script call each. */
 static enum pawl_err push_all(const struct pawl_listeners *ls, struct pawl_arena *arena,
     const char *const *names, size_t n_names, const struct pawl_outbox_batch *b,
     struct pawl_error *err)
 {
 	const char **mine = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine));
+	const char **lists = pawl_arena_calloc(arena, b->n + 1, sizeof(*lists));
+	long long *ids = pawl_arena_calloc(arena, b->n + 1, sizeof(*ids));
 	size_t i, j, n;
 	enum pawl_err rc;
 
-	if (mine == NULL)
+	if (mine == NULL || lists == NULL || ids == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n_names; i++) {
 		const char *listname = NULL;
 		struct pawl_redis *redis = pawl_listeners_redis(ls, names[i], &listname);
 
 		for (j = 0, n = 0; j < b->n; j++)
-			if (strcmp(b->listeners[j], names[i]) == 0)
-				mine[n++] = b->payloads[j];
+			if (strcmp(b->listeners[j], names[i]) == 0) {
+				mine[n] = b->payloads[j];
+				lists[n] = b->list_keys[j];
+				ids[n++] = b->ids[j];
+			}
 		if (n > 0 && redis == NULL)
 			return pawl_error_set(err, PAWL_ERR_INTERNAL, "listener '%s' has no Redis", names[i]);
-		if (n > 0 && (rc = pawl_redis_lpush(redis, listname, mine, n, err)) != PAWL_OK)
+		if (n > 0 && (rc = push(redis, listname, arena, lists, ids, mine, n, err)) != PAWL_OK)
 			return rc;
 	}
 	return PAWL_OK;

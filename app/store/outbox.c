@@ -60,6 +60,7 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	out->n = 0;
 	out->locked = 0;
 	out->listeners = NULL;
+	out->list_keys = NULL;
 	rc = pawl_pg_exec(pg, arena,
 	    /*
 	     * The delivery's COMMIT need not wait for the disk: if it is lost in a
@@ -78,7 +79,8 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	rows = pawl_pg_rows(res);
 	out->ids = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->ids));
 	out->payloads = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->payloads));
-	if (out->ids == NULL || out->payloads == NULL)
+	out->list_keys = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->list_keys));
+	if (out->ids == NULL || out->payloads == NULL || out->list_keys == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < rows; i++) {
 		out->locked = pawl_pg_value(res, i, 0)[0] == 't';
@@ -86,6 +88,7 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 			continue;
 		out->ids[out->n] = strtoll(pawl_pg_value(res, i, 1), NULL, 10);
 		out->payloads[out->n] = pawl_pg_value(res, i, 2);
+		out->list_keys[out->n] = list_key;
 		out->n++;
 	}
 	return PAWL_OK;
@@ -123,20 +126,23 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	    "WHERE pg_try_advisory_xact_lock(2, hashtext(d.listener || ' ' || d.list_key))), "
 	    "taken AS (DELETE FROM outbox o USING cand c JOIN locked l "
 	    "ON c.listener = l.listener AND c.list_key = l.list_key WHERE o.id = c.id "
-	    "RETURNING o.id, o.listener, o.payload) "
-	    "SELECT id, listener, payload FROM taken ORDER BY id", 3, params, 0, &res, err);
+	    "RETURNING o.id, o.listener, o.payload, o.list_key) "
+	    "SELECT id, listener, payload, list_key FROM taken ORDER BY id", 3, params, 0, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
 	out->ids = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->ids));
 	out->listeners = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->listeners));
 	out->payloads = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->payloads));
-	if (out->ids == NULL || out->listeners == NULL || out->payloads == NULL)
+	out->list_keys = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->list_keys));
+	if (out->ids == NULL || out->listeners == NULL || out->payloads == NULL ||
+	    out->list_keys == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < rows; i++) {
 		out->ids[i] = strtoll(pawl_pg_value(res, i, 0), NULL, 10);
 		out->listeners[i] = pawl_pg_value(res, i, 1);
 		out->payloads[i] = pawl_pg_value(res, i, 2);
+		out->list_keys[i] = pawl_pg_value(res, i, 3);
 	}
 	out->n = (size_t)rows;
 	return PAWL_OK;

@@ -24,6 +24,7 @@ struct pawl_outbox_batch {
 	long long *ids;
 	const char **payloads;
 	const char **listeners; /* pawl_outbox_take_all only: each row's listener */
+	const char **list_keys; /* each row's list (the id orders the rows of one list) */
 	size_t n;
 	int locked;       /* 0: another process is delivering this list now */
 };

@@ -3,10 +3,13 @@
  * Reliable queue pattern: BLMOVE each event from the list into this
  * consumer's own processing list, handle it, then LREM it from there. At
  * start, what a crashed run left in the processing list goes back to the
- * queue first, in order. pawl delivers at least once, so events are
- * de-duplicated on event_id (the last -k ids are remembered).
+ * queue first, in order; so does every reconnect, and every idle second
+ * (a BLMOVE sent on a link dropped during a Redis stall can still run after
+ * the stall, into the processing list). pawl delivers at least once, so
+ * events are de-duplicated on event_id: the last -k ids are remembered, and
+ * with -f kept in a file so the memory survives restarts (docs/consumers.md).
  *
- *   pawl-consumer -p 6380 -n 100 -t 30 -o events.log
+ *   pawl-consumer -p 6380 -n 100 -t 30 -o events.log -f seen.ids
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,7 +30,7 @@
 #define IO_TIMEOUT_S 5 /* socket timeout; each BLMOVE blocks at most 1 s */
 
 struct options {
-	const char *host, *socket, *password, *list, *out_path;
+	const char *host, *socket, *password, *list, *out_path, *seen_path;
 	char processing[256];
 	int port, db;
 	long count;   /* exit after this many events handled; 0: never */
@@ -41,6 +44,7 @@ struct seen {
 	long *next;   /* chain link per ring slot, -1 ends */
 	long *heads;  /* per bucket, -1 empty */
 	long cap, n, at, n_buckets;
+	FILE *file;   /* -f: every id added is appended here, one a line */
 };
 
 struct stats {
@@ -72,13 +76,15 @@ static void usage(FILE *f)
 {
 	fputs("usage: pawl-consumer [-h HOST] [-p PORT] [-s SOCKET] [-a PASSWORD] [-d DB]\n"
 	    "                     [-l LIST] [-w PROCESSING] [-n COUNT] [-t SECONDS]\n"
-	    "                     [-k DEDUP] [-o FILE]\n"
+	    "                     [-k DEDUP] [-o FILE] [-f SEEN]\n"
 	    "  -l LIST        the list pawl pushes to (event_listeners.<name>.listname; pawl.events)\n"
 	    "  -w PROCESSING  this consumer's own processing list (LIST.processing): one per consumer\n"
 	    "  -n COUNT       exit after COUNT events handled (default 0: never)\n"
 	    "  -t SECONDS     exit after SECONDS (default 0: never)\n"
 	    "  -k DEDUP       event_ids remembered to drop redeliveries (default 10000)\n"
 	    "  -o FILE        append each event as one line to FILE (default: standard output)\n"
+	    "  -f SEEN        keep the handled event_ids in SEEN, so a restart still drops\n"
+	    "                 redeliveries (default: in memory only)\n"
 	    "Exit status: 0 done (COUNT reached, or stopped by a signal or -t without -n),\n"
 	    "1 error, 2 usage, 3 -t expired before COUNT events.\n", f);
 }
@@ -107,7 +113,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->port = 6379;
 	o->list = "pawl.events";
 	o->dedup = 10000;
-	while ((c = getopt(argc, argv, "h:p:s:a:d:l:w:n:t:k:o:")) != -1) {
+	while ((c = getopt(argc, argv, "h:p:s:a:d:l:w:n:t:k:o:f:")) != -1) {
 		switch (c) {
 		case 'h': o->host = optarg; break;
 		case 'p': o->port = (int)number(optarg, 1, 65535); break;
@@ -120,6 +126,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 't': o->seconds = number(optarg, 0, 100000000); break;
 		case 'k': o->dedup = number(optarg, 1, 100000000); break;
 		case 'o': o->out_path = optarg; break;
+		case 'f': o->seen_path = optarg; break;
 		default: usage(stderr); exit(2);
 		}
 	}
@@ -166,6 +173,8 @@ static int seen_init(struct seen *s, long cap)
 
 static void seen_free(struct seen *s)
 {
+	if (s->file != NULL)
+		fclose(s->file);
 	free(s->ids);
 	free(s->next);
 	free(s->heads);
@@ -200,6 +209,90 @@ static void seen_add(struct seen *s, const char *id)
 	s->next[slot] = s->heads[b];
 	s->heads[b] = slot;
 	s->at = (slot + 1) % s->cap;
+}
+
+/* Remembers id, in the file too when there is one: 0, or -1 if it cannot be written. */
+static int seen_remember(struct seen *s, const char *id)
+{
+	seen_add(s, id);
+	if (s->file != NULL && (fprintf(s->file, "%s\n", id) < 0 || fflush(s->file) != 0)) {
+		say("cannot write the seen ids: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Loads the ids a previous run handled (the last `cap` of them), rewrites the
+ * file with only those so it never grows past the memory, and keeps it open
+ * to append to. A missing file is an empty memory.
+ */
+static int seen_load(struct seen *s, const char *path)
+{
+	char line[ID_MAX + 2], tmp[PATH_MAX];
+	FILE *f = fopen(path, "r");
+	int rc = -1;
+	long i;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] != '\0' && !seen_has(s, line))
+			seen_add(s, line);
+	}
+	if (f != NULL)
+		fclose(f);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		goto out;
+	for (i = 0; i < s->n; i++) /* oldest first, so a later load keeps the newest */
+		fprintf(f, "%s\n", s->ids[(s->at - s->n + i + s->cap) % s->cap]);
+	rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+	if (fclose(f) != 0 || rc != 0 || rename(tmp, path) != 0 ||
+	    (s->file = fopen(path, "a")) == NULL)
+		rc = -1;
+out:
+	if (rc != 0)
+		say("%s: %s", path, strerror(errno));
+	return rc;
+}
+
+static void event_id_of(const char *payload, size_t len, char *id, size_t size);
+
+/*
+ * The handler's effect (a line of -o FILE) and the id record are two writes:
+ * a kill between them leaves an event handled but not remembered, and its
+ * redelivery would be handled twice. The output's last line is what was
+ * handled last, so remember it now. (An application does the same with its
+ * own state, e.g. the last event_id stored in the transaction that applied it.)
+ */
+static int seen_reconcile(struct seen *s, const char *out_path)
+{
+	char *line = NULL, *last = NULL, id[ID_MAX];
+	size_t cap = 0;
+	ssize_t got;
+	FILE *f = fopen(out_path, "r");
+	int rc = 0;
+
+	if (f == NULL)
+		return 0;
+	/* Only the end matters: a large file is read from its last 64 KiB. */
+	if (fseek(f, -65536, SEEK_END) != 0)
+		rewind(f);
+	while ((got = getline(&line, &cap, f)) > 0) {
+		if (line[got - 1] != '\n')
+			break; /* a line cut by the kill was not handled */
+		free(last);
+		last = strdup(line);
+	}
+	fclose(f);
+	if (last != NULL) {
+		event_id_of(last, strlen(last), id, sizeof(id));
+		if (id[0] != '\0' && !seen_has(s, id))
+			rc = seen_remember(s, id);
+	}
+	free(line);
+	free(last);
+	return rc;
 }
 
 /* --- Redis ------------------------------------------------------------------ */
@@ -329,7 +422,12 @@ static int consume_one(redisContext *ctx, const struct options *o, FILE *out, st
 	if (r == NULL || r->type == REDIS_REPLY_ERROR)
 		goto out;
 	if (r->type == REDIS_REPLY_NIL) {
-		rc = 0;
+		/*
+		 * Idle, holding nothing: whatever is in the processing list was moved
+		 * there by a BLMOVE of a link this consumer already dropped (sent just
+		 * before a Redis stall, run after it). Back to the queue with it.
+		 */
+		rc = requeue(ctx, o, st) == 0 ? 0 : -1;
 		goto out;
 	}
 	event_id_of(r->str, r->len, id, sizeof(id));
@@ -342,9 +440,11 @@ static int consume_one(redisContext *ctx, const struct options *o, FILE *out, st
 			rc = -2; /* left in the processing list: the next run requeues it */
 			goto out;
 		}
-		if (id[0] != '\0')
-			seen_add(seen, id);
 		st->handled++;
+		if (id[0] != '\0' && seen_remember(seen, id) != 0) {
+			rc = -2;
+			goto out;
+		}
 	}
 	ack[3] = r->str;
 	ack_lens[0] = 4;
@@ -379,6 +479,9 @@ int main(int argc, char **argv)
 		say("out of memory");
 		goto out;
 	}
+	if (o.seen_path != NULL && (seen_load(&seen, o.seen_path) != 0 ||
+	    (o.out_path != NULL && seen_reconcile(&seen, o.out_path) != 0)))
+		goto out;
 	if (o.out_path != NULL && (out = fopen(o.out_path, "a")) == NULL) {
 		say("%s: %s", o.out_path, strerror(errno));
 		goto out;

@@ -149,6 +149,7 @@ void test_lists_register(void);
 void test_concurrency_register(void);
 void test_events_register(void);
 void test_delivery_register(void);
+void test_consumers_register(void);
 void test_permissions_register(void);
 void test_extras_register(void);
 void test_pg_register(void);
