@@ -250,12 +250,13 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
 
 /*
  * The append script. KEYS[1] is the Redis list, KEYS[2] its high-water
- * marks (a hash: pawl list key -> outbox id of the last event appended).
- * ARGV holds triples (pawl list key, outbox id, payload), oldest first; an
- * empty id means "no order to keep" (read events). An event is appended only
- * when its id is above its list's mark, so pushing a batch again after a lost
- * reply or a stall appends nothing twice. Ids are compared as decimal strings
- * (length, then bytes): exact for any bigint. Runs atomically (EVAL).
+ * marks (a hash: pawl list key -> order of the last event appended).
+ * ARGV holds triples (pawl list key, order, payload), oldest first; an
+ * empty order means "no order to keep" (read events). An event is appended
+ * only when its order is above its list's mark, so pushing a batch again
+ * after a lost reply or a stall appends nothing twice. Orders are compared
+ * as strings (length, then bytes): the caller makes that the right order.
+ * Runs atomically (EVAL).
  */
 static const char append_script[] =
 	"local marks, dirty, out = {}, {}, {}\n"
@@ -331,16 +332,15 @@ static bool append_once(struct pawl_redis *r, int argc, const char **argv, long 
 	return ok;
 }
 
-/* The script's arguments: the two keys, then (list key, id, payload) per event. */
-static const char **append_args(const char *key, const char *const *lists, const long long *seqs,
-    const char *const *payloads, size_t n, char **hwm, char **nums)
+/* The script's arguments: the two keys, then (list key, order, payload) per event. */
+static const char **append_args(const char *key, const char *const *lists,
+    const char *const *orders, const char *const *payloads, size_t n, char **hwm)
 {
 	const char **argv = calloc(5 + 3 * n, sizeof(*argv));
 	size_t i;
 
 	*hwm = malloc(strlen(key) + 5);
-	*nums = calloc(n, 24);
-	if (argv == NULL || *hwm == NULL || *nums == NULL) {
+	if (argv == NULL || *hwm == NULL) {
 		free(argv);
 		return NULL;
 	}
@@ -349,22 +349,18 @@ static const char **append_args(const char *key, const char *const *lists, const
 	argv[3] = key;
 	argv[4] = *hwm;
 	for (i = 0; i < n; i++) {
-		char *num = *nums + 24 * i;
-
-		if (seqs[i] > 0)
-			snprintf(num, 24, "%lld", seqs[i]);
 		argv[5 + 3 * i] = lists[i];
-		argv[6 + 3 * i] = num;
+		argv[6 + 3 * i] = orders[i] != NULL ? orders[i] : "";
 		argv[7 + 3 * i] = payloads[i];
 	}
 	return argv;
 }
 
 enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const char *const *lists,
-    const long long *seqs, const char *const *payloads, size_t n, size_t *appended,
+    const char *const *orders, const char *const *payloads, size_t n, size_t *appended,
     struct pawl_error *err)
 {
-	char *hwm = NULL, *nums = NULL;
+	char *hwm = NULL;
 	const char **argv = NULL;
 	long long count = 0;
 	enum pawl_err rc = PAWL_OK;
@@ -377,7 +373,7 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
 		goto out;
 	}
-	if ((argv = append_args(key, lists, seqs, payloads, n, &hwm, &nums)) == NULL) {
+	if ((argv = append_args(key, lists, orders, payloads, n, &hwm)) == NULL) {
 		rc = pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -410,6 +406,5 @@ done:
 out:
 	free(argv);
 	free(hwm);
-	free(nums);
 	return rc;
 }

@@ -47,18 +47,26 @@ static void on_usr1(int sig)
 }
 
 /*
- * A row's place in its list's order for the append script: its outbox id, or
- * 0 for a read event. Reads get their rows after the response, outside any
- * list lock (worker.c), so their ids do not follow commit order within a
- * list and a high-water mark could drop one that committed late. The payload
- * is pawl's own (events.c): the first "action":" is the top-level key, since
- * a quote inside a JSON string is always escaped.
+ * A row's place in its list's order for the append script: its event's
+ * timestamp, then its outbox id, as one string whose byte order is that
+ * order (two zero-padded numbers); NULL for a read event. Both follow commit
+ * order within a list (one writer of a list at a time, timestamps strictly
+ * increasing). The timestamp comes first so that a database restored from a
+ * backup, whose outbox ids start again lower, still gets its new events
+ * through: they are timestamped later than anything pushed before. Reads get
+ * their rows after the response, outside any list lock (worker.c), so they
+ * follow no order and keep no mark. The payload is pawl's own (events.c):
+ * its first "action":" and "timestamp": are the top-level keys, since a quote
+ * inside a JSON string is always escaped.
  */
-static long long order_of(const char *payload, long long id)
+static const char *order_of(struct pawl_arena *arena, const char *payload, long long id)
 {
-	const char *a = strstr(payload, "\"action\":\"");
+	const char *a = strstr(payload, "\"action\":\""), *t = strstr(payload, "\"timestamp\":");
+	long long ts = t != NULL ? strtoll(t + 12, NULL, 10) : 0;
 
-	return a != NULL && strncmp(a + 10, "read\"", 5) == 0 ? 0 : id;
+	if (a != NULL && strncmp(a + 10, "read\"", 5) == 0)
+		return NULL;
+	return pawl_arena_printf(arena, "%020lld%020lld", ts > 0 ? ts : 0, id > 0 ? id : 0);
 }
 
 /* Appends rows (in id order) to listname: idempotent, see pawl_redis_append. */
@@ -66,13 +74,13 @@ static enum pawl_err push(struct pawl_redis *redis, const char *listname,
     struct pawl_arena *arena, const char *const *lists, const long long *ids,
     const char *const *payloads, size_t n, struct pawl_error *err)
 {
-	long long *order = pawl_arena_calloc(arena, n + 1, sizeof(*order));
+	const char **order = pawl_arena_calloc(arena, n + 1, sizeof(*order));
 	size_t i, appended;
 
 	if (order == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n; i++)
-		order[i] = order_of(payloads[i], ids[i]);
+		order[i] = order_of(arena, payloads[i], ids[i]);
 	return pawl_redis_append(redis, listname, lists, order, payloads, n, &appended, err);
 }
 

@@ -37,19 +37,20 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
  * Appends events to the Redis list key (LPUSH, oldest first) through one
  * atomic Lua script call (SCRIPT LOAD once per connection, then EVALSHA;
  * EVAL if Redis lost the script). Event i belongs to pawl list lists[i]
- * ("<parent_id> <resource_name>") and has outbox id seqs[i]: it is appended
- * only if seqs[i] is above the high-water mark kept in the hash "<key>:hwm"
- * (field lists[i]), which then moves to seqs[i]. So pushing the same events
- * again (a lost reply, a stall, a crash before the outbox DELETE) appends
- * nothing twice, and an older event never lands after a newer one of its
- * list. seqs[i] <= 0: no order to keep (read events), always appended.
- * Within a list, seqs must increase. *appended: how many were appended.
+ * ("<parent_id> <resource_name>") and has the order orders[i], a string
+ * compared by length then bytes: it is appended only if orders[i] is above
+ * the high-water mark kept in the hash "<key>:hwm" (field lists[i]), which
+ * then moves to orders[i]. So pushing the same events again (a lost reply, a
+ * stall, a crash before the outbox DELETE) appends nothing twice, and an
+ * older event never lands after a newer one of its list. orders[i] NULL: no
+ * order to keep (read events), always appended. Within a list, orders must
+ * increase. *appended: how many were appended.
  * After a failure the handle refuses to retry for a short back-off, so an
  * outage costs one timeout, not one per request. PAWL_ERR_BACKEND on
  * failure; then the script may or may not have run.
  */
 enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const char *const *lists,
-    const long long *seqs, const char *const *payloads, size_t n, size_t *appended,
+    const char *const *orders, const char *const *payloads, size_t n, size_t *appended,
     struct pawl_error *err);
 
 #endif

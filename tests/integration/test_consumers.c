@@ -83,19 +83,35 @@ static bool psql(const char *sql, char *out, size_t size)
 	return pclose(p) == 0;
 }
 
-/* HGET of the marks hash (a fresh connection: the harness's may be mid-stall). */
-static long long hwm_of(const char *list_key)
+/* A mark: the event's timestamp and its outbox id (relay.c, order_of). */
+struct mark {
+	long long ts, id;
+};
+
+/*
+ * HGET of the marks hash (a fresh connection: the harness's may be
+ * mid-stall); ts -1 when there is none. A mark is two zero-padded 20-digit
+ * numbers, so that its bytes sort as (timestamp, id).
+ */
+static struct mark hwm_of(const char *list_key)
 {
 	struct timeval tv = { 2, 0 };
 	redisContext *c = redisConnectWithTimeout("127.0.0.1", atoi(getenv("PAWL_REDIS_PORT")), tv);
 	redisReply *r = c && !c->err ? redisCommand(c, "HGET %s %s", HWM_KEY, list_key) : NULL;
-	long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+	struct mark m = { -1, -1 };
+	char ts[21];
 
+	if (r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40) {
+		memcpy(ts, r->str, 20);
+		ts[20] = '\0';
+		m.ts = atoll(ts);
+		m.id = atoll(r->str + 20);
+	}
 	if (r != NULL)
 		freeReplyObject(r);
 	if (c != NULL)
 		redisFree(c);
-	return v;
+	return m;
 }
 
 /* Outbox rows still waiting for list_key (-1 on error). */
@@ -119,15 +135,17 @@ static size_t copies_of(const struct events *e, const char *id)
 
 /*
  * The same push twice appends once: outbox rows already delivered (the
- * mark's id, and an older one) are put back, as a relay retry or a lost
- * DELETE would; the relay takes them and Redis gets nothing. A row above the
- * mark, pushed in the same pass, still arrives (once).
+ * mark's, and an older one) are put back, as a relay retry or a lost DELETE
+ * would; the relay takes them and Redis gets nothing. A row above the mark,
+ * pushed in the same pass, still arrives (once); so does one with a lower
+ * outbox id but a later timestamp, as a database restored from a backup
+ * writes (its ids start again lower, its clock does not).
  */
 static void test_repush_appends_once(void)
 {
-	char b[64], p[256], key[256], sql[2048];
+	char b[64], p[256], key[256], sql[4096];
 	struct events e;
-	long long mark;
+	struct mark mark;
 	long rows = -1;
 
 	unique_id(b, sizeof b, "ra");
@@ -144,28 +162,34 @@ static void test_repush_appends_once(void)
 	events_free(&e);
 	snprintf(key, sizeof key, "/buckets/%s/collections/c record", b);
 	mark = hwm_of(key);
-	CHECK(mark > 1, "no high-water mark for '%s' in %s after delivery", key, HWM_KEY);
-	CU_ASSERT_FATAL(mark > 1);
+	CHECK(mark.ts > 1 && mark.id > 10, "no high-water mark for '%s' in %s after delivery", key,
+	      HWM_KEY);
+	CU_ASSERT_FATAL(mark.ts > 1 && mark.id > 10);
 
+#define ROW(id, ts, name) "(" id ", '" LISTENER "', '%s', '{\\\"timestamp\\\":" ts \
+	",\\\"action\\\":\\\"create\\\",\\\"bucket_id\\\":\\\"%s\\\",\\\"event_id\\\":\\\"" name "\\\"}')"
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO outbox (id, listener, list_key, payload) VALUES "
-		 "(%lld, '" LISTENER "', '%s', '{\\\"bucket_id\\\":\\\"%s\\\",\\\"event_id\\\":\\\"again\\\"}'),"
-		 "(%lld, '" LISTENER "', '%s', '{\\\"bucket_id\\\":\\\"%s\\\",\\\"event_id\\\":\\\"older\\\"}'),"
-		 "(nextval('outbox_id_seq'), '" LISTENER "', '%s', "
-		 "'{\\\"bucket_id\\\":\\\"%s\\\",\\\"event_id\\\":\\\"newer\\\"}'); NOTIFY pawl_outbox",
-		 mark, key, b, mark - 1, key, b, key, b);
+		 ROW("%lld", "%lld", "again") "," ROW("%lld", "%lld", "older") ","
+		 ROW("%lld", "%lld", "restored") "," ROW("nextval('outbox_id_seq')", "%lld", "newer")
+		 "; NOTIFY pawl_outbox",
+		 mark.id, key, mark.ts, b, mark.id - 1, key, mark.ts, b,
+		 mark.id - 10, key, mark.ts + 1, b, key, mark.ts + 2, b);
+#undef ROW
 	CU_ASSERT_FATAL(psql(sql, NULL, 0));
 	for (long waited = 0; waited < DELIVERY_MS && (rows = outbox_rows(key)) != 0; waited += 50)
 		sleep_ms(50);
 	CHECK(rows == 0, "%ld re-pushed outbox rows never taken", rows);
-	events_wait(EVENTS_LIST, in_bucket, b, 6, DELIVERY_MS, &e);
+	events_wait(EVENTS_LIST, in_bucket, b, 7, DELIVERY_MS, &e);
 	CHECK(copies_of(&e, "again") == 0, "an event re-pushed with the mark's id was appended again");
 	CHECK(copies_of(&e, "older") == 0, "an event below the mark was appended");
 	CHECK(copies_of(&e, "newer") == 1, "the event above the mark came %zu times, expected once",
 	      copies_of(&e, "newer"));
-	CHECK(e.n == 6 && duplicate_ids(&e) == 0, "%zu events of %s, %zu duplicates; expected 6, none",
+	CHECK(copies_of(&e, "restored") == 1, "a later event under a lower outbox id came %zu times, "
+	      "expected once", copies_of(&e, "restored"));
+	CHECK(e.n == 7 && duplicate_ids(&e) == 0, "%zu events of %s, %zu duplicates; expected 7, none",
 	      e.n, b, duplicate_ids(&e));
-	CHECK(hwm_of(key) > mark, "the mark did not move past the newer row");
+	CHECK(hwm_of(key).ts == mark.ts + 2, "the mark did not move past the newer row");
 	events_free(&e);
 }
 
