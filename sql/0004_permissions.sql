@@ -1,4 +1,4 @@
--- Kinto's permission model (protocol-notes §3.14): access control entries per
+-- Kinto's permission model (docs/protocol.md §5): access control entries per
 -- object URI, and the principals (groups) each user holds. Checks run in SQL
 -- with the request's principals; nothing is cached in the workers.
 CREATE TABLE access_control_entries (

@@ -1,5 +1,5 @@
 /*
- * Settings (SPEC §1): INI text → struct pawl_config. Reads [app:main] and
+ * Settings (docs/protocol.md §1): INI text → struct pawl_config. Reads [app:main] and
  * [pawl], strips the pawl./kinto./cliquet. prefix, rejects conflicts and
  * unknown keys, applies PAWL_* overrides from the env array it is handed, and
  * builds the listener and resource declarations. Never calls getenv; the only

@@ -1,6 +1,6 @@
 /*
  * The declared families of settings: `resources` with resources.<name>.*
- * (SPEC §2) and `event_listeners` with event_listeners.<alias>.* (SPEC §8),
+ * (docs/protocol.md §2) and `event_listeners` with event_listeners.<alias>.* (docs/protocol.md §8),
  * read from the settings being built into cfg. Every key of a family must
  * belong to a declared name. Pure: no I/O; the environment is the array given.
  */

@@ -1,7 +1,7 @@
 /*
  * Building responses: headers checked for control characters (so a value
  * taken from a request can never split the response), JSON bodies, and the
- * one function that shapes every error body (SPEC §7).
+ * one function that shapes every error body (docs/protocol.md §7).
  */
 #include <string.h>
 

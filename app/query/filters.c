@@ -1,5 +1,5 @@
 /*
- * A list request's query string → struct pawl_query (protocol-notes §3.7-3.8):
+ * A list request's query string → struct pawl_query (docs/protocol.md §4):
  * split on '&', decode, dispatch reserved names and filter operators through
  * tables, and type every value the way Kinto does. Pure: no I/O, no SQL. It
  * must never let through a field name that is not a plain dotted identifier.

@@ -422,7 +422,7 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 			return rc;
 		tombs[i] = tomb.data;
 	}
-	/* The event's timestamp is the list's after the whole delete (SPEC §8). */
+	/* The event's timestamp is the list's after the whole delete (docs/protocol.md §8). */
 	for (i = 0; i < l.page.n; i++)
 		if ((rc = pawl_resource_stage_delete(c, ts, tombs[i], l.page.items[i].data,
 		    &cascades[i], err)) != PAWL_OK)

@@ -1,6 +1,6 @@
 /*
- * Who is asking (SPEC §5): the Basic-auth identity, computed as Kinto does
- * (protocol-notes §3.13). Pure: no I/O, so tests and fuzzers feed it headers.
+ * Who is asking (docs/protocol.md §5): the Basic-auth identity, computed as Kinto
+ * does. Pure: no I/O, so tests and fuzzers feed it headers.
  */
 #ifndef PAWL_AUTH_H
 #define PAWL_AUTH_H

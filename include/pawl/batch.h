@@ -1,5 +1,5 @@
 /*
- * POST /v1/batch (SPEC §6, protocol-notes §3.10): Kinto's body schema and
+ * POST /v1/batch (docs/protocol.md §6): Kinto's body schema and
  * its messages, defaults merged into every request, and each sub-request
  * run as a real request through the pipeline inside the batch's single
  * transaction, whose events are published once, after its COMMIT.

@@ -1,5 +1,5 @@
 /*
- * Settings (SPEC §1): one INI file, sections [app:main] or [pawl], keys with or
+ * Settings (docs/protocol.md §1): one INI file, sections [app:main] or [pawl], keys with or
  * without a pawl./kinto./cliquet. prefix, PAWL_<KEY> environment overrides,
  * defaults for everything. Parsed once into a const struct pawl_config that is
  * passed down; nothing reads settings any other way.
@@ -24,7 +24,7 @@ struct pawl_setting {
 	char *value; /* after environment overrides */
 };
 
-/* One `event_listeners.<name>.*` instance (SPEC §8). */
+/* One `event_listeners.<name>.*` instance (docs/protocol.md §8). */
 struct pawl_listener_config {
 	char *name;           /* the alias in `event_listeners` */
 	char *use;            /* "redis" or a path to a plugin .so */
@@ -38,7 +38,7 @@ struct pawl_listener_config {
 	size_t n_options;
 };
 
-/* One resource declared with `resources = a b` and `resources.<name>.*` (SPEC §2). */
+/* One resource declared with `resources = a b` and `resources.<name>.*` (docs/protocol.md §2). */
 struct pawl_resource_config {
 	char *name;      /* resource_name, [a-z][a-z0-9_]* */
 	char *list;      /* list pattern, e.g. "/mushrooms" */

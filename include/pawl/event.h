@@ -1,5 +1,5 @@
 /*
- * pawl's public event API (SPEC §8): what code compiled into pawl and
+ * pawl's public event API (docs/protocol.md §8): what code compiled into pawl and
  * listener plugins see of a ResourceChanged / ResourceRead event. Events are
  * opaque and read-only; every accessor's result lives as long as the event,
  * which is until the callback returns. Keep a copy to use it later.

@@ -1,5 +1,5 @@
 /*
- * The listener plugin contract (SPEC §8): the C analogue of Cliquet's
+ * The listener plugin contract (docs/protocol.md §8): the C analogue of Cliquet's
  * ListenerBase and load_from_config. A plugin is a shared object named by
  * `event_listeners.<name>.use = /path/to/plugin.so`; pawl dlopen()s it in each
  * worker and calls its one entry point:

@@ -1,5 +1,5 @@
 /*
- * Configured listeners (SPEC §8, `event_listeners`): the Redis queue
+ * Configured listeners (docs/protocol.md §8, `event_listeners`): the Redis queue
  * listener, durable through the outbox, and plugin listeners, loaded from
  * shared objects and subscribed in-process. Built once per worker (and in
  * the relay); requests only read them.

@@ -1,5 +1,5 @@
 /*
- * PATCH documents (SPEC §3, protocol-notes §3.6): Kinto's shallow merge,
+ * PATCH documents (docs/protocol.md §3): Kinto's shallow merge,
  * RFC 7396 JSON Merge Patch and RFC 6902 JSON Patch, applied to json-c
  * trees in memory. Pure: no I/O; trees belong to the caller's arena.
  */

@@ -1,5 +1,5 @@
 /*
- * Kinto's permission model (SPEC §5, protocol-notes §3.14) over the resource
+ * Kinto's permission model (docs/protocol.md §5) over the resource
  * table: who the caller is (principals), which (object, permission) pairs
  * grant an operation through the inheritance tree, global grants from the
  * `<resource>_<perm>_principals` settings, and the 401/403 decision.

@@ -1,5 +1,5 @@
 /*
- * Service policies around every request (protocol-notes §3.16-§3.17):
+ * Service policies around every request (docs/protocol.md §9):
  * end of service (Alert, 410), readonly (405 on writes), Backoff, CORS
  * (preflight and response headers), and the per-endpoint switches
  * `<plural|object>_<resource>_<method>_enabled`.

@@ -1,5 +1,5 @@
 /*
- * A list request's query string, parsed (SPEC §4, protocol-notes §3.7-3.8):
+ * A list request's query string, parsed (docs/protocol.md §4):
  * filters, sort, synchronisation bounds, limit, fields and the pagination
  * token. Pure: bytes in, structs out, no I/O; the SQL builder (store/lists.c)
  * binds every value and path as parameters.

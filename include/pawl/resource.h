@@ -155,7 +155,7 @@ enum pawl_err pawl_list_handle(struct pawl_rctx *c, struct pawl_error *err);
 #endif
 
 /*
- * Kinto's preconditions (protocol-notes §3.5, strict equality) for an item:
+ * Kinto's preconditions (docs/protocol.md §3, strict equality) for an item:
  * exists/current describe the live object (current = NULL when absent).
  * 412 errno 114 with details.existing; for GET a matching If-None-Match sets
  * *not_modified instead (answer 304). 400 when a header does not parse.

@@ -1,5 +1,5 @@
 /*
- * The resource table (SPEC §2): Kinto's bucket/collection/group/record plus
+ * The resource table (docs/protocol.md §2): Kinto's bucket/collection/group/record plus
  * the resources declared in the config. A resource is data -- name, URL
  * patterns, parent -- and every stage (router, handlers, storage, events)
  * treats all resources alike through this table.

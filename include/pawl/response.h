@@ -1,7 +1,7 @@
 /*
  * A response under construction: status, headers and a JSON body, all in the
  * request arena. Header values are checked here so no CR/LF can ever reach
- * the wire, and every error body takes SPEC §7's shape here.
+ * the wire, and every error body takes docs/protocol.md §7's shape here.
  */
 #ifndef PAWL_RESPONSE_H
 #define PAWL_RESPONSE_H
@@ -50,7 +50,7 @@ void pawl_response_raw(struct pawl_response *resp, int status, const char *json)
 
 /*
  * Replaces the body and status with the error's JSON:
- * {"code","errno","error","message"?,"details"?} (SPEC §7). A 500 shows
+ * {"code","errno","error","message"?,"details"?} (docs/protocol.md §7). A 500 shows
  * only Kinto's generic message and details {"error_id": <16 hex>}; the
  * error's own message goes to the log, on one line with the same id
  * (resp->error_id, arena-owned).

@@ -1,5 +1,5 @@
 /*
- * Pagination benchmark (SPEC §4: "fetching page 1,000 costs what page 1
+ * Pagination benchmark (docs/protocol.md §4: "fetching page 1,000 costs what page 1
  * costs"). Starts the local stack like the integration suite, creates
  * OBJECTS records in one collection through the HTTP API with CLIENTS
  * keep-alive clients, pages through them at _limit=100 following Next-Page

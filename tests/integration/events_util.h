@@ -2,7 +2,7 @@
  * Helpers of the notification suites (test_events.c, test_delivery.c): the
  * stack's Redis read with hiredis, event lists parsed with json-c, writes
  * that return the timestamp they produced, and the exact-payload check of
- * SPEC §8. Black-box, like the rest of the harness.
+ * docs/protocol.md §8. Black-box, like the rest of the harness.
  */
 #ifndef PAWL_TEST_EVENTS_UTIL_H
 #define PAWL_TEST_EVENTS_UTIL_H
@@ -69,7 +69,7 @@ long long write_at(const char *method, const char *path, const char *body, bool 
 		   long status, struct http_resp *r, const char *file, unsigned line);
 #define write_ok(m, p, b, s) write_at((m), (p), (b), true, (s), NULL, __FILE__, __LINE__)
 
-/* What the payload of a write must be: every key and value (SPEC §8). */
+/* What the payload of a write must be: every key and value (docs/protocol.md §8). */
 struct expect {
 	const char *action;
 	char uri[256];      /* the request path without /v1 and query string */

@@ -1,5 +1,5 @@
 /*
- * Concurrent clients through the real stack (SPEC §3: timestamps strictly
+ * Concurrent clients through the real stack (docs/protocol.md §3: timestamps strictly
  * increasing per list in commit order, never a 409, nothing missed by a
  * client polling _since; Kinto's preconditions under races). Each client is
  * a thread with its own curl handles, released together by a barrier.

@@ -1,5 +1,5 @@
 /*
- * Notifications as Redis consumers see them (SPEC §8): the exact payload of
+ * Notifications as Redis consumers see them (docs/protocol.md §8): the exact payload of
  * every kind of write, nothing for a 4xx or a read, commit order for
  * sequential and concurrent writers, filtered listener instances, and the
  * jsonl plugin listener. Reads the stack's Redis directly (events_util.c).

@@ -1,5 +1,5 @@
 /*
- * The protocol extras (protocol-notes §3.13, §3.16, §3.17; README "Protocol
+ * The protocol extras (docs/protocol.md §5, §9; README "Protocol
  * extras"): readonly, Backoff, Retry-After, end of service, CORS, the
  * security headers, endpoint switches, the remote_user policy and the
  * personal default bucket. Settings are changed through a config reload

@@ -1,6 +1,6 @@
 /*
- * List endpoints, black-box through nginx, FastCGI and PostgreSQL (SPEC §4,
- * protocol-notes §3.6-§3.9): the default order, filters of every operator,
+ * List endpoints, black-box through nginx, FastCGI and PostgreSQL (docs/protocol.md §3,
+ * §4): the default order, filters of every operator,
  * _sort, _fields, _since/_before/_to and tombstones, HEAD counts, the list
  * ETag and its preconditions, DELETE with filters. Pagination is in
  * test_pagination.c. Every test works in a bucket of its own.

@@ -1,6 +1,6 @@
 /*
  * The object protocol on item endpoints, black-box through nginx, FastCGI and
- * PostgreSQL (SPEC §2-§3, protocol-notes §3.3-§3.6, §3.9): the envelope, ids,
+ * PostgreSQL (docs/protocol.md §2-§4): the envelope, ids,
  * POST/PUT/PATCH/DELETE semantics, Response-Behavior, tombstones, cascades,
  * and resources declared in the config. Every test works in a bucket of its own.
  */

@@ -1,5 +1,5 @@
 /*
- * Pagination of list endpoints, black-box (SPEC §4, protocol-notes §3.8):
+ * Pagination of list endpoints, black-box (docs/protocol.md §4):
  * Next-Page as an absolute URL followed to the end sees each object once,
  * with any sort, filters, _fields and tombstones; forged, truncated or
  * other-query tokens are refused; paginate_by and storage_max_fetch_size cap

@@ -1,5 +1,5 @@
 /*
- * Kinto's permission model over real HTTP (SPEC §5, protocol-notes §3.13-§3.15):
+ * Kinto's permission model over real HTTP (docs/protocol.md §5, §7):
  * every rule of the inheritance table, each grant and each denial, with four
  * Basic-auth users and anonymous callers; list filtering, missing objects,
  * groups, the special principals, permissions in request bodies, the
@@ -862,7 +862,7 @@ static void test_put_permissions(void)
 }
 
 /*
- * Kinto (protocol-notes §3.6, kinto/core/resource process_object): a PUT with
+ * Kinto (docs/protocol.md §3, kinto/core/resource process_object): a PUT with
  * permissions replaces the whole ACL; the permissions it does not name are
  * emptied (then the caller is re-added to write).
  */

@@ -1,6 +1,6 @@
 /*
- * Timestamps and conditional requests on item endpoints, black-box (SPEC §3,
- * protocol-notes §3.5): ETag and Last-Modified on every response, If-Match
+ * Timestamps and conditional requests on item endpoints, black-box (docs/protocol.md
+ * §3): ETag and Last-Modified on every response, If-Match
  * and If-None-Match with Kinto's strict-equality rules, malformed headers,
  * and client-supplied last_modified (the future is kept, the past is not).
  */

@@ -1,6 +1,6 @@
 /*
  * Unit tests for app/core/err.c: the code -> status/errno/title table checked
- * row by row against Kinto's errno table (protocol-notes §3.15), and the
+ * row by row against Kinto's errno table (docs/protocol.md §7), and the
  * functions that fill a struct pawl_error.
  */
 #include <ctype.h>
