@@ -153,5 +153,6 @@ void test_permissions_register(void);
 void test_extras_register(void);
 void test_pg_register(void);
 void test_security_proxy_register(void);
+void test_admin_register(void);
 
 #endif

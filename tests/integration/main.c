@@ -122,6 +122,7 @@ int main(void)
 	test_pg_register();
 	test_security_proxy_register(); /* reloads the config (SIGHUP) */
 	test_security_stamps_register();
+	test_admin_register();
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);
 	CU_add_test(s, "SIGTERM stops everything", test_clean_shutdown);
