@@ -467,6 +467,100 @@ static void test_check_refuses(void)
 	solo_done(&s);
 }
 
+/* --- HEAD on objects --------------------------------------------------------------- */
+
+/* method path as auth (NULL: anonymous), one extra header (or NULL). */
+static void as(struct http_resp *r, const char *method, const char *path, const char *auth,
+	       const char *extra)
+{
+	const char *h[3] = { auth, NULL, NULL };
+
+	if (auth == NULL)
+		h[0] = extra;
+	else
+		h[1] = extra;
+	http_request(method, path, h, NULL, r);
+}
+
+static bool same_header(const struct http_resp *a, const struct http_resp *b, const char *name)
+{
+	const char *x = resp_header(a, name), *y = resp_header(b, name);
+
+	return x != NULL && y != NULL && strcmp(x, y) == 0;
+}
+
+/* HEAD answers what GET answers, status and headers, without the body. */
+static void head_like_get(const char *path, const char *owner, const char *other)
+{
+	const char *who[] = { owner, other, NULL };
+	struct http_resp g, h;
+	char inm[128];
+
+	for (size_t i = 0; i < 3; i++) {
+		as(&g, "GET", path, who[i], NULL);
+		as(&h, "HEAD", path, who[i], NULL);
+		CHECK(h.status == g.status && h.body_len == 0,
+		      "HEAD %s as user %zu: %ld with %zu body bytes, GET: %ld", path, i, h.status,
+		      h.body_len, g.status);
+		CHECK(g.status == (i == 0 ? 200 : i == 1 ? 403 : 401), "GET %s as user %zu: %ld",
+		      path, i, g.status);
+		if (i == 0)
+			CHECK(same_header(&g, &h, "ETag") && same_header(&g, &h, "Last-Modified") &&
+			      same_header(&g, &h, "Content-Type") &&
+			      same_header(&g, &h, "Content-Length"),
+			      "HEAD %s: ETag %s Last-Modified %s Content-Length %s, GET: %s %s %s", path,
+			      resp_header(&h, "ETag"), resp_header(&h, "Last-Modified"),
+			      resp_header(&h, "Content-Length"), resp_header(&g, "ETag"),
+			      resp_header(&g, "Last-Modified"), resp_header(&g, "Content-Length"));
+		if (i == 0 && resp_header(&g, "ETag") != NULL) {
+			snprintf(inm, sizeof inm, "If-None-Match: %s", resp_header(&g, "ETag"));
+			http_resp_free(&h);
+			as(&h, "HEAD", path, owner, inm);
+			CHECK(h.status == 304, "HEAD %s If-None-Match its ETag: %ld", path, h.status);
+		}
+		http_resp_free(&g);
+		http_resp_free(&h);
+	}
+}
+
+static void test_head_object(void)
+{
+	char owner[256], other[256], b[64], p[256], out[4096], cmd[1024];
+	struct http_resp r;
+	int rc;
+
+	basic_auth(owner, sizeof owner, "admin-head-owner", "pw");
+	basic_auth(other, sizeof other, "admin-head-other", "pw");
+	unique_id(b, sizeof b, "head");
+	snprintf(p, sizeof p, "/v1/buckets/%s", b);
+	http_request("PUT", p, (const char *const[]){ owner, NULL }, "{\"data\":{}}", &r);
+	assert_status(&r, 201);
+	http_resp_free(&r);
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c", b);
+	http_request("PUT", p, (const char *const[]){ owner, NULL }, "{\"data\":{}}", &r);
+	assert_status(&r, 201);
+	http_resp_free(&r);
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c/records/r1", b);
+	http_request("PUT", p, (const char *const[]){ owner, NULL }, "{\"data\":{\"n\":1}}", &r);
+	assert_status(&r, 201);
+	http_resp_free(&r);
+	snprintf(p, sizeof p, "/v1/buckets/%s", b);
+	head_like_get(p, owner, other);
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c", b);
+	head_like_get(p, owner, other);
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c/records/r1", b);
+	head_like_get(p, owner, other);
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c/records/nope", b);
+	as(&r, "HEAD", p, owner, NULL);
+	CHECK(r.status == 404 && r.body_len == 0, "HEAD of a missing record: %ld", r.status);
+	http_resp_free(&r);
+	/* What an admin types. */
+	snprintf(cmd, sizeof cmd, "curl -sS -I -u admin-head-owner:pw '%s/v1/buckets/%s' 2>&1",
+		 harness_base_url(), b);
+	rc = run(out, sizeof out, "%s", cmd);
+	CHECK(rc == 0 && strncmp(out, "HTTP/1.1 200", 12) == 0, "curl -I: exit %d: %.300s", rc, out);
+}
+
 void test_admin_register(void)
 {
 	CU_pSuite s = CU_add_suite("admin", NULL, NULL);
@@ -481,4 +575,5 @@ void test_admin_register(void)
 	CU_add_test(s, "check has no side effects", test_check_no_side_effect);
 	CU_add_test(s, "check --connect", test_check_connect);
 	CU_add_test(s, "check refuses missing sections and keys", test_check_refuses);
+	CU_add_test(s, "HEAD on objects answers as GET without a body", test_head_object);
 }
