@@ -3,6 +3,7 @@
  * checked once the pieces meet (listener URLs, version file, resource
  * patterns) so a bad config fails at startup, never on a request.
  */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include "pawl/auth.h"
 #include "pawl/pg.h"
 #include "pawl/events.h"
+#include "pawl/listener.h"
 #include "pawl/listeners.h"
 #include "pawl/policy.h"
+#include "pawl/redis.h"
 #include "pawl/resources.h"
 #include "pawl/router.h"
 
@@ -57,7 +60,42 @@ static char *file_version(const char *path, struct pawl_error *err)
 	return text;
 }
 
-struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *err)
+/*
+ * What `check` does instead of building listeners: a Redis URL is parsed and
+ * a plugin's library loaded and its entry point found, but the plugin is not
+ * called, so it opens nothing (the jsonl plugin would create its file).
+ */
+static enum pawl_err check_listeners(const struct pawl_config *cfg, struct pawl_error *err)
+{
+	char msg[PAWL_ERROR_MESSAGE_MAX];
+	struct pawl_redis_url url;
+	size_t i;
+
+	for (i = 0; i < cfg->n_listeners; i++) {
+		const struct pawl_listener_config *c = &cfg->listeners[i];
+		void *dl;
+		bool found;
+
+		if (strcmp(c->use, "redis") == 0) {
+			if (pawl_redis_parse_url(c->url, &url, err) == PAWL_OK)
+				continue;
+			snprintf(msg, sizeof(msg), "%s", err->message);
+			return pawl_error_set(err, PAWL_ERR_CONFIG,
+			    "setting 'event_listeners.%s.url': %s", c->name, msg);
+		}
+		if ((dl = dlopen(c->use, RTLD_NOW | RTLD_LOCAL)) == NULL)
+			return pawl_error_set(err, PAWL_ERR_CONFIG,
+			    "setting 'event_listeners.%s.use': %s", c->name, dlerror());
+		found = dlsym(dl, PAWL_LISTENER_ENTRY) != NULL;
+		dlclose(dl);
+		if (!found)
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': "
+			    "%s does not export " PAWL_LISTENER_ENTRY, c->name, c->use);
+	}
+	return PAWL_OK;
+}
+
+static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct pawl_error *err)
 {
 	struct pawl_app *app;
 
@@ -80,7 +118,8 @@ struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *
 		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((app->listeners = pawl_listeners_new(cfg, app->events, err)) == NULL)
+	if (check ? check_listeners(cfg, err) != PAWL_OK :
+	    (app->listeners = pawl_listeners_new(cfg, app->events, err)) == NULL)
 		goto fail;
 	if (cfg->userid_hmac_secret != NULL &&
 	    (app->auth_key = pawl_auth_key_new(cfg->userid_hmac_secret)) == NULL) {
@@ -102,6 +141,21 @@ struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *
 fail:
 	pawl_app_free(app);
 	return NULL;
+}
+
+struct pawl_app *pawl_app_new(const struct pawl_config *cfg, struct pawl_error *err)
+{
+	return build(cfg, false, err);
+}
+
+enum pawl_err pawl_app_check(const struct pawl_config *cfg, struct pawl_error *err)
+{
+	struct pawl_app *app = build(cfg, true, err);
+
+	if (app == NULL)
+		return err->code != PAWL_OK ? err->code : PAWL_ERR_CONFIG;
+	pawl_app_free(app);
+	return PAWL_OK;
 }
 
 void pawl_app_free(struct pawl_app *app)

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "pawl/log.h"
 #include "pawl/migrate.h"
 #include "pawl/pg.h"
+#include "pawl/privileges.h"
 #include "pawl/relay.h"
 #include "pawl/supervisor.h"
 #include "pawl/worker.h"
@@ -27,14 +30,36 @@ static void usage(FILE *f)
 	fputs("usage: pawl-fcgi [serve] -c FILE [--listen unix:PATH|HOST:PORT] [--workers N]\n"
 	    "       pawl-fcgi migrate -c FILE\n"
 	    "       pawl-fcgi relay -c FILE\n"
-	    "       pawl-fcgi check -c FILE\n"
-	    "       pawl-fcgi --version\n"
+	    "       pawl-fcgi check -c FILE [--connect]\n"
+	    "       pawl-fcgi help | --help | --version\n"
 	    "\n"
+	    "-c FILE defaults to the PAWL_CONFIG environment variable; PAWL_<KEY> variables\n"
+	    "override single settings (PAWL_USERID_HMAC_SECRET for userid_hmac_secret).\n"
 	    "Without --listen, serves FastCGI on the socket inherited on fd 0 (spawn-fcgi).\n"
 	    "With --workers N, preforks N workers and supervises them: respawn on crash,\n"
 	    "graceful stop on SIGTERM, config reload and worker replacement on SIGHUP;\n"
 	    "it also runs the outbox relay when a Redis listener is configured.\n"
-	    "`relay` delivers outbox events left behind (for setups without --workers).\n", f);
+	    "Started as root, it binds, then runs as the `user` setting (or refuses unless\n"
+	    "allow_root = true).\n"
+	    "`relay` delivers outbox events left behind (for setups without --workers).\n"
+	    "`check` validates the file without side effects (plugins are loaded, not run);\n"
+	    "with --connect it also connects to PostgreSQL (schema version) and Redis.\n", f);
+}
+
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A usage error: the reason, then the usage, exit 2. */
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pawl-fcgi: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n\n", stderr);
+	usage(stderr);
+	return 2;
 }
 
 static int run_migrate(const struct pawl_config *cfg)
@@ -57,28 +82,97 @@ static int run_migrate(const struct pawl_config *cfg)
 	return status;
 }
 
-static int serve(const char *path, struct pawl_config *cfg, const char *listen, long workers)
+/* The full load, as the user that serves: a plugin's files get that owner. */
+static int preload(const struct pawl_config *cfg)
 {
 	struct pawl_error err;
-	int fd = 0, status;
+	struct pawl_app *app = pawl_app_new(cfg, &err);
+
+	if (app == NULL) {
+		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+		return 2;
+	}
+	pawl_app_free(app);
+	return 0;
+}
+
+/* Binds (or takes fd 0), drops privileges, then serves; removes its own socket at the end. */
+static int serve(const char *path, struct pawl_config *cfg, const char *listen, long workers)
+{
+	struct pawl_fcgi_socket sock = { .fd = 0 };
+	struct pawl_fcgi_socket_opts o;
+	struct pawl_error err;
+	int status = 1;
 
 	if (pawl_fcgi_init() != 0) {
 		fprintf(stderr, "pawl-fcgi: FastCGI initialisation failed\n");
-		return 1;
+		goto out;
 	}
 	if (listen != NULL) {
-		if (pawl_fcgi_listen(listen, cfg->socket_mode, 1024, &fd, &err) != PAWL_OK) {
+		if (pawl_privileges_socket_opts(cfg, &o, &err) != PAWL_OK ||
+		    pawl_fcgi_listen(listen, &o, &sock, &err) != PAWL_OK) {
 			fprintf(stderr, "pawl-fcgi: %s\n", err.message);
-			return 1;
+			status = err.code == PAWL_ERR_CONFIG ? 2 : 1;
+			goto out;
 		}
 	} else if (!pawl_fcgi_is_listener(0)) {
 		fprintf(stderr, "pawl-fcgi: fd 0 is not a listening socket: start me under "
 		    "spawn-fcgi, or give --listen\n");
-		return 2;
+		status = 2;
+		goto out;
 	}
-	if (workers > 0)
-		return pawl_supervisor_run(path, cfg, fd, (int)workers);
-	status = pawl_worker_run(cfg, fd, -1, -1);
+	if (pawl_privileges_drop(cfg, &err) != PAWL_OK) {
+		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+		status = 2;
+		goto out;
+	}
+	if ((status = preload(cfg)) != 0)
+		goto out;
+	if (workers > 0) {
+		status = pawl_supervisor_run(path, cfg, sock.fd, (int)workers);
+		cfg = NULL; /* the supervisor's now, freed by it */
+	} else {
+		status = pawl_worker_run(cfg, sock.fd, -1, -1);
+	}
+out:
+	if (listen != NULL)
+		pawl_fcgi_unlisten(&sock);
+	pawl_config_free(cfg);
+	return status;
+}
+
+static bool known_command(const char *c)
+{
+	static const char *const commands[] = { "serve", "migrate", "check", "relay", NULL };
+	size_t i;
+
+	for (i = 0; commands[i] != NULL; i++)
+		if (strcmp(c, commands[i]) == 0)
+			return true;
+	return false;
+}
+
+/* What the command does once its config is loaded and checked. */
+static int run(const char *command, const char *path, struct pawl_config *cfg,
+    const char *listen, long workers, bool connect)
+{
+	struct pawl_error err;
+	int status;
+
+	if (strcmp(command, "serve") == 0)
+		return serve(path, cfg, listen, workers);
+	if (strcmp(command, "check") == 0) {
+		status = connect ? pawl_check_connect(cfg, stdout) : 0;
+		if (status == 0)
+			printf("%s: configuration OK\n", path);
+	} else if (strcmp(command, "migrate") == 0) {
+		status = run_migrate(cfg);
+	} else if (pawl_privileges_drop(cfg, &err) != PAWL_OK) {
+		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+		status = 2;
+	} else {
+		status = pawl_relay_run(cfg, -1);
+	}
 	pawl_config_free(cfg);
 	return status;
 }
@@ -89,45 +183,55 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "connect", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("PAWL_CONFIG"), *listen = NULL, *command = "serve";
 	struct pawl_config *cfg;
-	struct pawl_app *app;
 	struct pawl_error err;
+	bool connect = false;
 	long workers = 0;
 	char *end;
-	int c, status;
+	int c;
 
 	if (argc > 1 && argv[1][0] != '-') {
 		command = argv[1];
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "c:l:w:Vh", opts, NULL)) != -1) {
+	if (strcmp(command, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (!known_command(command))
+		return bad_usage("unknown command '%s'", command);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:l:w:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'l': listen = optarg; break;
+		case 'C': connect = true; break;
 		case 'w':
 			workers = strtol(optarg, &end, 10);
-			if (*end != '\0' || workers < 1 || workers > 512) {
-				fprintf(stderr, "pawl-fcgi: --workers must be between 1 and 512\n");
-				return 2;
-			}
+			if (*end != '\0' || workers < 1 || workers > 512)
+				return bad_usage("--workers must be between 1 and 512, got '%s'", optarg);
 			break;
 		case 'V': printf("pawl-fcgi %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case ':': return bad_usage("option '%s' needs a value", argv[optind - 1]);
+		default: return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc || path == NULL ||
-	    (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
-	    strcmp(command, "check") != 0 && strcmp(command, "relay") != 0)) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (path == NULL || *path == '\0')
+		return bad_usage("no configuration file: give -c FILE or set PAWL_CONFIG");
+	if (connect && strcmp(command, "check") != 0)
+		return bad_usage("--connect goes with check, not with %s", command);
+	if ((listen != NULL || workers > 0) && strcmp(command, "serve") != 0)
+		return bad_usage("--listen and --workers go with serve, not with %s", command);
 	if ((cfg = pawl_config_load(path, environ, &err)) == NULL) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		return 2;
@@ -144,25 +248,15 @@ int main(int argc, char **argv)
 	pawl_config_log_warnings(cfg);
 	/*
 	 * What only shows when the pieces meet (plugins that must load, the
-	 * version file, resource patterns, eos) is checked here too, so a bad
-	 * config stops the start instead of crash-looping the workers.
+	 * version file, resource patterns, eos) is checked before anything
+	 * binds or connects, so a bad config stops the start instead of
+	 * crash-looping the workers. Nothing is opened: as root, a plugin's file
+	 * would be created root's before the drop to `user`.
 	 */
-	if ((app = pawl_app_new(cfg, &err)) == NULL) {
+	if (pawl_app_check(cfg, &err) != PAWL_OK) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		pawl_config_free(cfg);
 		return 2;
 	}
-	pawl_app_free(app);
-	if (strcmp(command, "check") == 0) {
-		printf("%s: configuration OK\n", path);
-		status = 0;
-	} else if (strcmp(command, "migrate") == 0) {
-		status = run_migrate(cfg);
-	} else if (strcmp(command, "relay") == 0) {
-		status = pawl_relay_run(cfg, -1);
-	} else {
-		return serve(path, cfg, listen, workers);
-	}
-	pawl_config_free(cfg);
-	return status;
+	return run(command, path, cfg, listen, workers, connect);
 }

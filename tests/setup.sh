@@ -7,6 +7,8 @@
 #   tests/setup.sh ARGS...         pass ARGS to ./configure (reconfigures)
 #
 # apt is skipped when every package is already there, so reruns are fast.
+# System services it installs (nginx, postgresql, redis-server) are disabled at
+# boot again; PAWL_SETUP_KEEP_SERVICES=1 leaves them enabled.
 # Quick start: tests/setup.sh && make run
 set -euo pipefail
 
@@ -63,6 +65,33 @@ install_packages() {
 		say "still missing after apt-get: $(missing_packages | tr '\n' ' ')" >&2
 		exit 1
 	fi
+	disable_services "${missing[@]}"
+}
+
+# Debian enables a service at boot when its package is installed (policy-rc.d
+# only kept it from starting now): the system nginx, postgresql and
+# redis-server would start on their default ports at the next boot. The stack
+# runs its own, so the services this run installed are disabled again, unless
+# PAWL_SETUP_KEEP_SERVICES=1. Services installed before are left as they were.
+disable_services() {
+	local pkg svc sudo=()
+	((EUID == 0)) || sudo=(sudo)
+	[[ ${PAWL_SETUP_KEEP_SERVICES:-0} == 1 ]] && return 0
+	for pkg in "$@"; do
+		case $pkg in
+		nginx-light) svc=nginx ;;
+		postgresql-15) svc=postgresql ;;
+		redis-server) svc=redis-server ;;
+		*) continue ;;
+		esac
+		if command -v systemctl >/dev/null; then
+			"${sudo[@]}" systemctl disable --quiet "$svc" 2>/dev/null || true
+		fi
+		if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/$svc ]]; then
+			"${sudo[@]}" update-rc.d "$svc" disable >/dev/null 2>&1 || true
+		fi
+		say "disabled the system $svc service at boot (PAWL_SETUP_KEEP_SERVICES=1 keeps it)"
+	done
 }
 
 build() {

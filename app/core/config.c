@@ -572,6 +572,37 @@ fail:
 	return NULL;
 }
 
+/*
+ * A file whose settings sit under no section pawl reads ([app:mian], or
+ * none at all) would silently run on defaults. Names the first section seen.
+ */
+static enum pawl_err check_sections(const char *text, const char *path, struct pawl_error *err)
+{
+	char seen[160] = "";
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t len;
+
+		p += strspn(p, " \t");
+		if (*p == '[' && (len = strcspn(p + 1, "]\r\n")) > 0 && p[1 + len] == ']') {
+			char name[128];
+
+			snprintf(name, sizeof(name), "%.*s", (int)len, p + 1);
+			if (pawl_config_keys_in(sections, name))
+				return PAWL_OK;
+			if (seen[0] == '\0')
+				snprintf(seen, sizeof(seen), " (found [%s])", name);
+		}
+		p += strcspn(p, "\n");
+		if (*p == '\n')
+			p++;
+	}
+	return pawl_error_set(err, PAWL_ERR_CONFIG, "configuration file '%s' has no [app:main] or "
+	    "[pawl] section%s: pawl reads its settings from those sections only", path,
+	    seen[0] != '\0' ? seen : " (no section header at all)");
+}
+
 struct pawl_config *pawl_config_load(const char *path, char *const *env,
     struct pawl_error *err)
 {
@@ -580,6 +611,10 @@ struct pawl_config *pawl_config_load(const char *path, char *const *env,
 
 	if (text == NULL)
 		return NULL;
+	if (check_sections(text, path, err) != PAWL_OK) {
+		free(text);
+		return NULL;
+	}
 	cfg = pawl_config_parse(text, path, env, err);
 	free(text);
 	return cfg;
@@ -636,6 +671,10 @@ void pawl_config_free(struct pawl_config *cfg)
 	for (i = 0; i < cfg->n_warnings; i++)
 		free(cfg->warnings[i]);
 	free(cfg->warnings);
+	free(cfg->socket_owner);
+	free(cfg->socket_group);
+	free(cfg->user);
+	free(cfg->group);
 	free(cfg);
 }
 

@@ -54,10 +54,22 @@ enum pawl_err pawl_config_check_secrets(const struct pawl_config *cfg, struct pa
 	 * key anyone computes another user's personal bucket id and can stand a
 	 * bucket of their own there first. pawl always serves /buckets/default.
 	 */
-	if (pawl_config_default_bucket_secret(cfg) != NULL)
-		return PAWL_OK;
-	return pawl_error_set(err, PAWL_ERR_CONFIG, "settings 'userid_hmac_secret' and "
-	    "'default_bucket_hmac_secret' are both empty%s%s: set userid_hmac_secret to a long "
-	    "random value (openssl rand -hex 32); the personal default bucket needs a secret key",
-	    cfg->source_path ? " in " : "", cfg->source_path ? cfg->source_path : "");
+	if (pawl_config_default_bucket_secret(cfg) == NULL)
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "settings 'userid_hmac_secret' and "
+		    "'default_bucket_hmac_secret' are both empty%s%s: set userid_hmac_secret to a "
+		    "long random value (openssl rand -hex 32); the personal default bucket needs a "
+		    "secret key", cfg->source_path ? " in " : "",
+		    cfg->source_path ? cfg->source_path : "");
+	/*
+	 * A basicauth user id is the HMAC of "user:password" under this key
+	 * (Kinto's basicauth policy): under an empty key anyone who sees an id
+	 * in an ACL can test passwords against it offline.
+	 */
+	if (cfg->auth_policies != NULL && pawl_config_keys_in((const char *const *)cfg->auth_policies,
+	    "basicauth") && (cfg->userid_hmac_secret == NULL || *cfg->userid_hmac_secret == '\0'))
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'userid_hmac_secret' is "
+		    "empty%s%s while multiauth.policies has basicauth: basicauth user ids would be "
+		    "unkeyed hashes of the credentials; set it to a long random value (openssl rand "
+		    "-hex 32)", cfg->source_path ? " in " : "", cfg->source_path ? cfg->source_path : "");
+	return PAWL_OK;
 }

@@ -12,13 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "pawl/fcgi.h"
+#include "pawl/log.h"
 #include "pawl/str.h"
 
 #define READ_CHUNK 16384
@@ -66,31 +69,166 @@ int pawl_fcgi_is_listener(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) == 0 && val;
 }
 
-enum pawl_err pawl_fcgi_listen(const char *spec, int mode, int backlog, int *fd,
+/* Why a socket call failed on path, in an admin's words. */
+static enum pawl_err socket_error(struct pawl_error *err, const char *what, const char *path,
+    int e)
+{
+	const char *hint = "";
+
+	if (e == EACCES || e == EPERM)
+		hint = " (the folder must be writable by the user pawl-fcgi starts as)";
+	else if (e == EADDRINUSE)
+		hint = " (another server listens there)";
+	else if (e == ENOENT)
+		hint = " (its folder does not exist: create it, e.g. /run/pawl)";
+	return pawl_error_set(err, PAWL_ERR_IO, "cannot %s %s: %s%s", what, path, strerror(e), hint);
+}
+
+/*
+ * As spawn-fcgi and nginx do: a socket file something still accepts on is
+ * in use and is left alone; one nobody accepts on (ECONNREFUSED) is what a
+ * stopped server left behind and is replaced. Anything else at the path is
+ * not ours to remove.
+ */
+static enum pawl_err clear_stale(const struct sockaddr_un *sa, struct pawl_error *err)
+{
+	const char *path = sa->sun_path;
+	struct stat st;
+	int fd, rc, e;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? PAWL_OK : socket_error(err, "inspect", path, errno);
+	if (!S_ISSOCK(st.st_mode))
+		return pawl_error_set(err, PAWL_ERR_IO, "cannot listen on %s: it exists and is not "
+		    "a socket; refusing to replace it", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return socket_error(err, "probe", path, errno);
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	e = errno;
+	close(fd);
+	if (rc == 0)
+		return pawl_error_set(err, PAWL_ERR_IO, "cannot listen on %s: another server is "
+		    "accepting connections on it (a running pawl-fcgi?); stop it first or choose "
+		    "another path", path);
+	if (e != ECONNREFUSED)
+		return socket_error(err, "probe the existing socket", path, e);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return socket_error(err, "remove the stale socket", path, errno);
+	return PAWL_OK;
+}
+
+/* Owner, group and mode of the new socket file; before listen(), so nginx never sees it half set. */
+static enum pawl_err socket_perms(const char *path, const struct pawl_fcgi_socket_opts *o,
     struct pawl_error *err)
 {
-	const char *path = NULL;
-	struct stat st;
+	if ((o->owner != (uid_t)-1 || o->group != (gid_t)-1) &&
+	    chown(path, o->owner, o->group) != 0)
+		return socket_error(err, "set socket_owner/socket_group of", path, errno);
+	if (chmod(path, (mode_t)o->mode) != 0)
+		return socket_error(err, "set socket_mode of", path, errno);
+	return PAWL_OK;
+}
 
-	if (strncmp(spec, "unix:", 5) == 0) {
-		path = spec + 5;
-		if (*path != '/')
-			return pawl_error_set(err, PAWL_ERR_CONFIG, "--listen unix: needs an absolute path");
-		/* A socket file left by a previous run would make bind() fail. */
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
-	} else if (strchr(spec, ':') == NULL) {
-		return pawl_error_set(err, PAWL_ERR_CONFIG,
-		    "--listen expects unix:/path, HOST:PORT or :PORT, got '%s'", spec);
+static enum pawl_err listen_unix(const char *path, const struct pawl_fcgi_socket_opts *o,
+    struct pawl_fcgi_socket *s, struct pawl_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (*path != '/')
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "--listen unix: needs an absolute path");
+	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(s->path))
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "--listen unix:%s: the path is longer "
+		    "than a Unix socket allows (%zu bytes)", path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (clear_stale(&sa, err) != PAWL_OK)
+		return err->code;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return socket_error(err, "create a socket for", path, errno);
+	if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		socket_error(err, "create socket", path, errno);
+		close(fd);
+		return err->code;
 	}
-	*fd = FCGX_OpenSocket(path ? path : spec, backlog);
-	if (*fd < 0)
-		return pawl_error_set(err, PAWL_ERR_IO, "cannot listen on %s: %s", spec, strerror(errno));
-	if (path != NULL && chmod(path, (mode_t)mode) != 0) {
-		close(*fd);
-		return pawl_error_set(err, PAWL_ERR_IO, "chmod %s: %s", path, strerror(errno));
+	/* Ours from here: removed on failure, and on stop while it is still this file. */
+	memcpy(s->path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	s->fd = fd;
+	if (socket_perms(path, o, err) != PAWL_OK || listen(fd, o->backlog) != 0) {
+		if (err->code == PAWL_OK)
+			socket_error(err, "listen on", path, errno);
+		pawl_fcgi_unlisten(s);
+		return err->code;
 	}
 	return PAWL_OK;
+}
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" (every address). */
+static enum pawl_err listen_tcp(const char *spec, int backlog, struct pawl_fcgi_socket *s,
+    struct pawl_error *err)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	const char *colon = strrchr(spec, ':');
+	char host[256];
+	size_t n = (size_t)(colon - spec);
+	int fd = -1, one = 1, rc;
+
+	if (spec[0] == '[' && n >= 2 && spec[n - 1] == ']') {
+		spec++;
+		n -= 2;
+	}
+	if (n >= sizeof(host) || colon[1] == '\0')
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "--listen expects unix:/path, HOST:PORT "
+		    "or :PORT, got '%s'", spec);
+	memcpy(host, spec, n);
+	host[n] = '\0';
+	if ((rc = getaddrinfo(n > 0 ? host : NULL, colon + 1, &hints, &res)) != 0)
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "--listen %s: %s", spec, gai_strerror(rc));
+	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+		socket_error(err, "listen on", spec, errno);
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return err->code;
+	}
+	freeaddrinfo(res);
+	s->fd = fd;
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_fcgi_listen(const char *spec, const struct pawl_fcgi_socket_opts *o,
+    struct pawl_fcgi_socket *s, struct pawl_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	pawl_error_clear(err);
+	if (strncmp(spec, "unix:", 5) == 0)
+		return listen_unix(spec + 5, o, s, err);
+	if (strchr(spec, ':') == NULL)
+		return pawl_error_set(err, PAWL_ERR_CONFIG,
+		    "--listen expects unix:/path, HOST:PORT or :PORT, got '%s'", spec);
+	return listen_tcp(spec, o->backlog, s, err);
+}
+
+void pawl_fcgi_unlisten(struct pawl_fcgi_socket *s)
+{
+	struct stat st;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	/* Only the file this process made: a later server's socket at the same path stays. */
+	if (s->path[0] != '\0' && lstat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino && unlink(s->path) != 0)
+		pawl_log_warn("cannot remove socket %s: %s (the next start replaces it)", s->path,
+		    strerror(errno));
+	s->path[0] = '\0';
 }
 
 struct pawl_fcgi *pawl_fcgi_new(int listen_fd)

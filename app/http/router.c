@@ -57,7 +57,9 @@ static const struct {
 #define N_SERVICE (sizeof(service_routes) / sizeof(service_routes[0]))
 
 #define LIST_METHODS (PAWL_METHOD_GET | PAWL_METHOD_HEAD | PAWL_METHOD_POST | PAWL_METHOD_DELETE)
-#define ITEM_METHODS (PAWL_METHOD_GET | PAWL_METHOD_PUT | PAWL_METHOD_PATCH | PAWL_METHOD_DELETE)
+/* HEAD on an object answers as GET without a body, as Kinto (Pyramid) does. */
+#define ITEM_METHODS (PAWL_METHOD_GET | PAWL_METHOD_HEAD | PAWL_METHOD_PUT | PAWL_METHOD_PATCH | \
+	PAWL_METHOD_DELETE)
 
 unsigned pawl_method_parse(const char *name)
 {

@@ -149,12 +149,15 @@ static void add_outbox(struct pawl_app *app, struct pawl_arena *arena, json_obje
 	struct pawl_error err;
 	long long pending = 0;
 	double oldest = 0;
+	char text[32];
 
 	if (pawl_outbox_stats(app->pg, arena, timeout_ms, &pending, &oldest, &err) != PAWL_OK)
 		return;
 	box = json_object_new_object();
 	json_object_object_add(box, "pending", json_object_new_int64(pending));
-	json_object_object_add(box, "oldest_seconds", json_object_new_double(oldest));
+	/* json-c prints a double with 17 digits (0.025211000000000001): six are plenty. */
+	snprintf(text, sizeof(text), "%.6g", oldest);
+	json_object_object_add(box, "oldest_seconds", json_object_new_double_s(oldest, text));
 	json_object_object_add(o, "outbox", box);
 }
 

@@ -424,6 +424,7 @@ enum pawl_err pawl_item_handle(struct pawl_rctx *c, struct pawl_error *err)
 {
 	switch (c->req->method_bit) {
 	case PAWL_METHOD_GET:
+	case PAWL_METHOD_HEAD: /* the pipeline drops the body, headers stay (RFC 9110 9.3.2) */
 		return item_get(c, err);
 	case PAWL_METHOD_PUT:
 		return pawl_resource_write(c, do_put, err);

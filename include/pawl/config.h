@@ -86,6 +86,11 @@ struct pawl_config {
 	/* process */
 	int graceful_timeout_seconds;     /* default 30: SIGTERM drain before SIGKILL */
 	int socket_mode;                  /* default 0660: mode of a --listen unix socket */
+	char *socket_owner;               /* NULL: the starting user; else a user name or uid */
+	char *socket_group;               /* NULL: the starting group; else a group name or gid */
+	char *user;                       /* NULL: keep the starting user; else run as this user */
+	char *group;                      /* NULL: the user's primary group */
+	bool allow_root;                  /* default false: refuse to serve as root */
 	char *log_format;                 /* "json" (default) or "text" */
 	char *log_level;                  /* "debug" | "info" (default) | "warning" | "error" */
 	char *log_file;                   /* NULL: stderr; else appended to, reopened on SIGUSR1 */
@@ -114,7 +119,11 @@ struct pawl_config {
 struct pawl_config *pawl_config_parse(const char *text, const char *source,
     char *const *env, struct pawl_error *err);
 
-/* Reads the file at path and parses it as above. */
+/*
+ * Reads the file at path and parses it as above. A file with neither an
+ * [app:main] nor a [pawl] section is refused (PAWL_ERR_CONFIG naming the
+ * section it has): its settings would all be ignored.
+ */
 struct pawl_config *pawl_config_load(const char *path, char *const *env,
     struct pawl_error *err);
 
@@ -137,7 +146,8 @@ const char *pawl_config_default_bucket_secret(const struct pawl_config *cfg);
 
 /*
  * PAWL_ERR_CONFIG, naming both settings, when the default bucket would be
- * keyed by an empty secret. Called at start (and by `pawl-fcgi check`).
+ * keyed by an empty secret; naming userid_hmac_secret when it is empty and
+ * basicauth is enabled. Called at start (and by `pawl-fcgi check`).
  */
 enum pawl_err pawl_config_check_secrets(const struct pawl_config *cfg, struct pawl_error *err);
 

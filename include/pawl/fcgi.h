@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "pawl/arena.h"
 #include "pawl/err.h"
@@ -18,12 +19,38 @@ struct pawl_fcgi;
 /* Calls FCGX_Init once per process. 0 on success. */
 int pawl_fcgi_init(void);
 
+/* How a --listen unix: socket file is made; owner/group (uid_t)-1 keep the process's. */
+struct pawl_fcgi_socket_opts {
+	int mode;       /* socket_mode */
+	uid_t owner;    /* socket_owner */
+	gid_t group;    /* socket_group */
+	int backlog;
+};
+
+/* A socket opened by pawl_fcgi_listen. */
+struct pawl_fcgi_socket {
+	int fd;
+	char path[108];  /* the Unix socket file this process created, "" for TCP */
+	dev_t dev;       /* and its identity, so stop removes that file and no other */
+	ino_t ino;
+};
+
 /*
- * Opens a listening socket for --listen: "unix:/path" (created with mode,
- * replacing a stale socket file), "HOST:PORT" or ":PORT". *fd gets it.
+ * Opens a listening socket for --listen: "unix:/path", "HOST:PORT" or ":PORT".
+ * A Unix socket path that something accepts on is refused (PAWL_ERR_IO naming
+ * the path); a stale socket file there is replaced; any other file is left
+ * alone and refused. The new file gets o's owner, group and mode before
+ * listen(). Errors name the path and the cause. s is filled on success.
  */
-enum pawl_err pawl_fcgi_listen(const char *spec, int mode, int backlog, int *fd,
-    struct pawl_error *err);
+enum pawl_err pawl_fcgi_listen(const char *spec, const struct pawl_fcgi_socket_opts *o,
+    struct pawl_fcgi_socket *s, struct pawl_error *err);
+
+/*
+ * Closes s and removes its socket file if the path still names the file
+ * this process created (logs a warning when it cannot). For the process that
+ * called pawl_fcgi_listen only, never for the workers it forked.
+ */
+void pawl_fcgi_unlisten(struct pawl_fcgi_socket *s);
 
 /* True when fd is a listening socket (spawn-fcgi's fd 0). */
 int pawl_fcgi_is_listener(int fd);

@@ -547,7 +547,9 @@ static void test_worker_alone(void)
 	state_path(sock, sizeof sock, "run/solo.sock");
 	f = fopen(ini, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	/* allow_root: the suite runs as root, and this test is not about privileges. */
 	fprintf(f, "[app:main]\nstorage_url = %s\nuserid_hmac_secret = %s\nlog_format = text\n"
+		"allow_root = true\n"
 		"event_listeners = solo\nevent_listeners.solo.use = redis\n"
 		"event_listeners.solo.url = redis://127.0.0.1:%s/0\n"
 		"event_listeners.solo.listname = " SOLO_LIST "\n", url, secret, port);

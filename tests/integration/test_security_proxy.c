@@ -319,7 +319,9 @@ static void test_start_refused(void)
 	}
 	rc = pawl_check("[app:main]\nuserid_hmac_secret = s\n", out, sizeof out);
 	CHECK(rc == 0, "check with userid_hmac_secret: exit %d: %s", rc, out);
-	rc = pawl_check("[app:main]\ndefault_bucket_hmac_secret = s\n", out, sizeof out);
+	/* remote_user: basicauth would need userid_hmac_secret too (test_admin.c) */
+	rc = pawl_check("[app:main]\nmultiauth.policies = remote_user\ndefault_bucket_hmac_secret = s\n",
+			out, sizeof out);
 	CHECK(rc == 0, "check with default_bucket_hmac_secret: exit %d: %s", rc, out);
 	rc = pawl_check("[app:main]\nuserid_hmac_secret = s\ntrusted_proxies = ::1 10.0.0.0/33\n",
 			out, sizeof out);

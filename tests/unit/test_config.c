@@ -866,11 +866,116 @@ static void test_default_bucket_secret(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	CU_ASSERT_STRING_EQUAL(pawl_config_default_bucket_secret(cfg), "d");
 	pawl_config_free(cfg);
-	cfg = parse("[app:main]\ndefault_bucket_hmac_secret = d\n");
+	cfg = parse("[app:main]\nmultiauth.policies = remote_user\ndefault_bucket_hmac_secret = d\n");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	CU_ASSERT_STRING_EQUAL(pawl_config_default_bucket_secret(cfg), "d");
 	CU_ASSERT_EQUAL(pawl_config_check_secrets(cfg, &err), PAWL_OK);
 	pawl_config_free(cfg);
+}
+
+/* basicauth ids are HMACs keyed by userid_hmac_secret: an empty one is refused. */
+static void test_basicauth_needs_secret(void)
+{
+	static const char *const refused[] = {
+		"[app:main]\ndefault_bucket_hmac_secret = d\n",
+		"[app:main]\nuserid_hmac_secret =\ndefault_bucket_hmac_secret = d\n",
+		"[pawl]\nmultiauth.policies = remote_user basicauth\ndefault_bucket_hmac_secret = d\n",
+	};
+	struct pawl_config *cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		cfg = parse(refused[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+		CU_ASSERT_EQUAL(pawl_config_check_secrets(cfg, &err), PAWL_ERR_CONFIG);
+		CU_ASSERT(contains(err.message, "'userid_hmac_secret'"));
+		CU_ASSERT(contains(err.message, "basicauth"));
+		CU_ASSERT(contains(err.message, SRC));
+		pawl_config_free(cfg);
+	}
+	cfg = parse("[app:main]\nmultiauth.policies = basicauth\nuserid_hmac_secret = u\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_EQUAL(pawl_config_check_secrets(cfg, &err), PAWL_OK);
+	pawl_config_free(cfg);
+}
+
+/* A file read through pawl_config_load: the text into a temporary file. */
+static struct pawl_config *load_text(const char *text, char *path, size_t size)
+{
+	struct pawl_config *cfg;
+	int fd;
+
+	snprintf(path, size, "/tmp/pawl-test-config-XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cfg = pawl_config_load(path, NULL, &err);
+	unlink(path);
+	return cfg;
+}
+
+/* A file whose settings sit under no section pawl reads is refused, naming what it has. */
+static void test_load_needs_section(void)
+{
+	static const struct {
+		const char *text, *want;
+	} refused[] = {
+		{ "[app:mian]\nuserid_hmac_secret = s\n", "(found [app:mian])" },
+		{ "[kinto]\nreadonly = true\n[server:main]\nuse = egg:waitress\n", "(found [kinto])" },
+		{ "userid_hmac_secret = s\n", "no section header" },
+		{ "", "no section header" },
+		{ "# [app:main]\n", "no section header" },
+	};
+	static const char *const accepted[] = {
+		"[app:main]\n", "[server:main]\nport = 1\n\n  [pawl]  \nreadonly = true\n",
+		"; comment\r\n[app:main]\r\nreadonly = true\r\n",
+	};
+	struct pawl_config *cfg;
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		cfg = load_text(refused[i].text, path, sizeof(path));
+		CU_ASSERT_PTR_NULL(cfg);
+		pawl_config_free(cfg);
+		CU_ASSERT_EQUAL(err.code, PAWL_ERR_CONFIG);
+		CU_ASSERT(contains(err.message, "no [app:main] or [pawl] section"));
+		CU_ASSERT(contains(err.message, refused[i].want));
+		CU_ASSERT(contains(err.message, path));
+	}
+	for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		cfg = load_text(accepted[i], path, sizeof(path));
+		CU_ASSERT_PTR_NOT_NULL(cfg);
+		if (cfg == NULL)
+			fprintf(stderr, "\n  refused: %s\n", err.message);
+		pawl_config_free(cfg);
+	}
+}
+
+/* The settings of the process: who it runs as and its socket file. */
+static void test_process_settings(void)
+{
+	struct pawl_config *cfg = parse("[app:main]\n");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_PTR_NULL(cfg->user);
+	CU_ASSERT_PTR_NULL(cfg->group);
+	CU_ASSERT_PTR_NULL(cfg->socket_owner);
+	CU_ASSERT_PTR_NULL(cfg->socket_group);
+	CU_ASSERT_FALSE(cfg->allow_root);
+	pawl_config_free(cfg);
+	cfg = parse("[app:main]\nuser = pawl\ngroup = pawl\nsocket_owner = pawl\n"
+	    "socket_group = www-data\nsocket_mode = 0640\nallow_root = yes\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(cfg->user, "pawl");
+	CU_ASSERT_STRING_EQUAL(cfg->group, "pawl");
+	CU_ASSERT_STRING_EQUAL(cfg->socket_owner, "pawl");
+	CU_ASSERT_STRING_EQUAL(cfg->socket_group, "www-data");
+	CU_ASSERT_EQUAL(cfg->socket_mode, 0640);
+	CU_ASSERT_TRUE(cfg->allow_root);
+	pawl_config_free(cfg);
+	expect_error("[app:main]\nallow_root = maybe\n", "'allow_root'", "maybe");
 }
 
 void test_config_register(void)
@@ -913,6 +1018,9 @@ void test_config_register(void)
 		{ "trusted_proxies", test_trusted_proxies },
 		{ "CIDR matching", test_cidr_match },
 		{ "default bucket secret", test_default_bucket_secret },
+		{ "basicauth needs userid_hmac_secret", test_basicauth_needs_secret },
+		{ "a file needs [app:main] or [pawl]", test_load_needs_section },
+		{ "user, group, socket and allow_root settings", test_process_settings },
 	};
 	CU_pSuite suite = CU_add_suite("config", NULL, NULL);
 	size_t i;

@@ -116,7 +116,9 @@ static void test_method_not_allowed(void)
 	CU_ASSERT_EQUAL(match(PAWL_METHOD_PATCH, "/v1/buckets", NULL, &m, &err), PAWL_ERR_METHOD);
 	CU_ASSERT_STRING_EQUAL(m.allow, "DELETE, GET, HEAD, POST");
 	CU_ASSERT_EQUAL(match(PAWL_METHOD_POST, "/v1/buckets/b1", NULL, &m, &err), PAWL_ERR_METHOD);
-	CU_ASSERT_STRING_EQUAL(m.allow, "DELETE, GET, PATCH, PUT");
+	CU_ASSERT_STRING_EQUAL(m.allow, "DELETE, GET, HEAD, PATCH, PUT");
+	CU_ASSERT_EQUAL(match(PAWL_METHOD_HEAD, "/v1/buckets/b1/collections/c1/records/r1", NULL,
+	    &m, &err), PAWL_OK);
 	CU_ASSERT_EQUAL(match(0, "/v1/", NULL, &m, &err), PAWL_ERR_METHOD);
 	CU_ASSERT_EQUAL(match(PAWL_METHOD_GET, "/v1/batch", NULL, &m, &err), PAWL_ERR_METHOD);
 	CU_ASSERT_STRING_EQUAL(m.allow, "POST");
