@@ -132,11 +132,21 @@ enum pawl_err pawl_pg_unavailable(struct pawl_error *err, const char *what)
 	return pawl_error_set(err, PAWL_ERR_BACKEND, "database unavailable: %s", what);
 }
 
-static enum pawl_err check_schema(struct pawl_pg *pg, struct pawl_error *err)
+/* Bounded like every statement: a server that stopped answering right after the connect costs no more. */
+static enum pawl_err check_schema(struct pawl_pg *pg, long long deadline, struct pawl_error *err)
 {
-	PGresult *res = PQexec(pg->conn, "SELECT coalesce(max(version), 0) FROM pawl_migrations");
+	PGresult *res, *next;
 	unsigned have = 0, want = pawl_migrate_latest();
 
+	if (!PQsendQuery(pg->conn, "SELECT coalesce(max(version), 0) FROM pawl_migrations") ||
+	    !pawl_pg_wait_ready(pg->conn, deadline)) {
+		pawl_log_warn("PostgreSQL did not answer the schema check in time");
+		pawl_pg_drop(pg);
+		return pawl_pg_unavailable(err, "no answer in time");
+	}
+	res = PQgetResult(pg->conn);
+	while ((next = PQgetResult(pg->conn)) != NULL)
+		PQclear(next);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		have = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
@@ -236,7 +246,9 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 		return pawl_pg_unavailable(err, "cannot connect");
 	}
 	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
-	if (schema && check_schema(pg, err) != PAWL_OK)
+	if (schema && check_schema(pg, timeout_ms > 0 ? started + timeout_ms : pawl_pg_now_ms() +
+	    (pg->cfg->storage_statement_timeout_ms > 0 ? pg->cfg->storage_statement_timeout_ms :
+	    60000), err) != PAWL_OK)
 		return err->code;
 	if (pg->listen[0] != '\0') {
 		char sql[96];

@@ -53,6 +53,9 @@ struct pawl_pg {
 enum pawl_err pawl_pg_defer_flushed(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     struct pawl_pg_slot *slot, struct pawl_error *err);
 
+/* Waits until conn's pending results are in, or deadline (false: timed out). */
+bool pawl_pg_wait_ready(PGconn *conn, long long deadline);
+
 /* Monotonic milliseconds. */
 long long pawl_pg_now_ms(void);
 

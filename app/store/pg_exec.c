@@ -19,7 +19,7 @@
 #define DEADLINE_MARGIN_MS 2000
 
 /* Waits until the pending query's results are all read, or the deadline. */
-static bool wait_ready(PGconn *conn, long long deadline)
+bool pawl_pg_wait_ready(PGconn *conn, long long deadline)
 {
 	while (PQisBusy(conn)) {
 		struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
@@ -70,7 +70,7 @@ static const char *prepared(struct pawl_pg *pg, const char *sql, int nparams, ch
 	    (pg->stmts[pg->n_stmts].sql = strdup(sql)) == NULL)
 		return NULL;
 	snprintf(name, 16, "s%d", pg->n_stmts);
-	if (!PQsendPrepare(pg->conn, name, sql, nparams, NULL) || !wait_ready(pg->conn, deadline)) {
+	if (!PQsendPrepare(pg->conn, name, sql, nparams, NULL) || !pawl_pg_wait_ready(pg->conn, deadline)) {
 		free(pg->stmts[pg->n_stmts].sql);
 		return NULL;
 	}
@@ -160,7 +160,7 @@ static bool collect(struct pawl_pg *pg, long long deadline, PGresult **last, PGr
 	for (;;) {
 		ExecStatusType st;
 
-		if (!wait_ready(pg->conn, deadline))
+		if (!pawl_pg_wait_ready(pg->conn, deadline))
 			return false;
 		if ((res = PQgetResult(pg->conn)) == NULL)
 			return true;
@@ -258,7 +258,7 @@ enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, co
 	} else {
 		if (!send_one(pg, &q, deadline, false))
 			return result_error(pg, NULL, err);
-		if (!wait_ready(pg->conn, deadline))
+		if (!pawl_pg_wait_ready(pg->conn, deadline))
 			return timed_out(pg, err);
 		while ((res = PQgetResult(pg->conn)) != NULL) {
 			ExecStatusType st = PQresultStatus(res);
