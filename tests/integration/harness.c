@@ -354,6 +354,26 @@ static int stack_extra_ini(int redis_port)
 	       setenv("PAWL_FAULT_WORKER_START", fault_start_path(), 1);
 }
 
+bool harness_psql(const char *sql, char *out, size_t size)
+{
+	char cmd[8192], line[512] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd,
+		 "psql -X -q -tA -h '%s/run/pg' -p %s -U postgres -d pawl -c \"%s\" 2>&1",
+		 h.state, getenv("PAWL_PG_PORT"), sql);
+	if ((p = popen(cmd, "r")) == NULL)
+		return false;
+	if (fgets(line, sizeof line, p) == NULL)
+		line[0] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	line[strcspn(line, "\n")] = '\0';
+	if (out != NULL)
+		snprintf(out, size, "%s", line);
+	return pclose(p) == 0;
+}
+
 /* A hung run must not eat CI's time: stop the stack and fail. */
 static void on_watchdog(int sig)
 {

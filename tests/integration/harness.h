@@ -58,6 +58,13 @@ int harness_workers(void);
 int harness_stack(const char *subcommand);
 
 /*
+ * Runs sql with psql on the stack's PostgreSQL (database pawl, as postgres);
+ * the first line of its output goes to out when out is not NULL. True when
+ * psql exited 0.
+ */
+bool harness_psql(const char *sql, char *out, size_t size);
+
+/*
  * Sends one request to the stack's nginx. path starts with '/' and is sent as
  * is (no normalisation, no encoding). headers: NULL or a NULL-terminated array
  * of "Name: value". body: NULL for none; a body gets "Content-Type:

@@ -242,27 +242,6 @@ static bool at_least(const struct events *e, const void *n)
 	return e->n >= *(const size_t *)n;
 }
 
-/* psql on the stack's PostgreSQL; the first output line goes to out (may be NULL). */
-static bool psql(const char *sql, char *out, size_t size)
-{
-	char cmd[2048], line[512] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof cmd,
-		 "psql -X -q -tA -h '%s/run/pg' -p %s -U postgres -d pawl -c \"%s\" 2>&1",
-		 harness_state_dir(), getenv("PAWL_PG_PORT"), sql);
-	if ((p = popen(cmd, "r")) == NULL)
-		return false;
-	if (fgets(line, sizeof line, p) == NULL)
-		line[0] = '\0';
-	while (fgetc(p) != EOF)
-		;
-	line[strcspn(line, "\n")] = '\0';
-	if (out != NULL)
-		snprintf(out, size, "%s", line);
-	return pclose(p) == 0;
-}
-
 /* --- validation ------------------------------------------------------------ */
 
 static void test_validation(void)
@@ -570,7 +549,7 @@ static void cancel_waiter(void)
 	char out[64];
 
 	for (int i = 0; i < 200; i++) {
-		if (psql("SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity "
+		if (harness_psql("SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity "
 			 "WHERE wait_event_type = 'Lock' AND application_name <> '" LOCKER_APP "' "
 			 "AND pid <> pg_backend_pid()", out, sizeof out) && strcmp(out, "0") != 0 &&
 		    out[0] != '\0')
@@ -608,7 +587,7 @@ static void test_5xx_rolls_back(void)
 		"AND id = 'locked' AND parent_id = '/buckets/%s/collections/%s' FOR UPDATE;\n", b, c);
 	fflush(locker);
 	for (int i = 0; i < 100 && !locked; i++) {
-		locked = psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+		locked = harness_psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
 			      LOCKER_APP "' AND state = 'idle in transaction'", out, sizeof out) &&
 			 strcmp(out, "1") == 0;
 		if (!locked)
@@ -654,7 +633,7 @@ static void close_the_cycle(FILE *locker, const char *b, const char *c)
 	int i;
 
 	for (i = 0; i < 200; i++) {
-		if (psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+		if (harness_psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
 			 "AND application_name <> '" LOCKER_APP "' AND pid <> pg_backend_pid()", out,
 			 sizeof out) && out[0] != '\0' && strcmp(out, "0") != 0)
 			break;
@@ -700,7 +679,7 @@ static void test_409_runs_again(void)
 		"AND parent_id = '/buckets/%s/collections/%s' FOR UPDATE;\n", b, c);
 	fflush(locker);
 	for (int i = 0; i < 100 && !locked; i++) {
-		locked = psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+		locked = harness_psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
 			      LOCKER_APP "' AND state = 'idle in transaction'", out, sizeof out) &&
 			 strcmp(out, "1") == 0;
 		if (!locked)

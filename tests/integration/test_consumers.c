@@ -62,27 +62,6 @@ static bool redis_stop(void)
 	return true;
 }
 
-/* psql on the stack's PostgreSQL; the first output line goes to out (may be NULL). */
-static bool psql(const char *sql, char *out, size_t size)
-{
-	char cmd[4096], line[512] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof cmd,
-		 "psql -X -q -tA -h '%s/run/pg' -p %s -U postgres -d pawl -c \"%s\" 2>&1",
-		 harness_state_dir(), getenv("PAWL_PG_PORT"), sql);
-	if ((p = popen(cmd, "r")) == NULL)
-		return false;
-	if (fgets(line, sizeof line, p) == NULL)
-		line[0] = '\0';
-	while (fgetc(p) != EOF)
-		;
-	line[strcspn(line, "\n")] = '\0';
-	if (out != NULL)
-		snprintf(out, size, "%s", line);
-	return pclose(p) == 0;
-}
-
 /* A mark: the event's timestamp and its outbox id (relay.c, order_of). */
 struct mark {
 	long long ts, id;
@@ -120,7 +99,7 @@ static long outbox_rows(const char *list_key)
 	char sql[512], out[64];
 
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox WHERE list_key = '%s'", list_key);
-	return psql(sql, out, sizeof out) ? atol(out) : -1;
+	return harness_psql(sql, out, sizeof out) ? atol(out) : -1;
 }
 
 /* Events of e whose event_id is id. */
@@ -176,7 +155,7 @@ static void test_repush_appends_once(void)
 		 mark.id, key, mark.ts, b, mark.id - 1, key, mark.ts, b,
 		 mark.id - 10, key, mark.ts + 1, b, key, mark.ts + 2, b);
 #undef ROW
-	CU_ASSERT_FATAL(psql(sql, NULL, 0));
+	CU_ASSERT_FATAL(harness_psql(sql, NULL, 0));
 	for (long waited = 0; waited < DELIVERY_MS && (rows = outbox_rows(key)) != 0; waited += 50)
 		sleep_ms(50);
 	CHECK(rows == 0, "%ld re-pushed outbox rows never taken", rows);

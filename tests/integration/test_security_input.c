@@ -23,17 +23,6 @@ static int suite_init(void)
 	return 0;
 }
 
-/* psql on the stack's PostgreSQL; true when it exited 0. */
-static bool psql(const char *sql)
-{
-	char cmd[2048];
-
-	snprintf(cmd, sizeof cmd,
-		 "psql -X -q -tA -h '%s/run/pg' -p %s -U postgres -d pawl -c \"%s\" >/dev/null 2>&1",
-		 harness_state_dir(), getenv("PAWL_PG_PORT"), sql);
-	return system(cmd) == 0;
-}
-
 /* Whether $STATE/log/pawl.log contains needle. */
 static bool log_has(const char *needle)
 {
@@ -292,8 +281,8 @@ static void test_unreadable_is_logged_500(void)
 	PUT(ru_fmt("%s/a1", list), "{}", 201);
 	PUT(ru_fmt("%s/a2", list), "{}", 201);
 	snprintf(item, sizeof item, "%s/a2", list);
-	CU_ASSERT_FATAL(psql(ru_fmt("UPDATE objects SET data = data || '{\\\"n\\\": 1e30}' "
-				    "WHERE id = 'a2' AND parent_id = '/buckets/%s/collections/c'", b)));
+	CU_ASSERT_FATAL(harness_psql(ru_fmt("UPDATE objects SET data = data || '{\\\"n\\\": 1e30}' "
+				    "WHERE id = 'a2' AND parent_id = '/buckets/%s/collections/c'", b), NULL, 0));
 	ru_req(&r, "GET", ru_fmt("%s?_limit=1", list), NULL, NULL, NULL);
 	assert_error(&r, 500, 999);
 	http_resp_free(&r);
