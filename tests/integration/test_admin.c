@@ -589,6 +589,44 @@ static void test_heartbeat_float(void)
 	http_resp_free(&r);
 }
 
+/*
+ * The supervisor's signals beyond HUP and USR1 (tested in test_supervisor.c):
+ * TERM lets a request in flight finish, QUIT does not wait; both leave no
+ * child and no socket behind, and exit 0.
+ */
+static void test_term_and_quit(void)
+{
+	static const int sigs[] = { SIGTERM, SIGQUIT };
+	struct solo s;
+
+	for (size_t i = 0; i < 2; i++) {
+		pid_t kids[16];
+		size_t n;
+		long waited = 0;
+		int rc;
+
+		CU_ASSERT_FATAL(solo_init(&s, 0));
+		CU_ASSERT_FATAL(solo_ini(&s, "allow_root = true\n"));
+		solo_start(&s, 2);
+		CHECK(solo_ready(&s), "pawl-fcgi did not start (see %s)", s.log);
+		while ((n = children_of(s.pid, kids, 16)) < 2 && waited < START_MS) {
+			sleep_ms(50);
+			waited += 50;
+		}
+		CHECK(n >= 2, "%zu children before signal %d", n, sigs[i]);
+		kill(s.pid, sigs[i]);
+		rc = exit_within(s.pid, sigs[i] == SIGQUIT ? 2000 : START_MS);
+		CHECK(rc == 0, "signal %d: exit status %d", sigs[i], rc);
+		if (rc != -1)
+			s.pid = 0;
+		for (size_t k = 0; k < n; k++)
+			CHECK(!pid_alive(kids[k]), "signal %d: child %ld left running", sigs[i],
+			      (long)kids[k]);
+		CHECK(!is_socket(s.sock), "signal %d: socket %s left behind", sigs[i], s.sock);
+		solo_done(&s);
+	}
+}
+
 void test_admin_register(void)
 {
 	CU_pSuite s = CU_add_suite("admin", NULL, NULL);
@@ -605,4 +643,5 @@ void test_admin_register(void)
 	CU_add_test(s, "check refuses missing sections and keys", test_check_refuses);
 	CU_add_test(s, "HEAD on objects answers as GET without a body", test_head_object);
 	CU_add_test(s, "heartbeat: outbox age printed short", test_heartbeat_float);
+	CU_add_test(s, "TERM stops gracefully, QUIT at once: nothing left behind", test_term_and_quit);
 }
