@@ -96,6 +96,22 @@ static int preload(const struct pawl_config *cfg)
 	return 0;
 }
 
+/*
+ * A server's log goes to log_file once it runs as its own user (the file is
+ * then that user's to reopen on SIGUSR1); until then, what stops the start is
+ * said on the terminal. The config's warnings go where the log goes.
+ */
+static int open_log_file(const struct pawl_config *cfg)
+{
+	if (pawl_log_open(cfg->log_file) != 0) {
+		fprintf(stderr, "pawl-fcgi: cannot open log_file '%s': %s\n", cfg->log_file,
+		    strerror(errno));
+		return 2;
+	}
+	pawl_config_log_warnings(cfg);
+	return 0;
+}
+
 /* Binds (or takes fd 0), drops privileges, then serves; removes its own socket at the end. */
 static int serve(const char *path, struct pawl_config *cfg, const char *listen, long workers)
 {
@@ -126,7 +142,7 @@ static int serve(const char *path, struct pawl_config *cfg, const char *listen, 
 		status = 2;
 		goto out;
 	}
-	if ((status = preload(cfg)) != 0)
+	if ((status = open_log_file(cfg)) != 0 || (status = preload(cfg)) != 0)
 		goto out;
 	if (workers > 0) {
 		status = pawl_supervisor_run(path, cfg, sock.fd, (int)workers);
@@ -161,6 +177,8 @@ static int run(const char *command, const char *path, struct pawl_config *cfg,
 
 	if (strcmp(command, "serve") == 0)
 		return serve(path, cfg, listen, workers);
+	if (strcmp(command, "relay") != 0)
+		pawl_config_log_warnings(cfg);
 	if (strcmp(command, "check") == 0) {
 		status = connect ? pawl_check_connect(cfg, stdout) : 0;
 		if (status == 0)
@@ -170,7 +188,7 @@ static int run(const char *command, const char *path, struct pawl_config *cfg,
 	} else if (pawl_privileges_drop(cfg, &err) != PAWL_OK) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		status = 2;
-	} else {
+	} else if ((status = open_log_file(cfg)) == 0) {
 		status = pawl_relay_run(cfg, -1);
 	}
 	pawl_config_free(cfg);
@@ -237,15 +255,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pawl_log_configure(cfg->log_level, cfg->log_format);
-	/* check and migrate write to the terminal; a server to its log file, if any. */
-	if ((strcmp(command, "serve") == 0 || strcmp(command, "relay") == 0) &&
-	    pawl_log_open(cfg->log_file) != 0) {
-		fprintf(stderr, "pawl-fcgi: cannot open log_file '%s': %s\n", cfg->log_file,
-		    strerror(errno));
-		pawl_config_free(cfg);
-		return 2;
-	}
-	pawl_config_log_warnings(cfg);
 	/*
 	 * What only shows when the pieces meet (plugins that must load, the
 	 * version file, resource patterns, eos) is checked before anything

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pawl/log.h"
 #include "pawl/privileges.h"
 
 /* A name, or all digits for an id (as chown(1) takes them). */
@@ -111,10 +110,6 @@ enum pawl_err pawl_privileges_drop(const struct pawl_config *cfg, struct pawl_er
 		    (cfg->group != NULL && find_group("group", cfg->group, &gid, err) != PAWL_OK))
 			return err->code;
 		if (geteuid() == 0) {
-			/* The log file opened as root stays the user's to reopen on SIGUSR1. */
-			if (pawl_log_chown(uid, gid) != 0)
-				return pawl_error_set(err, PAWL_ERR_CONFIG, "cannot give log_file to "
-				    "user %s: %s", cfg->user, strerror(errno));
 			if (become(login, uid, gid, err) != PAWL_OK)
 				return err->code;
 		} else if (getuid() != uid || geteuid() != uid) {

@@ -142,13 +142,6 @@ void pawl_log_reopen(void)
 	pawl_log(PAWL_LOG_INFO, "app", "SIGUSR1: reopened %s", log_path);
 }
 
-int pawl_log_chown(uid_t uid, gid_t gid)
-{
-	if (log_path == NULL)
-		return 0;
-	return fchown(STDERR_FILENO, uid, gid);
-}
-
 void pawl_log_throttle_window(long long ms)
 {
 	throttle_window_ms = ms;

@@ -6,8 +6,6 @@
 #ifndef PAWL_LOG_H
 #define PAWL_LOG_H
 
-#include <sys/types.h>
-
 enum pawl_log_level { PAWL_LOG_DEBUG, PAWL_LOG_INFO, PAWL_LOG_WARN, PAWL_LOG_ERROR };
 
 /* pawl_log_setup from the settings' words: level "debug|info|warning|error", format "json|text". */
@@ -29,12 +27,6 @@ int pawl_log_open(const char *path);
  * shell redirect), it only records that the signal arrived.
  */
 void pawl_log_reopen(void);
-
-/*
- * Gives the open log_file to uid:gid (before dropping root), so the
- * unprivileged process can write it and reopen it. 0 when there is no file.
- */
-int pawl_log_chown(uid_t uid, gid_t gid);
 
 /* Tests: the throttling window in ms (0: off); clears what was counted. */
 void pawl_log_throttle_window(long long ms);
