@@ -429,10 +429,23 @@ static void leave_as_killed(const char *out, const char *seen)
 	fclose(f);
 }
 
+/* kill -9 of one of the supervisor's children between writes; waits for its successor. */
+static void kill_a_worker(void)
+{
+	pid_t kids[16];
+	size_t n = children_of(supervisor_pid(), kids, 16);
+
+	CU_ASSERT_FATAL(n > 0 && kill(kids[0], SIGKILL) == 0);
+	for (long waited = 0; waited < 10000 && (pid_alive(kids[0]) ||
+	     children_of(supervisor_pid(), kids + 1, 15) < n); waited += 100)
+		sleep_ms(100);
+}
+
 /*
- * Creates, updates, deletes, a batch and a plural DELETE while the consumer
- * is killed (SIGKILL) and restarted once and Redis stalls once: in the end
- * the consumer handled each write's event exactly once, per list in commit
+ * Creates, updates, deletes, a batch, a plural DELETE and a collection
+ * deleted and re-created, while the consumer is killed (SIGKILL) and
+ * restarted once, a worker is killed and Redis stalls once: in the end the
+ * consumer handled each write's event exactly once, per list in commit
  * order, its de-duplication memory having survived the restart (the kill
  * left its last event unacknowledged and, in the memory file, unrecorded).
  */
@@ -479,6 +492,11 @@ static void test_consumer_interrupted(void)
 	batch(&w);
 	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c1/records", b);
 	expect_write(&w, "DELETE", "delete", p, NULL, 200);
+	kill_a_worker();
+	/* c1 deleted (a cascade) and re-created: its records' events go on above the old ones. */
+	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c1", b);
+	expect_write(&w, "DELETE", "delete", p, NULL, 200);
+	expect_write(&w, "PUT", "create", p, "{\"data\":{}}", 201);
 	CU_ASSERT_FATAL((pid = consumer_start(out, seen)) > 0);
 	sleep_ms(300);
 	CU_ASSERT_FATAL(redis_stop());
@@ -540,6 +558,6 @@ void test_consumers_register(void)
 
 	CU_add_test(s, "the same push twice appends once", test_repush_appends_once);
 	CU_add_test(s, "Redis stalled during delivery: no duplicates", test_stalled_redis);
-	CU_add_test(s, "the example consumer, killed once, Redis stalled once",
+	CU_add_test(s, "the example consumer, killed once, a worker killed, Redis stalled once",
 		    test_consumer_interrupted);
 }
