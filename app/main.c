@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pawl/accounts_cli.h"
 #include "pawl/app.h"
 #include "pawl/config.h"
 #include "pawl/fcgi.h"
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 	    "       pawl-fcgi migrate -c FILE\n"
 	    "       pawl-fcgi relay -c FILE\n"
 	    "       pawl-fcgi check -c FILE\n"
+	    "       pawl-fcgi accounts create|set-password|delete -c FILE ID  (password on stdin)\n"
 	    "       pawl-fcgi --version\n"
 	    "\n"
 	    "Without --listen, serves FastCGI on the socket inherited on fd 0 (spawn-fcgi).\n"
@@ -122,9 +124,11 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || path == NULL ||
+	/* `accounts` alone takes operands: its verb and the account's id. */
+	if (argc - optind != (strcmp(command, "accounts") == 0 ? 2 : 0) || path == NULL ||
 	    (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 &&
-	    strcmp(command, "check") != 0 && strcmp(command, "relay") != 0)) {
+	    strcmp(command, "check") != 0 && strcmp(command, "relay") != 0 &&
+	    strcmp(command, "accounts") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -158,6 +162,8 @@ int main(int argc, char **argv)
 		status = 0;
 	} else if (strcmp(command, "migrate") == 0) {
 		status = run_migrate(cfg);
+	} else if (strcmp(command, "accounts") == 0) {
+		status = pawl_accounts_cli_run(cfg, argv[optind], argv[optind + 1]);
 	} else if (strcmp(command, "relay") == 0) {
 		status = pawl_relay_run(cfg, -1);
 	} else {

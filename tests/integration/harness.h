@@ -155,5 +155,6 @@ void test_extras_register(void);
 void test_pg_register(void);
 void test_security_proxy_register(void);
 void test_truth_register(void);
+void test_accounts_register(void);
 
 #endif
