@@ -77,6 +77,7 @@ static const struct pawl_config_key static_keys[] = {
 	LIST0("bucket_create_principals", "system.Authenticated", NULL),
 	LIST0("account_create_principals", "system.Everyone", NULL),
 	INT0("account_cache_ttl_seconds", "60", 0, 86400, false),
+	INT0("account_failures_per_minute", "0", 0, 1000000, false),
 	INT0("backoff", "", 0, 86400, true),
 	INT0("backoff_percentage", "", 0, 100, true),
 	STR0("eos", "", true),

@@ -20,6 +20,8 @@
 
 #define CACHE_SLOTS 512u
 #define HASH_MAX 160u /* yescrypt at default cost is 73 characters */
+#define FAIL_SLOTS 4096u
+#define FAIL_WINDOW 60 /* seconds: account_failures_per_minute */
 
 struct entry {
 	char key[65];            /* hex HMAC(userid_hmac_secret, "user:password") */
@@ -28,11 +30,23 @@ struct entry {
 	time_t expires;
 };
 
+/*
+ * Recent failures of the user names hashed to one slot (existing or not:
+ * the same for both). Names sharing a slot share its count: never fewer
+ * checks refused than asked for, and alternating names does not reset it.
+ */
+struct failures {
+	int count;
+	time_t since;
+};
+
 struct pawl_accounts_cache {
 	struct crypt_data cd;    /* libcrypt's scratch space (about 32 KiB) */
 	char dummy[HASH_MAX];    /* checked when the account does not exist */
 	int ttl;
+	int max_failures;        /* account_failures_per_minute, 0: no limit */
 	struct entry slots[CACHE_SLOTS];
+	struct failures fails[FAIL_SLOTS];
 };
 
 bool pawl_accounts_enabled(const struct pawl_config *cfg)
@@ -107,6 +121,8 @@ struct pawl_accounts_cache *pawl_accounts_cache_new(const struct pawl_config *cf
 	if (cache == NULL)
 		return NULL;
 	cache->ttl = ttl != NULL && *ttl != '\0' ? atoi(ttl) : 60;
+	ttl = pawl_config_get(cfg, "account_failures_per_minute");
+	cache->max_failures = ttl != NULL ? atoi(ttl) : 0;
 	if (!hash_password(&cache->cd, "no account has this password", cache->dummy)) {
 		free(cache);
 		return NULL;
@@ -174,6 +190,24 @@ static bool check(struct pawl_accounts_cache *cache, const char *key, const char
 	return ok;
 }
 
+/* The failure counter of user's slot, restarted when its minute is over. */
+static struct failures *failures_of(struct pawl_accounts_cache *cache, const char *user,
+    time_t now)
+{
+	unsigned h = 5381;
+	const char *p;
+	struct failures *f;
+
+	for (p = user; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	f = &cache->fails[h % FAIL_SLOTS];
+	if (now - f->since >= FAIL_WINDOW) {
+		f->count = 0;
+		f->since = now;
+	}
+	return f;
+}
+
 const char *pawl_accounts_identify(struct pawl_app *app, struct pawl_arena *arena,
     const char *authorization)
 {
@@ -187,10 +221,23 @@ const char *pawl_accounts_identify(struct pawl_app *app, struct pawl_arena *aren
 	pawl_auth_key_hex(app->auth_key, msg, len, key);
 	user = pawl_arena_strndup(arena, msg, user_len);
 	if (user != NULL && key[0] != '\0') {
+		struct pawl_accounts_cache *cache = app->accounts;
+		struct failures *f = cache->max_failures > 0 ?
+		    failures_of(cache, user, time(NULL)) : NULL;
+
 		msg[user_len] = '\0'; /* the password is what follows, NUL-free (checked) */
-		hash = stored_hash(app, arena, user);
-		if (check(app->accounts, key, msg + user_len + 1, hash))
-			result = pawl_accounts_principal(arena, user);
+		/*
+		 * Past account_failures_per_minute failures, this worker stops
+		 * checking the name until the minute is over: guessing slows to
+		 * that pace (the account's owner waits too).
+		 */
+		if (f == NULL || f->count < cache->max_failures) {
+			hash = stored_hash(app, arena, user);
+			if (check(cache, key, msg + user_len + 1, hash))
+				result = pawl_accounts_principal(arena, user);
+			else if (f != NULL)
+				f->count++;
+		}
 	}
 	OPENSSL_cleanse(msg, len);
 	return result;

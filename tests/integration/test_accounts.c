@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "resource_util.h"
 
@@ -310,6 +311,84 @@ static void test_account_only(void)
 	CHECK(ru_reload_restore(), "restoring the config failed");
 }
 
+/*
+ * pawl-fcgi accounts VERB -c pawl.ini ID [EXTRA], password (NULL: none) on
+ * its standard input; returns the exit status (-1 when it did not run). A
+ * clean environment but for the listeners the stack's workers are given.
+ */
+static int cli(const char *verb, const char *id, const char *extra, const char *password)
+{
+	char cmd[8192];
+	FILE *p;
+	int st;
+
+	const char *listeners = getenv("PAWL_EVENT_LISTENERS"); /* the workers' override */
+
+	snprintf(cmd, sizeof cmd, "env -i PATH=/usr/bin:/bin PAWL_EVENT_LISTENERS='%s' '%s' accounts %s "
+		 "-c '%s/pawl.ini' %s %s >/dev/null 2>&1", listeners ? listeners : "",
+		 getenv("PAWL_BIN"), verb, harness_state_dir(), id, extra ? extra : "");
+	if ((p = popen(cmd, "w")) == NULL)
+		return -1;
+	if (password != NULL)
+		fprintf(p, "%s\n", password);
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void)
+{
+	char carol[64];
+	const char *who;
+
+	unique_id(carol, sizeof carol, "carol");
+	CHECK(cli("create", carol, NULL, PW1) == 0, "accounts create");
+	who = whoami(carol, PW1);
+	CHECK(strcmp(who, ru_fmt("account:%s", carol)) == 0, "login after create: %s", who);
+	CHECK(cli("create", carol, NULL, PW2) == 1, "create over an existing account");
+	CHECK(strcmp(whoami(carol, PW1), ru_fmt("account:%s", carol)) == 0, "password kept");
+	/* The account is its own: it reads itself, a hash never shows. */
+	CHECK(status_as(carol, PW1, "GET", ru_fmt("/v1/accounts/%s", carol), NULL) == 200,
+	      "the account reads itself");
+	CHECK(cli("set-password", carol, NULL, PW2) == 0, "accounts set-password");
+	CHECK(logins(carol, PW1) == 0, "old password after set-password");
+	CHECK(logins(carol, PW2) == 4 * (unsigned)harness_workers(), "new password after set-password");
+	/* Never a password in argv: an extra operand is a usage error. */
+	CHECK(cli("set-password", carol, PW3, PW3) == 2, "password as an argument accepted");
+	CHECK(cli("set-password", carol, NULL, "") == 2, "empty password accepted");
+	CHECK(cli("set-password", "no:such", NULL, PW3) == 2, "invalid id accepted");
+	CHECK(cli("set-password", "nosuchaccount", NULL, PW3) == 1, "set-password of nobody");
+	CHECK(cli("delete", carol, NULL, NULL) == 0, "accounts delete");
+	CHECK(logins(carol, PW2) == 0, "login after delete");
+	CHECK(cli("delete", carol, NULL, NULL) == 1, "delete twice");
+}
+
+/* account_failures_per_minute: past the limit a worker stops checking that name. */
+static void test_failures(void)
+{
+	unsigned n = 4 * (unsigned)harness_workers();
+	char dave[64];
+
+	unique_id(dave, sizeof dave, "dave");
+	CHECK(status_as(NULL, NULL, "PUT", ru_fmt("/v1/accounts/%s", dave),
+			"{\"data\":{\"password\":\"" PW1 "\"}}") == 201, "create dave");
+	if (!ru_reload("\naccount_failures_per_minute = 3\n")) {
+		CHECK(false, "reload with account_failures_per_minute = 3 failed");
+		ru_reload_restore();
+		return;
+	}
+	CHECK(logins(dave, PW1) == n, "login before any failure");
+	for (unsigned i = 0; i < 3 * n; i++)
+		CHECK(strcmp(whoami(dave, ru_fmt("wrong%u", i)), ru_fmt("account:%s", dave)) != 0,
+		      "a wrong password accepted");
+	CHECK(logins(dave, PW1) == 0, "the right password still checked after the failures");
+	CHECK(strcmp(whoami(bob, PW3), ru_fmt("account:%s", bob)) == 0, "another account locked");
+	CHECK(ru_reload_restore(), "restoring the config failed");
+	/* Without the setting (the default), failures never stop a good password. */
+	for (unsigned i = 0; i < 3 * n; i++)
+		whoami(dave, "wrong");
+	CHECK(logins(dave, PW1) == n, "login refused without account_failures_per_minute");
+}
+
 void test_accounts_register(void)
 {
 	CU_pSuite s = CU_add_suite("accounts", suite_init, NULL);
@@ -321,6 +400,8 @@ void test_accounts_register(void)
 	CU_add_test(s, "users, other users, administrators", test_others);
 	CU_add_test(s, "password change on every worker (cache)", test_change_password);
 	CU_add_test(s, "delete", test_delete);
+	CU_add_test(s, "pawl-fcgi accounts create, set-password, delete", test_cli);
 	CU_add_test(s, "account only: 401 for a wrong password", test_account_only);
+	CU_add_test(s, "account_failures_per_minute", test_failures);
 	CU_add_test(s, "no password in the log", test_log);
 }
