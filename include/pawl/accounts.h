@@ -34,7 +34,9 @@ void pawl_accounts_cache_free(struct pawl_accounts_cache *cache);
  * Kinto). Reads the account row (one keyed read) on every call; the slow
  * hash runs only when the cache holds no entry for these credentials made
  * against the hash stored now, so a password change or a delete takes
- * effect at once on every worker. Never keeps the password.
+ * effect at once on every worker. Refusals are cached too, and past
+ * account_failures_per_minute failures of a name a worker stops checking it
+ * for the rest of the minute. Never keeps the password.
  */
 const char *pawl_accounts_identify(struct pawl_app *app, struct pawl_arena *arena,
     const char *authorization);
