@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "pawl/accounts.h"
 #include "pawl/app.h"
 #include "pawl/auth.h"
 #include "pawl/pg.h"
@@ -126,6 +127,10 @@ static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct 
 		pawl_error_set(err, PAWL_ERR_INTERNAL, "cannot set up HMAC-SHA256 (OpenSSL)");
 		goto fail;
 	}
+	if (pawl_accounts_enabled(cfg) && (app->accounts = pawl_accounts_cache_new(cfg)) == NULL) {
+		pawl_error_set(err, PAWL_ERR_INTERNAL, "cannot set up account passwords (libcrypt)");
+		goto fail;
+	}
 	{
 		time_t eos;
 
@@ -162,6 +167,7 @@ void pawl_app_free(struct pawl_app *app)
 {
 	if (app == NULL)
 		return;
+	pawl_accounts_cache_free(app->accounts);
 	pawl_auth_key_free(app->auth_key);
 	pawl_listeners_free(app->listeners);
 	pawl_events_free(app->events);

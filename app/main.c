@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pawl/accounts_cli.h"
 #include "pawl/app.h"
 #include "pawl/config.h"
 #include "pawl/fcgi.h"
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 	    "       pawl-fcgi migrate -c FILE\n"
 	    "       pawl-fcgi relay -c FILE\n"
 	    "       pawl-fcgi check -c FILE [--connect]\n"
+	    "       pawl-fcgi accounts create|set-password|delete -c FILE ID  (password on stdin)\n"
 	    "       pawl-fcgi help | --help | --version\n"
 	    "\n"
 	    "-c FILE defaults to the PAWL_CONFIG environment variable; PAWL_<KEY> variables\n"
@@ -159,7 +161,7 @@ out:
 
 static bool known_command(const char *c)
 {
-	static const char *const commands[] = { "serve", "migrate", "check", "relay", NULL };
+	static const char *const commands[] = { "serve", "migrate", "check", "relay", "accounts", NULL };
 	size_t i;
 
 	for (i = 0; commands[i] != NULL; i++)
@@ -242,7 +244,10 @@ int main(int argc, char **argv)
 		default: return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc)
+	/* `accounts` alone takes operands: its verb and the account's id. */
+	if (strcmp(command, "accounts") == 0 && argc - optind != 2)
+		return bad_usage("accounts needs a verb and an account id");
+	if (strcmp(command, "accounts") != 0 && optind != argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
 	if (path == NULL || *path == '\0')
 		return bad_usage("no configuration file: give -c FILE or set PAWL_CONFIG");
@@ -266,6 +271,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		pawl_config_free(cfg);
 		return 2;
+	}
+	if (strcmp(command, "accounts") == 0) {
+		int status;
+
+		pawl_config_log_warnings(cfg);
+		status = pawl_accounts_cli_run(cfg, argv[optind], argv[optind + 1]);
+		pawl_config_free(cfg);
+		return status;
 	}
 	return run(command, path, cfg, listen, workers, connect);
 }

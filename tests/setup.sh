@@ -15,7 +15,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential autoconf automake pkg-config
 	libfcgi-dev libjson-c-dev libhiredis-dev libpq-dev libcunit1-dev libinih-dev
-	uuid-dev libssl-dev libcurl4-openssl-dev
+	uuid-dev libssl-dev libcurl4-openssl-dev libcrypt-dev
 	postgresql-15 redis-server nginx-light spawn-fcgi curl wrk
 	clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes (make fuzz)
 	libfcgi-bin # cgi-fcgi: the integration test of a worker running alone

@@ -30,7 +30,7 @@
 
 #define YEAR 31536000
 
-static const char *const auth_policies[] = { "basicauth", "remote_user", NULL };
+static const char *const auth_policies[] = { "basicauth", "remote_user", "account", NULL };
 static const char *const log_formats[] = { "json", "text", NULL };
 static const char *const log_levels[] = { "debug", "info", "warning", "error", NULL };
 static const char *const schemes[] = { "http", "https", NULL };
@@ -80,6 +80,9 @@ static const struct pawl_config_key static_keys[] = {
 	LIST0("event_listeners", "", NULL),
 	LIST0("resources", "", NULL),
 	LIST0("bucket_create_principals", "system.Authenticated", NULL),
+	LIST0("account_create_principals", "system.Everyone", NULL),
+	INT0("account_cache_ttl_seconds", "60", 0, 86400, false),
+	INT0("account_failures_per_minute", "0", 0, 1000000, false),
 	INT0("backoff", "", 0, 86400, true),
 	INT0("backoff_percentage", "", 0, 100, true),
 	STR0("eos", "", true),

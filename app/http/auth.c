@@ -217,3 +217,28 @@ out:
 		OPENSSL_cleanse(raw, toklen / 4 * 3); /* padding bytes too */
 	return result;
 }
+
+char *pawl_auth_basic_decode(struct pawl_arena *arena, const char *authorization, size_t *len,
+    size_t *user_len)
+{
+	const char *tok;
+	unsigned char *raw;
+	const unsigned char *colon;
+	char *msg = NULL;
+	size_t toklen, rawlen = 0;
+
+	*len = *user_len = 0;
+	if (authorization == NULL || !basic_token(authorization, &tok, &toklen))
+		return NULL;
+	raw = b64_decode(arena, tok, toklen, &rawlen);
+	if (raw == NULL)
+		return NULL;
+	colon = memchr(raw, ':', rawlen);
+	/* The same refusals as pawl_auth_basic_userid: NUL bytes, no ':', no user name. */
+	if (memchr(raw, '\0', rawlen) == NULL && colon != NULL && colon != raw &&
+	    (msg = as_utf8(arena, raw, rawlen, len)) != NULL)
+		*user_len = (size_t)(memchr(msg, ':', *len) ? (char *)memchr(msg, ':', *len) - msg : 0);
+	if (msg != (char *)raw)
+		OPENSSL_cleanse(raw, toklen / 4 * 3);
+	return msg;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pawl/accounts.h"
 #include "pawl/auth.h"
 #include "pawl/batch.h"
 #include "pawl/handlers.h"
@@ -88,7 +89,11 @@ static void identify(struct pawl_app *app, struct pawl_request *req)
 	char **p;
 
 	for (p = app->cfg->auth_policies; p != NULL && *p != NULL; p++) {
-		if (strcmp(*p, "basicauth") == 0) {
+		if (strcmp(*p, "account") == 0) {
+			/* Tried in multiauth.policies order; a failure falls to the next (Kinto). */
+			req->user_id = pawl_accounts_identify(app, req->arena,
+			    pawl_request_header(req, "Authorization"));
+		} else if (strcmp(*p, "basicauth") == 0) {
 			req->user_id = pawl_auth_basic_userid(req->arena, app->auth_key,
 			    pawl_request_header(req, "Authorization"));
 		} else if (strcmp(*p, "remote_user") == 0) {

@@ -43,6 +43,15 @@ static json_object *capabilities(const struct pawl_config *cfg)
 		    "https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default"));
 		json_object_object_add(caps, "default_bucket", d);
 	}
+	if (policy_enabled(cfg, "account")) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "description", json_object_new_string(
+		    "Manage user accounts."));
+		json_object_object_add(c, "url", json_object_new_string(
+		    "https://kinto.readthedocs.io/en/latest/api/1.x/accounts.html"));
+		json_object_object_add(caps, "accounts", c);
+	}
 	if (policy_enabled(cfg, "basicauth")) {
 		json_object *c = json_object_new_object();
 

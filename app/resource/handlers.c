@@ -11,6 +11,7 @@
 #include <uuid/uuid.h>
 
 #include "pawl/handlers.h"
+#include "pawl/accounts.h"
 #include "pawl/acl.h"
 #include "pawl/events.h"
 #include "pawl/json.h"
@@ -244,8 +245,9 @@ static enum pawl_err stage(struct pawl_rctx *c, enum pawl_event_action action,
 	op.md = c->event_md ? c->event_md : &c->req->match.md;
 	op.item = c->event_md ? pawl_matchdict_get(c->event_md, "id") != NULL
 	    : c->req->match.route->kind == PAWL_ROUTE_ITEM;
-	op.new_json = new_json;
-	op.old_json = old_json;
+	/* An account's password hash never leaves the database, not even in an event. */
+	op.new_json = pawl_accounts_is(c->res) ? pawl_accounts_strip(c->req->arena, new_json) : new_json;
+	op.old_json = pawl_accounts_is(c->res) ? pawl_accounts_strip(c->req->arena, old_json) : old_json;
 	op.cascade = cascade;
 	return pawl_stage_add(c->req->stage, &op, err);
 }
@@ -426,6 +428,26 @@ static enum pawl_err build_context(struct pawl_rctx *c, struct pawl_error *err)
 	return PAWL_OK;
 }
 
+/* Accounts: the stored hash is taken out of the answer, a 412's details included. */
+static void strip_answer(struct pawl_rctx *c, enum pawl_err rc, struct pawl_error *err)
+{
+	struct pawl_buf *b = &c->resp->body;
+	const char *text;
+
+	if (rc != PAWL_OK) {
+		if (err->details != NULL)
+			err->details = pawl_accounts_strip(c->req->arena, err->details);
+		return;
+	}
+	if (b->len == 0 || b->data == NULL)
+		return;
+	text = pawl_accounts_strip(c->req->arena, pawl_arena_strndup(c->req->arena, b->data, b->len));
+	if (text == NULL)
+		text = "{}";
+	b->len = 0;
+	pawl_buf_puts(b, text);
+}
+
 enum pawl_err pawl_handlers_handle(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, struct pawl_error *err)
 {
@@ -440,6 +462,11 @@ enum pawl_err pawl_handlers_handle(struct pawl_app *app, struct pawl_request *re
 	if ((rc = pawl_default_bucket_apply(app, req, err)) != PAWL_OK ||
 	    (rc = build_context(&c, err)) != PAWL_OK)
 		return rc;
-	return req->match.route->kind == PAWL_ROUTE_ITEM ? pawl_item_handle(&c, err)
+	if (pawl_accounts_is(c.res) && (rc = pawl_accounts_prepare(&c, err)) != PAWL_OK)
+		return rc;
+	rc = req->match.route->kind == PAWL_ROUTE_ITEM ? pawl_item_handle(&c, err)
 	    : pawl_list_handle(&c, err);
+	if (pawl_accounts_is(c.res))
+		strip_answer(&c, rc, err);
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pawl/accounts.h"
 #include "pawl/acl.h"
 #include "pawl/json.h"
 #include "pawl/patch.h"
@@ -48,6 +49,10 @@ static enum pawl_err absent(struct pawl_rctx *c, struct pawl_error *err)
 
 	if (c->res->parent != NULL && (rc = pawl_permissions_allowed(c, c->res->parent,
 	    c->parent_uri, "read", &may, err)) != PAWL_OK)
+		return rc;
+	/* Accounts have no parent: their administrators (settings) are told it is gone. */
+	if (pawl_accounts_is(c->res) && (rc = pawl_permissions_allowed(c, c->res, c->uri, "read",
+	    &may, err)) != PAWL_OK)
 		return rc;
 	if (!may && !c->res->per_user)
 		return pawl_permissions_deny(c, err);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pawl/accounts.h"
 #include "pawl/json.h"
 #include "pawl/lists.h"
 #include "pawl/log.h"
@@ -237,6 +238,14 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 		return PAWL_OK;
 	if (c->app->cfg->explicit_permissions)
 		writer = c->req->user_id ? c->req->user_id : "system.Everyone";
+	/*
+	 * An account is writable by itself, whoever created it (Kinto): never by
+	 * an anonymous creator's system.Everyone. Administrators write every
+	 * account through account_write_principals.
+	 */
+	if (pawl_accounts_is(c->res) && c->id != NULL &&
+	    (writer = pawl_accounts_principal(c->req->arena, c->id)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, c->fresh_id, err);
 }
 

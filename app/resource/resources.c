@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pawl/accounts.h"
 #include "pawl/resources.h"
 
 static const struct {
@@ -62,7 +63,9 @@ static enum pawl_err check_unique(const struct pawl_resources *res, size_t upto,
 struct pawl_resources *pawl_resources_new(const struct pawl_config *cfg, struct pawl_error *err)
 {
 	struct pawl_resources *res = NULL;
-	size_t n = N_KINTO + cfg->n_resources, i;
+	/* Kinto's accounts plugin comes with its policy (multiauth.policies has `account`). */
+	size_t base = N_KINTO + (pawl_accounts_enabled(cfg) ? 1 : 0);
+	size_t n = base + cfg->n_resources, i;
 
 	res = calloc(1, sizeof(*res));
 	if (res == NULL || (res->items = calloc(n, sizeof(*res->items))) == NULL) {
@@ -82,19 +85,28 @@ struct pawl_resources *pawl_resources_new(const struct pawl_config *cfg, struct 
 		if (kinto_resources[i].parent != NULL)
 			r->parent = pawl_resources_find(res, kinto_resources[i].parent);
 	}
+	if (base > N_KINTO) {
+		struct pawl_resource *r = &res->items[N_KINTO];
+
+		r->name = PAWL_ACCOUNTS_RESOURCE;
+		r->list_pattern = "/accounts";
+		r->item_pattern = "/accounts/{id}";
+		r->id_kind = PAWL_ID_NAME;
+		r->index = N_KINTO;
+	}
 	for (i = 0; i < cfg->n_resources; i++) {
 		const struct pawl_resource_config *rc = &cfg->resources[i];
-		struct pawl_resource *r = &res->items[N_KINTO + i];
+		struct pawl_resource *r = &res->items[base + i];
 
 		r->name = rc->name;
 		r->list_pattern = rc->list;
 		r->item_pattern = rc->item;
 		r->per_user = rc->per_user;
 		r->id_kind = PAWL_ID_UUID4;
-		r->index = N_KINTO + i;
+		r->index = base + i;
 		if (rc->parent != NULL) {
 			/* Only resources declared before this one are visible yet. */
-			res->n = N_KINTO + i;
+			res->n = base + i;
 			r->parent = pawl_resources_find(res, rc->parent);
 			res->n = n;
 			if (r->parent == NULL) {
@@ -104,7 +116,7 @@ struct pawl_resources *pawl_resources_new(const struct pawl_config *cfg, struct 
 				goto fail;
 			}
 		}
-		if (check_unique(res, N_KINTO + i, err) != PAWL_OK)
+		if (check_unique(res, base + i, err) != PAWL_OK)
 			goto fail;
 	}
 	for (i = 0; i < n; i++)

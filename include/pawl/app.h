@@ -19,6 +19,7 @@ struct pawl_pg;
 struct pawl_events;
 struct pawl_listeners;
 struct pawl_auth_key;
+struct pawl_accounts_cache;
 
 struct pawl_app {
 	const struct pawl_config *cfg;
@@ -28,6 +29,7 @@ struct pawl_app {
 	struct pawl_events *events;       /* in-process subscribers (plugins included) */
 	struct pawl_listeners *listeners; /* configured listeners */
 	struct pawl_auth_key *auth_key;   /* userid_hmac_secret, keyed once (NULL: none set) */
+	struct pawl_accounts_cache *accounts; /* the `account` policy's cache (NULL: not enabled) */
 	char *version_json; /* /__version__ body, compact JSON */
 	long long eos;      /* end of service (time_t), 0 when none */
 };

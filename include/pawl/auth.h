@@ -28,6 +28,15 @@ void pawl_auth_key_hex(struct pawl_auth_key *k, const char *msg, size_t msg_len,
 const char *pawl_auth_basic_userid(struct pawl_arena *arena, struct pawl_auth_key *key,
     const char *authorization);
 
+/*
+ * Decodes a Basic Authorization value into "user:password" in the arena,
+ * UTF-8 as pawl_auth_basic_userid reads it: *len bytes, the user name being
+ * the first *user_len. NULL for what pawl_auth_basic_userid calls anonymous.
+ * The caller must OPENSSL_cleanse the *len bytes when done (a password).
+ */
+char *pawl_auth_basic_decode(struct pawl_arena *arena, const char *authorization, size_t *len,
+    size_t *user_len);
+
 /* Lower-case hex HMAC-SHA256 of msg keyed by key, into out[65]. */
 void pawl_auth_hmac_hex(const char *key, const char *msg, size_t msg_len, char out[65]);
 

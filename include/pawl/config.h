@@ -61,7 +61,7 @@ struct pawl_config {
 
 	/* identity */
 	char *userid_hmac_secret;         /* default "" */
-	char **auth_policies;             /* multiauth.policies, NULL-terminated; default {"basicauth"} */
+	char **auth_policies;             /* multiauth.policies (basicauth, account, remote_user), NULL-terminated; default {"basicauth"} */
 
 	/* HTTP */
 	long long max_request_body;       /* bytes, default 1048576 */

@@ -168,15 +168,21 @@ if ($mode eq 'pgbench') {
 		$named = 1 if $st->{named};
 		my @args = defined $st->{params} ? literals($st->{params}) : ();
 		my $sql = $st->{sql};
+		my %empty;
 		for my $i (0 .. $#args) {
 			my $v = $args[$i];
 			die "sqllog.pl: NULL parameter in '$label'\n" if $v eq 'NULL';
 			$v =~ s/^'//;
 			$v =~ s/'$//;
 			$v =~ s/''/'/g;
+			# pgbench -D refuses an empty value (a top-level list's parent_id): inlined.
+			if ($v eq '') {
+				$empty{$i + 1} = 1;
+				next;
+			}
 			push @vars, "s${k}p" . ($i + 1) . "=$v";
 		}
-		$sql =~ s/\$(\d+)/:s${k}p$1/g;
+		$sql =~ s/\$(\d+)/$empty{$1} ? "''" : ":s${k}p$1"/ge;
 		$sql =~ s/\s*;?\s*$/;/;
 		print $fh "$sql\n";
 	}

@@ -13,7 +13,7 @@ import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import kintoHttpModule from "kinto-http";
 import kintoModule from "kinto";
-import { PAWL_URL, uniq, basic, rejectsWith, batchAvailable } from "./common.mjs";
+import { PAWL_URL, RUN, uniq, basic, rejectsWith, batchAvailable } from "./common.mjs";
 
 const CLIENTS = [
   ["kinto-http 5.3.0", kintoHttpModule.default],
@@ -78,6 +78,35 @@ for (const [clientName, KintoClient] of CLIENTS) {
       const anon = await anonymous.fetchServerInfo();
       assert.equal(anon.user, undefined);
       assert.equal(await anonymous.fetchUser(), undefined);
+    });
+
+    test("accounts: create, log in, refused with a wrong password", async () => {
+      const name = uniq(`account-${tag}`);
+      const password = `pw-${RUN}-${tag}`;
+      const caps = await anonymous.fetchServerCapabilities();
+      assert.ok(caps.accounts, `accounts capability (got ${Object.keys(caps)})`);
+      // kinto-http has createAccount (PUT /accounts/{id}, anonymous); kinto 15's copy does not.
+      const created = typeof anonymous.createAccount === "function"
+        ? await anonymous.createAccount(name, password)
+        : await anonymous.execute({ method: "PUT", path: `/accounts/${name}`,
+          headers: { "Content-Type": "application/json" }, body: { data: { password } } });
+      assert.equal(created.data.id, name);
+      assert.equal(created.data.password, undefined, "the password is never answered");
+
+      const user = new KintoClient(PAWL_URL, { headers: basic(name, password) });
+      assert.equal((await user.fetchUser()).id, `account:${name}`);
+      const own = await user.execute({ method: "GET", path: `/accounts/${name}`,
+        headers: basic(name, password) });
+      assert.equal(own.data.id, name);
+      assert.equal(JSON.stringify(own).includes(password), false);
+
+      // A wrong password is not this account (basicauth, tried next, makes it another user).
+      const wrong = new KintoClient(PAWL_URL, { headers: basic(name, "wrong") });
+      assert.notEqual((await wrong.fetchUser()).id, `account:${name}`);
+      await rejectsWith(wrong.execute({ method: "GET", path: `/accounts/${name}`,
+        headers: basic(name, "wrong") }), 403, 121, "wrong password");
+      await rejectsWith(anonymous.execute({ method: "GET", path: `/accounts/${name}`, headers: {} }),
+        401, 104, "anonymous");
     });
 
     test("buckets, collections and groups: create, read, update, list, delete", async () => {

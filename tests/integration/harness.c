@@ -340,6 +340,8 @@ static int stack_extra_ini(int redis_port)
 			"event_listeners.%1$s.actions = %3$s\n"
 			"event_listeners.%1$s.resources = %4$s\n",
 			redis_listeners[i][0], redis_port, redis_listeners[i][1], redis_listeners[i][2]);
+	/* test_accounts.c: the administrator who manages every account. */
+	fprintf(f, "account_write_principals = account:admin\n");
 	if (jsonl)
 		fprintf(f, "event_listeners.jsonl.use = %s\nevent_listeners.jsonl.path = %s/events.jsonl\n",
 			plugin, h.state);

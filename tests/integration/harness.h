@@ -163,5 +163,6 @@ void test_pg_register(void);
 void test_security_proxy_register(void);
 void test_truth_register(void);
 void test_admin_register(void);
+void test_accounts_register(void);
 
 #endif

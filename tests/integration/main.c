@@ -124,6 +124,7 @@ int main(void)
 	test_security_proxy_register(); /* reloads the config (SIGHUP) */
 	test_security_stamps_register();
 	test_admin_register();
+	test_accounts_register(); /* reloads the config (SIGHUP) */
 	test_truth_register(); /* stalls Redis and stops PostgreSQL, then waits for both */
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);

@@ -433,7 +433,16 @@ static bool any_alive(const pid_t *pids, size_t n)
 	return false;
 }
 
-bool ru_reload(const char *extra)
+static bool remember_original(void)
+{
+	char path[4096];
+
+	snprintf(path, sizeof path, "%s/pawl.ini", harness_state_dir());
+	return original_ini != NULL || (original_ini = read_file(path)) != NULL;
+}
+
+/* pawl.ini becomes the first head_len bytes of head, then a, then b. */
+static bool reload_with(const char *head, size_t head_len, const char *a, const char *b)
 {
 	char path[4096], tmp[4200];
 	pid_t sup = supervisor_pid(), kids[MAX_KIDS], now[MAX_KIDS];
@@ -443,12 +452,10 @@ bool ru_reload(const char *extra)
 
 	snprintf(path, sizeof path, "%s/pawl.ini", harness_state_dir());
 	snprintf(tmp, sizeof tmp, "%s.reload", path);
-	if (original_ini == NULL && (original_ini = read_file(path)) == NULL)
-		return false;
 	f = fopen(tmp, "w");
 	if (f == NULL)
 		return false;
-	fprintf(f, "%s%s", original_ini, extra ? extra : "");
+	fprintf(f, "%.*s%s%s", (int)head_len, head, a, b);
 	if (fclose(f) != 0 || rename(tmp, path) != 0 || sup <= 0)
 		return false;
 	n = children_of(sup, kids, MAX_KIDS);
@@ -462,6 +469,22 @@ bool ru_reload(const char *extra)
 	}
 	return !any_alive(kids, n) && m >= (size_t)harness_workers() &&
 	       http_status("/v1/__lbheartbeat__") == 200;
+}
+
+bool ru_reload(const char *extra)
+{
+	if (!remember_original())
+		return false;
+	return reload_with(original_ini, strlen(original_ini), "", extra ? extra : "");
+}
+
+bool ru_reload_edit(const char *from, const char *to)
+{
+	const char *at;
+
+	if (!remember_original() || (at = strstr(original_ini, from)) == NULL)
+		return false;
+	return reload_with(original_ini, (size_t)(at - original_ini), to, at + strlen(from));
 }
 
 bool ru_reload_restore(void)

@@ -134,6 +134,8 @@ void ru_ids_free(struct ru_ids *s);
  * the old workers).
  */
 bool ru_reload(const char *extra);
+/* The same with the first occurrence of from in the original pawl.ini replaced by to. */
+bool ru_reload_edit(const char *from, const char *to);
 /* Restores the original pawl.ini if ru_reload changed it; false on failure. */
 bool ru_reload_restore(void);
 

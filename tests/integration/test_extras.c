@@ -594,7 +594,7 @@ static const char *hello_id(const char *user, const char *password)
  */
 static void test_remote_user(void)
 {
-	static const char line[] = "\nmultiauth.policies = basicauth\n";
+	static const char line[] = "\nmultiauth.policies = account basicauth\n";
 	char path[4096], *ini, *changed = NULL, auth[512];
 	const char *h[2] = { auth, NULL };
 	const char *at;
@@ -607,7 +607,7 @@ static void test_remote_user(void)
 	snprintf(path, sizeof path, "%s/pawl.ini", harness_state_dir());
 	ini = slurp(path);
 	at = ini ? strstr(ini, line) : NULL;
-	CHECK(at != NULL, "%s has no line multiauth.policies = basicauth", path);
+	CHECK(at != NULL, "%s has no line multiauth.policies = account basicauth", path);
 	if (at == NULL) {
 		free(ini);
 		return;
@@ -617,7 +617,7 @@ static void test_remote_user(void)
 		free(ini);
 		return;
 	}
-	sprintf(changed, "%.*s\nmultiauth.policies = remote_user basicauth\n%s", (int)(at - ini),
+	sprintf(changed, "%.*s\nmultiauth.policies = remote_user account basicauth\n%s", (int)(at - ini),
 		ini, at + strlen(line));
 	ok = reload_text(changed);
 	CHECK(ok, "reload with multiauth.policies = remote_user basicauth failed");

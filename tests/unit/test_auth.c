@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "pawl/accounts.h"
 #include "pawl/auth.h"
 #include "unit.h"
 
@@ -178,6 +179,54 @@ static void test_header_length_cap(void)
 	CU_ASSERT_STRING_EQUAL(userid(ok), "basicauth:" HEX_USER_PASS);
 }
 
+/* "user:pa:ss" split at the first ':'; the same refusals as the user id. */
+static void test_basic_decode(void)
+{
+	size_t len, user_len;
+	char *m;
+
+	m = pawl_auth_basic_decode(arena, "Basic dXNlcjpwYTpzcw==", &len, &user_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(len, 10);
+	CU_ASSERT_EQUAL(user_len, 4);
+	CU_ASSERT_NSTRING_EQUAL(m, "user:pa:ss", 10);
+	CU_ASSERT_PTR_NULL(pawl_auth_basic_decode(arena, "Basic OnBhc3M=", &len, &user_len));
+	CU_ASSERT_PTR_NULL(pawl_auth_basic_decode(arena, "Basic dXNlcg==", &len, &user_len));
+	CU_ASSERT_PTR_NULL(pawl_auth_basic_decode(arena, "Bearer dXNlcjpwYXNz", &len, &user_len));
+	CU_ASSERT_PTR_NULL(pawl_auth_basic_decode(arena, "Basic dXNlcjpw!", &len, &user_len));
+	CU_ASSERT_PTR_NULL(pawl_auth_basic_decode(arena, NULL, &len, &user_len));
+}
+
+/* Accounts: no "password" member survives, at any depth; the rest is kept. */
+static void test_accounts_strip(void)
+{
+	const char *out;
+
+	out = pawl_accounts_strip(arena, "{\"data\":{\"id\":\"bob\",\"password\":\"$y$x\"}}");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NULL(strstr(out, "password"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"bob\""));
+	out = pawl_accounts_strip(arena, "{\"data\":[{\"password\":\"a\"},{\"x\":{\"password\":1}}]}");
+	CU_ASSERT_PTR_NULL(strstr(out, "password"));
+	CU_ASSERT_STRING_EQUAL(pawl_accounts_strip(arena, "{\"a\":1}"), "{\"a\":1}");
+	CU_ASSERT_STRING_EQUAL(pawl_accounts_strip(arena, "{\"password\": not json"), "{}");
+	CU_ASSERT_PTR_NULL(pawl_accounts_strip(arena, NULL));
+}
+
+/* yescrypt from libcrypt: "$y$" with a fresh salt each time. */
+static void test_accounts_hash(void)
+{
+	char a[256], b[256];
+	struct pawl_error err;
+
+	CU_ASSERT_EQUAL_FATAL(pawl_accounts_hash("pw", a, sizeof a, &err), PAWL_OK);
+	CU_ASSERT_EQUAL_FATAL(pawl_accounts_hash("pw", b, sizeof b, &err), PAWL_OK);
+	CU_ASSERT_NSTRING_EQUAL(a, "$y$", 3);
+	CU_ASSERT_STRING_NOT_EQUAL(a, b);
+	CU_ASSERT_PTR_NULL(strstr(a, "pw"));
+	CU_ASSERT_EQUAL(pawl_accounts_hash("pw", a, 8, &err), PAWL_ERR_INTERNAL);
+}
+
 void test_auth_register(void)
 {
 	static const struct {
@@ -196,6 +245,9 @@ void test_auth_register(void)
 		{ "non-UTF-8 credentials as Latin-1", test_non_utf8_is_latin1 },
 		{ "secret matters", test_secret_matters },
 		{ "header length cap", test_header_length_cap },
+		{ "basic decode for the account policy", test_basic_decode },
+		{ "accounts: password stripped", test_accounts_strip },
+		{ "accounts: yescrypt hash", test_accounts_hash },
 	};
 	CU_pSuite suite = CU_add_suite("auth", setup, teardown);
 	size_t i;

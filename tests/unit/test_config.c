@@ -324,8 +324,8 @@ static void test_malformed_file(void)
 	expect_error("[pawl]\nhttp_scheme = ftp\n", "'http_scheme'", "got 'ftp'");
 	expect_error("[pawl]\nsocket_mode = 0998\n", "'socket_mode' must be an octal", NULL);
 	expect_error("[pawl]\nsocket_mode = 01777\n", "'socket_mode'", "got '01777'");
-	expect_error("[pawl]\nmultiauth.policies = basicauth account\n",
-	    "'multiauth.policies' must be a list of basicauth, remote_user", "got 'account'");
+	expect_error("[pawl]\nmultiauth.policies = basicauth fxa\n",
+	    "'multiauth.policies' must be a list of basicauth, remote_user, account", "got 'fxa'");
 	expect_error("[pawl]\nbackoff_percentage = 101\n", "'backoff_percentage'", NULL);
 	expect_error("[pawl]\nobject_record_delete_enabled = nope\n",
 	    "'object_record_delete_enabled' must be a boolean", NULL);
