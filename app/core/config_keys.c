@@ -188,6 +188,8 @@ const struct pawl_config_key *pawl_config_keys_find(const struct pawl_config_key
 	return find_row(rows, n, key);
 }
 
+const char *const pawl_config_keys_sections[] = { "app:main", "pawl", NULL };
+
 bool pawl_config_keys_in(const char *const *list, const char *s)
 {
 	for (; *list != NULL; list++)

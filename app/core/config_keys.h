@@ -124,6 +124,9 @@ const struct pawl_config_key *pawl_config_keys_find(const struct pawl_config_key
 
 /* True when s is in the NULL-terminated list; when s starts with prefix. */
 bool pawl_config_keys_in(const char *const *list, const char *s);
+
+/* The INI sections pawl reads its settings from ("app:main", "pawl"), NULL-terminated. */
+extern const char *const pawl_config_keys_sections[];
 bool pawl_config_keys_prefixed(const char *s, const char *prefix);
 
 /*
