@@ -16,6 +16,7 @@
 #include "pawl/auth.h"
 #include "pawl/json.h"
 #include "pawl/objects.h"
+#include "pawl/permissions.h"
 #include "pawl/str.h"
 
 #define CACHE_SLOTS 512u
@@ -273,8 +274,54 @@ static enum pawl_err hash_in_body(struct pawl_rctx *c, bool required, struct paw
 	return PAWL_OK;
 }
 
+/*
+ * Kinto's rule: an authenticated caller who is not an administrator
+ * (account_write_principals) creates only the account of their own name; an
+ * anonymous visitor may create any (account_create_principals decides). An
+ * account that already exists is left to the permission check, which
+ * answers a stranger 403, as Kinto does.
+ */
+static enum pawl_err own_name_only(struct pawl_rctx *c, const char *id, struct pawl_error *err)
+{
+	struct pawl_list_key key = { "", PAWL_ACCOUNTS_RESOURCE };
+	struct pawl_object obj;
+	const char *mine;
+	bool admin = false, found = false;
+	enum pawl_err rc;
+
+	if (c->req->user_id == NULL || id == NULL)
+		return PAWL_OK;
+	if ((mine = pawl_accounts_principal(c->req->arena, id)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if (strcmp(c->req->user_id, mine) == 0)
+		return PAWL_OK;
+	if ((rc = pawl_permissions_list_access(c, "write", &admin, err)) != PAWL_OK || admin)
+		return rc;
+	if (pawl_resource_id_valid(id) && (rc = pawl_objects_get(c->app->pg, c->req->arena, &key, id,
+	    false, &obj, &found, err)) != PAWL_OK)
+		return rc;
+	if (found && !obj.deleted)
+		return PAWL_OK;
+	return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id",
+	    "Username and account ID do not match.");
+}
+
+/* data.id of a POST body, or NULL. */
+static const char *posted_id(const struct pawl_rctx *c)
+{
+	json_object *data, *id;
+
+	if (c->req->json == NULL || !json_object_is_type(c->req->json, json_type_object) ||
+	    !json_object_object_get_ex(c->req->json, "data", &data) ||
+	    !json_object_is_type(data, json_type_object) ||
+	    !json_object_object_get_ex(data, "id", &id) || !json_object_is_type(id, json_type_string))
+		return NULL;
+	return json_object_get_string(id);
+}
+
 enum pawl_err pawl_accounts_prepare(struct pawl_rctx *c, struct pawl_error *err)
 {
+	enum pawl_err rc;
 	const char *ct = pawl_request_param(c->req, "CONTENT_TYPE");
 	json_object *data;
 
@@ -290,12 +337,16 @@ enum pawl_err pawl_accounts_prepare(struct pawl_rctx *c, struct pawl_error *err)
 		    !json_object_object_get_ex(data, "id", NULL))
 			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id",
 			    "data.id is required: the account's user name");
+		if ((rc = own_name_only(c, posted_id(c), err)) != PAWL_OK)
+			return rc;
 		return hash_in_body(c, true, err);
 	case PAWL_METHOD_PUT:
 		/* Kinto: without "data" an existing object keeps its data (permissions only). */
 		if (c->req->json != NULL && json_object_is_type(c->req->json, json_type_object) &&
 		    !json_object_object_get_ex(c->req->json, "data", NULL))
 			return PAWL_OK;
+		if ((rc = own_name_only(c, c->id, err)) != PAWL_OK)
+			return rc;
 		return hash_in_body(c, true, err);
 	case PAWL_METHOD_PATCH:
 		if (ct != NULL && pawl_str_iprefix(ct, "application/json-patch+json"))

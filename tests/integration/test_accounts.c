@@ -191,6 +191,14 @@ static void test_others(void)
 	      "bob replaces alice");
 	CHECK(status_as(bob, PW1, "DELETE", path, NULL) == 403, "bob deletes alice");
 	CHECK(status_as(NULL, NULL, "DELETE", path, NULL) == 401, "anonymous deletes alice");
+	/* Kinto: a signed-in user creates only the account of their own name. */
+	CHECK(status_as(bob, PW1, "PUT", ru_fmt("/v1/accounts/%s-other", bob),
+			"{\"data\":{\"password\":\"x\"}}") == 400, "bob creates another name by PUT");
+	CHECK(status_as(bob, PW1, "POST", "/v1/accounts",
+			ru_fmt("{\"data\":{\"id\":\"%s-other\",\"password\":\"x\"}}", bob)) == 400,
+	      "bob creates another name by POST");
+	CHECK(status_as("admin", ADMIN_PW, "PUT", ru_fmt("/v1/accounts/%s-admin-made", bob),
+			"{\"data\":{\"password\":\"x\"}}") == 201, "the administrator creates any name");
 	/* A user lists only their own account. */
 	as(&r, bob, PW1, "GET", "/v1/accounts", NULL);
 	assert_status(&r, 200);
