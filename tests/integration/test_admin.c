@@ -627,6 +627,44 @@ static void test_term_and_quit(void)
 	}
 }
 
+/*
+ * The command line: help is not an error; a usage error says what is wrong
+ * before the usage text; migrate run again on a migrated database prints its
+ * one line, not PostgreSQL's notices.
+ */
+static void test_command_line(void)
+{
+	static const struct {
+		const char *args, *want;
+		int rc;
+	} cases[] = {
+		{ "help", "usage: pawl-fcgi", 0 },
+		{ "--help", "usage: pawl-fcgi", 0 },
+		{ "bogus -c /dev/null", "unknown command 'bogus'", 2 },
+		{ "serve", "no configuration file", 2 },
+		{ "check -c /dev/null extra", "unexpected argument 'extra'", 2 },
+		{ "migrate -c /dev/null --connect", "--connect goes with check", 2 },
+	};
+	char out[8192];
+	struct solo s;
+	int rc;
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		rc = run(out, sizeof out, "env -i PATH=/usr/bin:/bin '%s' %s 2>&1", getenv("PAWL_BIN"),
+			 cases[i].args);
+		CHECK(rc == cases[i].rc && strstr(out, cases[i].want) != NULL,
+		      "pawl-fcgi %s: exit %d (want %d), output lacks \"%s\": %.300s", cases[i].args,
+		      rc, cases[i].rc, cases[i].want, out);
+	}
+	CU_ASSERT_FATAL(solo_init(&s, 0));
+	CU_ASSERT_FATAL(solo_ini(&s, ""));
+	rc = run(out, sizeof out, "env -i PATH=/usr/bin:/bin '%s' migrate -c '%s' 2>&1",
+		 getenv("PAWL_BIN"), s.ini);
+	CHECK(rc == 0 && strstr(out, "schema at version") != NULL && strstr(out, "NOTICE") == NULL,
+	      "migrate again: exit %d: %.300s", rc, out);
+	solo_done(&s);
+}
+
 void test_admin_register(void)
 {
 	CU_pSuite s = CU_add_suite("admin", NULL, NULL);
@@ -644,4 +682,6 @@ void test_admin_register(void)
 	CU_add_test(s, "HEAD on objects answers as GET without a body", test_head_object);
 	CU_add_test(s, "heartbeat: outbox age printed short", test_heartbeat_float);
 	CU_add_test(s, "TERM stops gracefully, QUIT at once: nothing left behind", test_term_and_quit);
+	CU_add_test(s, "command line: help, usage errors with a reason, a quiet migrate",
+		    test_command_line);
 }
