@@ -163,6 +163,7 @@ void test_pg_register(void);
 void test_security_proxy_register(void);
 void test_truth_register(void);
 void test_admin_register(void);
+void test_indexer_register(void);
 void test_accounts_register(void);
 
 #endif

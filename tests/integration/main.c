@@ -119,6 +119,7 @@ int main(void)
 	test_events_register();
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
 	test_consumers_register(); /* stalls Redis (SIGSTOP), empties pawl.events */
+	test_indexer_register(); /* stalls Redis, kills a worker */
 	test_security_input_register();
 	test_pg_register();
 	test_security_proxy_register(); /* reloads the config (SIGHUP) */
