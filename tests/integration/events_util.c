@@ -3,6 +3,7 @@
  * since the suites stop and start it), event lists, timed writes and the
  * exact-payload check. Only the test program links this; pawl does not.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,4 +336,15 @@ size_t log_count(const char *relative, const char *needle)
 		n += strstr(line, needle) != NULL;
 	fclose(f);
 	return n;
+}
+
+void kill_a_worker(void)
+{
+	pid_t kids[16];
+	size_t n = children_of(supervisor_pid(), kids, 16);
+
+	CU_ASSERT_FATAL(n > 0 && kill(kids[0], SIGKILL) == 0);
+	for (long waited = 0; waited < 10000 && (pid_alive(kids[0]) ||
+	     children_of(supervisor_pid(), kids + 1, 15) < n); waited += 100)
+		sleep_ms(100);
 }

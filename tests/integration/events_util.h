@@ -89,6 +89,9 @@ json_object *events_find(const struct events *e, const struct expect *x);
 void check_payload_at(json_object *ev, const struct expect *x, const char *file, unsigned line);
 #define check_payload(ev, x) check_payload_at((ev), (x), __FILE__, __LINE__)
 
+/* kill -9 of one of the supervisor's children between writes; waits for its successor. */
+void kill_a_worker(void);
+
 /* Whether pawl.log now holds count lines containing needle (for fault points). */
 size_t log_count(const char *relative, const char *needle);
 

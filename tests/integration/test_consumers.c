@@ -429,18 +429,6 @@ static void leave_as_killed(const char *out, const char *seen)
 	fclose(f);
 }
 
-/* kill -9 of one of the supervisor's children between writes; waits for its successor. */
-static void kill_a_worker(void)
-{
-	pid_t kids[16];
-	size_t n = children_of(supervisor_pid(), kids, 16);
-
-	CU_ASSERT_FATAL(n > 0 && kill(kids[0], SIGKILL) == 0);
-	for (long waited = 0; waited < 10000 && (pid_alive(kids[0]) ||
-	     children_of(supervisor_pid(), kids + 1, 15) < n); waited += 100)
-		sleep_ms(100);
-}
-
 /*
  * Creates, updates, deletes, a batch, a plural DELETE and a collection
  * deleted and re-created, while the consumer is killed (SIGKILL) and

@@ -164,18 +164,6 @@ static void stall_redis(long ms)
 	kill(pid, SIGCONT);
 }
 
-static void kill_a_worker(void)
-{
-	pid_t kids[16];
-	size_t n = children_of(supervisor_pid(), kids, 16);
-
-	if (n == 0 || kill(kids[0], SIGKILL) != 0)
-		return;
-	for (long waited = 0; waited < 10000 && (pid_alive(kids[0]) ||
-	     children_of(supervisor_pid(), kids + 1, 15) < n); waited += 100)
-		sleep_ms(100);
-}
-
 static void test_index_equals_server(void)
 {
 	static const char *const colls[] = { "c0", "c1" };
