@@ -29,37 +29,35 @@ static bool policy_enabled(const struct pawl_config *cfg, const char *name)
 	return false;
 }
 
+/* Kinto's capabilities: the personal bucket always, the others with their policy. */
+static const struct {
+	const char *name, *policy, *description, *url;
+} capability_table[] = {
+	{ "default_bucket", NULL, "The default bucket is an alias for a personal bucket where "
+	    "collections are created implicitly.",
+	    "https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default" },
+	{ "accounts", "account", "Manage user accounts.",
+	    "https://kinto.readthedocs.io/en/latest/api/1.x/accounts.html" },
+	{ "basicauth", "basicauth", "Very basic authentication sessions. Not for production use.",
+	    "http://kinto.readthedocs.io/en/stable/api/authentication.html" },
+};
+
 static json_object *capabilities(const struct pawl_config *cfg)
 {
 	json_object *caps = json_object_new_object();
+	size_t i;
 
-	{
-		json_object *d = json_object_new_object();
+	for (i = 0; i < sizeof(capability_table) / sizeof(capability_table[0]); i++) {
+		json_object *c;
 
-		json_object_object_add(d, "description",
-		    json_object_new_string("The default bucket is an alias for a personal bucket "
-		    "where collections are created implicitly."));
-		json_object_object_add(d, "url", json_object_new_string(
-		    "https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default"));
-		json_object_object_add(caps, "default_bucket", d);
-	}
-	if (policy_enabled(cfg, "account")) {
-		json_object *c = json_object_new_object();
-
-		json_object_object_add(c, "description", json_object_new_string(
-		    "Manage user accounts."));
-		json_object_object_add(c, "url", json_object_new_string(
-		    "https://kinto.readthedocs.io/en/latest/api/1.x/accounts.html"));
-		json_object_object_add(caps, "accounts", c);
-	}
-	if (policy_enabled(cfg, "basicauth")) {
-		json_object *c = json_object_new_object();
-
-		json_object_object_add(c, "description", json_object_new_string(
-		    "Very basic authentication sessions. Not for production use."));
-		json_object_object_add(c, "url", json_object_new_string(
-		    "http://kinto.readthedocs.io/en/stable/api/authentication.html"));
-		json_object_object_add(caps, "basicauth", c);
+		if (capability_table[i].policy != NULL &&
+		    !policy_enabled(cfg, capability_table[i].policy))
+			continue;
+		c = json_object_new_object();
+		json_object_object_add(c, "description",
+		    json_object_new_string(capability_table[i].description));
+		json_object_object_add(c, "url", json_object_new_string(capability_table[i].url));
+		json_object_object_add(caps, capability_table[i].name, c);
 	}
 	return caps;
 }
