@@ -356,6 +356,28 @@ static int stack_extra_ini(int redis_port)
 	       setenv("PAWL_FAULT_WORKER_START", fault_start_path(), 1);
 }
 
+void harness_ini_value(const char *key, char *out, size_t size)
+{
+	char path[PATH_MAX], line[4096];
+	size_t n = strlen(key);
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof path, "%s/pawl.ini", h.state);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *v = line + n;
+
+		if (strncmp(line, key, n) != 0 || (*v != ' ' && *v != '='))
+			continue;
+		v += strspn(v, " =");
+		v[strcspn(v, "\r\n")] = '\0';
+		snprintf(out, size, "%s", v);
+	}
+	fclose(f);
+}
+
 bool harness_psql(const char *sql, char *out, size_t size)
 {
 	char cmd[8192], line[512] = "";

@@ -64,6 +64,9 @@ int harness_stack(const char *subcommand);
  */
 bool harness_psql(const char *sql, char *out, size_t size);
 
+/* The value of key in the stack's pawl.ini ("" when absent), into out. */
+void harness_ini_value(const char *key, char *out, size_t size);
+
 /*
  * Sends one request to the stack's nginx. path starts with '/' and is sent as
  * is (no normalisation, no encoding). headers: NULL or a NULL-terminated array

@@ -31,29 +31,6 @@ struct solo {
 	char log[128];
 };
 
-/* The value of key in the stack's pawl.ini ("" when absent), into out. */
-static void stack_value(const char *key, char *out, size_t size)
-{
-	char path[4096], line[4096];
-	size_t n = strlen(key);
-	FILE *f;
-
-	out[0] = '\0';
-	snprintf(path, sizeof path, "%s/pawl.ini", harness_state_dir());
-	if ((f = fopen(path, "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *v = line + n;
-
-		if (strncmp(line, key, n) != 0 || (*v != ' ' && *v != '='))
-			continue;
-		v += strspn(v, " =");
-		v[strcspn(v, "\r\n")] = '\0';
-		snprintf(out, size, "%s", v);
-	}
-	fclose(f);
-}
-
 /* A fresh folder under /tmp (reachable by every user) owned by owner. */
 static bool solo_init(struct solo *s, uid_t owner)
 {
@@ -74,8 +51,8 @@ static bool solo_ini(const struct solo *s, const char *extra)
 	char url[1024], secret[256];
 	FILE *f;
 
-	stack_value("storage_url", url, sizeof url);
-	stack_value("userid_hmac_secret", secret, sizeof secret);
+	harness_ini_value("storage_url", url, sizeof url);
+	harness_ini_value("userid_hmac_secret", secret, sizeof secret);
 	if ((f = fopen(s->ini, "w")) == NULL)
 		return false;
 	fprintf(f, "[app:main]\nstorage_url = %s\nuserid_hmac_secret = %s\nlog_format = text\n%s",

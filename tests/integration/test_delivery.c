@@ -481,29 +481,6 @@ static void test_redis_outage(void)
 
 #define SOLO_LIST "pawl.test.solo"
 
-/* The value of key in the stack's pawl.ini ("" when absent), into out. */
-static void ini_value(const char *key, char *out, size_t size)
-{
-	char path[4096], line[4096];
-	size_t n = strlen(key);
-	FILE *f;
-
-	out[0] = '\0';
-	state_path(path, sizeof path, "pawl.ini");
-	if ((f = fopen(path, "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *v = line + n;
-
-		if (strncmp(line, key, n) != 0 || (*v != ' ' && *v != '='))
-			continue;
-		v += strspn(v, " =");
-		v[strcspn(v, "\r\n")] = '\0';
-		snprintf(out, size, "%s", v);
-	}
-	fclose(f);
-}
-
 /* One POST through FastCGI straight to sock with cgi-fcgi (libfcgi-bin); its output, in out. */
 static bool fcgi_post(const char *sock, const char *path, const char *body, char *out, size_t size)
 {
@@ -539,8 +516,8 @@ static void test_worker_alone(void)
 
 	CU_ASSERT_FATAL(redis_port != NULL && bin != NULL);
 	CHECK(system("command -v cgi-fcgi >/dev/null") == 0, "cgi-fcgi not installed (libfcgi-bin)");
-	ini_value("storage_url", url, sizeof url);
-	ini_value("userid_hmac_secret", secret, sizeof secret);
+	harness_ini_value("storage_url", url, sizeof url);
+	harness_ini_value("userid_hmac_secret", secret, sizeof secret);
 	snprintf(port, sizeof port, "%s", redis_port);
 	/* Its own listener name and list: the stack's relay neither knows nor takes these rows. */
 	state_path(ini, sizeof ini, "solo.ini");
