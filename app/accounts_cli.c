@@ -14,13 +14,13 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
-#include "pawl/accounts.h"
-#include "pawl/accounts_cli.h"
-#include "pawl/acl.h"
-#include "pawl/json.h"
-#include "pawl/objects.h"
-#include "pawl/pg.h"
-#include "pawl/resource.h"
+#include "resource/accounts.h"
+#include "accounts_cli.h"
+#include "store/acl.h"
+#include "core/json.h"
+#include "store/objects.h"
+#include "store/pg.h"
+#include "resource/resource.h"
 
 #define PASSWORD_MAX 1024
 
@@ -113,7 +113,7 @@ int pawl_accounts_cli_run(const struct pawl_config *cfg, const char *verb, const
 		    "(ID: letters, digits, '-' and '_')\n");
 		return 2;
 	}
-	if (!pawl_accounts_enabled(cfg))
+	if (!pawl_config_has_policy(cfg, "account"))
 		fprintf(stderr, "pawl-fcgi accounts: note: multiauth.policies has no `account`: "
 		    "the account cannot log in until it does\n");
 	if (strcmp(verb, "delete") != 0) {

@@ -10,21 +10,42 @@
 
 #include <json-c/json.h>
 
-#include "pawl/accounts.h"
-#include "pawl/app.h"
-#include "pawl/auth.h"
-#include "pawl/pg.h"
-#include "pawl/events.h"
+#include "resource/accounts.h"
+#include "app.h"
+#include "http/auth.h"
+#include "store/pg.h"
+#include "events/stage.h"
 #include "pawl/listener.h"
-#include "pawl/listeners.h"
-#include "pawl/policy.h"
-#include "pawl/redis.h"
-#include "pawl/resources.h"
-#include "pawl/router.h"
+#include "events/listener_set.h"
+#include "http/policy.h"
+#include "events/redis.h"
+#include "core/resource_table.h"
+#include "http/router.h"
+#include "http/pipeline.h"
+#include "endpoints/batch.h"
+#include "endpoints/service.h"
+#include "resource/dispatch.h"
 
 #ifndef PAWL_COMMIT
 #define PAWL_COMMIT "unknown"
 #endif
+
+/*
+ * Every endpoint, by the kind of route the router matched: the pipeline
+ * (http/) dispatches through this table and names none of them itself.
+ */
+static const struct pawl_dispatch dispatch = {
+	.by_kind = {
+		[PAWL_ROUTE_HELLO] = pawl_service_hello,
+		[PAWL_ROUTE_HEARTBEAT] = pawl_service_heartbeat,
+		[PAWL_ROUTE_LBHEARTBEAT] = pawl_service_lbheartbeat,
+		[PAWL_ROUTE_VERSION] = pawl_service_version,
+		[PAWL_ROUTE_BATCH] = pawl_batch_handle,
+		[PAWL_ROUTE_LIST] = pawl_resource_handle,
+		[PAWL_ROUTE_ITEM] = pawl_resource_handle,
+	},
+	.account = pawl_accounts_identify,
+};
 
 static char *builtin_version(void)
 {
@@ -108,26 +129,27 @@ static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct 
 		return NULL;
 	}
 	app->cfg = cfg;
-	if ((app->resources = pawl_resources_new(cfg, err)) == NULL ||
+	app->dispatch = &dispatch;
+	if ((app->resources = pawl_resource_table_new(cfg, err)) == NULL ||
 	    (app->router = pawl_router_new(app->resources, cfg, err)) == NULL)
 		goto fail;
 	if ((app->pg = pawl_pg_new(cfg)) == NULL) {
 		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((app->events = pawl_events_new()) == NULL) {
+	if ((app->subscribers = pawl_subscribers_new()) == NULL) {
 		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	if (check ? check_listeners(cfg, err) != PAWL_OK :
-	    (app->listeners = pawl_listeners_new(cfg, app->events, err)) == NULL)
+	    (app->listeners = pawl_listener_set_new(cfg, app->subscribers, err)) == NULL)
 		goto fail;
 	if (cfg->userid_hmac_secret != NULL &&
 	    (app->auth_key = pawl_auth_key_new(cfg->userid_hmac_secret)) == NULL) {
 		pawl_error_set(err, PAWL_ERR_INTERNAL, "cannot set up HMAC-SHA256 (OpenSSL)");
 		goto fail;
 	}
-	if (pawl_accounts_enabled(cfg) && (app->accounts = pawl_accounts_cache_new(cfg)) == NULL) {
+	if (pawl_config_has_policy(cfg, "account") && (app->accounts = pawl_accounts_cache_new(cfg)) == NULL) {
 		pawl_error_set(err, PAWL_ERR_INTERNAL, "cannot set up account passwords (libcrypt)");
 		goto fail;
 	}
@@ -169,11 +191,11 @@ void pawl_app_free(struct pawl_app *app)
 		return;
 	pawl_accounts_cache_free(app->accounts);
 	pawl_auth_key_free(app->auth_key);
-	pawl_listeners_free(app->listeners);
-	pawl_events_free(app->events);
+	pawl_listener_set_free(app->listeners);
+	pawl_subscribers_free(app->subscribers);
 	free(app->version_json);
 	pawl_pg_free(app->pg);
 	pawl_router_free(app->router);
-	pawl_resources_free(app->resources);
+	pawl_resource_table_free(app->resources);
 	free(app);
 }

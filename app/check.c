@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pawl/app.h"
-#include "pawl/migrate.h"
-#include "pawl/pg.h"
-#include "pawl/redis.h"
+#include "app.h"
+#include "store/migrate.h"
+#include "store/pg.h"
+#include "events/redis.h"
 
 #define REDIS_TIMEOUT_MS 2000
 

@@ -12,17 +12,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pawl/accounts_cli.h"
-#include "pawl/app.h"
-#include "pawl/config.h"
-#include "pawl/fcgi.h"
-#include "pawl/log.h"
-#include "pawl/migrate.h"
-#include "pawl/pg.h"
-#include "pawl/privileges.h"
-#include "pawl/relay.h"
-#include "pawl/supervisor.h"
-#include "pawl/worker.h"
+#include "accounts_cli.h"
+#include "app.h"
+#include "core/config.h"
+#include "http/fcgi.h"
+#include "core/log.h"
+#include "store/migrate.h"
+#include "store/pg.h"
+#include "privileges.h"
+#include "events/relay.h"
+#include "supervisor.h"
+#include "worker.h"
 
 extern char **environ;
 

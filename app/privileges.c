@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pawl/privileges.h"
+#include "privileges.h"
 
 /* A name, or all digits for an id (as chown(1) takes them). */
 static bool numeric(const char *s, long *out)

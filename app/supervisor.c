@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pawl/app.h"
-#include "pawl/log.h"
-#include "pawl/relay.h"
-#include "pawl/supervisor.h"
-#include "pawl/worker.h"
+#include "app.h"
+#include "core/log.h"
+#include "events/relay.h"
+#include "supervisor.h"
+#include "worker.h"
 
 extern char **environ;
 

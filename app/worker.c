@@ -11,17 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pawl/app.h"
-#include "pawl/events.h"
-#include "pawl/fcgi.h"
-#include "pawl/listeners.h"
-#include "pawl/log.h"
-#include "pawl/pg.h"
-#include "pawl/pipeline.h"
-#include "pawl/relay.h"
-#include "pawl/request.h"
-#include "pawl/response.h"
-#include "pawl/worker.h"
+#include "app.h"
+#include "events/stage.h"
+#include "http/fcgi.h"
+#include "events/listener_set.h"
+#include "core/log.h"
+#include "store/pg.h"
+#include "http/pipeline.h"
+#include "events/relay.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "worker.h"
 
 #define ARENA_BLOCK (64 * 1024)
 
@@ -164,9 +164,9 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 #ifdef PAWL_FAULT_INJECTION
 		fault_kill_after_commit(sum.path);
 #endif
-		pawl_events_dispatch(app->events, req.stage);
+		pawl_subscribers_dispatch(app->subscribers, req.stage);
 		/* Reads wrote no outbox rows in a transaction: they get theirs now. */
-		if (pawl_listeners_stage_outbox(app->listeners, app->pg, arena, req.stage, &err) != PAWL_OK)
+		if (pawl_listener_set_stage_outbox(app->listeners, app->pg, arena, req.stage, &err) != PAWL_OK)
 			pawl_log_warn("read events not queued: %s", err.message);
 		if (relay_wake_fd >= 0)
 			pawl_relay_wake(app->listeners, req.stage, relay_wake_fd);

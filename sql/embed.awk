@@ -2,7 +2,7 @@
 # Run by the build; the output is app/store/migrations.c.
 BEGIN {
 	print "/* Generated from sql/ by sql/embed.awk: do not edit. */"
-	print "#include \"pawl/migrate.h\""
+	print "#include \"store/migrate.h\""
 	print "const struct pawl_migration pawl_migrations[] = {"
 	n = 0
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/arena.h"
+#include "core/arena.h"
 
 #define ALIGN 16u
 

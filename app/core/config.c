@@ -12,9 +12,9 @@
 
 #include <ini.h>
 
-#include "pawl/config.h"
-#include "pawl/log.h"
-#include "config_keys.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/config_keys.h"
 
 #define NAME_MAX_LEN 512
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/config.h"
-#include "config_keys.h"
+#include "core/config.h"
+#include "core/config_keys.h"
 
 enum pawl_err pawl_config_check_proxies(struct pawl_config_build *b, struct pawl_config *cfg)
 {
@@ -33,6 +33,16 @@ enum pawl_err pawl_config_check_proxies(struct pawl_config_build *b, struct pawl
 	cfg->n_trusted_proxies = n;
 	pawl_config_keys_strv_free(items);
 	return PAWL_OK;
+}
+
+bool pawl_config_has_policy(const struct pawl_config *cfg, const char *policy)
+{
+	char **p;
+
+	for (p = cfg->auth_policies; p != NULL && *p != NULL; p++)
+		if (strcmp(*p, policy) == 0)
+			return true;
+	return false;
 }
 
 const char *pawl_config_default_bucket_secret(const struct pawl_config *cfg)

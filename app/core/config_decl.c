@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/config.h"
-#include "config_keys.h"
+#include "core/config.h"
+#include "core/config_keys.h"
 
 #define KEY_MAX 512
 #define LOWER "abcdefghijklmnopqrstuvwxyz"

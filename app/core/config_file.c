@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/config.h"
-#include "pawl/log.h"
-#include "config_keys.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/config_keys.h"
 
 #define MAX_FILE_SIZE (16L * 1024 * 1024)
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/config.h"
-#include "config_keys.h"
+#include "core/config.h"
+#include "core/config_keys.h"
 
 #define FLD(f) PAWL_CONFIG_FIELD_##f
 #define CFG(m) offsetof(struct pawl_config, m)

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pawl/config.h"
-#include "pawl/err.h"
+#include "core/config.h"
+#include "core/err.h"
 
 enum pawl_config_type {
 	PAWL_CONFIG_STRING,

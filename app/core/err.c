@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pawl/err.h"
+#include "core/err.h"
 
 struct err_row {
 	int status;

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/json.h"
-#include "pawl/str.h"
+#include "core/json.h"
+#include "core/str.h"
 
 /* Numbers at most this long are checked in a stack buffer, longer ones in the arena. */
 #define NUMBUF 64

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pawl/log.h"
+#include "core/log.h"
 
 /*
  * The logger's state, one per process: set at startup (and by a reload or

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pawl/str.h"
+#include "core/str.h"
 
 #define BUF_MIN_CAP 64u
 

@@ -12,9 +12,9 @@
 
 #include <hiredis/hiredis.h>
 
-#include "pawl/log.h"
-#include "pawl/redis.h"
-#include "pawl/str.h"
+#include "core/log.h"
+#include "events/redis.h"
+#include "core/str.h"
 
 #define BACKOFF_MS 1000
 

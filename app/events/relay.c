@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pawl/log.h"
-#include "pawl/outbox.h"
-#include "pawl/pg.h"
-#include "pawl/redis.h"
-#include "pawl/relay.h"
+#include "core/log.h"
+#include "store/outbox.h"
+#include "store/pg.h"
+#include "events/redis.h"
+#include "events/relay.h"
 
 #define RELAY_GATHER_US 3000
 /* The relay vacuums the outbox after this many deliveries, at most this often. */
@@ -103,12 +103,12 @@ static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listnam
 	return pawl_pg_commit_nowait(pg, arena, err);
 }
 
-enum pawl_err pawl_relay_deliver(const struct pawl_listeners *ls, struct pawl_pg *pg,
+enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
     bool *busy, struct pawl_error *err)
 {
 	const char *listname = NULL;
-	struct pawl_redis *redis = pawl_listeners_redis(ls, listener, &listname);
+	struct pawl_redis *redis = pawl_listener_set_redis(ls, listener, &listname);
 	struct pawl_outbox_batch b;
 	const int limit = 500;
 	enum pawl_err rc;
@@ -137,7 +137,7 @@ struct pair {
 };
 
 /* The distinct (durable listener, list) pairs the stage's events go to. */
-static struct pair *pairs_of(const struct pawl_listeners *ls, struct pawl_arena *arena,
+static struct pair *pairs_of(const struct pawl_listener_set *ls, struct pawl_arena *arena,
     const struct pawl_stage *st, size_t *count)
 {
 	size_t i, j, k, n = 0, cap = 0;
@@ -145,7 +145,7 @@ static struct pair *pairs_of(const struct pawl_listeners *ls, struct pawl_arena 
 
 	for (i = 0; i < pawl_stage_count(st); i++) {
 		const struct pawl_event *ev = pawl_stage_event(st, i);
-		const char **names = pawl_listeners_durable_for(ls, arena, ev);
+		const char **names = pawl_listener_set_durable_for(ls, arena, ev);
 
 		for (j = 0; names != NULL && names[j] != NULL; j++) {
 			for (k = 0; k < n; k++)
@@ -173,7 +173,7 @@ static struct pair *pairs_of(const struct pawl_listeners *ls, struct pawl_arena 
 	return pairs;
 }
 
-void pawl_relay_after_commit(const struct pawl_listeners *ls, struct pawl_pg *pg,
+void pawl_relay_after_commit(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, const struct pawl_stage *st)
 {
 	struct pawl_error err;
@@ -182,7 +182,7 @@ void pawl_relay_after_commit(const struct pawl_listeners *ls, struct pawl_pg *pg
 	size_t n = 0, i;
 	bool leftover = false;
 
-	if (st == NULL || pawl_stage_count(st) == 0 || !pawl_listeners_any_durable(ls))
+	if (st == NULL || pawl_stage_count(st) == 0 || !pawl_listener_set_any_durable(ls))
 		return;
 	pairs = pairs_of(ls, arena, st, &n);
 	if (n > 0 && pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK)
@@ -198,14 +198,14 @@ void pawl_relay_after_commit(const struct pawl_listeners *ls, struct pawl_pg *pg
 		pawl_log_warn("could not wake the relay: %s", err.message);
 }
 
-void pawl_relay_wake(const struct pawl_listeners *ls, const struct pawl_stage *st, int wake_fd)
+void pawl_relay_wake(const struct pawl_listener_set *ls, const struct pawl_stage *st, int wake_fd)
 {
 	size_t i;
 
 	for (i = 0; i < pawl_stage_count(st); i++) {
 		const struct pawl_event *ev = pawl_stage_event(st, i);
 
-		if (pawl_listeners_wanted(ls, pawl_event_action(ev), pawl_event_resource_name(ev))) {
+		if (pawl_listener_set_wanted(ls, pawl_event_action(ev), pawl_event_resource_name(ev))) {
 			/* EAGAIN: the pipe is full of wake-ups the relay has yet to read. */
 			if (write(wake_fd, "w", 1) < 0 && errno != EAGAIN && errno != EINTR)
 				pawl_log_warn("could not wake the relay: %s", strerror(errno));
@@ -224,7 +224,7 @@ static void drain_wakes(int fd)
 }
 
 /* Pushes a batch of several listeners' rows: each listener's in id order, one script call each. */
-static enum pawl_err push_all(const struct pawl_listeners *ls, struct pawl_arena *arena,
+static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_arena *arena,
     const char *const *names, size_t n_names, const struct pawl_outbox_batch *b,
     struct pawl_error *err)
 {
@@ -238,7 +238,7 @@ static enum pawl_err push_all(const struct pawl_listeners *ls, struct pawl_arena
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n_names; i++) {
 		const char *listname = NULL;
-		struct pawl_redis *redis = pawl_listeners_redis(ls, names[i], &listname);
+		struct pawl_redis *redis = pawl_listener_set_redis(ls, names[i], &listname);
 
 		for (j = 0, n = 0; j < b->n; j++)
 			if (strcmp(b->listeners[j], names[i]) == 0) {
@@ -259,7 +259,7 @@ static enum pawl_err push_all(const struct pawl_listeners *ls, struct pawl_arena
  * taken, pushed and acknowledged in one transaction. False when something
  * failed (the rows stay, for the next pass).
  */
-static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
+static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, bool woken, long *taken)
 {
 	struct pawl_outbox_batch b;
@@ -269,7 +269,7 @@ static bool relay_pass(const struct pawl_listeners *ls, struct pawl_pg *pg,
 	size_t n_names = 0;
 	const int limit = 1000;
 
-	names = pawl_listeners_durable_names(ls, arena, &n_names);
+	names = pawl_listener_set_durable_names(ls, arena, &n_names);
 	if (names == NULL || n_names == 0)
 		return names != NULL;
 	/* A poll finds nothing as a rule: no barrier (a WAL write and a flush) for nothing. */
@@ -303,8 +303,8 @@ failed:
 
 int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 {
-	struct pawl_events *reg = pawl_events_new();
-	struct pawl_listeners *ls = NULL;
+	struct pawl_subscribers *reg = pawl_subscribers_new();
+	struct pawl_listener_set *ls = NULL;
 	struct pawl_pg *pg = pawl_pg_new(cfg);
 	struct pawl_arena *arena = pawl_arena_new(64 * 1024);
 	struct pawl_error err;
@@ -322,7 +322,7 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (reg == NULL || pg == NULL || arena == NULL ||
-	    (ls = pawl_listeners_new(cfg, reg, &err)) == NULL) {
+	    (ls = pawl_listener_set_new(cfg, reg, &err)) == NULL) {
 		pawl_log_error("relay: %s", reg && pg && arena ? err.message : "out of memory");
 		goto out;
 	}
@@ -365,8 +365,8 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 	status = 0;
 	pawl_log_info("relay: stopped");
 out:
-	pawl_listeners_free(ls);
-	pawl_events_free(reg);
+	pawl_listener_set_free(ls);
+	pawl_subscribers_free(reg);
 	pawl_arena_free(arena);
 	pawl_pg_free(pg);
 	return status;

@@ -13,8 +13,8 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 
-#include "pawl/auth.h"
-#include "pawl/str.h"
+#include "http/auth.h"
+#include "core/str.h"
 
 /* Longer Authorization headers are treated as anonymous without decoding. */
 #define AUTH_HEADER_MAX 8192u

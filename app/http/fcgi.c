@@ -20,9 +20,9 @@
 
 #include <fcgiapp.h>
 
-#include "pawl/fcgi.h"
-#include "pawl/log.h"
-#include "pawl/str.h"
+#include "http/fcgi.h"
+#include "core/log.h"
+#include "core/str.h"
 
 #define READ_CHUNK 16384
 /* A refused body is read and dropped up to this much, so nginx sees our answer. */

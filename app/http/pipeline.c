@@ -6,29 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pawl/accounts.h"
-#include "pawl/auth.h"
-#include "pawl/batch.h"
-#include "pawl/handlers.h"
-#include "pawl/json.h"
-#include "pawl/log.h"
-#include "pawl/pipeline.h"
-#include "pawl/policy.h"
-#include "pawl/str.h"
-#include "pawl/service.h"
-
-typedef enum pawl_err handler_fn(struct pawl_app *, struct pawl_request *,
-    struct pawl_response *, struct pawl_error *);
-
-static handler_fn *const handlers[] = {
-	[PAWL_ROUTE_HELLO] = pawl_service_hello,
-	[PAWL_ROUTE_HEARTBEAT] = pawl_service_heartbeat,
-	[PAWL_ROUTE_LBHEARTBEAT] = pawl_service_lbheartbeat,
-	[PAWL_ROUTE_VERSION] = pawl_service_version,
-	[PAWL_ROUTE_BATCH] = pawl_batch_handle,
-	[PAWL_ROUTE_LIST] = pawl_handlers_handle,
-	[PAWL_ROUTE_ITEM] = pawl_handlers_handle,
-};
+#include "http/auth.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "http/pipeline.h"
+#include "http/router.h"
+#include "http/policy.h"
+#include "core/str.h"
 
 static const char *const json_types[] = { "application/json", NULL };
 static const char *const patch_types[] = { "application/json",
@@ -91,8 +75,9 @@ static void identify(struct pawl_app *app, struct pawl_request *req)
 	for (p = app->cfg->auth_policies; p != NULL && *p != NULL; p++) {
 		if (strcmp(*p, "account") == 0) {
 			/* Tried in multiauth.policies order; a failure falls to the next (Kinto). */
-			req->user_id = pawl_accounts_identify(app, req->arena,
-			    pawl_request_header(req, "Authorization"));
+			if (app->dispatch->account != NULL)
+				req->user_id = app->dispatch->account(app, req->arena,
+				    pawl_request_header(req, "Authorization"));
 		} else if (strcmp(*p, "basicauth") == 0) {
 			req->user_id = pawl_auth_basic_userid(req->arena, app->auth_key,
 			    pawl_request_header(req, "Authorization"));
@@ -123,7 +108,7 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp)
 {
 	struct pawl_error err;
-	handler_fn *fn;
+	pawl_handler_fn *fn;
 	enum pawl_err rc;
 	bool done = false;
 
@@ -146,7 +131,7 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
 	if ((rc = pawl_request_check_accept(req, &err)) != PAWL_OK ||
 	    (rc = parse_body(app, req, &err)) != PAWL_OK)
 		goto fail;
-	fn = handlers[req->match.route->kind];
+	fn = app->dispatch->by_kind[req->match.route->kind];
 	if (fn == NULL) {
 		pawl_error_set(&err, PAWL_ERR_NOT_FOUND,
 		    "The resource you are looking for could not be found.");

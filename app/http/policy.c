@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/json.h"
-#include "pawl/policy.h"
-#include "pawl/router.h"
-#include "pawl/str.h"
+#include "core/json.h"
+#include "http/policy.h"
+#include "http/router.h"
+#include "core/str.h"
 
 #define EXPOSED "Alert, Backoff, Cache-Control, Content-Length, Content-Type, ETag, Expires, " \
 	"Last-Modified, Next-Page, Pragma, Retry-After, Total-Objects, Total-Records"

@@ -6,8 +6,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "pawl/request.h"
-#include "pawl/str.h"
+#include "http/request.h"
+#include "core/str.h"
 
 const char *pawl_request_param(const struct pawl_request *req, const char *name)
 {

@@ -7,9 +7,9 @@
 
 #include <openssl/rand.h>
 
-#include "pawl/json.h"
-#include "pawl/log.h"
-#include "pawl/response.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "http/response.h"
 
 void pawl_response_init(struct pawl_response *resp, struct pawl_arena *arena)
 {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/router.h"
-#include "pawl/str.h"
+#include "http/router.h"
+#include "core/str.h"
 
 #define MAX_SEGMENTS 16
 
@@ -30,17 +30,6 @@ struct pawl_router {
 	const struct pawl_config *cfg;
 };
 
-static const struct {
-	const char *name;
-	unsigned bit;
-} methods[] = {
-	{ "DELETE", PAWL_METHOD_DELETE }, { "GET", PAWL_METHOD_GET },
-	{ "HEAD", PAWL_METHOD_HEAD }, { "OPTIONS", PAWL_METHOD_OPTIONS },
-	{ "PATCH", PAWL_METHOD_PATCH }, { "POST", PAWL_METHOD_POST },
-	{ "PUT", PAWL_METHOD_PUT },
-};
-
-#define N_METHODS (sizeof(methods) / sizeof(methods[0]))
 
 static const struct {
 	enum pawl_route_kind kind;
@@ -60,26 +49,6 @@ static const struct {
 /* HEAD on an object answers as GET without a body, as Kinto (Pyramid) does. */
 #define ITEM_METHODS (PAWL_METHOD_GET | PAWL_METHOD_HEAD | PAWL_METHOD_PUT | PAWL_METHOD_PATCH | \
 	PAWL_METHOD_DELETE)
-
-unsigned pawl_method_parse(const char *name)
-{
-	size_t i;
-
-	for (i = 0; name != NULL && i < N_METHODS; i++)
-		if (strcmp(methods[i].name, name) == 0)
-			return methods[i].bit;
-	return 0;
-}
-
-const char *pawl_matchdict_get(const struct pawl_matchdict *md, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < md->n; i++)
-		if (strcmp(md->kv[i].name, name) == 0)
-			return md->kv[i].value;
-	return NULL;
-}
 
 /* Splits "/a/{b}/c" into segments; "/" has none. */
 static enum pawl_err compile(struct compiled *c, const char *pattern, struct pawl_error *err)
@@ -135,7 +104,7 @@ static enum pawl_err add(struct pawl_router *r, enum pawl_route_kind kind,
 	return compile(c, pattern, err);
 }
 
-struct pawl_router *pawl_router_new(const struct pawl_resources *res,
+struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
     const struct pawl_config *cfg, struct pawl_error *err)
 {
 	struct pawl_router *r = calloc(1, sizeof(*r));
@@ -197,7 +166,7 @@ static bool match_route(const struct compiled *c, char **segs, size_t n, struct 
 				return false;
 			continue;
 		}
-		if (md->n == PAWL_ROUTER_MAX_VARS)
+		if (md->n == PAWL_MATCHDICT_MAX)
 			return false;
 		md->kv[md->n].name = c->segs[i].text;
 		md->kv[md->n].value = segs[i];
@@ -212,12 +181,15 @@ static const char *allow_list(struct pawl_arena *arena, unsigned bits)
 	size_t i;
 
 	pawl_buf_init(&b, arena);
-	for (i = 0; i < N_METHODS; i++) {
-		if (!(bits & methods[i].bit))
+	const char *name;
+	unsigned bit;
+
+	for (i = 0; (name = pawl_method_name_at(i, &bit)) != NULL; i++) {
+		if (!(bits & bit))
 			continue;
 		if (b.len)
 			pawl_buf_puts(&b, ", ");
-		pawl_buf_puts(&b, methods[i].name);
+		pawl_buf_puts(&b, name);
 	}
 	return b.failed ? NULL : b.data;
 }

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <json-c/json.h>
 
-#include "pawl/json.h"
-#include "pawl/query.h"
-#include "pawl/str.h"
+#include "core/json.h"
+#include "query/query.h"
+#include "core/str.h"
 
 #define LOC "querystring"
 #define FIELD_MAX_LEN 128

@@ -13,9 +13,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "pawl/json.h"
-#include "pawl/query.h"
-#include "pawl/str.h"
+#include "core/json.h"
+#include "query/query.h"
+#include "core/str.h"
 
 #define TOKEN_MAX 4096
 #define SIG_LEN 16

@@ -12,12 +12,12 @@
 
 #include <openssl/crypto.h>
 
-#include "pawl/accounts.h"
-#include "pawl/auth.h"
-#include "pawl/json.h"
-#include "pawl/objects.h"
-#include "pawl/permissions.h"
-#include "pawl/str.h"
+#include "resource/accounts.h"
+#include "http/auth.h"
+#include "core/json.h"
+#include "store/objects.h"
+#include "resource/permissions.h"
+#include "core/str.h"
 
 #define CACHE_SLOTS 512u
 #define HASH_MAX 160u /* yescrypt at default cost is 73 characters */
@@ -49,16 +49,6 @@ struct pawl_accounts_cache {
 	struct entry slots[CACHE_SLOTS];
 	struct failures fails[FAIL_SLOTS];
 };
-
-bool pawl_accounts_enabled(const struct pawl_config *cfg)
-{
-	char **p;
-
-	for (p = cfg->auth_policies; p != NULL && *p != NULL; p++)
-		if (strcmp(*p, "account") == 0)
-			return true;
-	return false;
-}
 
 bool pawl_accounts_is(const struct pawl_resource *res)
 {

@@ -6,13 +6,13 @@
  */
 #include <string.h>
 
-#include "pawl/auth.h"
-#include "pawl/events.h"
-#include "pawl/listeners.h"
-#include "pawl/permissions.h"
-#include "pawl/personal.h"
-#include "pawl/relay.h"
-#include "pawl/resource.h"
+#include "http/auth.h"
+#include "events/stage.h"
+#include "events/listener_set.h"
+#include "resource/permissions.h"
+#include "store/personal.h"
+#include "events/relay.h"
+#include "resource/resource.h"
 
 const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_config *cfg,
     const char *user_id)
@@ -100,7 +100,7 @@ static enum pawl_err ensure(struct pawl_app *app, struct pawl_request *req,
 	req->stage = NULL;
 	rc = pawl_resource_write(&c, create_if_absent, err);
 	if (rc == PAWL_OK && req->stage != NULL && pawl_stage_seal(req->stage, err) == PAWL_OK) {
-		pawl_events_dispatch(app->events, req->stage);
+		pawl_subscribers_dispatch(app->subscribers, req->stage);
 		pawl_relay_after_commit(app->listeners, app->pg, req->arena, req->stage);
 	}
 	req->stage = outer;
@@ -128,8 +128,8 @@ static size_t bucket_slot(const struct pawl_request *req, bool *found)
 enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_request *req,
     struct pawl_error *err)
 {
-	const struct pawl_resource *bucket = pawl_resources_find(app->resources, "bucket");
-	const struct pawl_resource *collection = pawl_resources_find(app->resources, "collection");
+	const struct pawl_resource *bucket = pawl_resource_table_find(app->resources, "bucket");
+	const struct pawl_resource *collection = pawl_resource_table_find(app->resources, "collection");
 	const char *bid, *cid, *path;
 	struct pawl_matchdict *md;
 	bool found;

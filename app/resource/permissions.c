@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pawl/accounts.h"
-#include "pawl/json.h"
-#include "pawl/lists.h"
-#include "pawl/log.h"
-#include "pawl/pg.h"
-#include "pawl/permissions.h"
-#include "pawl/str.h"
+#include "resource/accounts.h"
+#include "core/json.h"
+#include "store/list_query.h"
+#include "core/log.h"
+#include "store/pg.h"
+#include "resource/permissions.h"
+#include "core/str.h"
 
 const char *const *pawl_permissions_principals(struct pawl_arena *arena, const char *user_id)
 {
@@ -53,7 +53,7 @@ static bool add(struct pawl_acl_grant *g, size_t *n, size_t cap, const char *uri
 	return true;
 }
 
-size_t pawl_permissions_grants(struct pawl_arena *arena, const struct pawl_resources *all,
+size_t pawl_permissions_grants(struct pawl_arena *arena, const struct pawl_resource_table *all,
     const struct pawl_resource *res, const char *uri, const char *perm,
     struct pawl_acl_grant **out)
 {
@@ -172,7 +172,7 @@ enum pawl_err pawl_permissions_require(struct pawl_rctx *c, const struct pawl_re
 }
 
 /* True when perm is one of res's permissions: read, write, <child>:create. */
-static bool known_permission(const struct pawl_resources *all, const struct pawl_resource *res,
+static bool known_permission(const struct pawl_resource_table *all, const struct pawl_resource *res,
     const char *perm)
 {
 	size_t i, n;
@@ -189,7 +189,7 @@ static bool known_permission(const struct pawl_resources *all, const struct pawl
 }
 
 /* "read, write, record:create": the list Kinto's message names. */
-static const char *permission_names(struct pawl_arena *arena, const struct pawl_resources *all,
+static const char *permission_names(struct pawl_arena *arena, const struct pawl_resource_table *all,
     const struct pawl_resource *res)
 {
 	struct pawl_buf b;

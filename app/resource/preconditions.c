@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/events.h"
-#include "pawl/listeners.h"
-#include "pawl/pg.h"
-#include "pawl/resource.h"
-#include "pawl/str.h"
+#include "events/stage.h"
+#include "events/listener_set.h"
+#include "store/pg.h"
+#include "resource/resource.h"
+#include "core/str.h"
 
 enum cond { COND_NONE, COND_ANY, COND_TS };
 
@@ -149,7 +149,7 @@ enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *f
 	/* Outbox rows join the same transaction: the change and its events commit together. */
 	if ((rc = fn(c, err)) != PAWL_OK || (c->req->stage != NULL &&
 	    ((rc = pawl_stage_seal(c->req->stage, err)) != PAWL_OK ||
-	    (rc = pawl_listeners_stage_outbox(c->app->listeners, pg, c->req->arena, c->req->stage,
+	    (rc = pawl_listener_set_stage_outbox(c->app->listeners, pg, c->req->arena, c->req->stage,
 	    err)) != PAWL_OK))) {
 		pawl_pg_rollback(pg, c->req->arena);
 		goto discard;

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/acl.h"
-#include "pawl/json.h"
-#include "pawl/objects.h"
-#include "pawl/pg.h"
-#include "pawl/str.h"
+#include "store/acl.h"
+#include "core/json.h"
+#include "store/objects.h"
+#include "store/pg.h"
+#include "core/str.h"
 
 /*
  * The grants as rows (object URI, permission). Each array goes through a

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pawl/log.h"
-#include "pawl/migrate.h"
-#include "pawl/pg.h"
+#include "core/log.h"
+#include "store/migrate.h"
+#include "store/pg.h"
 
 /* Arbitrary, fixed: "pawl" in ASCII. */
 #define MIGRATE_LOCK_KEY "1885435756"

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/objects.h"
-#include "pawl/pg.h"
+#include "store/objects.h"
+#include "store/pg.h"
 
 #define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 #define MAX_TS "9007199254740992"

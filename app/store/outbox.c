@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pawl/outbox.h"
-#include "pawl/pg.h"
+#include "store/outbox.h"
+#include "store/pg.h"
 
 enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, size_t n,
     const char *const *listeners, const char *const *list_keys, const char *const *payloads,

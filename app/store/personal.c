@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "pawl/personal.h"
-#include "pawl/pg.h"
+#include "store/personal.h"
+#include "store/pg.h"
 
 enum pawl_err pawl_personal_mark(struct pawl_pg *pg, struct pawl_arena *arena,
     const char *bucket_id, const char *user_id, struct pawl_error *err)

@@ -13,11 +13,11 @@
 
 #include <libpq-fe.h>
 
-#include "pg_conn.h"
-#include "pawl/log.h"
-#include "pawl/migrate.h"
-#include "pawl/pg.h"
-#include "pawl/str.h"
+#include "store/pg_conn.h"
+#include "core/log.h"
+#include "store/migrate.h"
+#include "store/pg.h"
+#include "core/str.h"
 
 /*
  * After a slow failed connect (an unreachable host: connect_timeout), wait

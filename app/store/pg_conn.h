@@ -10,7 +10,7 @@
 
 #include <libpq-fe.h>
 
-#include "pawl/pg.h"
+#include "store/pg.h"
 
 /* Statements prepared on the current connection, found by their text. */
 #define STMT_CACHE 256

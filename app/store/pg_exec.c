@@ -12,9 +12,9 @@
 
 #include <libpq-fe.h>
 
-#include "pg_conn.h"
-#include "pawl/log.h"
-#include "pawl/str.h"
+#include "store/pg_conn.h"
+#include "core/log.h"
+#include "core/str.h"
 
 #define DEADLINE_MARGIN_MS 2000
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/json.h"
-#include "pawl/patch.h"
+#include "core/json.h"
+#include "core/json_patch.h"
 
 #define DEPTH 64
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/query.h"
+#include "query/query.h"
 
 #define NOW_MS 1500000000000LL
 

@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/config.h"
-#include "pawl/resources.h"
-#include "pawl/router.h"
-#include "pawl/str.h"
+#include "core/config.h"
+#include "core/resource_table.h"
+#include "http/router.h"
+#include "core/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Built once and kept, as in a worker (reachable, so not reported as leaks). */
 static struct pawl_config *cfg;
-static struct pawl_resources *res;
+static struct pawl_resource_table *res;
 static struct pawl_router *router;
 static struct pawl_arena *arena;
 
@@ -25,7 +25,7 @@ static void setup(void)
 	struct pawl_error err;
 
 	cfg = pawl_config_parse("[app:main]\n", "fuzz.ini", NULL, &err);
-	res = cfg ? pawl_resources_new(cfg, &err) : NULL;
+	res = cfg ? pawl_resource_table_new(cfg, &err) : NULL;
 
 	router = res ? pawl_router_new(res, cfg, &err) : NULL;
 	arena = pawl_arena_new(65536);

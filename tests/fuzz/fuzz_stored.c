@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pawl/json.h"
-#include "pawl/str.h"
+#include "core/json.h"
+#include "core/str.h"
 
 #define BODY_DEPTH 64 /* max_json_depth's default */
 

@@ -9,8 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "pawl/query.h"
-#include "pawl/str.h"
+#include "query/query.h"
+#include "core/str.h"
 
 #define KEY "fuzz-key"
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "harness.h"
-#include "pawl/arena.h"
-#include "pawl/config.h"
-#include "pawl/pg.h"
+#include "core/arena.h"
+#include "core/config.h"
+#include "store/pg.h"
 
 static struct pawl_config *cfg;
 static struct pawl_pg *pg;

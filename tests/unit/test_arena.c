@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pawl/arena.h"
+#include "core/arena.h"
 #include "unit.h"
 
 #define ARENA_ALIGN 16u

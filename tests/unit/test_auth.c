@@ -6,8 +6,8 @@
  */
 #include <string.h>
 
-#include "pawl/accounts.h"
-#include "pawl/auth.h"
+#include "resource/accounts.h"
+#include "http/auth.h"
 #include "unit.h"
 
 #define SECRET "secret"

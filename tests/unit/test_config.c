@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pawl/config.h"
-#include "pawl/log.h"
+#include "core/config.h"
+#include "core/log.h"
 #include "unit.h"
 
 #define SRC "test.ini"

@@ -6,9 +6,9 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "pawl/err.h"
-#include "pawl/pg.h"
-#include "pawl/response.h"
+#include "core/err.h"
+#include "store/pg.h"
+#include "http/response.h"
 #include "unit.h"
 
 static const struct {

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <CUnit/CUnit.h>
 
-#include "pawl/query.h"
+#include "query/query.h"
 #include "unit.h"
 
 #define NOW 1500000000000LL

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pawl/json.h"
+#include "core/json.h"
 #include "unit.h"
 
 #define DEPTH 8

@@ -12,8 +12,8 @@
 
 #include <json-c/json.h>
 
-#include "pawl/config.h"
-#include "pawl/log.h"
+#include "core/config.h"
+#include "core/log.h"
 #include "unit.h"
 
 static char dir[64], path[128];

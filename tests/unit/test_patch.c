@@ -4,8 +4,8 @@
 #include <string.h>
 #include <CUnit/CUnit.h>
 
-#include "pawl/json.h"
-#include "pawl/patch.h"
+#include "core/json.h"
+#include "core/json_patch.h"
 #include "unit.h"
 
 #define F "JSON Patch operation failed: "

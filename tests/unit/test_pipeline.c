@@ -8,9 +8,9 @@
 #include <CUnit/CUnit.h>
 #include <json-c/json.h>
 
-#include "pawl/app.h"
-#include "pawl/json.h"
-#include "pawl/pipeline.h"
+#include "app.h"
+#include "core/json.h"
+#include "http/pipeline.h"
 #include "unit.h"
 
 static struct pawl_config *cfg;

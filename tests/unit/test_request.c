@@ -3,8 +3,8 @@
 #include <string.h>
 #include <CUnit/CUnit.h>
 
-#include "pawl/config.h"
-#include "pawl/request.h"
+#include "core/config.h"
+#include "http/request.h"
 #include "unit.h"
 
 static struct pawl_arena *arena;

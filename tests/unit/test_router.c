@@ -2,13 +2,13 @@
 #include <string.h>
 #include <CUnit/CUnit.h>
 
-#include "pawl/config.h"
-#include "pawl/resources.h"
-#include "pawl/router.h"
+#include "core/config.h"
+#include "core/resource_table.h"
+#include "http/router.h"
 #include "unit.h"
 
 static struct pawl_config *cfg;
-static struct pawl_resources *res;
+static struct pawl_resource_table *res;
 static struct pawl_router *router;
 static struct pawl_arena *arena;
 
@@ -21,7 +21,7 @@ static int setup(void)
 	    "test.ini", NULL, &err);
 	if (cfg == NULL)
 		return 1;
-	res = pawl_resources_new(cfg, &err);
+	res = pawl_resource_table_new(cfg, &err);
 	router = res ? pawl_router_new(res, cfg, &err) : NULL;
 	arena = pawl_arena_new(4096);
 	return router == NULL || arena == NULL;
@@ -31,7 +31,7 @@ static int teardown(void)
 {
 	pawl_arena_free(arena);
 	pawl_router_free(router);
-	pawl_resources_free(res);
+	pawl_resource_table_free(res);
 	pawl_config_free(cfg);
 	return 0;
 }

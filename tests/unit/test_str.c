@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pawl/str.h"
+#include "core/str.h"
 #include "unit.h"
 
 static struct pawl_arena *arena;

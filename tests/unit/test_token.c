@@ -5,9 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "pawl/json.h"
-#include "pawl/query.h"
-#include "pawl/str.h"
+#include "core/json.h"
+#include "query/query.h"
+#include "core/str.h"
 #include "unit.h"
 
 #define NOW 1500000000000LL

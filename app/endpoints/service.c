@@ -1,0 +1,204 @@
+/*
+ * Service endpoints. Hello and lbheartbeat do no I/O; heartbeat checks
+ * PostgreSQL (connect included) and each listener under one global deadline
+ * (heartbeat_timeout_seconds) so a hung backend makes it answer 503 in time,
+ * never hang: what did not answer in time is false.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "store/acl.h"
+#include "core/json.h"
+#include "store/pg.h"
+#include "resource/resource.h"
+#include "events/listener_set.h"
+#include "store/outbox.h"
+#include "endpoints/service.h"
+
+#define HTTP_API_VERSION "1.23"
+
+static bool policy_enabled(const struct pawl_config *cfg, const char *name)
+{
+	char **p;
+
+	for (p = cfg->auth_policies; p != NULL && *p != NULL; p++)
+		if (strcmp(*p, name) == 0)
+			return true;
+	return false;
+}
+
+/* Kinto's capabilities: the personal bucket always, the others with their policy. */
+static const struct {
+	const char *name, *policy, *description, *url;
+} capability_table[] = {
+	{ "default_bucket", NULL, "The default bucket is an alias for a personal bucket where "
+	    "collections are created implicitly.",
+	    "https://kinto.readthedocs.io/en/latest/api/1.x/buckets.html#personal-bucket-default" },
+	{ "accounts", "account", "Manage user accounts.",
+	    "https://kinto.readthedocs.io/en/latest/api/1.x/accounts.html" },
+	{ "basicauth", "basicauth", "Very basic authentication sessions. Not for production use.",
+	    "http://kinto.readthedocs.io/en/stable/api/authentication.html" },
+};
+
+static json_object *capabilities(const struct pawl_config *cfg)
+{
+	json_object *caps = json_object_new_object();
+	size_t i;
+
+	for (i = 0; i < sizeof(capability_table) / sizeof(capability_table[0]); i++) {
+		json_object *c;
+
+		if (capability_table[i].policy != NULL &&
+		    !policy_enabled(cfg, capability_table[i].policy))
+			continue;
+		c = json_object_new_object();
+		json_object_object_add(c, "description",
+		    json_object_new_string(capability_table[i].description));
+		json_object_object_add(c, "url", json_object_new_string(capability_table[i].url));
+		json_object_object_add(caps, capability_table[i].name, c);
+	}
+	return caps;
+}
+
+enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	const struct pawl_config *cfg = app->cfg;
+	json_object *o = pawl_json_own(req->arena, json_object_new_object());
+	json_object *settings = json_object_new_object();
+
+	json_object_object_add(o, "project_name", json_object_new_string("pawl"));
+	json_object_object_add(o, "project_version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "http_api_version", json_object_new_string(HTTP_API_VERSION));
+	json_object_object_add(o, "url", json_object_new_string(pawl_request_url(req, cfg, "/")));
+	if (pawl_config_get(cfg, "eos") != NULL && *pawl_config_get(cfg, "eos") != '\0')
+		json_object_object_add(o, "eos", json_object_new_string(pawl_config_get(cfg, "eos")));
+	json_object_object_add(settings, "batch_max_requests",
+	    json_object_new_int(cfg->batch_max_requests));
+	json_object_object_add(settings, "readonly", json_object_new_boolean(cfg->readonly));
+	json_object_object_add(settings, "explicit_permissions",
+	    json_object_new_boolean(cfg->explicit_permissions));
+	json_object_object_add(o, "settings", settings);
+	if (req->user_id != NULL) {
+		json_object *user = json_object_new_object();
+		json_object *principals = json_object_new_array();
+
+		const char *mine[] = { req->user_id, "system.Everyone", "system.Authenticated", NULL };
+		const char **groups = NULL;
+		struct pawl_error gerr;
+		size_t i;
+
+		for (i = 0; mine[i] != NULL; i++)
+			json_object_array_add(principals, json_object_new_string(mine[i]));
+		/* Group principals need the database; hello still answers without it. */
+		if (pawl_acl_groups(app->pg, req->arena, mine, &groups, &gerr) == PAWL_OK)
+			for (i = 0; groups[i] != NULL; i++)
+				json_object_array_add(principals, json_object_new_string(groups[i]));
+		json_object_object_add(user, "id", json_object_new_string(req->user_id));
+		json_object_object_add(user, "principals", principals);
+		json_object_object_add(user, "bucket", json_object_new_string(
+		    pawl_default_bucket_id(req->arena, cfg, req->user_id)));
+		json_object_object_add(o, "user", user);
+	}
+	json_object_object_add(o, "capabilities", capabilities(cfg));
+	pawl_response_json(resp, 200, o);
+	return PAWL_OK;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * What is left of the heartbeat's budget. A check that starts after a hung
+ * one spent it still gets a short grace, so a healthy Redis on the same host
+ * still says true: the answer comes within the setting plus GRACE_MS per
+ * further check (README, "__heartbeat__").
+ */
+#define GRACE_MS 50
+
+static int remaining(long long deadline)
+{
+	long long left = deadline - now_ms();
+
+	return left < GRACE_MS ? GRACE_MS : (int)left;
+}
+
+/* A write when writable (a read-only database is unhealthy), a read otherwise. */
+static bool check_storage(struct pawl_app *app, struct pawl_arena *arena, long long deadline)
+{
+	static const char *const write_sql =
+	    "INSERT INTO pawl_metadata (name, value) VALUES ('heartbeat', now()::text) "
+	    "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()";
+	struct pawl_error err;
+
+	if (pawl_pg_connect_within(app->pg, true, remaining(deadline), &err) != PAWL_OK)
+		return false;
+	return pawl_pg_exec(app->pg, arena, app->cfg->readonly ?
+	    "SELECT 1 FROM pawl_metadata LIMIT 1" : write_sql, 0, NULL, remaining(deadline),
+	    NULL, &err) == PAWL_OK;
+}
+
+/*
+ * The outbox backlog, for operators: {"pending": rows, "oldest_seconds": age}.
+ * Informative only; a backlog does not fail the heartbeat by itself.
+ */
+static void add_outbox(struct pawl_app *app, struct pawl_arena *arena, json_object *o,
+    int timeout_ms)
+{
+	json_object *box;
+	struct pawl_error err;
+	long long pending = 0;
+	double oldest = 0;
+	char text[32];
+
+	if (pawl_outbox_stats(app->pg, arena, timeout_ms, &pending, &oldest, &err) != PAWL_OK)
+		return;
+	box = json_object_new_object();
+	json_object_object_add(box, "pending", json_object_new_int64(pending));
+	/* json-c prints a double with 17 digits (0.025211000000000001): six are plenty. */
+	snprintf(text, sizeof(text), "%.6g", oldest);
+	json_object_object_add(box, "oldest_seconds", json_object_new_double_s(oldest, text));
+	json_object_object_add(o, "outbox", box);
+}
+
+enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	long long deadline = now_ms() + (long long)app->cfg->heartbeat_timeout_seconds * 1000;
+	json_object *o = pawl_json_own(req->arena, json_object_new_object());
+	bool all = true, storage;
+
+	storage = check_storage(app, req->arena, deadline);
+	all = storage;
+	/* One PostgreSQL database holds both the objects and the permissions. */
+	json_object_object_add(o, "storage", json_object_new_boolean(storage));
+	json_object_object_add(o, "permission", json_object_new_boolean(storage));
+	if (!pawl_listener_set_heartbeat(app->listeners, o, remaining(deadline), GRACE_MS))
+		all = false;
+	if (storage && pawl_listener_set_any_durable(app->listeners))
+		add_outbox(app, req->arena, o, remaining(deadline));
+	pawl_response_json(resp, all ? 200 : 503, o);
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_service_lbheartbeat(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	pawl_response_raw(resp, 200, "{}");
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_service_version(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_error *err)
+{
+	pawl_response_raw(resp, 200, app->version_json);
+	return PAWL_OK;
+}

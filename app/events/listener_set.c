@@ -1,0 +1,269 @@
+/*
+ * Listener instances from the config. The Redis listener is durable: its
+ * events go through the outbox. A plugin is dlopen()ed and called through
+ * the registry after COMMIT. Listener failures are logged and counted; they
+ * never fail a request whose change is committed.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pawl/listener.h"
+#include "events/listener_set.h"
+#include "core/log.h"
+#include "store/outbox.h"
+#include "events/redis.h"
+
+#define REDIS_TIMEOUT_MS 500
+
+struct instance {
+	const struct pawl_listener_config *cfg;
+	struct pawl_redis *redis;        /* durable Redis listener */
+	void *dl;                        /* plugin: dlopen handle */
+	struct pawl_listener plugin;
+	struct pawl_listener_option *options;
+};
+
+struct pawl_listener_set {
+	struct instance *items;
+	size_t n;
+};
+
+static enum pawl_err load_redis(struct instance *in, struct pawl_error *err)
+{
+	struct pawl_redis_url url;
+	char msg[PAWL_ERROR_MESSAGE_MAX];
+
+	if (pawl_redis_parse_url(in->cfg->url, &url, err) != PAWL_OK) {
+		snprintf(msg, sizeof(msg), "%s", err->message);
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.url': %s",
+		    in->cfg->name, msg);
+	}
+	if ((in->redis = pawl_redis_new(&url, REDIS_TIMEOUT_MS)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return PAWL_OK;
+}
+
+static void plugin_notify(const struct pawl_event *ev, void *ctx)
+{
+	struct instance *in = ctx;
+
+	in->plugin.notify(ev, in->plugin.ctx);
+}
+
+static enum pawl_err load_plugin(struct instance *in, struct pawl_subscribers *reg,
+    struct pawl_error *err)
+{
+	const struct pawl_listener_config *c = in->cfg;
+	char message[256] = "";
+	struct pawl_listener_settings s = { PAWL_LISTENER_ABI, c->name, NULL, c->n_options,
+		message, sizeof(message) };
+	pawl_listener_load_fn *load;
+	size_t i;
+
+	if ((in->dl = dlopen(c->use, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': %s",
+		    c->name, dlerror());
+	*(void **)&load = dlsym(in->dl, PAWL_LISTENER_ENTRY);
+	if (load == NULL)
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': "
+		    "%s does not export " PAWL_LISTENER_ENTRY, c->name, c->use);
+	in->options = calloc(c->n_options + 1, sizeof(*in->options));
+	if (in->options == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < c->n_options; i++) {
+		in->options[i].key = c->options[i].key;
+		in->options[i].value = c->options[i].value;
+	}
+	s.options = in->options;
+	if (load(&s, &in->plugin) != 0 || in->plugin.notify == NULL)
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "listener '%s' (%s) refused to load: %s",
+		    c->name, c->use, message[0] ? message : "no reason given");
+	if (c->actions & ~(unsigned)PAWL_EVENT_READ &&
+	    pawl_subscribers_subscribe(reg, PAWL_EVENT_RESOURCE_CHANGED, c->actions,
+	    (const char *const *)c->resources, plugin_notify, in) != PAWL_OK)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	if (c->actions & PAWL_EVENT_READ &&
+	    pawl_subscribers_subscribe(reg, PAWL_EVENT_RESOURCE_READ, PAWL_EVENT_READ,
+	    (const char *const *)c->resources, plugin_notify, in) != PAWL_OK)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return PAWL_OK;
+}
+
+struct pawl_listener_set *pawl_listener_set_new(const struct pawl_config *cfg,
+    struct pawl_subscribers *reg, struct pawl_error *err)
+{
+	struct pawl_listener_set *ls = calloc(1, sizeof(*ls));
+	size_t i;
+
+	if (ls == NULL || (ls->items = calloc(cfg->n_listeners + 1, sizeof(*ls->items))) == NULL) {
+		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < cfg->n_listeners; i++) {
+		struct instance *in = &ls->items[ls->n++];
+
+		in->cfg = &cfg->listeners[i];
+		if ((strcmp(in->cfg->use, "redis") == 0 ? load_redis(in, err)
+		    : load_plugin(in, reg, err)) != PAWL_OK)
+			goto fail;
+	}
+	return ls;
+fail:
+	pawl_listener_set_free(ls);
+	return NULL;
+}
+
+void pawl_listener_set_free(struct pawl_listener_set *ls)
+{
+	size_t i;
+
+	if (ls == NULL)
+		return;
+	for (i = 0; i < ls->n; i++) {
+		struct instance *in = &ls->items[i];
+
+		if (in->plugin.notify != NULL && in->plugin.close != NULL)
+			in->plugin.close(in->plugin.ctx);
+		if (in->dl != NULL)
+			dlclose(in->dl);
+		pawl_redis_free(in->redis);
+		free(in->options);
+	}
+	free(ls->items);
+	free(ls);
+}
+
+static bool matches(const struct instance *in, enum pawl_event_action action, const char *name)
+{
+	return in->redis != NULL && pawl_subscribers_match(in->cfg->actions,
+	    (const char *const *)in->cfg->resources, action, name);
+}
+
+bool pawl_listener_set_wanted(const struct pawl_listener_set *ls, enum pawl_event_action action,
+    const char *resource_name)
+{
+	size_t i;
+
+	for (i = 0; ls != NULL && i < ls->n; i++)
+		if (matches(&ls->items[i], action, resource_name))
+			return true;
+	return false;
+}
+
+const char **pawl_listener_set_durable_names(const struct pawl_listener_set *ls,
+    struct pawl_arena *arena, size_t *n)
+{
+	const char **names = pawl_arena_calloc(arena, ls->n + 1, sizeof(*names));
+	size_t i;
+
+	*n = 0;
+	for (i = 0; names != NULL && i < ls->n; i++)
+		if (ls->items[i].redis != NULL)
+			names[(*n)++] = ls->items[i].cfg->name;
+	return names;
+}
+
+bool pawl_listener_set_any_durable(const struct pawl_listener_set *ls)
+{
+	size_t i;
+
+	for (i = 0; ls != NULL && i < ls->n; i++)
+		if (ls->items[i].redis != NULL)
+			return true;
+	return false;
+}
+
+const char **pawl_listener_set_durable_for(const struct pawl_listener_set *ls,
+    struct pawl_arena *arena, const struct pawl_event *ev)
+{
+	const char **names = pawl_arena_calloc(arena, ls->n + 1, sizeof(*names));
+	size_t i, n = 0;
+
+	for (i = 0; names != NULL && i < ls->n; i++)
+		if (matches(&ls->items[i], pawl_event_action(ev), pawl_event_resource_name(ev)))
+			names[n++] = ls->items[i].cfg->name;
+	return names;
+}
+
+enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls, struct pawl_pg *pg,
+    struct pawl_arena *arena, struct pawl_stage *st, struct pawl_error *err)
+{
+	size_t n_events = pawl_stage_count(st), cap = n_events * (ls ? ls->n : 0), n = 0, i, j;
+	const char **names, **keys, **payloads;
+
+	if (cap == 0 || pawl_stage_outboxed(st))
+		return PAWL_OK;
+	names = pawl_arena_calloc(arena, cap, sizeof(*names));
+	keys = pawl_arena_calloc(arena, cap, sizeof(*keys));
+	payloads = pawl_arena_calloc(arena, cap, sizeof(*payloads));
+	if (names == NULL || keys == NULL || payloads == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n_events; i++) {
+		const struct pawl_event *ev = pawl_stage_event(st, i);
+
+		for (j = 0; j < ls->n; j++) {
+			if (!matches(&ls->items[j], pawl_event_action(ev), pawl_event_resource_name(ev)))
+				continue;
+			names[n] = ls->items[j].cfg->name;
+			keys[n] = pawl_event_list_key(ev);
+			payloads[n] = pawl_event_payload(ev);
+			n++;
+		}
+	}
+	if (pawl_outbox_write(pg, arena, n, names, keys, payloads, err) != PAWL_OK)
+		return err->code;
+	pawl_stage_mark_outboxed(st);
+	return PAWL_OK;
+}
+
+struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, const char *name,
+    const char **listname)
+{
+	size_t i;
+
+	for (i = 0; ls != NULL && i < ls->n; i++) {
+		if (ls->items[i].redis != NULL && strcmp(ls->items[i].cfg->name, name) == 0) {
+			*listname = ls->items[i].cfg->listname;
+			return ls->items[i].redis;
+		}
+	}
+	return NULL;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object *out, int timeout_ms,
+    int grace_ms)
+{
+	long long deadline = mono_ms() + timeout_ms;
+	bool all = true;
+	size_t i;
+
+	for (i = 0; ls != NULL && i < ls->n; i++) {
+		const struct instance *in = &ls->items[i];
+		struct pawl_error err;
+		bool ok;
+
+		long long left = deadline - mono_ms();
+
+		if (in->redis != NULL)
+			ok = pawl_redis_ping(in->redis, left < grace_ms ? grace_ms : (int)left,
+			    &err) == PAWL_OK;
+		else if (in->plugin.healthy != NULL)
+			ok = in->plugin.healthy(in->plugin.ctx) != 0;
+		else
+			continue;
+		all = all && ok;
+		json_object_object_add(out, in->cfg->name, json_object_new_boolean(ok));
+	}
+	return all;
+}

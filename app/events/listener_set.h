@@ -1,0 +1,68 @@
+/*
+ * Configured listeners (docs/protocol.md §8, `event_listeners`): the Redis queue
+ * listener, durable through the outbox, and plugin listeners, loaded from
+ * shared objects and subscribed in-process. Built once per worker (and in
+ * the relay); requests only read them.
+ */
+#ifndef PAWL_LISTENER_SET_H
+#define PAWL_LISTENER_SET_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "events/stage.h"
+
+struct pawl_pg;
+struct pawl_redis;
+struct pawl_listener_set;
+
+/*
+ * Builds every listener of cfg: Redis handles (no connection yet) and
+ * plugins (dlopen + pawl_listener_load), subscribing plugins to reg. Fails
+ * with PAWL_ERR_CONFIG naming the listener when a plugin cannot load.
+ */
+struct pawl_listener_set *pawl_listener_set_new(const struct pawl_config *cfg,
+    struct pawl_subscribers *reg, struct pawl_error *err);
+
+/* Closes plugins (their close hook) and connections. */
+void pawl_listener_set_free(struct pawl_listener_set *ls);
+
+/* True when some durable listener would take action on resource_name. */
+bool pawl_listener_set_wanted(const struct pawl_listener_set *ls, enum pawl_event_action action,
+    const char *resource_name);
+
+/*
+ * Inside the write transaction, before COMMIT: one outbox row per staged
+ * event per durable listener whose filters match; then the stage is marked
+ * outboxed (a second call writes nothing). After a read, the same on its own.
+ */
+enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls, struct pawl_pg *pg,
+    struct pawl_arena *arena, struct pawl_stage *st, struct pawl_error *err);
+
+/* Durable listener by name, its Redis handle and list name (NULL when unknown). */
+struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, const char *name,
+    const char **listname);
+
+/* The names of durable listeners whose filters match ev (NULL-terminated, in arena). */
+const char **pawl_listener_set_durable_for(const struct pawl_listener_set *ls,
+    struct pawl_arena *arena, const struct pawl_event *ev);
+
+/* The names of the durable listeners (NULL-terminated, in arena; *n of them). */
+const char **pawl_listener_set_durable_names(const struct pawl_listener_set *ls,
+    struct pawl_arena *arena, size_t *n);
+
+/* True when a durable (outbox) listener is configured: the relay must run. */
+bool pawl_listener_set_any_durable(const struct pawl_listener_set *ls);
+
+/*
+ * Adds one boolean per checkable listener to out (heartbeat): false for one
+ * that did not answer in time. All of them share timeout_ms; one that starts
+ * after the budget is spent still gets grace_ms (so a hung listener does not
+ * make the healthy ones after it false). Returns whether all said true.
+ */
+bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object *out, int timeout_ms,
+    int grace_ms);
+
+#endif

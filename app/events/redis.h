@@ -1,0 +1,56 @@
+/*
+ * Redis connections for listeners: URL parsing, connect and command
+ * timeouts so a hung Redis never stalls a request, reconnect on failure.
+ * Only app/events/redis.c talks to the Redis client library.
+ */
+#ifndef PAWL_REDIS_H
+#define PAWL_REDIS_H
+
+#include "core/err.h"
+
+struct pawl_redis_url {
+	char host[256];     /* empty for a unix socket */
+	int port;           /* default 6379 */
+	char path[256];     /* unix socket path, or empty */
+	char password[256]; /* empty: no AUTH */
+	char username[128]; /* empty: legacy AUTH <password> */
+	int db;             /* SELECT db, default 0 */
+};
+
+/*
+ * Parses redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N].
+ * PAWL_ERR_CONFIG with a message on anything else. Pure.
+ */
+enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
+    struct pawl_error *err);
+
+struct pawl_redis;
+
+/* A handle for url; does not connect. NULL on OOM. */
+struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_ms);
+void pawl_redis_free(struct pawl_redis *r);
+
+/* PING within timeout_ms, connecting first if needed. PAWL_ERR_BACKEND on failure. */
+enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err);
+
+/*
+ * Appends events to the Redis list key (LPUSH, oldest first) through one
+ * atomic Lua script call (SCRIPT LOAD once per connection, then EVALSHA;
+ * EVAL if Redis lost the script). Event i belongs to pawl list lists[i]
+ * ("<parent_id> <resource_name>") and has the order orders[i], a string
+ * compared by length then bytes: it is appended only if orders[i] is above
+ * the high-water mark kept in the hash "<key>:hwm" (field lists[i]), which
+ * then moves to orders[i]. So pushing the same events again (a lost reply, a
+ * stall, a crash before the outbox DELETE) appends nothing twice, and an
+ * older event never lands after a newer one of its list. orders[i] NULL: no
+ * order to keep (read events), always appended. Within a list, orders must
+ * increase. *appended: how many were appended.
+ * After a failure the handle refuses to retry for a short back-off, so an
+ * outage costs one timeout, not one per request. PAWL_ERR_BACKEND on
+ * failure; then the script may or may not have run.
+ */
+enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const char *const *lists,
+    const char *const *orders, const char *const *payloads, size_t n, size_t *appended,
+    struct pawl_error *err);
+
+#endif

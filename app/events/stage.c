@@ -1,0 +1,509 @@
+/*
+ * Staging, merging and dispatching ResourceChanged/ResourceRead events.
+ * Events live in the transaction's arena and are published only after
+ * COMMIT (STYLE "stage, then publish"); nothing here does I/O. The payload
+ * JSON is built once, when the stage is sealed, from the event's first op
+ * (as Kinto does) plus the cascade counts of all of them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uuid/uuid.h>
+
+#include "events/stage.h"
+#include "core/str.h"
+
+struct impact {
+	const char *new_json;
+	const char *old_json;
+};
+
+struct pawl_event {
+	enum pawl_event_type type;
+	enum pawl_event_action action;
+	long long timestamp;
+	char id[37];
+	const char *resource_name;
+	const char *parent_id;
+	const char *list_key;
+	const char *uri;
+	const char *user_id;
+	const char *item_key;   /* "<resource_name>_id" on item URLs, else NULL */
+	struct pawl_matchdict md;
+	const char *payload;
+	struct impact *impacts;
+	size_t n_impacts, cap_impacts;
+	struct pawl_cascade cascade; /* summed over the merged ops */
+};
+
+struct pawl_stage {
+	struct pawl_arena *arena;
+	struct pawl_stage_op *ops;
+	size_t n_ops, cap_ops;
+	struct pawl_event **events;
+	size_t n, cap;
+	bool sealed;
+	bool outboxed;
+};
+
+static const char *const action_names[] = {
+	[PAWL_EVENT_CREATE] = "create", [PAWL_EVENT_UPDATE] = "update",
+	[PAWL_EVENT_DELETE] = "delete", [PAWL_EVENT_READ] = "read",
+};
+
+const char *pawl_event_action_name(enum pawl_event_action a)
+{
+	return (a == PAWL_EVENT_CREATE || a == PAWL_EVENT_UPDATE || a == PAWL_EVENT_DELETE ||
+	    a == PAWL_EVENT_READ) ? action_names[a] : "unknown";
+}
+
+enum pawl_event_type pawl_event_type(const struct pawl_event *ev) { return ev->type; }
+enum pawl_event_action pawl_event_action(const struct pawl_event *ev) { return ev->action; }
+long long pawl_event_timestamp(const struct pawl_event *ev) { return ev->timestamp; }
+const char *pawl_event_id(const struct pawl_event *ev) { return ev->id; }
+const char *pawl_event_resource_name(const struct pawl_event *ev) { return ev->resource_name; }
+const char *pawl_event_uri(const struct pawl_event *ev) { return ev->uri; }
+const char *pawl_event_user_id(const struct pawl_event *ev) { return ev->user_id; }
+const char *pawl_event_payload(const struct pawl_event *ev) { return ev->payload; }
+const char *pawl_event_list_key(const struct pawl_event *ev) { return ev->list_key; }
+size_t pawl_event_impacted_count(const struct pawl_event *ev) { return ev->n_impacts; }
+
+const char *pawl_event_impacted_new(const struct pawl_event *ev, size_t i)
+{
+	return i < ev->n_impacts ? ev->impacts[i].new_json : NULL;
+}
+
+const char *pawl_event_impacted_old(const struct pawl_event *ev, size_t i)
+{
+	return i < ev->n_impacts ? ev->impacts[i].old_json : NULL;
+}
+
+const char *pawl_event_get(const struct pawl_event *ev, const char *key)
+{
+	size_t i;
+
+	if (strcmp(key, "action") == 0)
+		return pawl_event_action_name(ev->action);
+	if (strcmp(key, "uri") == 0)
+		return ev->uri;
+	if (strcmp(key, "user_id") == 0)
+		return ev->user_id;
+	if (strcmp(key, "resource_name") == 0)
+		return ev->resource_name;
+	if (strcmp(key, "event_id") == 0)
+		return ev->id;
+	if (ev->item_key != NULL && strcmp(key, ev->item_key) == 0)
+		return pawl_matchdict_get(&ev->md, "id");
+	for (i = 0; i < ev->md.n; i++)
+		if (strcmp(ev->md.kv[i].name, "id") != 0 && strcmp(ev->md.kv[i].name, key) == 0)
+			return ev->md.kv[i].value;
+	return NULL;
+}
+
+/* {"timestamp","action","uri","user_id","resource_name",<matchdict>,"<r>_id","event_id"} */
+static const char *build_payload(struct pawl_arena *arena, const struct pawl_event *ev)
+{
+	struct pawl_buf b;
+	size_t i;
+
+	pawl_buf_init(&b, arena);
+	pawl_buf_printf(&b, "{\"timestamp\":%lld,\"action\":\"%s\",\"uri\":", ev->timestamp,
+	    pawl_event_action_name(ev->action));
+	pawl_buf_json_string(&b, ev->uri, strlen(ev->uri));
+	pawl_buf_puts(&b, ",\"user_id\":");
+	if (ev->user_id != NULL)
+		pawl_buf_json_string(&b, ev->user_id, strlen(ev->user_id));
+	else
+		pawl_buf_puts(&b, "null");
+	pawl_buf_puts(&b, ",\"resource_name\":");
+	pawl_buf_json_string(&b, ev->resource_name, strlen(ev->resource_name));
+	for (i = 0; i < ev->md.n; i++) {
+		const char *name = ev->md.kv[i].name;
+
+		if (strcmp(name, "id") == 0) {
+			if (ev->item_key == NULL)
+				continue;
+			name = ev->item_key;
+		}
+		pawl_buf_putc(&b, ',');
+		pawl_buf_json_string(&b, name, strlen(name));
+		pawl_buf_putc(&b, ':');
+		pawl_buf_json_string(&b, ev->md.kv[i].value, strlen(ev->md.kv[i].value));
+	}
+	/* A cascade: what went with the object, per resource name (README, "Events"). */
+	if (ev->cascade.n > 0) {
+		pawl_buf_puts(&b, ",\"cascade\":{");
+		for (i = 0; i < ev->cascade.n; i++) {
+			const char *name = ev->cascade.kinds[i].resource_name;
+
+			if (i > 0)
+				pawl_buf_putc(&b, ',');
+			pawl_buf_json_string(&b, name, strlen(name));
+			pawl_buf_printf(&b, ":%lld", ev->cascade.kinds[i].count);
+		}
+		pawl_buf_putc(&b, '}');
+	}
+	pawl_buf_printf(&b, ",\"event_id\":\"%s\"}", ev->id);
+	return b.failed ? NULL : b.data;
+}
+
+struct pawl_stage *pawl_stage_new(struct pawl_arena *arena)
+{
+	struct pawl_stage *st = pawl_arena_calloc(arena, 1, sizeof(*st));
+
+	if (st != NULL)
+		st->arena = arena;
+	return st;
+}
+
+void pawl_stage_clear(struct pawl_stage *st)
+{
+	st->n_ops = 0;
+	st->n = 0;
+	st->sealed = false;
+	st->outboxed = false;
+}
+
+void pawl_stage_mark_outboxed(struct pawl_stage *st)
+{
+	st->outboxed = true;
+}
+
+bool pawl_stage_outboxed(const struct pawl_stage *st)
+{
+	return st->outboxed;
+}
+
+size_t pawl_stage_mark(const struct pawl_stage *st)
+{
+	return st->n_ops;
+}
+
+void pawl_stage_rewind(struct pawl_stage *st, size_t mark)
+{
+	if (mark < st->n_ops)
+		st->n_ops = mark;
+}
+
+size_t pawl_stage_count(const struct pawl_stage *st)
+{
+	return st->n;
+}
+
+const struct pawl_event *pawl_stage_event(const struct pawl_stage *st, size_t i)
+{
+	return i < st->n ? st->events[i] : NULL;
+}
+
+/* Grows *items (arena memory) to hold at least one more element. */
+static bool grow(struct pawl_arena *arena, void **items, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *fresh;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 4;
+	if ((fresh = pawl_arena_alloc(arena, ncap * size)) == NULL)
+		return false;
+	if (n)
+		memcpy(fresh, *items, n * size);
+	*items = fresh;
+	*cap = ncap;
+	return true;
+}
+
+static struct pawl_event *find(const struct pawl_stage *st, const struct pawl_stage_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++) {
+		struct pawl_event *ev = st->events[i];
+
+		if (ev->action == op->action && strcmp(ev->resource_name, op->resource_name) == 0 &&
+		    strcmp(ev->parent_id, op->parent_id) == 0)
+			return ev;
+	}
+	return NULL;
+}
+
+/* A new event from its first op (whose strings already live in the stage's arena). */
+static struct pawl_event *create(struct pawl_stage *st, const struct pawl_stage_op *op)
+{
+	struct pawl_arena *a = st->arena;
+	struct pawl_event *ev = pawl_arena_calloc(a, 1, sizeof(*ev));
+	uuid_t u;
+
+	if (ev == NULL)
+		return NULL;
+	ev->type = op->action == PAWL_EVENT_READ ? PAWL_EVENT_RESOURCE_READ : PAWL_EVENT_RESOURCE_CHANGED;
+	ev->action = op->action;
+	ev->timestamp = op->timestamp;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, ev->id);
+	ev->resource_name = op->resource_name;
+	ev->parent_id = op->parent_id;
+	ev->uri = op->uri;
+	ev->user_id = op->user_id;
+	ev->md = *op->md;
+	ev->list_key = pawl_arena_printf(a, "%s %s", op->parent_id, op->resource_name);
+	if (op->item)
+		ev->item_key = pawl_arena_printf(a, "%s_id", op->resource_name);
+	if (ev->list_key == NULL || (op->item && ev->item_key == NULL))
+		return NULL;
+	return ev;
+}
+
+/* Adds op's cascade counts to the event's (names are few: a linear search). */
+static void add_cascade(struct pawl_cascade *sum, const struct pawl_cascade *op)
+{
+	size_t i, j;
+
+	for (i = 0; op != NULL && i < op->n; i++) {
+		for (j = 0; j < sum->n; j++)
+			if (strcmp(sum->kinds[j].resource_name, op->kinds[i].resource_name) == 0)
+				break;
+		if (j == sum->n) {
+			if (sum->n == PAWL_CASCADE_KINDS)
+				continue;
+			sum->kinds[sum->n].resource_name = op->kinds[i].resource_name;
+			sum->kinds[sum->n++].count = 0;
+		}
+		sum->kinds[j].count += op->kinds[i].count;
+	}
+}
+
+static enum pawl_err merge_op(struct pawl_stage *st, const struct pawl_stage_op *op,
+    struct pawl_error *err)
+{
+	struct pawl_event *ev = find(st, op);
+	struct impact *im;
+
+	if (ev == NULL) {
+		if (!grow(st->arena, (void **)&st->events, &st->cap, st->n, sizeof(*st->events)) ||
+		    (ev = create(st, op)) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		st->events[st->n++] = ev;
+	}
+	add_cascade(&ev->cascade, op->cascade);
+	if (op->new_json == NULL && op->old_json == NULL)
+		return PAWL_OK; /* e.g. a read of an empty page: an event with no objects */
+	if (!grow(st->arena, (void **)&ev->impacts, &ev->cap_impacts, ev->n_impacts, sizeof(*ev->impacts)))
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	im = &ev->impacts[ev->n_impacts++];
+	im->new_json = op->new_json;
+	im->old_json = op->old_json;
+	return PAWL_OK;
+}
+
+static struct pawl_matchdict *copy_md(struct pawl_arena *a, const struct pawl_matchdict *md)
+{
+	struct pawl_matchdict *out = pawl_arena_calloc(a, 1, sizeof(*out));
+	size_t i;
+
+	for (i = 0; out != NULL && md != NULL && i < md->n; i++) {
+		out->kv[i].name = pawl_arena_strdup(a, md->kv[i].name);
+		out->kv[i].value = pawl_arena_strdup(a, md->kv[i].value);
+		if (out->kv[i].name == NULL || out->kv[i].value == NULL)
+			return NULL;
+		out->n++;
+	}
+	return out;
+}
+
+static struct pawl_cascade *copy_cascade(struct pawl_arena *a, const struct pawl_cascade *c)
+{
+	struct pawl_cascade *out = pawl_arena_calloc(a, 1, sizeof(*out));
+	size_t i;
+
+	for (i = 0; out != NULL && i < c->n && i < PAWL_CASCADE_KINDS; i++) {
+		out->kinds[i].count = c->kinds[i].count;
+		if ((out->kinds[i].resource_name = pawl_arena_strdup(a, c->kinds[i].resource_name)) == NULL)
+			return NULL;
+		out->n++;
+	}
+	return out;
+}
+
+enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
+    struct pawl_error *err)
+{
+	struct pawl_arena *a = st->arena;
+	struct pawl_stage_op *o;
+
+	if (st->sealed)
+		return pawl_error_set(err, PAWL_ERR_INTERNAL, "event staged after the stage was sealed");
+	if (!grow(a, (void **)&st->ops, &st->cap_ops, st->n_ops, sizeof(*st->ops)))
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	o = &st->ops[st->n_ops];
+	*o = *op;
+	o->resource_name = pawl_arena_strdup(a, op->resource_name);
+	o->parent_id = pawl_arena_strdup(a, op->parent_id);
+	o->uri = pawl_arena_strdup(a, op->uri);
+	o->user_id = pawl_arena_strdup(a, op->user_id);
+	o->new_json = pawl_arena_strdup(a, op->new_json);
+	o->old_json = pawl_arena_strdup(a, op->old_json);
+	o->md = copy_md(a, op->md);
+	o->cascade = op->cascade ? copy_cascade(a, op->cascade) : NULL;
+	if (o->resource_name == NULL || o->parent_id == NULL || o->uri == NULL || o->md == NULL ||
+	    (op->user_id && !o->user_id) || (op->new_json && !o->new_json) ||
+	    (op->old_json && !o->old_json) || (op->cascade && !o->cascade))
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	st->n_ops++;
+	return PAWL_OK;
+}
+
+enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err)
+{
+	size_t i;
+	enum pawl_err rc;
+
+	if (st->sealed)
+		return PAWL_OK;
+	st->n = 0;
+	for (i = 0; i < st->n_ops; i++)
+		if ((rc = merge_op(st, &st->ops[i], err)) != PAWL_OK)
+			return rc;
+	/* Once every op is merged in: a merged delete's cascade sums all of them. */
+	for (i = 0; i < st->n; i++)
+		if ((st->events[i]->payload = build_payload(st->arena, st->events[i])) == NULL)
+			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	st->sealed = true;
+	return PAWL_OK;
+}
+
+/* --- subscribers ---------------------------------------------------------- */
+
+struct subscriber {
+	enum pawl_event_type type;
+	unsigned actions;
+	char **resources; /* NULL-terminated, or NULL for all */
+	pawl_event_fn *fn;
+	void *ctx;
+};
+
+struct pawl_subscribers {
+	struct subscriber *subs;
+	size_t n, cap;
+};
+
+struct pawl_subscribers *pawl_subscribers_new(void)
+{
+	return calloc(1, sizeof(struct pawl_subscribers));
+}
+
+static void free_list(char **list)
+{
+	char **p;
+
+	for (p = list; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(list);
+}
+
+void pawl_subscribers_free(struct pawl_subscribers *reg)
+{
+	size_t i;
+
+	if (reg == NULL)
+		return;
+	for (i = 0; i < reg->n; i++)
+		free_list(reg->subs[i].resources);
+	free(reg->subs);
+	free(reg);
+}
+
+static char **copy_list(const char *const *list, bool *ok)
+{
+	size_t n = 0, i;
+	char **out;
+
+	*ok = true;
+	if (list == NULL)
+		return NULL;
+	while (list[n] != NULL)
+		n++;
+	if ((out = calloc(n + 1, sizeof(*out))) == NULL) {
+		*ok = false;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((out[i] = strdup(list[i])) == NULL) {
+			free_list(out);
+			*ok = false;
+			return NULL;
+		}
+	}
+	return out;
+}
+
+enum pawl_err pawl_subscribers_subscribe(struct pawl_subscribers *reg, enum pawl_event_type type,
+    unsigned actions, const char *const *resources, pawl_event_fn *fn, void *ctx)
+{
+	struct subscriber *s;
+	bool ok;
+
+	if (reg->n == reg->cap) {
+		size_t ncap = reg->cap ? reg->cap * 2 : 8;
+		struct subscriber *fresh = realloc(reg->subs, ncap * sizeof(*fresh));
+
+		if (fresh == NULL)
+			return PAWL_ERR_NOMEM;
+		reg->subs = fresh;
+		reg->cap = ncap;
+	}
+	s = &reg->subs[reg->n];
+	s->type = type;
+	s->actions = actions;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->resources = copy_list(resources, &ok);
+	if (!ok)
+		return PAWL_ERR_NOMEM;
+	reg->n++;
+	return PAWL_OK;
+}
+
+bool pawl_subscribers_match(unsigned actions, const char *const *resources,
+    enum pawl_event_action action, const char *resource_name)
+{
+	const char *const *r;
+
+	if (!(actions & (unsigned)action))
+		return false;
+	if (resources == NULL || resources[0] == NULL)
+		return true;
+	for (r = resources; *r != NULL; r++)
+		if (strcmp(*r, resource_name) == 0)
+			return true;
+	return false;
+}
+
+bool pawl_subscribers_wanted(const struct pawl_subscribers *reg, enum pawl_event_action action,
+    const char *resource_name)
+{
+	size_t i;
+
+	for (i = 0; reg != NULL && i < reg->n; i++)
+		if (pawl_subscribers_match(reg->subs[i].actions, (const char *const *)reg->subs[i].resources,
+		    action, resource_name))
+			return true;
+	return false;
+}
+
+void pawl_subscribers_dispatch(const struct pawl_subscribers *reg, const struct pawl_stage *st)
+{
+	size_t i, j;
+
+	for (i = 0; reg != NULL && st != NULL && i < st->n; i++) {
+		const struct pawl_event *ev = st->events[i];
+
+		for (j = 0; j < reg->n; j++) {
+			const struct subscriber *s = &reg->subs[j];
+
+			if (s->type == ev->type && pawl_subscribers_match(s->actions,
+			    (const char *const *)s->resources, ev->action, ev->resource_name))
+				s->fn(ev, s->ctx);
+		}
+	}
+}

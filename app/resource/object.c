@@ -1,0 +1,443 @@
+/*
+ * Item endpoints (GET, PUT, PATCH, DELETE on /.../{id}) for every resource.
+ * Writes run in one transaction: parent check, row lock, preconditions,
+ * list-timestamp bump, write. Never answers before the commit succeeded.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "resource/accounts.h"
+#include "store/acl.h"
+#include "core/json.h"
+#include "core/json_patch.h"
+#include "resource/permissions.h"
+#include "query/query.h"
+#include "resource/resource.h"
+#include "core/str.h"
+
+static enum pawl_err check_body_id(struct pawl_rctx *c, json_object *data, struct pawl_error *err)
+{
+	json_object *id;
+
+	if (data != NULL && json_object_object_get_ex(data, "id", &id) &&
+	    (!json_object_is_type(id, json_type_string) || strcmp(json_object_get_string(id), c->id) != 0))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id",
+		    "Object id does not match existing object");
+	return PAWL_OK;
+}
+
+/* Fetches the object (locked when writing); *live false for a tombstone or nothing. */
+static enum pawl_err fetch(struct pawl_rctx *c, bool lock, struct pawl_object *obj, bool *live,
+    struct pawl_error *err)
+{
+	bool found = false;
+	enum pawl_err rc;
+
+	rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, lock, obj, &found, err);
+	*live = rc == PAWL_OK && found && !obj->deleted;
+	return rc;
+}
+
+/*
+ * An absent object: 404 to a caller who may read its parent (errno 111 when
+ * the parent is missing too, else 110), 401/403 to anyone else (Kinto).
+ */
+static enum pawl_err absent(struct pawl_rctx *c, struct pawl_error *err)
+{
+	bool may = false;
+	enum pawl_err rc;
+
+	if (c->res->parent != NULL && (rc = pawl_permissions_allowed(c, c->res->parent,
+	    c->parent_uri, "read", &may, err)) != PAWL_OK)
+		return rc;
+	/* Accounts have no parent: their administrators (settings) are told it is gone. */
+	if (pawl_accounts_is(c->res) && (rc = pawl_permissions_allowed(c, c->res, c->uri, "read",
+	    &may, err)) != PAWL_OK)
+		return rc;
+	if (!may && !c->res->per_user)
+		return pawl_permissions_deny(c, err);
+	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
+		return rc;
+	return pawl_resource_not_found(c, c->id, c->res->name, PAWL_ERR_NO_OBJECT, err);
+}
+
+/* The live object, locked, that the caller may write; preconditions checked. */
+static enum pawl_err load_writable(struct pawl_rctx *c, struct pawl_object *obj,
+    struct pawl_error *err)
+{
+	bool live, not_modified;
+	enum pawl_err rc;
+
+	if ((rc = fetch(c, true, obj, &live, err)) != PAWL_OK)
+		return rc;
+	if (!live)
+		return absent(c, err);
+	if ((rc = pawl_permissions_require(c, c->res, c->uri, "write", err)) != PAWL_OK)
+		return rc;
+	return pawl_resource_preconditions(c, obj, &not_modified, err);
+}
+
+static enum pawl_err item_get(struct pawl_rctx *c, struct pawl_error *err)
+{
+	struct pawl_object obj;
+	struct pawl_query q;
+	const char *acl = "{}";
+	bool found, allowed, not_modified;
+	enum pawl_err rc;
+
+	memset(&q, 0, sizeof(q));
+	/* The object, the permission check and its ACL: one round trip. */
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &obj, &found, &allowed,
+	    &acl, err)) != PAWL_OK)
+		return rc;
+	if (!found || obj.deleted)
+		return absent(c, err);
+	if (!allowed)
+		return pawl_permissions_deny(c, err);
+	if ((rc = pawl_resource_preconditions(c, &obj, &not_modified, err)) != PAWL_OK)
+		return rc;
+	pawl_response_header(c->resp, "Cache-Control", "no-cache, no-store");
+	if (not_modified) {
+		c->resp->status = 304;
+		pawl_resource_timestamp_headers(c->resp, obj.last_modified);
+		return PAWL_OK;
+	}
+	if (q.n_fields > 0 && (rc = pawl_resource_project(c->req->arena, c->uri, obj.data, q.fields,
+	    q.n_fields, &obj.data, err)) != PAWL_OK)
+		return rc;
+	pawl_resource_item_response(c, 200, &obj, acl);
+	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
+}
+
+/*
+ * Bumps the list timestamp and stores data as the object's new content; the
+ * client's data.last_modified (checked) is the floor of the new timestamp.
+ */
+static enum pawl_err store(struct pawl_rctx *c, json_object *data,
+    struct pawl_object *out, struct pawl_error *err)
+{
+	size_t len;
+	long long floor;
+	const char *text;
+	enum pawl_err rc;
+
+	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK ||
+	    (rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
+		return rc;
+	if ((text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, text, floor, out, err);
+}
+
+static enum pawl_err do_put(struct pawl_rctx *c, struct pawl_error *err)
+{
+	json_object *data, *perms;
+	struct pawl_object old, obj;
+	const char *acl;
+	bool live, not_modified, allowed = false;
+	enum pawl_err rc;
+
+	if ((rc = pawl_resource_envelope(c->req, &data, &perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
+	    (rc = check_body_id(c, data, err)) != PAWL_OK ||
+	    (rc = fetch(c, true, &old, &live, err)) != PAWL_OK)
+		return rc;
+	if (live)
+		rc = pawl_permissions_require(c, c->res, c->uri, "write", err);
+	else if ((rc = pawl_permissions_can_create(c, &allowed, err)) == PAWL_OK)
+		rc = allowed ? pawl_resource_check_parent(c, err) : pawl_permissions_deny(c, err);
+	if (rc != PAWL_OK ||
+	    (rc = pawl_resource_preconditions(c, live ? &old : NULL, &not_modified, err)) != PAWL_OK)
+		return rc;
+	/* Kinto: without "data", an existing object keeps its data. */
+	if (data == NULL && live && perms != NULL) {
+		if ((rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &data,
+		    err)) != PAWL_OK)
+			return rc;
+		/* The stored timestamp is no client value (see keep_stored_timestamp). */
+		json_object_object_del(data, "last_modified");
+	}
+	/* The ACL before the bump: the list's writers queue from the bump to the COMMIT. */
+	if ((rc = pawl_permissions_complete(c, perms)) != PAWL_OK ||
+	    (rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
+	    (rc = store(c, data, &obj, err)) != PAWL_OK ||
+	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
+		return rc;
+	pawl_resource_item_response(c, live ? 200 : 201, &obj, acl);
+	return pawl_resource_stage(c, live ? PAWL_EVENT_UPDATE : PAWL_EVENT_CREATE, obj.last_modified,
+	    obj.data, live ? old.data : NULL, err);
+}
+
+enum patch_kind { PATCH_SHALLOW, PATCH_MERGE, PATCH_JSON };
+
+static enum patch_kind patch_kind_of(const struct pawl_request *req)
+{
+	const char *ct = pawl_request_param(req, "CONTENT_TYPE");
+
+	if (ct != NULL && pawl_str_iprefix(ct, "application/merge-patch+json"))
+		return PATCH_MERGE;
+	if (ct != NULL && pawl_str_iprefix(ct, "application/json-patch+json"))
+		return PATCH_JSON;
+	return PATCH_SHALLOW;
+}
+
+/*
+ * {"read": ["a"]} → {"read": {"a": "a"}, "write": {}}: the shape Kinto's JSON
+ * Patch works on, where every permission of the object exists, maybe empty.
+ */
+static json_object *acl_as_sets(struct pawl_rctx *c, const char *acl)
+{
+	struct pawl_arena *arena = c->req->arena;
+	json_object *in, *out = json_object_new_object();
+	struct pawl_error err;
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	json_object_object_add(out, "read", json_object_new_object());
+	json_object_object_add(out, "write", json_object_new_object());
+	for (i = 0; i < c->app->resources->n; i++)
+		if (c->app->resources->items[i].parent == c->res)
+			json_object_object_add(out, pawl_arena_printf(arena, "%s:create",
+			    c->app->resources->items[i].name), json_object_new_object());
+	if (pawl_json_parse(arena, acl, strlen(acl), 8, &in, &err) != PAWL_OK)
+		return out;
+	json_object_object_foreach(in, perm, list) {
+		json_object *set = json_object_new_object();
+
+		for (i = 0; i < json_object_array_length(list); i++) {
+			json_object *p = json_object_array_get_idx(list, i);
+
+			json_object_object_add(set, json_object_get_string(p), json_object_get(p));
+		}
+		json_object_object_add(out, perm, set);
+	}
+	return out;
+}
+
+/* Back to {"read": ["a"]}; permissions the patch removed become empty lists. */
+static json_object *sets_as_acl(struct pawl_arena *arena, json_object *before, json_object *after)
+{
+	json_object *out = pawl_json_own(arena, json_object_new_object());
+
+	json_object_object_foreach(before, gone, unused) {
+		(void)unused;
+		json_object_object_add(out, gone, json_object_new_array());
+	}
+	if (after != NULL && json_object_is_type(after, json_type_object)) {
+		json_object_object_foreach(after, perm, set) {
+			json_object *list = json_object_new_array();
+
+			if (json_object_is_type(set, json_type_object)) {
+				json_object_object_foreach(set, principal, v) {
+					(void)v;
+					json_object_array_add(list, json_object_new_string(principal));
+				}
+			}
+			json_object_object_add(out, perm, list);
+		}
+	}
+	return out;
+}
+
+/* RFC 6902 on {"data", "permissions"} as Kinto lays them out. */
+static enum pawl_err apply_json_patch(struct pawl_rctx *c, json_object **current,
+    json_object **perms, struct pawl_error *err)
+{
+	const char *acl = "{}";
+	json_object *doc, *before, *after = NULL;
+	enum pawl_err rc;
+
+	if (c->req->json == NULL || !json_object_is_type(c->req->json, json_type_array))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
+		    "JSON Patch body must be an array of operations");
+	if (!c->res->per_user && (rc = pawl_acl_get(c->app->pg, c->req->arena, c->uri, &acl, err)) != PAWL_OK)
+		return rc;
+	doc = pawl_json_own(c->req->arena, json_object_new_object());
+	before = pawl_json_own(c->req->arena, acl_as_sets(c, acl));
+	json_object_object_add(doc, "data", json_object_get(*current));
+	json_object_object_add(doc, "permissions", json_object_get(before));
+	before = pawl_json_own(c->req->arena, acl_as_sets(c, acl));
+	if ((rc = pawl_patch_json(doc, c->req->json, err)) != PAWL_OK)
+		return rc;
+	if (!json_object_object_get_ex(doc, "data", current) ||
+	    !json_object_is_type(*current, json_type_object))
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
+		    "JSON Patch operation failed: data must remain an object");
+	json_object_object_get_ex(doc, "permissions", &after);
+	*perms = sets_as_acl(c->req->arena, before, after);
+	return PAWL_OK;
+}
+
+/* Merge patch: a null permission removes it (an empty list of principals). */
+static void nulls_to_empty(json_object *perms)
+{
+	if (perms == NULL)
+		return;
+	json_object_object_foreach(perms, perm, list) {
+		if (list == NULL)
+			json_object_object_add(perms, perm, json_object_new_array());
+	}
+}
+
+/* Applies the request's patch document to current (the stored data). */
+static enum pawl_err apply_patch(struct pawl_rctx *c, json_object **current,
+    json_object **changes, json_object **perms, struct pawl_error *err)
+{
+	json_object *data = NULL;
+	enum pawl_err rc;
+
+	*changes = NULL;
+	*perms = NULL;
+	if (patch_kind_of(c->req) == PATCH_JSON)
+		return apply_json_patch(c, current, perms, err);
+	if ((rc = pawl_resource_envelope(c->req, &data, perms, err)) != PAWL_OK)
+		return rc;
+	if (data == NULL && *perms == NULL)
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
+		    "Provide at least one of data or permissions");
+	if ((rc = check_body_id(c, data, err)) != PAWL_OK)
+		return rc;
+	*changes = data;
+	if (patch_kind_of(c->req) == PATCH_MERGE) {
+		nulls_to_empty(*perms);
+		if (data != NULL)
+			*current = pawl_patch_merge(*current, data);
+	} else if (data != NULL) {
+		pawl_patch_shallow(*current, data);
+	}
+	return PAWL_OK;
+}
+
+/*
+ * Response-Behavior: full (the object), light (requested fields whose value
+ * changed) or diff (of those, the ones whose stored value differs from what
+ * was sent), as Kinto computes them.
+ */
+static enum pawl_err behave(struct pawl_rctx *c, const char *behavior, json_object *old,
+    json_object *changes, struct pawl_object *stored, struct pawl_error *err)
+{
+	json_object *now, *out;
+	size_t len;
+	bool diff = strcasecmp(behavior, "diff") == 0;
+	enum pawl_err rc;
+
+	if (changes == NULL) {
+		stored->data = "{}";
+		return PAWL_OK;
+	}
+	if ((rc = pawl_resource_parse_stored(c->req->arena, c->uri, stored->data, &now, err)) != PAWL_OK)
+		return rc;
+	out = pawl_json_own(c->req->arena, json_object_new_object());
+	json_object_object_foreach(changes, key, sent) {
+		json_object *before = NULL, *after = NULL;
+
+		json_object_object_get_ex(old, key, &before);
+		if (!json_object_object_get_ex(now, key, &after) || json_object_equal(before, after))
+			continue;
+		if (diff && json_object_equal(sent, after))
+			continue;
+		json_object_object_add(out, key, json_object_get(after));
+	}
+	if ((stored->data = pawl_json_compact(c->req->arena, out, &len)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return PAWL_OK;
+}
+
+/*
+ * The stored last_modified that a patch left alone is no client value: it is
+ * dropped, so an object stored by an older version with a timestamp now out
+ * of bounds can still be patched.
+ */
+static void keep_stored_timestamp(json_object *current, json_object *original)
+{
+	json_object *now = NULL, *before = NULL;
+
+	if (json_object_is_type(current, json_type_object) &&
+	    json_object_object_get_ex(current, "last_modified", &now) &&
+	    json_object_object_get_ex(original, "last_modified", &before) &&
+	    json_object_equal(now, before))
+		json_object_object_del(current, "last_modified");
+}
+
+static enum pawl_err do_patch(struct pawl_rctx *c, struct pawl_error *err)
+{
+	const char *behavior = pawl_request_header(c->req, "Response-Behavior");
+	json_object *current, *original, *changes, *perms;
+	struct pawl_object old, obj;
+	const char *acl;
+	enum pawl_err rc;
+
+	if (behavior != NULL && strcasecmp(behavior, "full") != 0 &&
+	    strcasecmp(behavior, "light") != 0 && strcasecmp(behavior, "diff") != 0)
+		return pawl_error_invalid(err, PAWL_ERR_INVALID, "header", "Response-Behavior",
+		    "\"%s\" is not one of full, light, diff", behavior);
+	if ((rc = load_writable(c, &old, err)) != PAWL_OK)
+		return rc;
+	if ((rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &current, err)) != PAWL_OK ||
+	    (rc = pawl_resource_parse_stored(c->req->arena, c->uri, old.data, &original, err)) != PAWL_OK ||
+	    (rc = apply_patch(c, &current, &changes, &perms, err)) != PAWL_OK)
+		return rc;
+	keep_stored_timestamp(current, original);
+	if ((rc = pawl_permissions_validate(c, perms, err)) != PAWL_OK ||
+	    (rc = pawl_resource_members(c, &current, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_acl(c, c->uri, &acl, err)) != PAWL_OK ||
+	    (rc = store(c, current, &obj, err)) != PAWL_OK ||
+	    (rc = pawl_resource_sync_members(c, c->uri, current, err)) != PAWL_OK)
+		return rc;
+	if (behavior != NULL && strcasecmp(behavior, "full") != 0 &&
+	    (rc = behave(c, behavior, original, changes, &obj, err)) != PAWL_OK)
+		return rc;
+	pawl_resource_item_response(c, 200, &obj, acl);
+	/* As in Kinto, `new` is what the client was sent. */
+	return pawl_resource_stage(c, PAWL_EVENT_UPDATE, obj.last_modified, obj.data, old.data, err);
+}
+
+static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
+{
+	struct pawl_object old, tomb;
+	struct pawl_cascade cascade;
+	struct pawl_query q;
+	long long ts, floor = 0;
+	enum pawl_err rc;
+	size_t i;
+
+	memset(&q, 0, sizeof(q));
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK)
+		return rc;
+	/* ?last_modified=<ms> sets the tombstone's timestamp when it is newer (bounded). */
+	for (i = 0; i < q.n_filters; i++)
+		if (q.filters[i].field.kind == PAWL_FIELD_LAST_MODIFIED &&
+		    q.filters[i].op == PAWL_FILTER_EQ &&
+		    (rc = pawl_resource_client_timestamp(c, q.filters[i].value, "querystring",
+		    "last_modified", &floor, err)) != PAWL_OK)
+			return rc;
+	if ((rc = load_writable(c, &old, err)) != PAWL_OK ||
+	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK ||
+	    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, c->id, ts, &tomb, err)) != PAWL_OK ||
+	    (rc = pawl_resource_forget(c, c->uri, &cascade, err)) != PAWL_OK)
+		return rc;
+	pawl_resource_item_response(c, 200, &tomb, NULL);
+	return pawl_resource_stage_delete(c, tomb.last_modified, tomb.data, old.data, &cascade, err);
+}
+
+enum pawl_err pawl_object_handle(struct pawl_rctx *c, struct pawl_error *err)
+{
+	switch (c->req->method_bit) {
+	case PAWL_METHOD_GET:
+	case PAWL_METHOD_HEAD: /* the pipeline drops the body, headers stay (RFC 9110 9.3.2) */
+		return item_get(c, err);
+	case PAWL_METHOD_PUT:
+		return pawl_resource_write(c, do_put, err);
+	case PAWL_METHOD_PATCH:
+		return pawl_resource_write(c, do_patch, err);
+	case PAWL_METHOD_DELETE:
+		return pawl_resource_write(c, do_delete, err);
+	default:
+		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
+	}
+}
