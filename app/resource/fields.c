@@ -1,5 +1,6 @@
 /*
- * _fields: keeps id, last_modified (and deleted) plus the requested fields
+ * Reading stored objects back: parsing what PostgreSQL returns, and
+ * _fields, which keeps id, last_modified (and deleted) plus the requested fields
  * of an object, nested fields through dotted names. Works on a parsed copy;
  * never changes what is stored.
  */
@@ -61,4 +62,17 @@ enum pawl_err pawl_resource_project(struct pawl_arena *arena, const char *what, 
 	if ((*out = pawl_json_compact(arena, dst, &len)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	return PAWL_OK;
+}
+
+enum pawl_err pawl_resource_parse_stored(struct pawl_arena *arena, const char *what,
+    const char *data, json_object **out, struct pawl_error *err)
+{
+	struct pawl_error why;
+
+	if (pawl_json_parse(arena, data, strlen(data), PAWL_JSON_STORED_DEPTH, out, &why) == PAWL_OK)
+		return PAWL_OK;
+	if (why.code == PAWL_ERR_NOMEM)
+		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse: %s: %s%s%s",
+	    what, why.name[0] ? why.name : "", why.name[0] ? ": " : "", why.message);
 }

@@ -1,6 +1,6 @@
 /*
- * List endpoints (GET, HEAD, POST, DELETE on /.../<plural>) for every
- * resource: filters, sort, keyset pages with Next-Page, HEAD counts. Reads
+ * Plural endpoints (Kinto's term: GET, HEAD, POST, DELETE on /.../<plural>)
+ * for every resource: filters, sort, keyset pages with Next-Page, HEAD counts. Reads
  * send PostgreSQL's JSON text as it is unless _fields asks for a projection;
  * never counts on GET (Total-* on HEAD only).
  */
@@ -263,7 +263,7 @@ static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pa
 	return pawl_resource_stage(c, PAWL_EVENT_READ, 0, NULL, NULL, err);
 }
 
-static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
+enum pawl_err pawl_plural_get(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct listing l;
 	long long ts;
@@ -300,18 +300,18 @@ static enum pawl_err list_get(struct pawl_rctx *c, struct pawl_error *err)
 	return stage_reads(c, &l, ts, err);
 }
 
-/* Whether a POST body carries data.id (whatever its type: do_post validates it). */
-static bool body_names_id(json_object *body)
+/* A POST whose body names no data.id (whatever its type: pawl_plural_post validates it). */
+void pawl_plural_post_prepare(struct pawl_rctx *c)
 {
-	json_object *data;
+	json_object *body = c->req->json, *data;
 
-	return body != NULL && json_object_is_type(body, json_type_object) &&
+	c->fresh_id = !(body != NULL && json_object_is_type(body, json_type_object) &&
 	    json_object_object_get_ex(body, "data", &data) &&
 	    json_object_is_type(data, json_type_object) &&
-	    json_object_object_get_ex(data, "id", NULL);
+	    json_object_object_get_ex(data, "id", NULL));
 }
 
-static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
+enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 {
 	json_object *data, *perms, *idv;
 	const char *acl;
@@ -379,7 +379,7 @@ static enum pawl_err do_post(struct pawl_rctx *c, struct pawl_error *err)
 	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
 }
 
-static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
+enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct listing l;
 	struct pawl_cascade *cascades;
@@ -437,20 +437,4 @@ static enum pawl_err do_delete(struct pawl_rctx *c, struct pawl_error *err)
 	c->resp->status = 200;
 	pawl_resource_timestamp_headers(c->resp, ts);
 	return PAWL_OK;
-}
-
-enum pawl_err pawl_plural_handle(struct pawl_rctx *c, struct pawl_error *err)
-{
-	switch (c->req->method_bit) {
-	case PAWL_METHOD_GET:
-	case PAWL_METHOD_HEAD:
-		return list_get(c, err);
-	case PAWL_METHOD_POST:
-		c->fresh_id = !body_names_id(c->req->json);
-		return pawl_resource_write(c, do_post, err);
-	case PAWL_METHOD_DELETE:
-		return pawl_resource_write(c, do_delete, err);
-	default:
-		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
-	}
 }

@@ -162,19 +162,3 @@ discard:
 	return rc;
 }
 
-void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct pawl_object *obj,
-    const char *permissions)
-{
-	struct pawl_buf *b = &c->resp->body;
-
-	c->resp->status = status;
-	b->len = 0;
-	pawl_buf_puts(b, "{\"data\":");
-	pawl_buf_puts(b, obj->data);
-	if (permissions != NULL) {
-		pawl_buf_puts(b, ",\"permissions\":");
-		pawl_buf_puts(b, permissions);
-	}
-	pawl_buf_putc(b, '}');
-	pawl_resource_timestamp_headers(c->resp, obj->last_modified);
-}

@@ -148,9 +148,39 @@ enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_reques
 const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_config *cfg,
     const char *user_id);
 
-/* Item and list handlers (item.c, list.c). */
-enum pawl_err pawl_object_handle(struct pawl_rctx *c, struct pawl_error *err);
-enum pawl_err pawl_plural_handle(struct pawl_rctx *c, struct pawl_error *err);
+/*
+ * The handlers of dispatch.c's table: Kinto's object endpoints (object.c)
+ * and plural endpoints (plural.c). Writers run inside pawl_resource_write.
+ */
+enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_object_put(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_object_patch(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_object_delete(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_plural_get(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err);
+enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err);
+
+/* Before a POST's write: c->fresh_id when the body names no data.id. */
+void pawl_plural_post_prepare(struct pawl_rctx *c);
+
+/*
+ * object_patch.c: applies the request's patch (by Content-Type: Kinto's
+ * shallow merge, RFC 7396, RFC 6902 over data and permissions) to *current,
+ * the stored data. *changes is what was sent (NULL for JSON Patch), *perms
+ * the permissions to write (NULL: unchanged).
+ */
+enum pawl_err pawl_object_apply_patch(struct pawl_rctx *c, json_object **current,
+    json_object **changes, json_object **perms, struct pawl_error *err);
+
+/* 400 when data.id is sent and is not the URL's id (body.c). */
+enum pawl_err pawl_resource_check_body_id(struct pawl_rctx *c, json_object *data,
+    struct pawl_error *err);
+
+/*
+ * Fills c's list key, parent, URIs and id from the matched route (context.c):
+ * 404 when a placeholder cannot be an id, 400 for an invalid object id.
+ */
+enum pawl_err pawl_resource_context_init(struct pawl_rctx *c, struct pawl_error *err);
 
 
 /*
