@@ -84,7 +84,7 @@ static char *file_version(const char *path, struct pawl_error *err)
 
 /*
  * What `check` does instead of building listeners: a Redis URL is parsed and
- * a plugin's library loaded and its entry point found, but the plugin is not
+ * a plugin's library loaded and its entry point and ABI checked, but the plugin is not
  * called, so it opens nothing (the jsonl plugin would create its file).
  */
 static enum pawl_err check_listeners(const struct pawl_config *cfg, struct pawl_error *err)
@@ -95,8 +95,8 @@ static enum pawl_err check_listeners(const struct pawl_config *cfg, struct pawl_
 
 	for (i = 0; i < cfg->n_listeners; i++) {
 		const struct pawl_listener_config *c = &cfg->listeners[i];
+		pawl_listener_load_fn *load;
 		void *dl;
-		bool found;
 
 		if (strcmp(c->use, "redis") == 0) {
 			if (pawl_redis_parse_url(c->url, &url, err) == PAWL_OK)
@@ -105,14 +105,9 @@ static enum pawl_err check_listeners(const struct pawl_config *cfg, struct pawl_
 			return pawl_error_set(err, PAWL_ERR_CONFIG,
 			    "setting 'event_listeners.%s.url': %s", c->name, msg);
 		}
-		if ((dl = dlopen(c->use, RTLD_NOW | RTLD_LOCAL)) == NULL)
-			return pawl_error_set(err, PAWL_ERR_CONFIG,
-			    "setting 'event_listeners.%s.use': %s", c->name, dlerror());
-		found = dlsym(dl, PAWL_LISTENER_ENTRY) != NULL;
+		if (pawl_listener_plugin_open(c, &dl, &load, err) != PAWL_OK)
+			return PAWL_ERR_CONFIG;
 		dlclose(dl);
-		if (!found)
-			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': "
-			    "%s does not export " PAWL_LISTENER_ENTRY, c->name, c->use);
 	}
 	return PAWL_OK;
 }

@@ -53,6 +53,32 @@ static void plugin_notify(const struct pawl_event *ev, void *ctx)
 	in->plugin.notify(ev, in->plugin.ctx);
 }
 
+enum pawl_err pawl_listener_plugin_open(const struct pawl_listener_config *c, void **dl,
+    pawl_listener_load_fn **load, struct pawl_error *err)
+{
+	enum pawl_err rc = PAWL_OK;
+	const int *abi;
+
+	if ((*dl = dlopen(c->use, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': %s",
+		    c->name, dlerror());
+	*(void **)load = dlsym(*dl, PAWL_LISTENER_ENTRY);
+	abi = dlsym(*dl, PAWL_LISTENER_ABI_SYMBOL);
+	if (*load == NULL || abi == NULL)
+		rc = pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': %s does "
+		    "not export %s (was it built without PAWL_LISTENER_PLUGIN of pawl/listener.h?)",
+		    c->name, c->use, *load == NULL ? PAWL_LISTENER_ENTRY : PAWL_LISTENER_ABI_SYMBOL);
+	else if (*abi != PAWL_LISTENER_ABI)
+		rc = pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': %s was "
+		    "built for listener ABI %d, this pawl speaks %d: rebuild it against this pawl's "
+		    "headers (pkg-config --cflags pawl)", c->name, c->use, *abi, PAWL_LISTENER_ABI);
+	if (rc != PAWL_OK) {
+		dlclose(*dl);
+		*dl = NULL;
+	}
+	return rc;
+}
+
 static enum pawl_err load_plugin(struct instance *in, struct pawl_subscribers *reg,
     struct pawl_error *err)
 {
@@ -63,13 +89,8 @@ static enum pawl_err load_plugin(struct instance *in, struct pawl_subscribers *r
 	pawl_listener_load_fn *load;
 	size_t i;
 
-	if ((in->dl = dlopen(c->use, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': %s",
-		    c->name, dlerror());
-	*(void **)&load = dlsym(in->dl, PAWL_LISTENER_ENTRY);
-	if (load == NULL)
-		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.use': "
-		    "%s does not export " PAWL_LISTENER_ENTRY, c->name, c->use);
+	if (pawl_listener_plugin_open(c, &in->dl, &load, err) != PAWL_OK)
+		return PAWL_ERR_CONFIG;
 	in->options = calloc(c->n_options + 1, sizeof(*in->options));
 	if (in->options == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 
+#include "pawl/listener.h"
 #include "core/arena.h"
 #include "core/config.h"
 #include "events/stage.h"
@@ -25,6 +26,15 @@ struct pawl_listener_set;
  */
 struct pawl_listener_set *pawl_listener_set_new(const struct pawl_config *cfg,
     struct pawl_subscribers *reg, struct pawl_error *err);
+
+/*
+ * Opens the plugin library of c and checks the ABI of pawl/listener.h: both
+ * exported symbols, and a pawl_listener_abi equal to this pawl's. Sets *dl
+ * and *load, or fails with PAWL_ERR_CONFIG naming the listener and leaves
+ * nothing open. Does not call the plugin (`check` uses it as it is).
+ */
+enum pawl_err pawl_listener_plugin_open(const struct pawl_listener_config *c, void **dl,
+    pawl_listener_load_fn **load, struct pawl_error *err);
 
 /* Closes plugins (their close hook) and connections. */
 void pawl_listener_set_free(struct pawl_listener_set *ls);

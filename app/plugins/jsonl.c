@@ -237,7 +237,7 @@ static int known(const char *key)
 	return 0;
 }
 
-pawl_listener_load_fn pawl_listener_load;
+PAWL_LISTENER_PLUGIN;
 
 int pawl_listener_load(const struct pawl_listener_settings *settings, struct pawl_listener *out)
 {

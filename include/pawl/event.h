@@ -5,12 +5,19 @@
  * which is until the callback returns. Keep a copy to use it later.
  *
  * Stability: this header and listener.h are the plugin contract, versioned
- * by PAWL_LISTENER_ABI in listener.h.
+ * by PAWL_LISTENER_ABI in listener.h. The accessors are not in a library: a
+ * plugin links against nothing and they resolve to pawl-fcgi's own (it
+ * exports pawl_event_*) when pawl dlopen()s it. Self-contained; usable from
+ * C11 and C++.
  */
 #ifndef PAWL_EVENT_H
 #define PAWL_EVENT_H
 
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Actions, as bits so filters can be or-ed (same values as the config's). */
 enum pawl_event_action {
@@ -73,5 +80,9 @@ const char *pawl_event_impacted_old(const struct pawl_event *ev, size_t i);
 
 /* A subscriber: called once per matching event, after COMMIT, in registration order. */
 typedef void pawl_event_fn(const struct pawl_event *ev, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,26 @@
  * own queue) and must never call exit(). out->close runs when the worker stops.
  * Plugins are in-process and best effort: for delivery that survives
  * crashes and outages use the Redis listener, which goes through the outbox.
+ *
+ * The ABI a plugin and pawl agree on, all of it:
+ *   - two exported symbols with C linkage, both declared (and the second
+ *     defined) by writing `PAWL_LISTENER_PLUGIN;` once at file scope:
+ *     pawl_listener_load (PAWL_LISTENER_ENTRY), a pawl_listener_load_fn, and
+ *     pawl_listener_abi (PAWL_LISTENER_ABI_SYMBOL), a const int holding the
+ *     PAWL_LISTENER_ABI the plugin was compiled with;
+ *   - the structs and types of this header and of event.h, and the
+ *     pawl_event_* functions of event.h, which resolve to pawl-fcgi's own at
+ *     dlopen() (a plugin links against no library of pawl's).
+ * pawl refuses, as a configuration error at `pawl-fcgi check` and at start, a
+ * plugin without either symbol or whose pawl_listener_abi is not its own
+ * PAWL_LISTENER_ABI; settings->abi also tells the plugin pawl's. The number
+ * goes up whenever a struct's layout, a field's meaning or a function's
+ * signature here or in event.h changes. A new accessor does not change it: a
+ * plugin that calls one its pawl lacks fails dlopen() with the symbol's name.
+ *
+ * Build one against an installed pawl with
+ *     cc $(pkg-config --cflags pawl) -fPIC -shared -o my.so my.c
+ * and install it under $(pkg-config --variable=pluginsdir pawl).
  */
 #ifndef PAWL_LISTENER_H
 #define PAWL_LISTENER_H
@@ -23,8 +43,13 @@
 
 #include "pawl/event.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define PAWL_LISTENER_ABI 1
 #define PAWL_LISTENER_ENTRY "pawl_listener_load"
+#define PAWL_LISTENER_ABI_SYMBOL "pawl_listener_abi"
 
 struct pawl_listener_option {
 	const char *key;   /* option name without the prefix: "path", "url"... */
@@ -49,8 +74,10 @@ static inline const char *pawl_listener_option(const struct pawl_listener_settin
 	for (i = 0; i < s->n_options; i++) {
 		const char *a = s->options[i].key, *b = key;
 
-		while (*a && *a == *b)
-			a++, b++;
+		while (*a && *a == *b) {
+			a++;
+			b++;
+		}
 		if (*a == *b)
 			return s->options[i].value;
 	}
@@ -66,5 +93,24 @@ struct pawl_listener {
 
 typedef int pawl_listener_load_fn(const struct pawl_listener_settings *settings,
     struct pawl_listener *out);
+
+#ifdef __cplusplus
+}
+#define PAWL_LISTENER_LINKAGE_ extern "C"
+#else
+#define PAWL_LISTENER_LINKAGE_ extern
+#endif
+/* Exported even from a plugin built with -fvisibility=hidden. */
+#ifdef __GNUC__
+#define PAWL_LISTENER_EXPORT_ __attribute__((visibility("default")))
+#else
+#define PAWL_LISTENER_EXPORT_
+#endif
+
+/* Once per plugin, at file scope: `PAWL_LISTENER_PLUGIN;` (see the ABI above). */
+#define PAWL_LISTENER_PLUGIN \
+	PAWL_LISTENER_LINKAGE_ PAWL_LISTENER_EXPORT_ pawl_listener_load_fn pawl_listener_load; \
+	PAWL_LISTENER_LINKAGE_ PAWL_LISTENER_EXPORT_ const int pawl_listener_abi; \
+	const int pawl_listener_abi = PAWL_LISTENER_ABI
 
 #endif
