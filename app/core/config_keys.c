@@ -413,7 +413,7 @@ static enum pawl_err check_list(const struct pawl_config_key *def,
 	size_t i;
 
 	if (v == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory reading '%s'", e->key);
+		return pawl_error_nomem(err);
 	for (i = 0; def->choices != NULL && v[i] != NULL; i++) {
 		if (pawl_config_keys_in(def->choices, v[i]))
 			continue;
@@ -472,7 +472,7 @@ static enum pawl_err store_string(const struct pawl_config_key *def,
 	if (!(def->optional && e->value[0] == '\0')) {
 		copy = pawl_config_keys_dup(e->value);
 		if (copy == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory reading '%s'", e->key);
+			return pawl_error_nomem(err);
 	}
 	free(*field);
 	*field = copy;

@@ -42,7 +42,7 @@ static enum pawl_err load_redis(struct instance *in, struct pawl_error *err)
 		    in->cfg->name, msg);
 	}
 	if ((in->redis = pawl_redis_new(&url, REDIS_TIMEOUT_MS)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 
@@ -72,7 +72,7 @@ static enum pawl_err load_plugin(struct instance *in, struct pawl_subscribers *r
 		    "%s does not export " PAWL_LISTENER_ENTRY, c->name, c->use);
 	in->options = calloc(c->n_options + 1, sizeof(*in->options));
 	if (in->options == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < c->n_options; i++) {
 		in->options[i].key = c->options[i].key;
 		in->options[i].value = c->options[i].value;
@@ -84,11 +84,11 @@ static enum pawl_err load_plugin(struct instance *in, struct pawl_subscribers *r
 	if (c->actions & ~(unsigned)PAWL_EVENT_READ &&
 	    pawl_subscribers_subscribe(reg, PAWL_EVENT_RESOURCE_CHANGED, c->actions,
 	    (const char *const *)c->resources, plugin_notify, in) != PAWL_OK)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (c->actions & PAWL_EVENT_READ &&
 	    pawl_subscribers_subscribe(reg, PAWL_EVENT_RESOURCE_READ, PAWL_EVENT_READ,
 	    (const char *const *)c->resources, plugin_notify, in) != PAWL_OK)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 
@@ -99,7 +99,7 @@ struct pawl_listener_set *pawl_listener_set_new(const struct pawl_config *cfg,
 	size_t i;
 
 	if (ls == NULL || (ls->items = calloc(cfg->n_listeners + 1, sizeof(*ls->items))) == NULL) {
-		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(err);
 		goto fail;
 	}
 	for (i = 0; i < cfg->n_listeners; i++) {
@@ -200,7 +200,7 @@ enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls,
 	keys = pawl_arena_calloc(arena, cap, sizeof(*keys));
 	payloads = pawl_arena_calloc(arena, cap, sizeof(*payloads));
 	if (names == NULL || keys == NULL || payloads == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n_events; i++) {
 		const struct pawl_event *ev = pawl_stage_event(st, i);
 

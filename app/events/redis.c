@@ -374,7 +374,7 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 		goto out;
 	}
 	if ((argv = append_args(key, lists, orders, payloads, n, &hwm)) == NULL) {
-		rc = pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		rc = pawl_error_nomem(err);
 		goto out;
 	}
 	kept = r->ctx != NULL;

@@ -78,7 +78,7 @@ static enum pawl_err push(struct pawl_redis *redis, const char *listname,
 	size_t i, appended;
 
 	if (order == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n; i++)
 		order[i] = order_of(arena, payloads[i], ids[i]);
 	return pawl_redis_append(redis, listname, lists, order, payloads, n, &appended, err);
@@ -235,7 +235,7 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 	enum pawl_err rc;
 
 	if (mine == NULL || lists == NULL || ids == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n_names; i++) {
 		const char *listname = NULL;
 		struct pawl_redis *redis = pawl_listener_set_redis(ls, names[i], &listname);

@@ -358,7 +358,7 @@ enum pawl_err pawl_fcgi_read_body(struct pawl_fcgi *f, struct pawl_arena *arena,
 		pawl_buf_append(&buf, chunk, (size_t)n);
 	}
 	if (buf.failed)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (buf.len > 0) {
 		*body = buf.data;
 		*len = buf.len;

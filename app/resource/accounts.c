@@ -84,7 +84,7 @@ enum pawl_err pawl_accounts_hash(const char *password, char *out, size_t size,
 	bool ok;
 
 	if (cd == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	ok = hash_password(cd, password, hash);
 	OPENSSL_cleanse(cd, sizeof(*cd));
 	free(cd);
@@ -282,7 +282,7 @@ static enum pawl_err own_name_only(struct pawl_rctx *c, const char *id, struct p
 	if (c->req->user_id == NULL || id == NULL)
 		return PAWL_OK;
 	if ((mine = pawl_accounts_principal(c->req->arena, id)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (strcmp(c->req->user_id, mine) == 0)
 		return PAWL_OK;
 	if ((rc = pawl_permissions_list_access(c, "write", &admin, err)) != PAWL_OK || admin)

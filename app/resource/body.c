@@ -115,7 +115,7 @@ enum pawl_err pawl_resource_members(struct pawl_rctx *c, json_object **data,
 	if (*data == NULL)
 		*data = pawl_json_own(c->req->arena, json_object_new_object());
 	if (*data == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (!json_object_object_get_ex(*data, "members", &members)) {
 		json_object_object_add(*data, "members", json_object_new_array());
 		return PAWL_OK;

@@ -115,7 +115,7 @@ static enum pawl_err store(struct pawl_rctx *c, json_object *data,
 	    (rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
 		return rc;
 	if ((text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, text, floor, out, err);
 }
 
@@ -191,7 +191,7 @@ static enum pawl_err behave(struct pawl_rctx *c, const char *behavior, json_obje
 		json_object_object_add(out, key, json_object_get(after));
 	}
 	if ((stored->data = pawl_json_compact(c->req->arena, out, &len)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 

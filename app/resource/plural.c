@@ -73,7 +73,7 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 		return rc;
 	if (l->q.token != NULL) {
 		if ((scope = token_scope(c)) == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 		l->token_rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
 		    scope, &l->q, l->q.token, &l->token, &l->token_err);
 	}
@@ -103,7 +103,7 @@ static enum pawl_err last_values(struct pawl_rctx *c, const struct listing *l, j
 
 	*out = NULL;
 	if (last == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if ((rc = pawl_resource_parse_stored(arena, pawl_arena_printf(arena, "%s/%s", c->list_path,
 	    o->id), o->data, &data, err)) != PAWL_OK)
 		return rc;
@@ -345,7 +345,7 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 	}
 	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
 	if (c->id == NULL || c->uri == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/*
 	 * An existing id is answered as it is, without a write: a read (Kinto).
 	 * Authorization before the preconditions: a 412 carries the object, and
@@ -408,7 +408,7 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 	tombs = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*tombs));
 	cascades = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*cascades));
 	if (tombs == NULL || cascades == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < l.page.n; i++) {
 		const char *id = l.page.items[i].id;
 		struct pawl_object tomb;

@@ -280,7 +280,7 @@ enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, co
 	if (last == NULL)
 		return PAWL_OK;
 	if (pawl_arena_defer(arena, clear_result, last) != 0)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (out != NULL)
 		*out = (struct pg_result *)last;
 	return PAWL_OK;
@@ -351,11 +351,11 @@ static enum pawl_err defer(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	if (nparams > 0) {
 		copy = pawl_arena_alloc(arena, sizeof(*copy) * (size_t)nparams);
 		if (copy == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 		for (i = 0; i < nparams; i++) {
 			copy[i] = params[i] ? pawl_arena_strdup(arena, params[i]) : NULL;
 			if (params[i] != NULL && copy[i] == NULL)
-				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+				return pawl_error_nomem(err);
 		}
 	}
 	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy, slot, false };
