@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pawl/listener.h"
 #include "events/listener_set.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/outbox.h"
 #include "events/redis.h"
@@ -233,18 +233,10 @@ struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, c
 	return NULL;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object *out, int timeout_ms,
     int grace_ms)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = pawl_clock_mono_ms() + timeout_ms;
 	bool all = true;
 	size_t i;
 
@@ -253,7 +245,7 @@ bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object
 		struct pawl_error err;
 		bool ok;
 
-		long long left = deadline - mono_ms();
+		long long left = deadline - pawl_clock_mono_ms();
 
 		if (in->redis != NULL)
 			ok = pawl_redis_ping(in->redis, left < grace_ms ? grace_ms : (int)left,

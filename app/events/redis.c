@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "events/redis.h"
 #include "core/str.h"
@@ -26,14 +26,6 @@ struct pawl_redis {
 	bool closed;            /* the last command failed because the peer had closed the link */
 	char sha[48];           /* the append script's digest on this connection; empty: not loaded */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum pawl_err bad_url(const char *url, const char *why, struct pawl_error *err)
 {
@@ -369,7 +361,7 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 	*appended = 0;
 	if (n == 0)
 		return PAWL_OK;
-	if (r->ctx == NULL && now_ms() < r->retry_at_ms) {
+	if (r->ctx == NULL && pawl_clock_mono_ms() < r->retry_at_ms) {
 		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
 		goto out;
 	}
@@ -395,7 +387,7 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 	disconnect(r);
 	rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push failed");
 backoff:
-	r->retry_at_ms = now_ms() + BACKOFF_MS;
+	r->retry_at_ms = pawl_clock_mono_ms() + BACKOFF_MS;
 	goto out;
 done:
 	*appended = (size_t)count;

@@ -6,8 +6,8 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "store/list_query.h"
 #include "resource/permissions.h"
@@ -27,14 +27,6 @@ struct listing {
 	enum pawl_err token_rc;
 	struct pawl_error token_err;
 };
-
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long long page_size(const struct pawl_config *cfg, const struct pawl_query *q)
 {
@@ -69,7 +61,7 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 	enum pawl_err rc;
 
 	memset(l, 0, sizeof(*l));
-	if ((rc = pawl_query_parse(c->req->arena, c->req->query, wall_ms(), &l->q, err)) != PAWL_OK)
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, pawl_clock_wall_ms(), &l->q, err)) != PAWL_OK)
 		return rc;
 	if (l->q.token != NULL) {
 		if ((scope = token_scope(c)) == NULL)

@@ -56,9 +56,6 @@ enum pawl_err pawl_pg_defer_flushed(struct pawl_pg *pg, struct pawl_arena *arena
 /* Waits until conn's pending results are in, or deadline (false: timed out). */
 bool pawl_pg_wait_ready(PGconn *conn, long long deadline);
 
-/* Monotonic milliseconds. */
-long long pawl_pg_now_ms(void);
-
 /* Closes the connection (prepared statements die with it). */
 void pawl_pg_drop(struct pawl_pg *pg);
 

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "store/pg_conn.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -23,7 +24,7 @@ bool pawl_pg_wait_ready(PGconn *conn, long long deadline)
 {
 	while (PQisBusy(conn)) {
 		struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
-		long long left = deadline - pawl_pg_now_ms();
+		long long left = deadline - pawl_clock_mono_ms();
 		int rc;
 
 		if (left <= 0)
@@ -127,7 +128,7 @@ static long long deadline_for(const struct pawl_pg *pg, int timeout_ms)
 	if (timeout_ms <= 0)
 		timeout_ms = (pg->cfg->storage_statement_timeout_ms > 0 ?
 		    pg->cfg->storage_statement_timeout_ms : 60000) + DEADLINE_MARGIN_MS;
-	return pawl_pg_now_ms() + timeout_ms;
+	return pawl_clock_mono_ms() + timeout_ms;
 }
 
 /* In a pipeline, only statements prepared beforehand go by name. */
