@@ -28,6 +28,7 @@ extern char **environ;
 #define YOUNG_MS 1000        /* a worker dying sooner than this is crash-looping */
 #define MAX_BACKOFF_MS 5000
 #define READY_MS 10000       /* a reload's new workers must all be ready by then */
+#define REKILL_MS 60000      /* children alive after SIGKILL get it again this often */
 
 struct child {
 	pid_t pid;
@@ -315,7 +316,7 @@ static void step(struct sup *s)
 			pawl_log_warn("supervisor: workers still busy after %d s; killing them",
 			    s->cfg->graceful_timeout_seconds);
 			signal_all(s, SIGKILL, false);
-			s->kill_at_ms = pawl_clock_mono_ms() + 60000;
+			s->kill_at_ms = pawl_clock_mono_ms() + REKILL_MS;
 		}
 		return;
 	}

@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/config_keys.h"
+#include "core/json.h"
 
 #define FLD(f) PAWL_CONFIG_FIELD_##f
 #define CFG(m) offsetof(struct pawl_config, m)
@@ -49,7 +50,8 @@ static const struct pawl_config_key static_keys[] = {
 	LIST("multiauth.policies", "basicauth", auth_policies, CFG(auth_policies)),
 	{ "max_request_body", PAWL_CONFIG_INT, "1048576", 1024, 1073741824, NULL, false,
 	  FLD(LLONG), CFG(max_request_body) },
-	INT("max_json_depth", "64", 2, 1000, CFG(max_json_depth)),
+	/* Capped so every object written stays readable at PAWL_JSON_STORED_DEPTH. */
+	INT("max_json_depth", "64", 2, PAWL_JSON_STORED_DEPTH, CFG(max_json_depth)),
 	INT("batch_max_requests", "25", 1, 1000, CFG(batch_max_requests)),
 	BOOL("readonly", "false", CFG(readonly)),
 	BOOL("explicit_permissions", "true", CFG(explicit_permissions)),

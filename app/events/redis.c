@@ -17,6 +17,11 @@
 #include "core/str.h"
 
 #define BACKOFF_MS 1000
+/* The timeout when the caller gives none: a second, as for a local Redis. */
+#define DEFAULT_TIMEOUT_MS 1000
+/* The highest database number a URL may name: a bound for the parse only;
+ * Redis itself refuses a number beyond its `databases` setting. */
+#define DB_MAX 1000
 
 struct pawl_redis {
 	struct pawl_redis_url url;
@@ -91,7 +96,7 @@ enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
 		if (n == 0 || url[7] != '/' || n >= sizeof(out->path))
 			return bad_url(url, "expected unix:///absolute/path", err);
 		memcpy(out->path, url + 7, n);
-		if (q != NULL && (strncmp(q, "?db=", 4) != 0 || !pawl_str_to_ll(q + 4, 0, 1000, &db)))
+		if (q != NULL && (strncmp(q, "?db=", 4) != 0 || !pawl_str_to_ll(q + 4, 0, DB_MAX, &db)))
 			return bad_url(url, "only ?db=N is understood", err);
 		out->db = (int)db;
 		return PAWL_OK;
@@ -108,7 +113,7 @@ enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
 	}
 	if (parse_hostport(url, p, slash ? (size_t)(slash - p) : strlen(p), out, err) != PAWL_OK)
 		return err->code;
-	if (slash != NULL && slash[1] != '\0' && !pawl_str_to_ll(slash + 1, 0, 1000, &db))
+	if (slash != NULL && slash[1] != '\0' && !pawl_str_to_ll(slash + 1, 0, DB_MAX, &db))
 		return bad_url(url, "the path must be a database number", err);
 	out->db = (int)db;
 	return PAWL_OK;
@@ -121,7 +126,7 @@ struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_
 	if (r == NULL)
 		return NULL;
 	r->url = *url;
-	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
 	return r;
 }
 

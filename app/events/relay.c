@@ -22,6 +22,8 @@
 /* The relay vacuums the outbox after this many deliveries, at most this often. */
 #define VACUUM_AFTER_ROWS 2000
 #define VACUUM_EVERY_MS 1000
+/* After a failed pass (Redis or the database down), the next one comes this much later. */
+#define RETRY_MS 1000
 
 static volatile sig_atomic_t relay_stop;
 static volatile sig_atomic_t relay_reopen;
@@ -352,7 +354,7 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 		}
 		pawl_arena_reset(arena);
 		/* After a failure retry after a second; otherwise sleep until woken or polled. */
-		wait_ms = ok ? poll_ms : 1000;
+		wait_ms = ok ? poll_ms : RETRY_MS;
 	}
 	status = 0;
 	pawl_log_info("relay: stopped");

@@ -17,7 +17,6 @@
 #define FIELD_MAX_DEPTH 8
 #define VALUE_MAX_DEPTH 32
 #define DAY_MS 86400000LL
-#define LIMIT_MAX (1LL << 62)
 
 struct qctx {
 	struct pawl_arena *arena;
@@ -483,7 +482,7 @@ static enum pawl_err p_sort(struct qctx *c)
 
 static enum pawl_err p_limit(struct qctx *c)
 {
-	if (!pawl_str_to_ll(c->value, 0, LIMIT_MAX, &c->q->limit) || c->value[0] == '-')
+	if (!pawl_str_to_ll(c->value, 0, PAWL_STR_INT_MAX, &c->q->limit) || c->value[0] == '-')
 		return pawl_error_invalid(c->err, PAWL_ERR_INVALID, LOC, c->name,
 		    "_limit should be an integer");
 	c->q->has_limit = true;

@@ -364,6 +364,13 @@ static void strip_tree(json_object *o)
 	}
 }
 
+/*
+ * How deep a text pawl_accounts_strip still parses: stored data, plus a few
+ * levels for the body or event that wraps it ({"data": [...]}, "details"),
+ * so a deep account is stripped rather than replaced by "{}".
+ */
+#define STRIP_DEPTH (PAWL_JSON_STORED_DEPTH + 4)
+
 const char *pawl_accounts_strip(struct pawl_arena *arena, const char *json)
 {
 	json_object *o;
@@ -372,7 +379,7 @@ const char *pawl_accounts_strip(struct pawl_arena *arena, const char *json)
 
 	if (json == NULL || strstr(json, "\"password\"") == NULL)
 		return json;
-	if (pawl_json_parse(arena, json, strlen(json), PAWL_JSON_STORED_DEPTH + 4, &o, &err) !=
+	if (pawl_json_parse(arena, json, strlen(json), STRIP_DEPTH, &o, &err) !=
 	    PAWL_OK)
 		return "{}"; /* never the text that may hold a hash */
 	strip_tree(o);

@@ -76,7 +76,8 @@ enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 
 	memset(&q, 0, sizeof(q));
 	/* The object, the permission check and its ACL: one round trip. */
-	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK ||
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, PAWL_QUERY_NOW_UNBOUNDED, &q,
+	    err)) != PAWL_OK ||
 	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &obj, &found, &allowed,
 	    &acl, err)) != PAWL_OK)
 		return rc;
@@ -255,7 +256,8 @@ enum pawl_err pawl_object_delete(struct pawl_rctx *c, struct pawl_error *err)
 	size_t i;
 
 	memset(&q, 0, sizeof(q));
-	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK)
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, PAWL_QUERY_NOW_UNBOUNDED, &q,
+	    err)) != PAWL_OK)
 		return rc;
 	/* ?last_modified=<ms> sets the tombstone's timestamp when it is newer (bounded). */
 	for (i = 0; i < q.n_filters; i++)

@@ -241,7 +241,7 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
 	if (schema && check_schema(pg, timeout_ms > 0 ? started + timeout_ms : pawl_clock_mono_ms() +
 	    (pg->cfg->storage_statement_timeout_ms > 0 ? pg->cfg->storage_statement_timeout_ms :
-	    60000), err) != PAWL_OK)
+	    UNTIMED_STATEMENT_MS), err) != PAWL_OK)
 		return err->code;
 	if (pg->listen[0] != '\0') {
 		char sql[96];

@@ -14,6 +14,11 @@
 
 /* Statements prepared on the current connection, found by their text. */
 #define STMT_CACHE 256
+/*
+ * A statement's deadline when storage_statement_timeout_ms is 0 (no server
+ * timeout): a minute, so a connection gone silent ends in an error, not a hang.
+ */
+#define UNTIMED_STATEMENT_MS 60000
 /* Deferred statements waiting for the next round trip (pawl_pg_defer). */
 #define PENDING_MAX 16
 

@@ -18,6 +18,8 @@
 #include "core/str.h"
 
 #define DEADLINE_MARGIN_MS 2000
+/* poll() takes an int: wait at most this long at a time, then check the deadline again. */
+#define POLL_SLICE_MS 60000
 
 /* Waits until the pending query's results are all read, or the deadline. */
 bool pawl_pg_wait_ready(PGconn *conn, long long deadline)
@@ -29,7 +31,7 @@ bool pawl_pg_wait_ready(PGconn *conn, long long deadline)
 
 		if (left <= 0)
 			return false;
-		rc = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
+		rc = poll(&pfd, 1, (int)(left > POLL_SLICE_MS ? POLL_SLICE_MS : left));
 		if (rc < 0 && errno != EINTR)
 			return false;
 		if (rc > 0 && !PQconsumeInput(conn))
@@ -127,7 +129,7 @@ static long long deadline_for(const struct pawl_pg *pg, int timeout_ms)
 {
 	if (timeout_ms <= 0)
 		timeout_ms = (pg->cfg->storage_statement_timeout_ms > 0 ?
-		    pg->cfg->storage_statement_timeout_ms : 60000) + DEADLINE_MARGIN_MS;
+		    pg->cfg->storage_statement_timeout_ms : UNTIMED_STATEMENT_MS) + DEADLINE_MARGIN_MS;
 	return pawl_clock_mono_ms() + timeout_ms;
 }
 
