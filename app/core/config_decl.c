@@ -15,7 +15,7 @@
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define DIGIT "0123456789"
-#define DEFAULT_ACTIONS (PAWL_ACTION_CREATE | PAWL_ACTION_UPDATE | PAWL_ACTION_DELETE)
+#define DEFAULT_ACTIONS (PAWL_EVENT_CREATE | PAWL_EVENT_UPDATE | PAWL_EVENT_DELETE)
 
 static const char *const builtin_resources[] = {
 	"bucket", "collection", "group", "record", NULL
@@ -31,8 +31,8 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } action_bits[] = {
-	{ "create", PAWL_ACTION_CREATE }, { "update", PAWL_ACTION_UPDATE },
-	{ "delete", PAWL_ACTION_DELETE }, { "read", PAWL_ACTION_READ },
+	{ "create", PAWL_EVENT_CREATE }, { "update", PAWL_EVENT_UPDATE },
+	{ "delete", PAWL_EVENT_DELETE }, { "read", PAWL_EVENT_READ },
 };
 
 static bool name_ok(const char *s, const char *first, const char *rest)
