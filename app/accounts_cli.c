@@ -90,7 +90,7 @@ static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena, const c
 		return pawl_acl_delete_tree(pg, arena, uri, err);
 	}
 	if ((data = with_password(arena, found ? &old : NULL, hash, err)) == NULL)
-		return err->code != PAWL_OK ? err->code : pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return err->code != PAWL_OK ? err->code : pawl_error_nomem(err);
 	/* Writable by itself, as an account created through the API. */
 	if ((rc = pawl_acl_replace(pg, arena, uri, NULL, pawl_accounts_principal(arena, id), false,
 	    err)) != PAWL_OK)
@@ -125,7 +125,7 @@ int pawl_accounts_cli_run(const struct pawl_config *cfg, const char *verb, const
 			goto out;
 	}
 	if ((arena = pawl_arena_new(16384)) == NULL || (pg = pawl_pg_new(cfg)) == NULL) {
-		pawl_error_set(&err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(&err);
 		goto out;
 	}
 	if (pawl_pg_connect(pg, true, &err) != PAWL_OK || pawl_pg_begin(pg, arena, &err) != PAWL_OK)

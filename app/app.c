@@ -76,7 +76,7 @@ static char *file_version(const char *path, struct pawl_error *err)
 		text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 		    JSON_C_TO_STRING_NOSLASHESCAPE));
 		if (text == NULL)
-			pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			pawl_error_nomem(err);
 	}
 	json_object_put(o);
 	return text;
@@ -120,7 +120,7 @@ static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct 
 	if (pawl_config_check_secrets(cfg, err) != PAWL_OK)
 		return NULL;
 	if ((app = calloc(1, sizeof(*app))) == NULL) {
-		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(err);
 		return NULL;
 	}
 	app->cfg = cfg;
@@ -129,11 +129,11 @@ static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct 
 	    (app->router = pawl_router_new(app->resources, cfg, err)) == NULL)
 		goto fail;
 	if ((app->pg = pawl_pg_new(cfg)) == NULL) {
-		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(err);
 		goto fail;
 	}
 	if ((app->subscribers = pawl_subscribers_new()) == NULL) {
-		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(err);
 		goto fail;
 	}
 	if (check ? check_listeners(cfg, err) != PAWL_OK :

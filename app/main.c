@@ -24,6 +24,9 @@
 #include "supervisor.h"
 #include "worker.h"
 
+/* The most --workers accepts: a bound that stops a typo (-w 5000) before it forks. */
+#define WORKERS_MAX 512
+
 extern char **environ;
 
 static void usage(FILE *f)
@@ -235,8 +238,9 @@ int main(int argc, char **argv)
 		case 'C': connect = true; break;
 		case 'w':
 			workers = strtol(optarg, &end, 10);
-			if (*end != '\0' || workers < 1 || workers > 512)
-				return bad_usage("--workers must be between 1 and 512, got '%s'", optarg);
+			if (*end != '\0' || workers < 1 || workers > WORKERS_MAX)
+				return bad_usage("--workers must be between 1 and %d, got '%s'", WORKERS_MAX,
+				    optarg);
 			break;
 		case 'V': printf("pawl-fcgi %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "events/relay.h"
 #include "supervisor.h"
@@ -27,6 +28,7 @@ extern char **environ;
 #define YOUNG_MS 1000        /* a worker dying sooner than this is crash-looping */
 #define MAX_BACKOFF_MS 5000
 #define READY_MS 10000       /* a reload's new workers must all be ready by then */
+#define REKILL_MS 60000      /* children alive after SIGKILL get it again this often */
 
 struct child {
 	pid_t pid;
@@ -56,14 +58,6 @@ struct sup {
 	int wake[2]; /* workers → relay: "there are outbox rows" (non-blocking pipe) */
 	int ready[2]; /* workers → supervisor: their pid once they can serve */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void child_main(struct sup *s, pid_t parent, bool relay)
 {
@@ -107,7 +101,7 @@ static void spawn(struct sup *s, bool relay)
 	s->kids[i].gen = s->gen;
 	s->kids[i].relay = relay;
 	s->kids[i].ready = false;
-	s->last_spawn_ms = now_ms();
+	s->last_spawn_ms = pawl_clock_mono_ms();
 }
 
 /* Live children; current_only: of this generation and of the given kind. */
@@ -168,13 +162,13 @@ static void reap(struct sup *s)
 			pawl_log_error("supervisor: %s %ld exited with status %d; respawning",
 			    s->kids[i].relay ? "relay" : "worker", (long)pid, WEXITSTATUS(status));
 		/* Back off only when workers die young (a crash loop), not after a one-off. */
-		if (now_ms() - s->last_spawn_ms < YOUNG_MS)
+		if (pawl_clock_mono_ms() - s->last_spawn_ms < YOUNG_MS)
 			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 100;
 		else
 			s->backoff_ms = 0;
 		if (s->backoff_ms > MAX_BACKOFF_MS)
 			s->backoff_ms = MAX_BACKOFF_MS;
-		s->next_spawn_ms = now_ms() + s->backoff_ms;
+		s->next_spawn_ms = pawl_clock_mono_ms() + s->backoff_ms;
 	}
 }
 
@@ -246,7 +240,7 @@ static void reload(struct sup *s)
 	s->backoff_ms = 0;
 	s->next_spawn_ms = 0;
 	s->reload_failed = false;
-	s->ready_by_ms = now_ms() + READY_MS;
+	s->ready_by_ms = pawl_clock_mono_ms() + READY_MS;
 	apply_logging(cfg);
 	pawl_log_info("supervisor: config loaded, starting generation %u", s->gen);
 }
@@ -272,7 +266,7 @@ static void settle_reload(struct sup *s)
 		pawl_log_info("supervisor: config reloaded, workers replaced (generation %u)", s->gen);
 		return;
 	}
-	if (!s->reload_failed && now_ms() < s->ready_by_ms)
+	if (!s->reload_failed && pawl_clock_mono_ms() < s->ready_by_ms)
 		return;
 	pawl_log_error("supervisor: reload failed, generation %u %s; keeping generation %u and its "
 	    "config", s->gen, s->reload_failed ? "did not start" : "was not ready in time",
@@ -300,7 +294,7 @@ static void reopen_logs(struct sup *s)
 static void quit_now(struct sup *s)
 {
 	s->stopping = true;
-	s->kill_at_ms = now_ms();
+	s->kill_at_ms = pawl_clock_mono_ms();
 	signal_all(s, SIGKILL, false);
 	pawl_log_warn("supervisor: SIGQUIT: killing %d children now", count(s, false, false));
 }
@@ -310,7 +304,7 @@ static void begin_stop(struct sup *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	s->kill_at_ms = now_ms() + (long long)s->cfg->graceful_timeout_seconds * 1000;
+	s->kill_at_ms = pawl_clock_mono_ms() + (long long)s->cfg->graceful_timeout_seconds * 1000;
 	signal_all(s, SIGTERM, false);
 	pawl_log_info("supervisor: stopping %d children", count(s, false, false));
 }
@@ -318,22 +312,22 @@ static void begin_stop(struct sup *s)
 static void step(struct sup *s)
 {
 	if (s->stopping) {
-		if (now_ms() >= s->kill_at_ms && count(s, false, false) > 0) {
+		if (pawl_clock_mono_ms() >= s->kill_at_ms && count(s, false, false) > 0) {
 			pawl_log_warn("supervisor: workers still busy after %d s; killing them",
 			    s->cfg->graceful_timeout_seconds);
 			signal_all(s, SIGKILL, false);
-			s->kill_at_ms = now_ms() + 60000;
+			s->kill_at_ms = pawl_clock_mono_ms() + REKILL_MS;
 		}
 		return;
 	}
 	read_ready(s);
 	settle_reload(s);
 	/* A reload's generation gets its workers once, and its relay once it serves. */
-	while (count(s, true, false) < s->n && now_ms() >= s->next_spawn_ms &&
+	while (count(s, true, false) < s->n && pawl_clock_mono_ms() >= s->next_spawn_ms &&
 	    (s->old_cfg == NULL || !s->reload_failed))
 		spawn(s, false);
 	if (s->old_cfg == NULL && wants_relay(s->cfg) && count(s, true, true) == 0 &&
-	    now_ms() >= s->next_spawn_ms)
+	    pawl_clock_mono_ms() >= s->next_spawn_ms)
 		spawn(s, true);
 }
 

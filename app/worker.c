@@ -8,13 +8,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "events/stage.h"
 #include "http/fcgi.h"
 #include "events/listener_set.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/pg.h"
 #include "http/pipeline.h"
@@ -67,13 +67,9 @@ static void install_signals(sigset_t *waitmask)
 	sigdelset(waitmask, SIGINT);
 }
 
-static double ms_since(const struct timespec *start)
+static double ms_since(long long start_ns)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+	return (double)(pawl_clock_mono_ns() - start_ns) / 1e6;
 }
 
 #ifdef PAWL_FAULT_INJECTION
@@ -134,9 +130,8 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	struct pawl_response resp;
 	struct pawl_error err;
 	struct pawl_log_summary sum;
-	struct timespec start;
+	long long start = pawl_clock_mono_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	pawl_error_clear(&err);
 	pawl_response_init(&resp, arena);
 	if (pawl_request_init(&req, arena, pawl_fcgi_params(fcgi), &err) != PAWL_OK ||
@@ -152,7 +147,7 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	sum.path = pawl_arena_strdup(arena, req.raw_path);
 	sum.status = resp.status;
 	sum.errno_ = resp.errno_;
-	sum.ms = ms_since(&start);
+	sum.ms = ms_since(start);
 	sum.user_id = req.user_id;
 	sum.agent = pawl_arena_strdup(arena, pawl_request_header(&req, "User-Agent"));
 	/* Finishing frees the params: everything read from them is read above. */

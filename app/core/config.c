@@ -50,11 +50,6 @@ static const char *where(const struct pawl_config_build *b)
 	return b->source != NULL ? b->source : "the configuration";
 }
 
-static enum pawl_err nomem(struct pawl_config_build *b)
-{
-	return pawl_error_set(b->err, PAWL_ERR_NOMEM, "out of memory reading %s", where(b));
-}
-
 /* Returns arr with room for n + 1 items (reallocated), or NULL leaving arr intact. */
 static void *grow(void *arr, size_t *cap, size_t n, size_t size)
 {
@@ -129,7 +124,7 @@ static enum pawl_err entry_add(struct pawl_config_build *b, const char *key, con
 	struct pawl_config_entry *e;
 
 	if (p == NULL)
-		return nomem(b);
+		return pawl_error_nomem(b->err);
 	b->ents = p;
 	e = &b->ents[b->n];
 	memset(e, 0, sizeof(*e));
@@ -138,7 +133,7 @@ static enum pawl_err entry_add(struct pawl_config_build *b, const char *key, con
 	e->origin = origin != NULL ? pawl_config_keys_dup(origin) : NULL;
 	b->n++;
 	if (e->key == NULL || e->value == NULL || (origin != NULL && e->origin == NULL))
-		return nomem(b);
+		return pawl_error_nomem(b->err);
 	if (out != NULL)
 		*out = e;
 	return PAWL_OK;
@@ -184,7 +179,7 @@ static enum pawl_err env_apply(struct pawl_config_build *b, struct pawl_config_e
 	if (value == NULL || var == NULL) {
 		free(value);
 		free(var);
-		return nomem(b);
+		return pawl_error_nomem(b->err);
 	}
 	free(e->value);
 	free(e->env_name);
@@ -256,14 +251,14 @@ static enum pawl_err raw_add(struct build *b, const char *section, const char *n
 			    where(&b->set), b->rd.line, name, section);
 	p = grow(b->raw, &b->cap_raw, b->n_raw, sizeof(*p));
 	if (p == NULL)
-		return nomem(&b->set);
+		return pawl_error_nomem(b->set.err);
 	b->raw = p;
 	p = &b->raw[b->n_raw++];
 	p->section = pawl_config_keys_dup(section);
 	p->name = pawl_config_keys_dup(name);
 	p->value = pawl_config_keys_dup(value);
 	if (p->section == NULL || p->name == NULL || p->value == NULL)
-		return nomem(&b->set);
+		return pawl_error_nomem(b->set.err);
 	return PAWL_OK;
 }
 
@@ -274,7 +269,7 @@ static enum pawl_err raw_append(struct build *b, struct raw *r, const char *valu
 	char *p = realloc(r->value, old + add + 2);
 
 	if (p == NULL)
-		return nomem(&b->set);
+		return pawl_error_nomem(b->set.err);
 	r->value = p;
 	if (old > 0)
 		p[old++] = ' ';
@@ -313,7 +308,7 @@ static enum pawl_err read_raw(struct build *b, struct pawl_config *cfg)
 		    "%s line %d: line longer than %d characters; continue long values "
 		    "on indented lines", where(&b->set), b->rd.too_long, b->rd.max_len);
 	if (rc == -2)
-		return nomem(&b->set);
+		return pawl_error_nomem(b->set.err);
 	if (rc != 0)
 		return pawl_error_set(b->set.err, PAWL_ERR_CONFIG,
 		    "%s line %d: expected 'key = value', '[section]' or a comment",
@@ -454,7 +449,7 @@ static enum pawl_err publish(struct build *b, struct pawl_config *cfg)
 		qsort(set->ents, set->n, sizeof(*set->ents), entry_cmp);
 	cfg->settings = calloc(set->n + 1, sizeof(*cfg->settings));
 	if (cfg->settings == NULL)
-		return nomem(set);
+		return pawl_error_nomem(set->err);
 	for (i = 0; i < set->n; i++) {
 		cfg->settings[i].key = set->ents[i].key;
 		cfg->settings[i].value = set->ents[i].value;
@@ -508,7 +503,7 @@ struct pawl_config *pawl_config_parse(const char *text, const char *source,
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL || (source != NULL &&
 	    (cfg->source_path = pawl_config_keys_dup(source)) == NULL)) {
-		nomem(&b.set);
+		pawl_error_nomem(b.set.err);
 		goto out;
 	}
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)

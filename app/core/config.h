@@ -12,12 +12,7 @@
 
 #include "core/cidr.h"
 #include "core/err.h"
-
-/* Bits of pawl_listener_config.actions. */
-#define PAWL_ACTION_CREATE 0x1u
-#define PAWL_ACTION_UPDATE 0x2u
-#define PAWL_ACTION_DELETE 0x4u
-#define PAWL_ACTION_READ   0x8u
+#include "pawl/event.h"
 
 struct pawl_setting {
 	char *key;   /* unprefixed, e.g. "event_listeners.redis.url" */
@@ -31,7 +26,7 @@ struct pawl_listener_config {
 	char *url;            /* redis: redis://[:pw@]host[:port][/db] or unix:///path */
 	char *listname;       /* redis: default "pawl.events" */
 	int pool_size;        /* default 1 */
-	unsigned actions;     /* PAWL_ACTION_* bits; default create|update|delete */
+	unsigned actions;     /* enum pawl_event_action bits; default create|update|delete */
 	char **resources;     /* NULL-terminated; NULL means every resource */
 	/* Every event_listeners.<name>.<option> as given (options handed to plugins). */
 	struct pawl_setting *options;

@@ -20,7 +20,7 @@ enum pawl_err pawl_config_check_proxies(struct pawl_config_build *b, struct pawl
 	if ((items = pawl_config_keys_split(e->value, &n)) == NULL ||
 	    (n > 0 && (cfg->trusted_proxies = calloc(n, sizeof(*cfg->trusted_proxies))) == NULL)) {
 		pawl_config_keys_strv_free(items);
-		return pawl_error_set(b->err, PAWL_ERR_NOMEM, "out of memory reading '%s'", e->key);
+		return pawl_error_nomem(b->err);
 	}
 	for (i = 0; i < n; i++) {
 		if (pawl_cidr_parse(items[i], &cfg->trusted_proxies[i]))

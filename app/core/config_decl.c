@@ -15,7 +15,7 @@
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define DIGIT "0123456789"
-#define DEFAULT_ACTIONS (PAWL_ACTION_CREATE | PAWL_ACTION_UPDATE | PAWL_ACTION_DELETE)
+#define DEFAULT_ACTIONS (PAWL_EVENT_CREATE | PAWL_EVENT_UPDATE | PAWL_EVENT_DELETE)
 
 static const char *const builtin_resources[] = {
 	"bucket", "collection", "group", "record", NULL
@@ -31,14 +31,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } action_bits[] = {
-	{ "create", PAWL_ACTION_CREATE }, { "update", PAWL_ACTION_UPDATE },
-	{ "delete", PAWL_ACTION_DELETE }, { "read", PAWL_ACTION_READ },
+	{ "create", PAWL_EVENT_CREATE }, { "update", PAWL_EVENT_UPDATE },
+	{ "delete", PAWL_EVENT_DELETE }, { "read", PAWL_EVENT_READ },
 };
-
-static enum pawl_err nomem(struct pawl_error *err)
-{
-	return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory reading settings");
-}
 
 static bool name_ok(const char *s, const char *first, const char *rest)
 {
@@ -55,7 +50,7 @@ static enum pawl_err declared_names(struct pawl_config_build *b, const char *key
 
 	*names = pawl_config_keys_split(e->value, NULL);
 	if (*names == NULL)
-		return nomem(b->err);
+		return pawl_error_nomem(b->err);
 	for (i = 0; (*names)[i] != NULL; i++) {
 		const char *s = (*names)[i];
 
@@ -251,13 +246,13 @@ enum pawl_err pawl_config_decl_resources(struct pawl_config_build *b,
 	while (names[n] != NULL)
 		n++;
 	if ((cfg->resources = calloc(n + 1, sizeof(*cfg->resources))) == NULL) {
-		rc = nomem(b->err);
+		rc = pawl_error_nomem(b->err);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		cfg->n_resources++;
 		if ((cfg->resources[i].name = pawl_config_keys_dup(names[i])) == NULL) {
-			rc = nomem(b->err);
+			rc = pawl_error_nomem(b->err);
 			goto out;
 		}
 	}
@@ -302,7 +297,7 @@ static enum pawl_err listener_use(struct pawl_config_build *b,
 		pawl_config_build_warn(b, "setting %s names %s; pawl's built-in redis listener is "
 		    "used", key, e->value);
 	l->use = pawl_config_keys_dup(*redis ? "redis" : e->value);
-	return l->use == NULL ? nomem(b->err) : PAWL_OK;
+	return l->use == NULL ? pawl_error_nomem(b->err) : PAWL_OK;
 }
 
 static enum pawl_err listener_actions(struct pawl_config_build *b,
@@ -312,7 +307,7 @@ static enum pawl_err listener_actions(struct pawl_config_build *b,
 	size_t i, j;
 
 	if (names == NULL)
-		return nomem(b->err);
+		return pawl_error_nomem(b->err);
 	l->actions = 0;
 	for (i = 0; names[i] != NULL; i++)
 		for (j = 0; j < sizeof(action_bits) / sizeof(action_bits[0]); j++)
@@ -396,13 +391,13 @@ enum pawl_err pawl_config_decl_listeners(struct pawl_config_build *b,
 	while (names[n] != NULL)
 		n++;
 	if ((cfg->listeners = calloc(n + 1, sizeof(*cfg->listeners))) == NULL) {
-		rc = nomem(b->err);
+		rc = pawl_error_nomem(b->err);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		cfg->n_listeners++;
 		if ((cfg->listeners[i].name = pawl_config_keys_dup(names[i])) == NULL) {
-			rc = nomem(b->err);
+			rc = pawl_error_nomem(b->err);
 			goto out;
 		}
 		if ((rc = listener_load(b, cfg, &cfg->listeners[i])) != PAWL_OK)
@@ -426,7 +421,7 @@ enum pawl_err pawl_config_decl_options(struct pawl_config *cfg, struct pawl_erro
 			count += strncmp(cfg->settings[j].key, prefix, plen) == 0;
 		l->options = calloc(count + 1, sizeof(*l->options));
 		if (l->options == NULL)
-			return nomem(err);
+			return pawl_error_nomem(err);
 		for (j = 0; j < cfg->n_settings; j++) {
 			struct pawl_setting *o = &l->options[l->n_options];
 
@@ -436,7 +431,7 @@ enum pawl_err pawl_config_decl_options(struct pawl_config *cfg, struct pawl_erro
 			o->key = pawl_config_keys_dup(cfg->settings[j].key + plen);
 			o->value = pawl_config_keys_dup(cfg->settings[j].value);
 			if (o->key == NULL || o->value == NULL)
-				return nomem(err);
+				return pawl_error_nomem(err);
 		}
 	}
 	return PAWL_OK;

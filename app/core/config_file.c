@@ -31,7 +31,7 @@ static char *read_file(const char *path, struct pawl_error *err)
 		len += got;
 		if (len + 4096 >= cap) {
 			if ((p = realloc(text, cap = cap ? 2 * cap : 16384)) == NULL) {
-				pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory reading '%s'", path);
+				pawl_error_nomem(err);
 				goto fail;
 			}
 			text = p;

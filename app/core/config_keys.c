@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/config_keys.h"
+#include "core/json.h"
 
 #define FLD(f) PAWL_CONFIG_FIELD_##f
 #define CFG(m) offsetof(struct pawl_config, m)
@@ -49,7 +50,8 @@ static const struct pawl_config_key static_keys[] = {
 	LIST("multiauth.policies", "basicauth", auth_policies, CFG(auth_policies)),
 	{ "max_request_body", PAWL_CONFIG_INT, "1048576", 1024, 1073741824, NULL, false,
 	  FLD(LLONG), CFG(max_request_body) },
-	INT("max_json_depth", "64", 2, 1000, CFG(max_json_depth)),
+	/* Capped so every object written stays readable at PAWL_JSON_STORED_DEPTH. */
+	INT("max_json_depth", "64", 2, PAWL_JSON_STORED_DEPTH, CFG(max_json_depth)),
 	INT("batch_max_requests", "25", 1, 1000, CFG(batch_max_requests)),
 	BOOL("readonly", "false", CFG(readonly)),
 	BOOL("explicit_permissions", "true", CFG(explicit_permissions)),
@@ -413,7 +415,7 @@ static enum pawl_err check_list(const struct pawl_config_key *def,
 	size_t i;
 
 	if (v == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory reading '%s'", e->key);
+		return pawl_error_nomem(err);
 	for (i = 0; def->choices != NULL && v[i] != NULL; i++) {
 		if (pawl_config_keys_in(def->choices, v[i]))
 			continue;
@@ -472,7 +474,7 @@ static enum pawl_err store_string(const struct pawl_config_key *def,
 	if (!(def->optional && e->value[0] == '\0')) {
 		copy = pawl_config_keys_dup(e->value);
 		if (copy == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory reading '%s'", e->key);
+			return pawl_error_nomem(err);
 	}
 	free(*field);
 	*field = copy;

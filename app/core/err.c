@@ -83,6 +83,11 @@ enum pawl_err pawl_error_set(struct pawl_error *err, enum pawl_err code, const c
 	return code;
 }
 
+enum pawl_err pawl_error_nomem(struct pawl_error *err)
+{
+	return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+}
+
 enum pawl_err pawl_error_invalid(struct pawl_error *err, enum pawl_err code,
     const char *location, const char *name, const char *fmt, ...)
 {

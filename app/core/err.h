@@ -57,6 +57,13 @@ enum pawl_err pawl_error_set(struct pawl_error *err, enum pawl_err code,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
+ * Sets PAWL_ERR_NOMEM with the one out-of-memory message and returns it, for
+ * `return pawl_error_nomem(err);`. The message reaches logs only: a 500
+ * body never carries it (see pawl_response_error).
+ */
+enum pawl_err pawl_error_nomem(struct pawl_error *err);
+
+/*
  * Sets a validation error (PAWL_ERR_INVALID unless code says otherwise) about
  * `name` (may be NULL) in `location`; description is printf-style.
  */

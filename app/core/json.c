@@ -316,7 +316,7 @@ static enum pawl_err scan_number(struct scan *s)
 		memcpy(local, t, n);
 		local[n] = '\0';
 	} else if ((text = pawl_arena_strndup(s->arena, (const char *)t, n)) == NULL) {
-		return pawl_error_set(s->err, PAWL_ERR_NOMEM, "Out of memory parsing JSON");
+		return pawl_error_nomem(s->err);
 	}
 	if ((why = number_refused(text, &num)) != NULL)
 		return bad(s, why);
@@ -372,7 +372,7 @@ static enum pawl_err grow(struct scan *s)
 	struct frame *frames = pawl_arena_calloc(s->arena, cap, sizeof(*frames));
 
 	if (frames == NULL)
-		return pawl_error_set(s->err, PAWL_ERR_NOMEM, "Out of memory parsing JSON");
+		return pawl_error_nomem(s->err);
 	if (s->cap)
 		memcpy(frames, s->frames, s->cap * sizeof(*frames));
 	s->frames = frames;
@@ -455,7 +455,7 @@ static enum pawl_err tokenize(const char *buf, size_t len, int max_depth,
 	size_t end;
 
 	if (tok == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "Out of memory parsing JSON");
+		return pawl_error_nomem(err);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
@@ -515,7 +515,7 @@ enum pawl_err pawl_json_parse(struct pawl_arena *arena, const char *buf, size_t 
 	if (obj == NULL)
 		return PAWL_OK; /* the valid document `null` */
 	if (pawl_json_own(arena, obj) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "Out of memory parsing JSON");
+		return pawl_error_nomem(err);
 	*out = obj;
 	return PAWL_OK;
 }

@@ -17,7 +17,8 @@
 /*
  * The deepest a stored object (its data) can be under any setting: writes
  * keep data at most max_json_depth - 1 deep (so it fits back in a body as
- * {"data": ...}), and max_json_depth is at most 1000. Stored JSON is parsed
+ * {"data": ...}), and max_json_depth is at most this (config_keys.c caps
+ * it). Stored JSON is parsed
  * with this limit, so lowering the setting never makes objects unreadable.
  */
 #define PAWL_JSON_STORED_DEPTH 1000

@@ -151,11 +151,6 @@ static enum pawl_err fail(struct pawl_error *err, size_t index, const char *fmt,
 	    "JSON Patch operation failed: %s (operation %zu)", why, index);
 }
 
-static enum pawl_err nomem(struct pawl_error *err)
-{
-	return pawl_error_set(err, PAWL_ERR_NOMEM, "Out of memory applying JSON Patch");
-}
-
 static int msg_len(size_t len)
 {
 	return (int)(len < MSG_PATH_MAX ? len : MSG_PATH_MAX);
@@ -302,7 +297,7 @@ static enum pawl_err add_at(struct jp *j, const char *toks, size_t n, const char
 	}
 	if (rc != 0) {
 		json_object_put(v);
-		return nomem(j->err);
+		return pawl_error_nomem(j->err);
 	}
 	return PAWL_OK;
 }
@@ -375,7 +370,7 @@ static enum pawl_err op_replace(struct jp *j)
 	}
 	if (rc != 0) {
 		json_object_put(v);
-		return nomem(j->err);
+		return pawl_error_nomem(j->err);
 	}
 	return PAWL_OK;
 }
@@ -406,7 +401,7 @@ static enum pawl_err op_copy(struct jp *j)
 	if ((rc = get_at(j, j->from, j->from_n, o->from, o->from_len, &v)) != PAWL_OK)
 		return rc;
 	if (v != NULL && json_object_deep_copy(v, &copy, NULL) != 0)
-		return nomem(j->err);
+		return pawl_error_nomem(j->err);
 	return add_at(j, j->path, j->path_n, o->path, o->path_len, copy);
 }
 
@@ -485,7 +480,7 @@ static enum pawl_err op_value(struct jp *j)
 	}
 	for (i = 1; i < j->path_n; i++)
 		tok = tok_next(tok);
-	return (j->value = json_object_new_string(tok)) == NULL ? nomem(j->err) : PAWL_OK;
+	return (j->value = json_object_new_string(tok)) == NULL ? pawl_error_nomem(j->err) : PAWL_OK;
 }
 
 static enum pawl_err apply(struct jp *j, json_object *o)
@@ -528,7 +523,7 @@ enum pawl_err pawl_patch_json(json_object *doc, json_object *ops, struct pawl_er
 			longest = j.op.from_len;
 	}
 	if ((buf = malloc(2 * (longest + 1))) == NULL)
-		return nomem(err);
+		return pawl_error_nomem(err);
 	j.path = buf;
 	j.from = buf + longest + 1;
 	rc = PAWL_OK;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 /*
@@ -69,14 +70,6 @@ void pawl_log_setup(enum pawl_log_level level, int json)
 {
 	min_level = level;
 	as_json = json;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -174,7 +167,7 @@ static bool throttle_pass(enum pawl_log_level level, const char *type, const cha
 	if (level < PAWL_LOG_WARN || throttle_window_ms <= 0)
 		return true;
 	h = hash_of(level, type, msg);
-	now = mono_ms();
+	now = pawl_clock_mono_ms();
 	for (i = 0; i < THROTTLE_SLOTS; i++) {
 		if (throttled[i].hash == h) {
 			if (now - throttled[i].since_ms < throttle_window_ms) {
@@ -289,14 +282,6 @@ static void emit(struct line *l)
 	}
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Text format: control characters as \n, \t or \xHH, so a record stays one line. */
 static void text_str(struct line *l, const char *s)
 {
@@ -325,7 +310,7 @@ static void text_str(struct line *l, const char *s)
 /* "2026-12-07T03:15:00.123Z pawl[123] ": the start of every text line. */
 static void text_prefix(struct line *l)
 {
-	long long ns = now_ns();
+	long long ns = pawl_clock_wall_ns();
 	time_t secs = (time_t)(ns / 1000000000LL);
 	struct tm tm;
 	char when[32];
@@ -359,7 +344,7 @@ void pawl_log(enum pawl_log_level level, const char *type, const char *fmt, ...)
 		    (throttle_window_ms + 999) / 1000);
 	l.len = 0;
 	if (as_json) {
-		printf_(&l, "{\"Timestamp\":%lld,\"Logger\":\"pawl\",\"Type\":", now_ns());
+		printf_(&l, "{\"Timestamp\":%lld,\"Logger\":\"pawl\",\"Type\":", pawl_clock_wall_ns());
 		json_str(&l, type);
 		printf_(&l, ",\"Severity\":\"%s\",\"Pid\":%ld,\"Fields\":{\"msg\":",
 		    level_names[level], (long)getpid());
@@ -396,7 +381,7 @@ void pawl_log_request(const struct pawl_log_summary *s)
 		return;
 	}
 	printf_(&l, "{\"Timestamp\":%lld,\"Logger\":\"pawl\",\"Type\":\"request.summary\","
-	    "\"Severity\":\"INFO\",\"Pid\":%ld,\"Fields\":{\"method\":", now_ns(), (long)getpid());
+	    "\"Severity\":\"INFO\",\"Pid\":%ld,\"Fields\":{\"method\":", pawl_clock_wall_ns(), (long)getpid());
 	json_str(&l, s->method);
 	puts_(&l, ",\"path\":");
 	json_str(&l, s->path);

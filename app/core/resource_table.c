@@ -68,7 +68,7 @@ struct pawl_resource_table *pawl_resource_table_new(const struct pawl_config *cf
 
 	res = calloc(1, sizeof(*res));
 	if (res == NULL || (res->items = calloc(n, sizeof(*res->items))) == NULL) {
-		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(err);
 		goto fail;
 	}
 	res->n = n;

@@ -43,6 +43,13 @@ bool pawl_str_utf8_valid(const char *s, size_t len);
 bool pawl_str_ieq(const char *a, const char *b);
 bool pawl_str_iprefix(const char *s, const char *prefix);
 
+/*
+ * The largest integer pawl reads from a client's text (a Content-Length, an
+ * ETag's timestamp, _limit): far beyond any real value, yet a quarter of the
+ * range short of LLONG_MAX, so adding a day or a margin to it cannot overflow.
+ */
+#define PAWL_STR_INT_MAX (1LL << 62)
+
 /* Parses a base-10 integer in [min, max] filling the whole string. */
 bool pawl_str_to_ll(const char *s, long long min, long long max, long long *out);
 

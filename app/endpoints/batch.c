@@ -193,7 +193,7 @@ static void run_sub(struct pawl_app *app, struct pawl_request *parent,
 	s->req.method = spec->method;
 	s->uri = uri;
 	if (params == NULL) {
-		pawl_error_set(&err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(&err);
 	} else if (pawl_request_init(&s->req, arena, params, &err) == PAWL_OK &&
 	    check_header_values(spec, &err) == PAWL_OK) {
 		s->req.body = body;
@@ -343,7 +343,7 @@ static enum pawl_err run_all(struct pawl_app *app, struct pawl_request *req,
 		pawl_buf_puts(out, i ? "," : "");
 		put_response(out, req->arena, &s);
 	}
-	return out->failed ? pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory") : PAWL_OK;
+	return out->failed ? pawl_error_nomem(err) : PAWL_OK;
 }
 
 /*
@@ -364,7 +364,7 @@ static enum pawl_err lock_up_front(struct pawl_app *app, struct pawl_request *re
 	size_t i, n = 0;
 
 	if (keys == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < batch->n; i++) {
 		const struct pawl_batch_request *spec = &batch->requests[i];
 		unsigned method = pawl_method_parse(spec->method);
@@ -435,7 +435,7 @@ enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
 		return PAWL_OK;
 	}
 	if (req->stage == NULL && (req->stage = pawl_stage_new(req->arena)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/*
 	 * A transaction PostgreSQL rolled back to break a deadlock or a
 	 * serialization conflict is run again from the start, a few times: it

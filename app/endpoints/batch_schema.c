@@ -400,7 +400,7 @@ static enum pawl_err schema_error(struct vctx *v, struct pawl_error *err)
 	size_t i, first = 0;
 
 	if (v->nomem)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 1; i < v->n; i++)
 		if (strcmp(v->errs[i].name, v->errs[first].name) < 0)
 			first = i;
@@ -538,7 +538,7 @@ enum pawl_err pawl_batch_schema_parse(struct pawl_arena *arena, json_object *bod
 	if (body != NULL && unknown_keys(&v, body, "", known))
 		return schema_error(&v, err);
 	if (body != NULL && merge_defaults(body) != PAWL_OK)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	memset(&ignored, 0, sizeof(ignored));
 	if (body != NULL && json_object_object_get_ex(body, "defaults", &defaults))
 		request_node(&v, defaults, "defaults", true, &ignored);

@@ -6,11 +6,11 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
 #include "store/acl.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "store/pg.h"
 #include "resource/resource.h"
@@ -108,14 +108,6 @@ enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
 	return PAWL_OK;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * What is left of the heartbeat's budget. A check that starts after a hung
  * one spent it still gets a short grace, so a healthy Redis on the same host
@@ -126,7 +118,7 @@ static long long now_ms(void)
 
 static int remaining(long long deadline)
 {
-	long long left = deadline - now_ms();
+	long long left = deadline - pawl_clock_mono_ms();
 
 	return left < GRACE_MS ? GRACE_MS : (int)left;
 }
@@ -172,7 +164,7 @@ static void add_outbox(struct pawl_app *app, struct pawl_arena *arena, json_obje
 enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, struct pawl_error *err)
 {
-	long long deadline = now_ms() + (long long)app->cfg->heartbeat_timeout_seconds * 1000;
+	long long deadline = pawl_clock_mono_ms() + (long long)app->cfg->heartbeat_timeout_seconds * 1000;
 	json_object *o = pawl_json_own(req->arena, json_object_new_object());
 	bool all = true, storage;
 

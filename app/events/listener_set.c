@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pawl/listener.h"
 #include "events/listener_set.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/outbox.h"
 #include "events/redis.h"
@@ -42,7 +42,7 @@ static enum pawl_err load_redis(struct instance *in, struct pawl_error *err)
 		    in->cfg->name, msg);
 	}
 	if ((in->redis = pawl_redis_new(&url, REDIS_TIMEOUT_MS)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 
@@ -93,7 +93,7 @@ static enum pawl_err load_plugin(struct instance *in, struct pawl_subscribers *r
 		return PAWL_ERR_CONFIG;
 	in->options = calloc(c->n_options + 1, sizeof(*in->options));
 	if (in->options == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < c->n_options; i++) {
 		in->options[i].key = c->options[i].key;
 		in->options[i].value = c->options[i].value;
@@ -105,11 +105,11 @@ static enum pawl_err load_plugin(struct instance *in, struct pawl_subscribers *r
 	if (c->actions & ~(unsigned)PAWL_EVENT_READ &&
 	    pawl_subscribers_subscribe(reg, PAWL_EVENT_RESOURCE_CHANGED, c->actions,
 	    (const char *const *)c->resources, plugin_notify, in) != PAWL_OK)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (c->actions & PAWL_EVENT_READ &&
 	    pawl_subscribers_subscribe(reg, PAWL_EVENT_RESOURCE_READ, PAWL_EVENT_READ,
 	    (const char *const *)c->resources, plugin_notify, in) != PAWL_OK)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 
@@ -120,7 +120,7 @@ struct pawl_listener_set *pawl_listener_set_new(const struct pawl_config *cfg,
 	size_t i;
 
 	if (ls == NULL || (ls->items = calloc(cfg->n_listeners + 1, sizeof(*ls->items))) == NULL) {
-		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(err);
 		goto fail;
 	}
 	for (i = 0; i < cfg->n_listeners; i++) {
@@ -221,7 +221,7 @@ enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls,
 	keys = pawl_arena_calloc(arena, cap, sizeof(*keys));
 	payloads = pawl_arena_calloc(arena, cap, sizeof(*payloads));
 	if (names == NULL || keys == NULL || payloads == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n_events; i++) {
 		const struct pawl_event *ev = pawl_stage_event(st, i);
 
@@ -254,18 +254,10 @@ struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, c
 	return NULL;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object *out, int timeout_ms,
     int grace_ms)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = pawl_clock_mono_ms() + timeout_ms;
 	bool all = true;
 	size_t i;
 
@@ -274,7 +266,7 @@ bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object
 		struct pawl_error err;
 		bool ok;
 
-		long long left = deadline - mono_ms();
+		long long left = deadline - pawl_clock_mono_ms();
 
 		if (in->redis != NULL)
 			ok = pawl_redis_ping(in->redis, left < grace_ms ? grace_ms : (int)left,

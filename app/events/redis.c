@@ -8,15 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "events/redis.h"
 #include "core/str.h"
 
 #define BACKOFF_MS 1000
+/* The timeout when the caller gives none: a second, as for a local Redis. */
+#define DEFAULT_TIMEOUT_MS 1000
+/* The highest database number a URL may name: a bound for the parse only;
+ * Redis itself refuses a number beyond its `databases` setting. */
+#define DB_MAX 1000
 
 struct pawl_redis {
 	struct pawl_redis_url url;
@@ -26,14 +31,6 @@ struct pawl_redis {
 	bool closed;            /* the last command failed because the peer had closed the link */
 	char sha[48];           /* the append script's digest on this connection; empty: not loaded */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum pawl_err bad_url(const char *url, const char *why, struct pawl_error *err)
 {
@@ -99,7 +96,7 @@ enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
 		if (n == 0 || url[7] != '/' || n >= sizeof(out->path))
 			return bad_url(url, "expected unix:///absolute/path", err);
 		memcpy(out->path, url + 7, n);
-		if (q != NULL && (strncmp(q, "?db=", 4) != 0 || !pawl_str_to_ll(q + 4, 0, 1000, &db)))
+		if (q != NULL && (strncmp(q, "?db=", 4) != 0 || !pawl_str_to_ll(q + 4, 0, DB_MAX, &db)))
 			return bad_url(url, "only ?db=N is understood", err);
 		out->db = (int)db;
 		return PAWL_OK;
@@ -116,7 +113,7 @@ enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
 	}
 	if (parse_hostport(url, p, slash ? (size_t)(slash - p) : strlen(p), out, err) != PAWL_OK)
 		return err->code;
-	if (slash != NULL && slash[1] != '\0' && !pawl_str_to_ll(slash + 1, 0, 1000, &db))
+	if (slash != NULL && slash[1] != '\0' && !pawl_str_to_ll(slash + 1, 0, DB_MAX, &db))
 		return bad_url(url, "the path must be a database number", err);
 	out->db = (int)db;
 	return PAWL_OK;
@@ -129,7 +126,7 @@ struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_
 	if (r == NULL)
 		return NULL;
 	r->url = *url;
-	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
 	return r;
 }
 
@@ -369,12 +366,12 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 	*appended = 0;
 	if (n == 0)
 		return PAWL_OK;
-	if (r->ctx == NULL && now_ms() < r->retry_at_ms) {
+	if (r->ctx == NULL && pawl_clock_mono_ms() < r->retry_at_ms) {
 		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
 		goto out;
 	}
 	if ((argv = append_args(key, lists, orders, payloads, n, &hwm)) == NULL) {
-		rc = pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		rc = pawl_error_nomem(err);
 		goto out;
 	}
 	kept = r->ctx != NULL;
@@ -395,7 +392,7 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 	disconnect(r);
 	rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push failed");
 backoff:
-	r->retry_at_ms = now_ms() + BACKOFF_MS;
+	r->retry_at_ms = pawl_clock_mono_ms() + BACKOFF_MS;
 	goto out;
 done:
 	*appended = (size_t)count;

@@ -9,9 +9,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/outbox.h"
 #include "store/pg.h"
@@ -22,14 +22,8 @@
 /* The relay vacuums the outbox after this many deliveries, at most this often. */
 #define VACUUM_AFTER_ROWS 2000
 #define VACUUM_EVERY_MS 1000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* After a failed pass (Redis or the database down), the next one comes this much later. */
+#define RETRY_MS 1000
 
 static volatile sig_atomic_t relay_stop;
 static volatile sig_atomic_t relay_reopen;
@@ -78,7 +72,7 @@ static enum pawl_err push(struct pawl_redis *redis, const char *listname,
 	size_t i, appended;
 
 	if (order == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n; i++)
 		order[i] = order_of(arena, payloads[i], ids[i]);
 	return pawl_redis_append(redis, listname, lists, order, payloads, n, &appended, err);
@@ -235,7 +229,7 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 	enum pawl_err rc;
 
 	if (mine == NULL || lists == NULL || ids == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n_names; i++) {
 		const char *listname = NULL;
 		struct pawl_redis *redis = pawl_listener_set_redis(ls, names[i], &listname);
@@ -352,15 +346,15 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 			usleep(RELAY_GATHER_US);
 		drain_wakes(wake_fd);
 		ok = relay_pass(ls, pg, arena, notified, &taken);
-		if (ok && taken >= VACUUM_AFTER_ROWS && now_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
+		if (ok && taken >= VACUUM_AFTER_ROWS && pawl_clock_mono_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
 			if (pawl_outbox_vacuum(pg, &err) != PAWL_OK)
 				pawl_log_warn("relay: VACUUM outbox: %s", err.message);
 			taken = 0;
-			vacuumed_ms = now_ms();
+			vacuumed_ms = pawl_clock_mono_ms();
 		}
 		pawl_arena_reset(arena);
 		/* After a failure retry after a second; otherwise sleep until woken or polled. */
-		wait_ms = ok ? poll_ms : 1000;
+		wait_ms = ok ? poll_ms : RETRY_MS;
 	}
 	status = 0;
 	pawl_log_info("relay: stopped");

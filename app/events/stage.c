@@ -282,14 +282,14 @@ static enum pawl_err merge_op(struct pawl_stage *st, const struct pawl_stage_op 
 	if (ev == NULL) {
 		if (!grow(st->arena, (void **)&st->events, &st->cap, st->n, sizeof(*st->events)) ||
 		    (ev = create(st, op)) == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 		st->events[st->n++] = ev;
 	}
 	add_cascade(&ev->cascade, op->cascade);
 	if (op->new_json == NULL && op->old_json == NULL)
 		return PAWL_OK; /* e.g. a read of an empty page: an event with no objects */
 	if (!grow(st->arena, (void **)&ev->impacts, &ev->cap_impacts, ev->n_impacts, sizeof(*ev->impacts)))
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	im = &ev->impacts[ev->n_impacts++];
 	im->new_json = op->new_json;
 	im->old_json = op->old_json;
@@ -334,7 +334,7 @@ enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *
 	if (st->sealed)
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "event staged after the stage was sealed");
 	if (!grow(a, (void **)&st->ops, &st->cap_ops, st->n_ops, sizeof(*st->ops)))
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	o = &st->ops[st->n_ops];
 	*o = *op;
 	o->resource_name = pawl_arena_strdup(a, op->resource_name);
@@ -348,7 +348,7 @@ enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *
 	if (o->resource_name == NULL || o->parent_id == NULL || o->uri == NULL || o->md == NULL ||
 	    (op->user_id && !o->user_id) || (op->new_json && !o->new_json) ||
 	    (op->old_json && !o->old_json) || (op->cascade && !o->cascade))
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	st->n_ops++;
 	return PAWL_OK;
 }
@@ -367,7 +367,7 @@ enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err)
 	/* Once every op is merged in: a merged delete's cascade sums all of them. */
 	for (i = 0; i < st->n; i++)
 		if ((st->events[i]->payload = build_payload(st->arena, st->events[i])) == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 	st->sealed = true;
 	return PAWL_OK;
 }

@@ -345,7 +345,7 @@ enum pawl_err pawl_fcgi_read_body(struct pawl_fcgi *f, struct pawl_arena *arena,
 
 	*body = NULL;
 	*len = 0;
-	if (cl != NULL && *cl != '\0' && !pawl_str_to_ll(cl, 0, (long long)1 << 62, &declared))
+	if (cl != NULL && *cl != '\0' && !pawl_str_to_ll(cl, 0, PAWL_STR_INT_MAX, &declared))
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "header", "Content-Length",
 		    "Content-Length is not a number");
 	if (declared > max)
@@ -358,7 +358,7 @@ enum pawl_err pawl_fcgi_read_body(struct pawl_fcgi *f, struct pawl_arena *arena,
 		pawl_buf_append(&buf, chunk, (size_t)n);
 	}
 	if (buf.failed)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (buf.len > 0) {
 		*body = buf.data;
 		*len = buf.len;

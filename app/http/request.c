@@ -55,7 +55,7 @@ enum pawl_err pawl_request_init(struct pawl_request *req, struct pawl_arena *are
 	req->raw_path = q ? pawl_arena_strndup(arena, uri, (size_t)(q - uri)) : uri;
 	req->query = q ? q + 1 : NULL;
 	if (req->raw_path == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 

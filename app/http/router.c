@@ -68,7 +68,7 @@ static enum pawl_err compile(struct compiled *c, const char *pattern, struct paw
 		s->var = start[0] == '{' && start[len - 1] == '}';
 		s->text = s->var ? strndup(start + 1, len - 2) : strndup(start, len);
 		if (s->text == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 		c->n++;
 		if (s->var && (len < 3 || strspn(s->text, "abcdefghijklmnopqrstuvwxyz_") != len - 2)) {
 			return pawl_error_set(err, PAWL_ERR_CONFIG,
@@ -111,7 +111,7 @@ struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
 	size_t i;
 
 	if (r == NULL || (r->routes = calloc(N_SERVICE + 2 * res->n, sizeof(*r->routes))) == NULL) {
-		pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		pawl_error_nomem(err);
 		goto fail;
 	}
 	r->cfg = cfg;
@@ -218,7 +218,7 @@ static enum pawl_err redirect(struct pawl_match *out, struct pawl_arena *arena,
     const char *location, int ttl, struct pawl_error *err)
 {
 	if (location == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	pawl_error_clear(err);
 	out->location = location;
 	out->cache_ttl = ttl;
@@ -234,7 +234,7 @@ static enum pawl_err route(const struct pawl_router *r, struct pawl_arena *arena
 	size_t i;
 
 	if (copy == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	n = split(copy, segs, MAX_SEGMENTS);
 	for (i = 0; n >= 0 && i < r->n; i++) {
 		const struct compiled *c = &r->routes[i];

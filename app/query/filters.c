@@ -17,7 +17,6 @@
 #define FIELD_MAX_DEPTH 8
 #define VALUE_MAX_DEPTH 32
 #define DAY_MS 86400000LL
-#define LIMIT_MAX (1LL << 62)
 
 struct qctx {
 	struct pawl_arena *arena;
@@ -74,11 +73,6 @@ static const struct op_prefix {
 };
 
 #define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-static enum pawl_err nomem(struct pawl_error *err)
-{
-	return pawl_error_set(err, PAWL_ERR_NOMEM, "Out of memory parsing the query string");
-}
 
 static enum pawl_err invalid(struct qctx *c)
 {
@@ -215,7 +209,7 @@ static enum pawl_err native(struct qctx *c, const char *s, size_t len, json_obje
 
 	rc = pawl_json_parse(c->arena, s, len, VALUE_MAX_DEPTH, out, &scratch);
 	if (rc == PAWL_ERR_NOMEM)
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	if (rc == PAWL_OK) {
 		if (has_nul(*out))
 			return pawl_error_invalid(c->err, PAWL_ERR_INVALID, LOC, c->name,
@@ -229,7 +223,7 @@ static enum pawl_err native(struct qctx *c, const char *s, size_t len, json_obje
 	if (len > INT_MAX)
 		return invalid(c);
 	*out = pawl_json_own(c->arena, json_object_new_string_len(s, (int)len));
-	return *out == NULL ? nomem(c->err) : PAWL_OK;
+	return *out == NULL ? pawl_error_nomem(c->err) : PAWL_OK;
 }
 
 /* An integer, optionally in double quotes as copied from an ETag, in [0, max]. */
@@ -257,7 +251,7 @@ static enum pawl_err lm_value(struct qctx *c, const char *s, size_t len, json_ob
 	if (max < 0 || !parse_ts(s, len, max, &v))
 		return invalid(c);
 	*out = pawl_json_own(c->arena, json_object_new_int64(v));
-	return *out == NULL ? nomem(c->err) : PAWL_OK;
+	return *out == NULL ? pawl_error_nomem(c->err) : PAWL_OK;
 }
 
 static enum pawl_err t_scalar(struct qctx *c, struct pawl_filter *f)
@@ -289,13 +283,13 @@ static enum pawl_err t_list(struct qctx *c, struct pawl_filter *f)
 	size_t n;
 
 	if ((arr = pawl_json_own(c->arena, json_object_new_array())) == NULL)
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	while (next_item(&p, end, &item, &n)) {
 		if ((rc = list_item(c, f, item, n, &v)) != PAWL_OK)
 			return rc;
 		if (json_object_array_add(arr, json_object_get(v)) != 0) {
 			json_object_put(v);
-			return nomem(c->err);
+			return pawl_error_nomem(c->err);
 		}
 	}
 	f->value = arr;
@@ -334,9 +328,9 @@ static enum pawl_err t_like(struct qctx *c, struct pawl_filter *f)
 	}
 	pawl_buf_puts(&b, star ? "" : "%");
 	if (b.failed || b.len > INT_MAX)
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	f->value = pawl_json_own(c->arena, json_object_new_string_len(b.data, (int)b.len));
-	return f->value == NULL ? nomem(c->err) : PAWL_OK;
+	return f->value == NULL ? pawl_error_nomem(c->err) : PAWL_OK;
 }
 
 static enum pawl_err t_has(struct qctx *c, struct pawl_filter *f)
@@ -350,7 +344,7 @@ static enum pawl_err t_has(struct qctx *c, struct pawl_filter *f)
 	for (i = 0; i < N_ITEMS(words); i++) {
 		if (strcmp(c->value, words[i].text) == 0) {
 			f->value = pawl_json_own(c->arena, json_object_new_boolean(words[i].value));
-			return f->value == NULL ? nomem(c->err) : PAWL_OK;
+			return f->value == NULL ? pawl_error_nomem(c->err) : PAWL_OK;
 		}
 	}
 	return invalid(c);
@@ -371,10 +365,10 @@ static enum pawl_err t_contains(struct qctx *c, struct pawl_filter *f)
 		return PAWL_OK;
 	}
 	if ((arr = pawl_json_own(c->arena, json_object_new_array())) == NULL)
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	if (json_object_array_add(arr, json_object_get(v)) != 0) {
 		json_object_put(v);
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	}
 	f->value = arr;
 	return PAWL_OK;
@@ -408,7 +402,7 @@ static enum pawl_err parse_filter(struct qctx *c)
 	f->op = op->op;
 	frc = field_parse(c->arena, field, strlen(field), &f->field);
 	if (frc == FIELD_NOMEM)
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	if (frc == FIELD_BAD)
 		return pawl_error_invalid(c->err, PAWL_ERR_INVALID, LOC, c->name,
 		    "Invalid filter field '%s'", c->name);
@@ -478,7 +472,7 @@ static enum pawl_err p_sort(struct qctx *c)
 			n--;
 		}
 		if ((frc = field_parse(c->arena, item, n, &s->field)) == FIELD_NOMEM)
-			return nomem(c->err);
+			return pawl_error_nomem(c->err);
 		if (frc == FIELD_BAD)
 			return invalid(c);
 		c->q->n_sort++;
@@ -488,7 +482,7 @@ static enum pawl_err p_sort(struct qctx *c)
 
 static enum pawl_err p_limit(struct qctx *c)
 {
-	if (!pawl_str_to_ll(c->value, 0, LIMIT_MAX, &c->q->limit) || c->value[0] == '-')
+	if (!pawl_str_to_ll(c->value, 0, PAWL_STR_INT_MAX, &c->q->limit) || c->value[0] == '-')
 		return pawl_error_invalid(c->err, PAWL_ERR_INVALID, LOC, c->name,
 		    "_limit should be an integer");
 	c->q->has_limit = true;
@@ -523,7 +517,7 @@ enum pawl_err pawl_query_parse_fields(struct pawl_arena *arena, const char *valu
 			return pawl_error_invalid(err, PAWL_ERR_INVALID, LOC, "_fields",
 			    "Invalid value for _fields");
 		if ((fields[*n] = pawl_arena_strndup(arena, item, len)) == NULL)
-			return nomem(err);
+			return pawl_error_nomem(err);
 		(*n)++;
 	}
 	return PAWL_OK;
@@ -567,7 +561,7 @@ static enum pawl_err decode_part(struct qctx *c, const char *raw, size_t len, bo
 	size_t n;
 
 	if (label == NULL)
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	switch (decode(c->arena, raw, len, &out, &n)) {
 	case DEC_OK:
 		break;
@@ -578,7 +572,7 @@ static enum pawl_err decode_part(struct qctx *c, const char *raw, size_t len, bo
 		return is_name ? pawl_error_invalid(c->err, PAWL_ERR_INVALID, LOC, label,
 		    "Invalid parameter name") : invalid(c);
 	default:
-		return nomem(c->err);
+		return pawl_error_nomem(c->err);
 	}
 	if (!is_name) {
 		c->value = out;
@@ -639,7 +633,7 @@ static enum pawl_err finish(struct qctx *c, struct pawl_buf *keep)
 	if (i == q->n_sort) {
 		memset(&q->sort[i], 0, sizeof(q->sort[i]));
 		if (field_parse(c->arena, "last_modified", 13, &q->sort[i].field) != FIELD_OK)
-			return nomem(c->err);
+			return pawl_error_nomem(c->err);
 		q->sort[i].desc = true;
 		q->n_sort++;
 	}
@@ -648,7 +642,7 @@ static enum pawl_err finish(struct qctx *c, struct pawl_buf *keep)
 		if (q->filters[i].field.kind == PAWL_FIELD_LAST_MODIFIED)
 			q->with_tombstones = true;
 	q->keep = keep->data != NULL ? keep->data : "";
-	return keep->failed ? nomem(c->err) : PAWL_OK;
+	return keep->failed ? pawl_error_nomem(c->err) : PAWL_OK;
 }
 
 enum pawl_err pawl_query_parse(struct pawl_arena *arena, const char *query, long long now_ms,

@@ -13,6 +13,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/str.h"
 
 enum pawl_filter_op {
 	PAWL_FILTER_EQ,           /* field=v, eq_field=v */
@@ -83,6 +84,12 @@ struct pawl_query {
 	 * their original order and encoding: what Next-Page repeats. */
 	const char *keep;
 };
+
+/*
+ * The now_ms to pass where no clock bounds last_modified values: an object's
+ * GET and DELETE (a DELETE bounds its value as a client timestamp instead).
+ */
+#define PAWL_QUERY_NOW_UNBOUNDED PAWL_STR_INT_MAX
 
 /*
  * Parses a raw query string (may be NULL or ""). now_ms bounds last_modified

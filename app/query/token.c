@@ -243,7 +243,7 @@ static enum pawl_err check_shape(struct pawl_arena *arena, const struct pawl_que
 	    !json_object_is_type(hash, json_type_string))
 		return bad_token(err);
 	if ((want = pawl_token_query_hash(arena, q)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "Out of memory checking _token");
+		return pawl_error_nomem(err);
 	if (strcmp(want, json_object_get_string(hash)) != 0)
 		return bad_token(err);
 	out->last = last;
@@ -276,13 +276,13 @@ enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key, const
 	if (CRYPTO_memcmp(want, got, SIG_LEN) != 0)
 		return bad_token(err);
 	if ((json = pawl_arena_alloc(arena, plen * 3 / 4 + 1)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "Out of memory checking _token");
+		return pawl_error_nomem(err);
 	if ((n = b64url_decode(token, plen, json)) <= 0)
 		return bad_token(err);
 	rc = pawl_json_parse(arena, (const char *)json, (size_t)n, TOKEN_JSON_DEPTH, &root,
 	    &scratch);
 	if (rc == PAWL_ERR_NOMEM)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "Out of memory checking _token");
+		return pawl_error_nomem(err);
 	if (rc != PAWL_OK)
 		return bad_token(err);
 	return check_shape(arena, q, root, out, err);

@@ -84,7 +84,7 @@ enum pawl_err pawl_accounts_hash(const char *password, char *out, size_t size,
 	bool ok;
 
 	if (cd == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	ok = hash_password(cd, password, hash);
 	OPENSSL_cleanse(cd, sizeof(*cd));
 	free(cd);
@@ -282,7 +282,7 @@ static enum pawl_err own_name_only(struct pawl_rctx *c, const char *id, struct p
 	if (c->req->user_id == NULL || id == NULL)
 		return PAWL_OK;
 	if ((mine = pawl_accounts_principal(c->req->arena, id)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (strcmp(c->req->user_id, mine) == 0)
 		return PAWL_OK;
 	if ((rc = pawl_permissions_list_access(c, "write", &admin, err)) != PAWL_OK || admin)
@@ -364,6 +364,13 @@ static void strip_tree(json_object *o)
 	}
 }
 
+/*
+ * How deep a text pawl_accounts_strip still parses: stored data, plus a few
+ * levels for the body or event that wraps it ({"data": [...]}, "details"),
+ * so a deep account is stripped rather than replaced by "{}".
+ */
+#define STRIP_DEPTH (PAWL_JSON_STORED_DEPTH + 4)
+
 const char *pawl_accounts_strip(struct pawl_arena *arena, const char *json)
 {
 	json_object *o;
@@ -372,7 +379,7 @@ const char *pawl_accounts_strip(struct pawl_arena *arena, const char *json)
 
 	if (json == NULL || strstr(json, "\"password\"") == NULL)
 		return json;
-	if (pawl_json_parse(arena, json, strlen(json), PAWL_JSON_STORED_DEPTH + 4, &o, &err) !=
+	if (pawl_json_parse(arena, json, strlen(json), STRIP_DEPTH, &o, &err) !=
 	    PAWL_OK)
 		return "{}"; /* never the text that may hold a hash */
 	strip_tree(o);

@@ -4,19 +4,11 @@
  * depth of what is stored, the members of a group.
  */
 #include <string.h>
-#include <time.h>
 
 #include "resource/resource.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/str.h"
-
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Bounded so that no client can push a list's timestamp where the next bump
@@ -26,7 +18,7 @@ static long long wall_ms(void)
 enum pawl_err pawl_resource_client_timestamp(const struct pawl_rctx *c, json_object *value,
     const char *location, const char *name, long long *ms, struct pawl_error *err)
 {
-	long long max = wall_ms() + (long long)c->app->cfg->max_client_timestamp_skew_seconds * 1000;
+	long long max = pawl_clock_wall_ms() + (long long)c->app->cfg->max_client_timestamp_skew_seconds * 1000;
 
 	*ms = 0;
 	if (!json_object_is_type(value, json_type_int))
@@ -115,7 +107,7 @@ enum pawl_err pawl_resource_members(struct pawl_rctx *c, json_object **data,
 	if (*data == NULL)
 		*data = pawl_json_own(c->req->arena, json_object_new_object());
 	if (*data == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (!json_object_object_get_ex(*data, "members", &members)) {
 		json_object_object_add(*data, "members", json_object_new_array());
 		return PAWL_OK;

@@ -120,7 +120,7 @@ enum pawl_err pawl_resource_context_init(struct pawl_rctx *c, struct pawl_error 
 			    "The resource you are looking for could not be found.");
 	c->list_path = fill_pattern(arena, c->res->list_pattern, md);
 	if (c->list_path == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	c->key.resource_name = c->res->name;
 	c->parent_uri = dirname_of(arena, c->list_path);
 	c->key.parent_id = c->res->per_user ? (c->req->user_id ? c->req->user_id : "")

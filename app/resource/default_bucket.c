@@ -93,7 +93,7 @@ static enum pawl_err ensure(struct pawl_app *app, struct pawl_request *req,
 	c.event_uri = c.uri;
 	c.event_md = md;
 	if (c.list_path == NULL || c.uri == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (req->in_txn)
 		return create_if_absent(&c, err);
 	/* Its own commit, so its own stage: published right away, never lost. */
@@ -143,7 +143,7 @@ enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_reques
 		    "Please authenticate yourself to use this endpoint.");
 	if ((bid = pawl_default_bucket_id(req->arena, app->cfg, req->user_id)) == NULL ||
 	    (md = pawl_arena_calloc(req->arena, 2, sizeof(*md))) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	req->match.md.kv[slot].value = bid;
 	path = req->match.path + strlen("/buckets/default");
 	req->match.path = pawl_arena_printf(req->arena, "/buckets/%s%s", bid, path);

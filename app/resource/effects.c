@@ -24,7 +24,7 @@ static enum pawl_err stage(struct pawl_rctx *c, enum pawl_event_action action,
 	    !pawl_listener_set_wanted(c->app->listeners, action, c->res->name))
 		return PAWL_OK;
 	if (c->req->stage == NULL && (c->req->stage = pawl_stage_new(c->req->arena)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	memset(&op, 0, sizeof(op));
 	op.action = action;
 	op.resource_name = c->res->name;
@@ -67,7 +67,7 @@ enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, j
 		return PAWL_OK;
 	n = json_object_array_length(members);
 	if ((list = pawl_arena_calloc(c->req->arena, n + 1, sizeof(*list))) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n; i++)
 		list[i] = json_object_get_string(json_object_array_get_idx(members, i));
 	return pawl_acl_set_members(c->app->pg, c->req->arena, uri, list, n, err);

@@ -54,13 +54,13 @@ enum pawl_err pawl_resource_project(struct pawl_arena *arena, const char *what, 
 	if ((rc = pawl_resource_parse_stored(arena, what, data, &src, err)) != PAWL_OK)
 		return rc;
 	if ((dst = pawl_json_own(arena, json_object_new_object())) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		copy_path(dst, src, always[i]);
 	for (i = 0; i < n_fields; i++)
 		copy_path(dst, src, fields[i]);
 	if ((*out = pawl_json_compact(arena, dst, &len)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 
@@ -72,7 +72,7 @@ enum pawl_err pawl_resource_parse_stored(struct pawl_arena *arena, const char *w
 	if (pawl_json_parse(arena, data, strlen(data), PAWL_JSON_STORED_DEPTH, out, &why) == PAWL_OK)
 		return PAWL_OK;
 	if (why.code == PAWL_ERR_NOMEM)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return pawl_error_set(err, PAWL_ERR_INTERNAL, "stored object does not parse: %s: %s%s%s",
 	    what, why.name[0] ? why.name : "", why.name[0] ? ": " : "", why.message);
 }

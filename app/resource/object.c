@@ -76,7 +76,8 @@ enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 
 	memset(&q, 0, sizeof(q));
 	/* The object, the permission check and its ACL: one round trip. */
-	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK ||
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, PAWL_QUERY_NOW_UNBOUNDED, &q,
+	    err)) != PAWL_OK ||
 	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &obj, &found, &allowed,
 	    &acl, err)) != PAWL_OK)
 		return rc;
@@ -115,7 +116,7 @@ static enum pawl_err store(struct pawl_rctx *c, json_object *data,
 	    (rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
 		return rc;
 	if ((text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, text, floor, out, err);
 }
 
@@ -191,7 +192,7 @@ static enum pawl_err behave(struct pawl_rctx *c, const char *behavior, json_obje
 		json_object_object_add(out, key, json_object_get(after));
 	}
 	if ((stored->data = pawl_json_compact(c->req->arena, out, &len)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 
@@ -255,7 +256,8 @@ enum pawl_err pawl_object_delete(struct pawl_rctx *c, struct pawl_error *err)
 	size_t i;
 
 	memset(&q, 0, sizeof(q));
-	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK)
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, PAWL_QUERY_NOW_UNBOUNDED, &q,
+	    err)) != PAWL_OK)
 		return rc;
 	/* ?last_modified=<ms> sets the tombstone's timestamp when it is newer (bounded). */
 	for (i = 0; i < q.n_filters; i++)

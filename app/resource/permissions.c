@@ -136,7 +136,7 @@ enum pawl_err pawl_permissions_allowed(struct pawl_rctx *c, const struct pawl_re
 
 	*allowed = false;
 	if (principals == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/* Per-user resources: every authenticated user owns a private list. */
 	if (c->res->per_user) {
 		*allowed = c->req->user_id != NULL;
@@ -245,7 +245,7 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 	 */
 	if (pawl_accounts_is(c->res) && c->id != NULL &&
 	    (writer = pawl_accounts_principal(c->req->arena, c->id)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, c->fresh_id, err);
 }
 
@@ -258,7 +258,7 @@ enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const c
 	if (c->res->per_user)
 		return PAWL_OK;
 	if (principals == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write` (groups too). */
 	return pawl_acl_get_for_writer(c->app->pg, c->req->arena, uri, principals, acl, err);
 }
@@ -275,7 +275,7 @@ enum pawl_err pawl_permissions_created_acl(struct pawl_rctx *c, const char *uri,
 		return pawl_permissions_acl(c, uri, acl, err);
 	*acl = pawl_acl_fresh_json(c->req->arena, perms,
 	    c->req->user_id ? c->req->user_id : "system.Everyone");
-	return *acl != NULL ? PAWL_OK : pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+	return *acl != NULL ? PAWL_OK : pawl_error_nomem(err);
 }
 
 const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err)
@@ -296,7 +296,7 @@ enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm
 	enum pawl_err rc;
 
 	if (principals == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	by_settings = c->res->per_user ? c->req->user_id != NULL :
 	    settings_allow(c, c->res, perm, principals);
 	if (!by_settings && !c->res->per_user)
@@ -340,7 +340,7 @@ enum pawl_err pawl_permissions_can_create(struct pawl_rctx *c, bool *allowed,
 	const char *perm = pawl_arena_printf(c->req->arena, "%s:create", c->res->name);
 
 	if (perm == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return pawl_permissions_allowed(c, c->res->parent, c->parent_uri, perm, allowed, err);
 }
 
@@ -352,7 +352,7 @@ enum pawl_err pawl_permissions_list_access(struct pawl_rctx *c, const char *perm
 
 	*full = false;
 	if (principals == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (c->res->per_user) {
 		*full = c->req->user_id != NULL;
 		return PAWL_OK;

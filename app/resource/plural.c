@@ -6,8 +6,8 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "store/list_query.h"
 #include "resource/permissions.h"
@@ -27,14 +27,6 @@ struct listing {
 	enum pawl_err token_rc;
 	struct pawl_error token_err;
 };
-
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long long page_size(const struct pawl_config *cfg, const struct pawl_query *q)
 {
@@ -69,11 +61,11 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 	enum pawl_err rc;
 
 	memset(l, 0, sizeof(*l));
-	if ((rc = pawl_query_parse(c->req->arena, c->req->query, wall_ms(), &l->q, err)) != PAWL_OK)
+	if ((rc = pawl_query_parse(c->req->arena, c->req->query, pawl_clock_wall_ms(), &l->q, err)) != PAWL_OK)
 		return rc;
 	if (l->q.token != NULL) {
 		if ((scope = token_scope(c)) == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 		l->token_rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
 		    scope, &l->q, l->q.token, &l->token, &l->token_err);
 	}
@@ -103,7 +95,7 @@ static enum pawl_err last_values(struct pawl_rctx *c, const struct listing *l, j
 
 	*out = NULL;
 	if (last == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if ((rc = pawl_resource_parse_stored(arena, pawl_arena_printf(arena, "%s/%s", c->list_path,
 	    o->id), o->data, &data, err)) != PAWL_OK)
 		return rc;
@@ -345,7 +337,7 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 	}
 	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
 	if (c->id == NULL || c->uri == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/*
 	 * An existing id is answered as it is, without a write: a read (Kinto).
 	 * Authorization before the preconditions: a 412 carries the object, and
@@ -408,7 +400,7 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 	tombs = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*tombs));
 	cascades = pawl_arena_calloc(c->req->arena, l.page.n + 1, sizeof(*cascades));
 	if (tombs == NULL || cascades == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < l.page.n; i++) {
 		const char *id = l.page.items[i].id;
 		struct pawl_object tomb;

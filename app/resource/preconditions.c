@@ -34,7 +34,7 @@ static enum pawl_err parse_cond(const struct pawl_request *req, const char *head
 		goto bad;
 	memcpy(digits, v + 1, n - 2);
 	digits[n - 2] = '\0';
-	if (strspn(digits, "0123456789") != n - 2 || !pawl_str_to_ll(digits, 0, (1LL << 62), ts))
+	if (strspn(digits, "0123456789") != n - 2 || !pawl_str_to_ll(digits, 0, PAWL_STR_INT_MAX, ts))
 		goto bad;
 	*kind = COND_TS;
 	return PAWL_OK;

@@ -66,7 +66,7 @@ enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
 	*allowed = false;
 	params[2] = pawl_acl_principals_param(arena, principals);
 	if (!grant_params(arena, grants, n, &params[0], &params[1]) || params[2] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
 	    "JOIN " GRANTS(1, 2) " AS g(o, p) ON a.object_id = g.o AND a.permission = g.p "
 	    "WHERE a.principal = ANY" PAWL_ACL_EXPANDED(3) ")", 3, params, 0, &res, err);
@@ -115,7 +115,7 @@ enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
 			const char *params[] = { object_id, perm, principals_of(arena, list) };
 
 			if (params[2] == NULL)
-				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+				return pawl_error_nomem(err);
 			/* Two statements: in one, the INSERT would not see the DELETE. */
 			if (!fresh && (rc = pawl_pg_defer(pg, arena, "DELETE FROM access_control_entries "
 			    "WHERE object_id = $1 AND permission = $2", 2, params, err)) != PAWL_OK)
@@ -154,7 +154,7 @@ enum pawl_err pawl_acl_set_members(struct pawl_pg *pg, struct pawl_arena *arena,
 	enum pawl_err rc;
 
 	if (params[1] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	rc = pawl_pg_defer(pg, arena, "DELETE FROM user_principals WHERE principal = $1",
 	    1, params, err);
 	if (rc != PAWL_OK)
@@ -181,14 +181,14 @@ enum pawl_err pawl_acl_groups(struct pawl_pg *pg, struct pawl_arena *arena,
 	int i, n;
 
 	if (params[0] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	rc = pawl_pg_exec(pg, arena, "SELECT DISTINCT principal FROM user_principals "
 	    "WHERE user_id = ANY($1::text[]) ORDER BY principal", 1, params, 0, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	n = pawl_pg_rows(res);
 	if ((*groups = pawl_arena_calloc(arena, (size_t)n + 1, sizeof(**groups))) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n; i++)
 		(*groups)[i] = pawl_pg_value(res, i, 0);
 	return PAWL_OK;
@@ -252,7 +252,7 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
 
 	*json = "{}";
 	if (params[1] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/* Aggregate-free, as pawl_acl_read_object: the ACEs, then the caller's write ACE. */
 	rc = pawl_pg_exec(pg, arena, "SELECT 1, permission, principal FROM access_control_entries "
 	    "WHERE object_id = $1 UNION ALL SELECT 2, permission, principal "
@@ -262,7 +262,7 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
 		return rc;
 	rows = pawl_pg_rows(res);
 	if ((aces = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*aces))) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (r = 0; r < rows; r++) {
 		if (pawl_pg_value(res, r, 0)[0] == '2')
 			writer = true;
@@ -270,7 +270,7 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
 			aces[n_aces++] = (struct ace){ pawl_pg_value(res, r, 1), pawl_pg_value(res, r, 2) };
 	}
 	if (writer && (*json = acl_json(arena, aces, n_aces)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }
 
@@ -348,7 +348,7 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	params[4] = pawl_acl_principals_param(arena, principals);
 	params[5] = grant_objects(arena, object_id, grants, n);
 	if (params[4] == NULL || params[5] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	rc = pawl_pg_exec(pg, arena, "SELECT 0, o.data::text, o.last_modified::text, o.deleted::text "
 	    "FROM objects o WHERE o.parent_id = $1 AND o.resource_name = $2 AND o.id = $3 "
 	    "UNION ALL SELECT 1, a.permission, a.principal, NULL "
@@ -362,7 +362,7 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	rows = pawl_pg_rows(res);
 	aces = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*aces));
 	if (aces == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (r = 0; r < rows; r++) {
 		const char *a = pawl_pg_value(res, r, 1), *b = pawl_pg_value(res, r, 2);
 
@@ -387,6 +387,6 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	}
 	/* Kinto shows an object's permissions to those who may write it. */
 	if (writer && (*acl = acl_json(arena, aces, n_aces)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	return PAWL_OK;
 }

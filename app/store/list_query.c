@@ -327,7 +327,7 @@ enum pawl_err pawl_list_query_fetch(struct pawl_pg *pg, struct pawl_arena *arena
 	page->n = 0;
 	page->items = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*page->items));
 	if (page->items == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < rows && (long long)i < lr->limit; i++) {
 		struct pawl_object *o = &page->items[page->n++];
 

@@ -62,7 +62,7 @@ enum pawl_err pawl_migrate_run(struct pawl_pg *pg, unsigned *applied, struct paw
 
 	*applied = 0;
 	if (arena == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	rc = pawl_pg_exec_script(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ");"
 	    "CREATE TABLE IF NOT EXISTS pawl_migrations ("
 	    " version integer PRIMARY KEY, name text NOT NULL,"

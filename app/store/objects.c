@@ -126,13 +126,13 @@ enum pawl_err pawl_objects_lock_lists(struct pawl_pg *pg, struct pawl_arena *are
 	size_t i;
 
 	if (names == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < n; i++)
 		if ((names[i] = pawl_arena_printf(arena, "%s %s", keys[i].parent_id,
 		    keys[i].resource_name)) == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 	if ((params[0] = pawl_pg_text_array(arena, names, n)) == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/* The same class and numbers as pawl_objects_lock_list, in ascending order. */
 	return pawl_pg_defer(pg, arena, "SELECT pg_advisory_xact_lock(1, h) FROM "
 	    "(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS s",

@@ -21,7 +21,7 @@ enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, si
 	params[1] = pawl_pg_text_array(arena, list_keys, n);
 	params[2] = pawl_pg_text_array(arena, payloads, n);
 	if (params[0] == NULL || params[1] == NULL || params[2] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	/* WITH ORDINALITY keeps the staging order in the id sequence. */
 	/* Inside a write transaction it travels with the COMMIT. */
 	return pawl_pg_defer(pg, arena, "INSERT INTO outbox (listener, list_key, payload) "
@@ -81,7 +81,7 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	out->payloads = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->payloads));
 	out->list_keys = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->list_keys));
 	if (out->ids == NULL || out->payloads == NULL || out->list_keys == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < rows; i++) {
 		out->locked = pawl_pg_value(res, i, 0)[0] == 't';
 		if (pawl_pg_is_null(res, i, 1))
@@ -105,7 +105,7 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	int i, rows;
 
 	if (params[0] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	out->n = 0;
 	out->locked = 1;
@@ -137,7 +137,7 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	out->list_keys = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->list_keys));
 	if (out->ids == NULL || out->listeners == NULL || out->payloads == NULL ||
 	    out->list_keys == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	for (i = 0; i < rows; i++) {
 		out->ids[i] = strtoll(pawl_pg_value(res, i, 0), NULL, 10);
 		out->listeners[i] = pawl_pg_value(res, i, 1);
@@ -157,7 +157,7 @@ enum pawl_err pawl_outbox_any(struct pawl_pg *pg, struct pawl_arena *arena,
 
 	*any = false;
 	if (params[0] == NULL)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM outbox "
 	    "WHERE listener = ANY($1::text[]))", 1, params, 0, &res, err);
 	if (rc == PAWL_OK)

@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "store/pg_conn.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/migrate.h"
 #include "store/pg.h"
@@ -26,14 +27,6 @@
  */
 #define SLOW_CONNECT_MS 100
 #define RECONNECT_BACKOFF_MS 1000
-
-long long pawl_pg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct pawl_pg *pawl_pg_new(const struct pawl_config *cfg)
 {
@@ -193,7 +186,7 @@ static PGconn *connect_until(const char *const *keys, const char *const *vals, l
 	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
 		struct pollfd pfd = { .fd = PQsocket(conn),
 		    .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT };
-		long long left = deadline_ms - pawl_pg_now_ms();
+		long long left = deadline_ms - pawl_clock_mono_ms();
 		int n;
 
 		if (left <= 0 || pfd.fd < 0)
@@ -223,7 +216,7 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
 		return PAWL_OK;
 	pawl_pg_drop(pg);
-	if (pawl_pg_now_ms() < pg->next_attempt_ms)
+	if (pawl_clock_mono_ms() < pg->next_attempt_ms)
 		return pawl_pg_unavailable(err, "reconnecting");
 	snprintf(timeout, sizeof(timeout), "%d", pg->cfg->storage_connect_timeout_seconds);
 	snprintf(options, sizeof(options), "-c statement_timeout=%d",
@@ -234,21 +227,21 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 	/* Last: what the admin wrote in storage_url overrides our defaults. */
 	vals[3] = pg->cfg->storage_url;
 	vals[4] = NULL;
-	started = pawl_pg_now_ms();
+	started = pawl_clock_mono_ms();
 	pg->conn = timeout_ms > 0 ? connect_until(keys, vals, started + timeout_ms)
 	    : PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
 		pawl_log_warn("cannot connect to PostgreSQL: %s", pg->conn == NULL ? "out of memory" :
 		    PQstatus(pg->conn) != CONNECTION_BAD ? "no answer in time" : PQerrorMessage(pg->conn));
 		pawl_pg_drop(pg);
-		if (pawl_pg_now_ms() - started > SLOW_CONNECT_MS)
-			pg->next_attempt_ms = pawl_pg_now_ms() + RECONNECT_BACKOFF_MS;
+		if (pawl_clock_mono_ms() - started > SLOW_CONNECT_MS)
+			pg->next_attempt_ms = pawl_clock_mono_ms() + RECONNECT_BACKOFF_MS;
 		return pawl_pg_unavailable(err, "cannot connect");
 	}
 	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
-	if (schema && check_schema(pg, timeout_ms > 0 ? started + timeout_ms : pawl_pg_now_ms() +
+	if (schema && check_schema(pg, timeout_ms > 0 ? started + timeout_ms : pawl_clock_mono_ms() +
 	    (pg->cfg->storage_statement_timeout_ms > 0 ? pg->cfg->storage_statement_timeout_ms :
-	    60000), err) != PAWL_OK)
+	    UNTIMED_STATEMENT_MS), err) != PAWL_OK)
 		return err->code;
 	if (pg->listen[0] != '\0') {
 		char sql[96];
@@ -372,7 +365,7 @@ static const char *xact_status(struct pawl_pg *pg, struct pawl_arena *arena, con
 static enum pawl_err resolve_lost_commit(struct pawl_pg *pg, struct pawl_arena *arena,
     const char *xid, enum pawl_err failed, struct pawl_error *err)
 {
-	long long until = pawl_pg_now_ms() + OUTCOME_WAIT_MS;
+	long long until = pawl_clock_mono_ms() + OUTCOME_WAIT_MS;
 	const struct timespec pause = { 0, OUTCOME_POLL_MS * 1000000L };
 	const char *status;
 
@@ -387,7 +380,7 @@ static enum pawl_err resolve_lost_commit(struct pawl_pg *pg, struct pawl_arena *
 			pawl_log_warn("the answer to COMMIT was lost; transaction %s did not commit", xid);
 			return pawl_pg_unavailable(err, "connection lost; the change was not applied");
 		}
-		if (pawl_pg_now_ms() >= until)
+		if (pawl_clock_mono_ms() >= until)
 			break;
 		nanosleep(&pause, NULL);
 	}

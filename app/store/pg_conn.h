@@ -14,6 +14,11 @@
 
 /* Statements prepared on the current connection, found by their text. */
 #define STMT_CACHE 256
+/*
+ * A statement's deadline when storage_statement_timeout_ms is 0 (no server
+ * timeout): a minute, so a connection gone silent ends in an error, not a hang.
+ */
+#define UNTIMED_STATEMENT_MS 60000
 /* Deferred statements waiting for the next round trip (pawl_pg_defer). */
 #define PENDING_MAX 16
 
@@ -55,9 +60,6 @@ enum pawl_err pawl_pg_defer_flushed(struct pawl_pg *pg, struct pawl_arena *arena
 
 /* Waits until conn's pending results are in, or deadline (false: timed out). */
 bool pawl_pg_wait_ready(PGconn *conn, long long deadline);
-
-/* Monotonic milliseconds. */
-long long pawl_pg_now_ms(void);
 
 /* Closes the connection (prepared statements die with it). */
 void pawl_pg_drop(struct pawl_pg *pg);

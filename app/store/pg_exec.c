@@ -13,22 +13,25 @@
 #include <libpq-fe.h>
 
 #include "store/pg_conn.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 
 #define DEADLINE_MARGIN_MS 2000
+/* poll() takes an int: wait at most this long at a time, then check the deadline again. */
+#define POLL_SLICE_MS 60000
 
 /* Waits until the pending query's results are all read, or the deadline. */
 bool pawl_pg_wait_ready(PGconn *conn, long long deadline)
 {
 	while (PQisBusy(conn)) {
 		struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
-		long long left = deadline - pawl_pg_now_ms();
+		long long left = deadline - pawl_clock_mono_ms();
 		int rc;
 
 		if (left <= 0)
 			return false;
-		rc = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
+		rc = poll(&pfd, 1, (int)(left > POLL_SLICE_MS ? POLL_SLICE_MS : left));
 		if (rc < 0 && errno != EINTR)
 			return false;
 		if (rc > 0 && !PQconsumeInput(conn))
@@ -126,8 +129,8 @@ static long long deadline_for(const struct pawl_pg *pg, int timeout_ms)
 {
 	if (timeout_ms <= 0)
 		timeout_ms = (pg->cfg->storage_statement_timeout_ms > 0 ?
-		    pg->cfg->storage_statement_timeout_ms : 60000) + DEADLINE_MARGIN_MS;
-	return pawl_pg_now_ms() + timeout_ms;
+		    pg->cfg->storage_statement_timeout_ms : UNTIMED_STATEMENT_MS) + DEADLINE_MARGIN_MS;
+	return pawl_clock_mono_ms() + timeout_ms;
 }
 
 /* In a pipeline, only statements prepared beforehand go by name. */
@@ -280,7 +283,7 @@ enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, co
 	if (last == NULL)
 		return PAWL_OK;
 	if (pawl_arena_defer(arena, clear_result, last) != 0)
-		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+		return pawl_error_nomem(err);
 	if (out != NULL)
 		*out = (struct pg_result *)last;
 	return PAWL_OK;
@@ -351,11 +354,11 @@ static enum pawl_err defer(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	if (nparams > 0) {
 		copy = pawl_arena_alloc(arena, sizeof(*copy) * (size_t)nparams);
 		if (copy == NULL)
-			return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+			return pawl_error_nomem(err);
 		for (i = 0; i < nparams; i++) {
 			copy[i] = params[i] ? pawl_arena_strdup(arena, params[i]) : NULL;
 			if (params[i] != NULL && copy[i] == NULL)
-				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
+				return pawl_error_nomem(err);
 		}
 	}
 	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy, slot, false };

@@ -277,7 +277,7 @@ static void test_env_listener_from_scratch(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	CU_ASSERT_EQUAL_FATAL(cfg->n_listeners, 1);
 	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].use, "redis");
-	CU_ASSERT_EQUAL(cfg->listeners[0].actions, PAWL_ACTION_READ);
+	CU_ASSERT_EQUAL(cfg->listeners[0].actions, PAWL_EVENT_READ);
 	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].url, "redis://127.0.0.1:6379/0");
 	pawl_config_free(cfg);
 }
@@ -445,7 +445,7 @@ static void test_two_redis_listeners(void)
 	CU_ASSERT_STRING_EQUAL(q->url, "redis://:secret@queue-host:6379/1");
 	CU_ASSERT_STRING_EQUAL(q->listname, "queue");
 	CU_ASSERT_EQUAL(q->pool_size, 5);
-	CU_ASSERT_EQUAL(q->actions, PAWL_ACTION_CREATE | PAWL_ACTION_DELETE);
+	CU_ASSERT_EQUAL(q->actions, PAWL_EVENT_CREATE | PAWL_EVENT_DELETE);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q->resources);
 	CU_ASSERT_STRING_EQUAL(q->resources[0], "bucket");
 	CU_ASSERT_STRING_EQUAL(q->resources[1], "collection");
@@ -454,7 +454,7 @@ static void test_two_redis_listeners(void)
 	CU_ASSERT_STRING_EQUAL(a->url, "redis://127.0.0.1:6379/0");
 	CU_ASSERT_STRING_EQUAL(a->listname, "pawl.events");
 	CU_ASSERT_EQUAL(a->pool_size, 1);
-	CU_ASSERT_EQUAL(a->actions, PAWL_ACTION_READ | PAWL_ACTION_UPDATE);
+	CU_ASSERT_EQUAL(a->actions, PAWL_EVENT_READ | PAWL_EVENT_UPDATE);
 	CU_ASSERT_PTR_NULL(a->resources);
 	CU_ASSERT_EQUAL(a->n_options, 6); /* actions listname pool_size resources url use */
 	CU_ASSERT_STRING_EQUAL(pawl_config_get(cfg, "event_listeners.audit.listname"),
@@ -471,7 +471,7 @@ static void test_listener_defaults(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	CU_ASSERT_EQUAL_FATAL(cfg->n_listeners, 1);
 	CU_ASSERT_EQUAL(cfg->listeners[0].actions,
-	    PAWL_ACTION_CREATE | PAWL_ACTION_UPDATE | PAWL_ACTION_DELETE);
+	    PAWL_EVENT_CREATE | PAWL_EVENT_UPDATE | PAWL_EVENT_DELETE);
 	CU_ASSERT_PTR_NULL(cfg->listeners[0].resources);
 	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].listname, "pawl.events");
 	pawl_config_free(cfg);
@@ -504,7 +504,7 @@ static void test_plugin_listener(void)
 	CU_ASSERT_PTR_NULL(l->url);
 	CU_ASSERT_PTR_NULL(l->listname);
 	CU_ASSERT_EQUAL(l->pool_size, 1);
-	CU_ASSERT_EQUAL(l->actions, PAWL_ACTION_CREATE | PAWL_ACTION_UPDATE | PAWL_ACTION_DELETE);
+	CU_ASSERT_EQUAL(l->actions, PAWL_EVENT_CREATE | PAWL_EVENT_UPDATE | PAWL_EVENT_DELETE);
 	CU_ASSERT_STRING_EQUAL(l->resources[0], "record");
 	CU_ASSERT_EQUAL(l->n_options, 5);
 	CU_ASSERT_STRING_EQUAL(option(l, "endpoint"), "https://example.org/hook");

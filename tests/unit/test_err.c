@@ -93,6 +93,18 @@ static void test_error_set(void)
 	CU_ASSERT_PTR_NULL(err.details);
 }
 
+static void test_error_nomem(void)
+{
+	struct pawl_error err;
+
+	pawl_error_invalid(&err, PAWL_ERR_INVALID, "body", "x", "stale");
+	CU_ASSERT_EQUAL(pawl_error_nomem(&err), PAWL_ERR_NOMEM);
+	CU_ASSERT_EQUAL(err.code, PAWL_ERR_NOMEM);
+	CU_ASSERT_STRING_EQUAL(err.message, "out of memory");
+	CU_ASSERT_PTR_NULL(err.location);
+	CU_ASSERT_EQUAL(pawl_err_status(err.code), 500);
+}
+
 static void test_error_set_truncates(void)
 {
 	struct pawl_error err;
@@ -257,6 +269,7 @@ void test_err_register(void)
 		{ "names are unique", test_names_unique },
 		{ "out-of-range code is internal", test_out_of_range_is_internal },
 		{ "error_set fills the struct", test_error_set },
+		{ "error_nomem sets the one OOM error", test_error_nomem },
 		{ "error_set truncates", test_error_set_truncates },
 		{ "error_invalid fills the struct", test_error_invalid },
 		{ "error_clear", test_error_clear },
