@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/actions.h"
 #include "core/config.h"
 #include "core/config_keys.h"
 
@@ -26,14 +27,6 @@ static const char *const redis_modules[] = {
 };
 /* Options every listener has, defaulted even for plugins (Kinto reads them for all). */
 static const char *const core_options[] = { "use", "actions", "resources", NULL };
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} action_bits[] = {
-	{ "create", PAWL_EVENT_CREATE }, { "update", PAWL_EVENT_UPDATE },
-	{ "delete", PAWL_EVENT_DELETE }, { "read", PAWL_EVENT_READ },
-};
 
 static bool name_ok(const char *s, const char *first, const char *rest)
 {
@@ -304,15 +297,13 @@ static enum pawl_err listener_actions(struct pawl_config_build *b,
     const struct pawl_config_entry *e, struct pawl_listener_config *l)
 {
 	char **names = pawl_config_keys_split(e->value, NULL);
-	size_t i, j;
+	size_t i;
 
 	if (names == NULL)
 		return pawl_error_nomem(b->err);
 	l->actions = 0;
 	for (i = 0; names[i] != NULL; i++)
-		for (j = 0; j < sizeof(action_bits) / sizeof(action_bits[0]); j++)
-			if (strcmp(names[i], action_bits[j].name) == 0)
-				l->actions |= action_bits[j].bit;
+		l->actions |= pawl_action_parse(names[i]);
 	if (l->actions == 0)
 		l->actions = DEFAULT_ACTIONS;
 	pawl_config_keys_strv_free(names);

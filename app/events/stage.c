@@ -46,17 +46,6 @@ struct pawl_stage {
 	bool outboxed;
 };
 
-static const char *const action_names[] = {
-	[PAWL_EVENT_CREATE] = "create", [PAWL_EVENT_UPDATE] = "update",
-	[PAWL_EVENT_DELETE] = "delete", [PAWL_EVENT_READ] = "read",
-};
-
-const char *pawl_event_action_name(enum pawl_event_action a)
-{
-	return (a == PAWL_EVENT_CREATE || a == PAWL_EVENT_UPDATE || a == PAWL_EVENT_DELETE ||
-	    a == PAWL_EVENT_READ) ? action_names[a] : "unknown";
-}
-
 enum pawl_event_type pawl_event_type(const struct pawl_event *ev) { return ev->type; }
 enum pawl_event_action pawl_event_action(const struct pawl_event *ev) { return ev->action; }
 long long pawl_event_timestamp(const struct pawl_event *ev) { return ev->timestamp; }
