@@ -14,6 +14,7 @@
 #include "app.h"
 #include "http/auth.h"
 #include "store/pg.h"
+#include "store/pg_store.h"
 #include "events/stage.h"
 #include "pawl/listener.h"
 #include "events/listener_set.h"
@@ -128,7 +129,8 @@ static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct 
 	if ((app->resources = pawl_resource_table_new(cfg, err)) == NULL ||
 	    (app->router = pawl_router_new(app->resources, cfg, err)) == NULL)
 		goto fail;
-	if ((app->pg = pawl_pg_new(cfg)) == NULL) {
+	if ((app->pg = pawl_pg_new(cfg)) == NULL ||
+	    (app->store = pawl_pg_store_new(app->pg)) == NULL) {
 		pawl_error_nomem(err);
 		goto fail;
 	}
@@ -189,6 +191,7 @@ void pawl_app_free(struct pawl_app *app)
 	pawl_listener_set_free(app->listeners);
 	pawl_subscribers_free(app->subscribers);
 	free(app->version_json);
+	pawl_pg_store_free(app->store);
 	pawl_pg_free(app->pg);
 	pawl_router_free(app->router);
 	pawl_resource_table_free(app->resources);

@@ -1,6 +1,6 @@
 /*
  * A worker's long-lived context: the config, the resource table, the
- * router, the PostgreSQL connection, the subscribers and the listeners. Built
+ * router, the PostgreSQL connection and the store over it, the subscribers and the listeners. Built
  * once per worker process by the root (app.c); every request borrows it, none
  * changes it except through the handles' own functions. Only handles here:
  * each layer includes the headers of the parts it uses.
@@ -13,6 +13,7 @@
 struct pawl_resource_table;
 struct pawl_router;
 struct pawl_pg;
+struct pawl_store;
 struct pawl_subscribers;
 struct pawl_listener_set;
 struct pawl_auth_key;
@@ -25,6 +26,7 @@ struct pawl_app {
 	struct pawl_router *router;
 	const struct pawl_dispatch *dispatch; /* the handlers http/ dispatches to (app.c) */
 	struct pawl_pg *pg;
+	struct pawl_store *store;  /* what the handlers see: pg behind store/store.h */
 	struct pawl_subscribers *subscribers;      /* in-process subscribers (plugins included) */
 	struct pawl_listener_set *listeners; /* configured listeners */
 	struct pawl_auth_key *auth_key;   /* userid_hmac_secret, keyed once (NULL: none set) */

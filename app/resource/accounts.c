@@ -15,7 +15,7 @@
 #include "resource/accounts.h"
 #include "http/auth.h"
 #include "core/json.h"
-#include "store/objects.h"
+#include "store/store.h"
 #include "resource/permissions.h"
 #include "core/str.h"
 
@@ -133,13 +133,14 @@ void pawl_accounts_cache_free(struct pawl_accounts_cache *cache)
 static const char *stored_hash(struct pawl_app *app, struct pawl_arena *arena, const char *user)
 {
 	struct pawl_list_key key = { "", PAWL_ACCOUNTS_RESOURCE };
+	struct pawl_store_item it = { .key = &key, .id = user };
 	struct pawl_object obj;
 	struct pawl_error err;
 	json_object *data, *pw;
 	bool found = false;
 
 	if (!pawl_resource_id_valid(user) ||
-	    pawl_objects_get(app->pg, arena, &key, user, false, &obj, &found, &err) != PAWL_OK ||
+	    pawl_store_get(app->store, arena, &it, &obj, &found, &err) != PAWL_OK ||
 	    !found || obj.deleted ||
 	    pawl_json_parse(arena, obj.data, strlen(obj.data), PAWL_JSON_STORED_DEPTH, &data,
 	    &err) != PAWL_OK ||
@@ -274,6 +275,7 @@ static enum pawl_err hash_in_body(struct pawl_rctx *c, bool required, struct paw
 static enum pawl_err own_name_only(struct pawl_rctx *c, const char *id, struct pawl_error *err)
 {
 	struct pawl_list_key key = { "", PAWL_ACCOUNTS_RESOURCE };
+	struct pawl_store_item it = { .key = &key, .id = id };
 	struct pawl_object obj;
 	const char *mine;
 	bool admin = false, found = false;
@@ -287,8 +289,8 @@ static enum pawl_err own_name_only(struct pawl_rctx *c, const char *id, struct p
 		return PAWL_OK;
 	if ((rc = pawl_permissions_list_access(c, "write", &admin, err)) != PAWL_OK || admin)
 		return rc;
-	if (pawl_resource_id_valid(id) && (rc = pawl_objects_get(c->app->pg, c->req->arena, &key, id,
-	    false, &obj, &found, err)) != PAWL_OK)
+	if (pawl_resource_id_valid(id) && (rc = pawl_store_get(c->app->store, c->req->arena, &it,
+	    &obj, &found, err)) != PAWL_OK)
 		return rc;
 	if (found && !obj.deleted)
 		return PAWL_OK;

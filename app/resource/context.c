@@ -9,7 +9,7 @@
 #include <uuid/uuid.h>
 
 #include "resource/resource.h"
-#include "store/objects.h"
+#include "store/store.h"
 #include "core/str.h"
 
 bool pawl_resource_id_valid(const char *s)
@@ -163,8 +163,8 @@ enum pawl_err pawl_resource_prefetch_parent(struct pawl_rctx *c, struct pawl_err
 	if (c->res->parent == NULL)
 		return PAWL_OK;
 	c->parent_prefetched = true;
-	return pawl_objects_exists_defer(c->app->pg, c->req->arena, &c->parent_key, c->parent_id,
-	    &c->parent_slot, err);
+	return pawl_store_exists_defer(c->app->store, c->req->arena, &c->parent_key, c->parent_id,
+	    &c->parent_check, err);
 }
 
 enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error *err)
@@ -176,14 +176,10 @@ enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error 
 		return PAWL_OK;
 	if (c->parent_prefetched) {
 		c->parent_prefetched = false;
-		/* Not sent yet when nothing else went to the database since. */
-		if (c->parent_slot.res == NULL &&
-		    (rc = pawl_pg_flush(c->app->pg, c->req->arena, err)) != PAWL_OK)
+		if ((rc = pawl_store_exists_answer(c->app->store, c->req->arena, &c->parent_check,
+		    &exists, err)) != PAWL_OK)
 			return rc;
-		if (c->parent_slot.res == NULL)
-			return pawl_error_set(err, PAWL_ERR_INTERNAL, "parent check lost");
-		exists = pawl_objects_exists_in(&c->parent_slot);
-	} else if ((rc = pawl_objects_exists(c->app->pg, c->req->arena, &c->parent_key,
+	} else if ((rc = pawl_store_exists(c->app->store, c->req->arena, &c->parent_key,
 	    c->parent_id, &exists, err)) != PAWL_OK) {
 		return rc;
 	}

@@ -7,8 +7,7 @@
 
 #include "resource/resource.h"
 #include "resource/accounts.h"
-#include "store/acl.h"
-#include "store/objects.h"
+#include "store/store.h"
 #include "events/stage.h"
 #include "events/listener_set.h"
 #include "core/json.h"
@@ -70,7 +69,7 @@ enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, j
 		return pawl_error_nomem(err);
 	for (i = 0; i < n; i++)
 		list[i] = json_object_get_string(json_object_array_get_idx(members, i));
-	return pawl_acl_set_members(c->app->pg, c->req->arena, uri, list, n, err);
+	return pawl_store_set_members(c->app->store, c->req->arena, uri, list, n, err);
 }
 
 enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri,
@@ -79,14 +78,14 @@ enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri,
 	enum pawl_err rc;
 
 	cascade->n = 0;
-	if (c->res->has_children && (rc = pawl_objects_delete_children(c->app->pg, c->req->arena,
+	if (c->res->has_children && (rc = pawl_store_delete_children(c->app->store, c->req->arena,
 	    uri, cascade, err)) != PAWL_OK)
 		return rc;
 	if (c->res->per_user)
 		return PAWL_OK;
-	if ((rc = pawl_acl_delete_tree(c->app->pg, c->req->arena, uri, err)) != PAWL_OK)
+	if ((rc = pawl_store_acl_delete_tree(c->app->store, c->req->arena, uri, err)) != PAWL_OK)
 		return rc;
 	if (c->res->has_members || c->res->has_children)
-		return pawl_acl_delete_members(c->app->pg, c->req->arena, uri, err);
+		return pawl_store_delete_members(c->app->store, c->req->arena, uri, err);
 	return PAWL_OK;
 }

@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "resource/accounts.h"
-#include "store/acl.h"
+#include "store/store.h"
 #include "core/json.h"
 #include "core/json_patch.h"
 #include "resource/permissions.h"
@@ -19,10 +19,11 @@
 static enum pawl_err fetch(struct pawl_rctx *c, bool lock, struct pawl_object *obj, bool *live,
     struct pawl_error *err)
 {
+	struct pawl_store_item it = { .key = &c->key, .id = c->id, .lock = lock };
 	bool found = false;
 	enum pawl_err rc;
 
-	rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, lock, obj, &found, err);
+	rc = pawl_store_get(c->app->store, c->req->arena, &it, obj, &found, err);
 	*live = rc == PAWL_OK && found && !obj->deleted;
 	return rc;
 }
@@ -107,17 +108,16 @@ enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 static enum pawl_err store(struct pawl_rctx *c, json_object *data,
     struct pawl_object *out, struct pawl_error *err)
 {
+	struct pawl_store_item it = { .key = &c->key, .id = c->id };
 	size_t len;
-	long long floor;
-	const char *text;
 	enum pawl_err rc;
 
 	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK ||
-	    (rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
+	    (rc = pawl_resource_take_server_fields(c, data, &it.ts, err)) != PAWL_OK)
 		return rc;
-	if ((text = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
+	if ((it.data = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
 		return pawl_error_nomem(err);
-	return pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, text, floor, out, err);
+	return pawl_store_put(c->app->store, c->req->arena, &it, out, err);
 }
 
 enum pawl_err pawl_object_put(struct pawl_rctx *c, struct pawl_error *err)
@@ -251,7 +251,8 @@ enum pawl_err pawl_object_delete(struct pawl_rctx *c, struct pawl_error *err)
 	struct pawl_object old, tomb;
 	struct pawl_cascade cascade;
 	struct pawl_query q;
-	long long ts, floor = 0;
+	struct pawl_store_item it = { .key = &c->key, .id = c->id };
+	long long floor = 0;
 	enum pawl_err rc;
 	size_t i;
 
@@ -267,8 +268,8 @@ enum pawl_err pawl_object_delete(struct pawl_rctx *c, struct pawl_error *err)
 		    "last_modified", &floor, err)) != PAWL_OK)
 			return rc;
 	if ((rc = load_writable(c, &old, err)) != PAWL_OK ||
-	    (rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, floor, &ts, err)) != PAWL_OK ||
-	    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, c->id, ts, &tomb, err)) != PAWL_OK ||
+	    (rc = pawl_store_bump(c->app->store, c->req->arena, &c->key, floor, &it.ts, err)) != PAWL_OK ||
+	    (rc = pawl_store_remove(c->app->store, c->req->arena, &it, &tomb, err)) != PAWL_OK ||
 	    (rc = pawl_resource_forget(c, c->uri, &cascade, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, 200, &tomb, NULL);

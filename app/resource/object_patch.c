@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "resource/resource.h"
-#include "store/acl.h"
+#include "store/store.h"
 #include "core/json.h"
 #include "core/json_patch.h"
 #include "core/str.h"
@@ -94,7 +94,7 @@ static enum pawl_err apply_json_patch(struct pawl_rctx *c, json_object **current
 	if (c->req->json == NULL || !json_object_is_type(c->req->json, json_type_array))
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", NULL,
 		    "JSON Patch body must be an array of operations");
-	if (!c->res->per_user && (rc = pawl_acl_get(c->app->pg, c->req->arena, c->uri, &acl, err)) != PAWL_OK)
+	if (!c->res->per_user && (rc = pawl_store_acl_get(c->app->store, c->req->arena, c->uri, &acl, err)) != PAWL_OK)
 		return rc;
 	doc = pawl_json_own(c->req->arena, json_object_new_object());
 	before = pawl_json_own(c->req->arena, acl_as_sets(c, acl));

@@ -9,9 +9,8 @@
 
 #include "resource/accounts.h"
 #include "core/json.h"
-#include "store/list_query.h"
+#include "store/store.h"
 #include "core/log.h"
-#include "store/pg.h"
 #include "resource/permissions.h"
 #include "core/str.h"
 
@@ -132,6 +131,7 @@ enum pawl_err pawl_permissions_allowed(struct pawl_rctx *c, const struct pawl_re
 {
 	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
 	struct pawl_acl_grant *grants;
+	struct pawl_acl_ask ask;
 	size_t n;
 
 	*allowed = false;
@@ -149,7 +149,10 @@ enum pawl_err pawl_permissions_allowed(struct pawl_rctx *c, const struct pawl_re
 	n = pawl_permissions_grants(c->req->arena, c->app->resources, res, uri, perm, &grants);
 	if (n == 0)
 		return PAWL_OK;
-	return pawl_acl_check(c->app->pg, c->req->arena, principals, grants, n, allowed, err);
+	ask.principals = principals;
+	ask.grants = grants;
+	ask.n = n;
+	return pawl_store_acl_check(c->app->store, c->req->arena, &ask, allowed, err);
 }
 
 enum pawl_err pawl_permissions_deny(struct pawl_rctx *c, struct pawl_error *err)
@@ -232,21 +235,21 @@ enum pawl_err pawl_permissions_validate(const struct pawl_rctx *c, json_object *
 enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_object *perms,
     struct pawl_error *err)
 {
-	const char *writer = NULL;
+	struct pawl_acl_change ch = { .object_id = uri, .perms = perms, .fresh = c->fresh_id };
 
 	if (c->res->per_user)
 		return PAWL_OK;
 	if (c->app->cfg->explicit_permissions)
-		writer = c->req->user_id ? c->req->user_id : "system.Everyone";
+		ch.writer = c->req->user_id ? c->req->user_id : "system.Everyone";
 	/*
 	 * An account is writable by itself, whoever created it (Kinto): never by
 	 * an anonymous creator's system.Everyone. Administrators write every
 	 * account through account_write_principals.
 	 */
 	if (pawl_accounts_is(c->res) && c->id != NULL &&
-	    (writer = pawl_accounts_principal(c->req->arena, c->id)) == NULL)
+	    (ch.writer = pawl_accounts_principal(c->req->arena, c->id)) == NULL)
 		return pawl_error_nomem(err);
-	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, c->fresh_id, err);
+	return pawl_store_acl_replace(c->app->store, c->req->arena, &ch, err);
 }
 
 enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const char **acl,
@@ -260,7 +263,7 @@ enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const c
 	if (principals == NULL)
 		return pawl_error_nomem(err);
 	/* Kinto (API 1.11): the ACL is shown to those in the object's own `write` (groups too). */
-	return pawl_acl_get_for_writer(c->app->pg, c->req->arena, uri, principals, acl, err);
+	return pawl_store_acl_get_for_writer(c->app->store, c->req->arena, uri, principals, acl, err);
 }
 
 enum pawl_err pawl_permissions_created_acl(struct pawl_rctx *c, const char *uri,
@@ -291,7 +294,7 @@ enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm
 {
 	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
 	struct pawl_acl_grant *grants = NULL;
-	size_t n = 0;
+	struct pawl_acl_read r = { .key = &c->key, .id = c->id, .object_id = c->uri };
 	bool by_settings;
 	enum pawl_err rc;
 
@@ -300,11 +303,15 @@ enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm
 	by_settings = c->res->per_user ? c->req->user_id != NULL :
 	    settings_allow(c, c->res, perm, principals);
 	if (!by_settings && !c->res->per_user)
-		n = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri, perm, &grants);
-	rc = pawl_acl_read_object(c->app->pg, c->req->arena, &c->key, c->id, c->uri, principals,
-	    grants, n, obj, found, allowed, acl, err);
-	if (rc == PAWL_OK && by_settings)
-		*allowed = true;
+		r.ask.n = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri,
+		    perm, &grants);
+	r.ask.principals = principals;
+	r.ask.grants = grants;
+	rc = pawl_store_acl_read_object(c->app->store, c->req->arena, &r, err);
+	*obj = r.obj;
+	*found = r.found;
+	*allowed = r.allowed || (rc == PAWL_OK && by_settings);
+	*acl = r.acl != NULL ? r.acl : "{}";
 	if (c->res->per_user)
 		*acl = "{}";
 	return rc;
@@ -379,8 +386,7 @@ void pawl_permissions_filter(struct pawl_rctx *c, const char *perm, struct pawl_
 	bool reading = strcmp(perm, "read") == 0;
 
 	lr->acl_prefix = c->list_path;
-	lr->acl_perms = pawl_pg_text_array(c->req->arena, reading ? read_perms : write_perms,
-	    reading ? 2 : 1);
-	lr->acl_principals = pawl_acl_principals_param(c->req->arena,
-	    pawl_permissions_principals(c->req->arena, c->req->user_id));
+	lr->acl_perms = reading ? read_perms : write_perms;
+	lr->n_acl_perms = reading ? 2 : 1;
+	lr->acl_principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
 }

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 
-#include "store/acl.h"
+#include "store/store.h"
 #include "resource/resource.h"
 
 /*
@@ -53,7 +53,6 @@ enum pawl_err pawl_permissions_list_access(struct pawl_rctx *c, const char *perm
     struct pawl_error *err);
 
 /* Sets lr's ACL filter: objects of the list granting perm (or write) to the caller. */
-struct pawl_list_request;
 void pawl_permissions_filter(struct pawl_rctx *c, const char *perm, struct pawl_list_request *lr);
 
 /* The denial error for this caller (401 or 403). */

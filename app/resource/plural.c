@@ -9,7 +9,7 @@
 
 #include "core/clock.h"
 #include "core/json.h"
-#include "store/list_query.h"
+#include "store/store.h"
 #include "resource/permissions.h"
 #include "resource/resource.h"
 
@@ -202,8 +202,8 @@ static enum pawl_err fetch(struct pawl_rctx *c, struct listing *l, struct pawl_e
 	if (l->fetched)
 		return PAWL_OK;
 	rc = c->req->method_bit == PAWL_METHOD_HEAD ?
-	    pawl_list_query_count(c->app->pg, c->req->arena, &l->lr, &l->count, err) :
-	    pawl_list_query_fetch(c->app->pg, c->req->arena, &l->lr, &l->page, err);
+	    pawl_store_count(c->app->store, c->req->arena, &l->lr, &l->count, err) :
+	    pawl_store_fetch(c->app->store, c->req->arena, &l->lr, &l->page, err);
 	l->fetched = rc == PAWL_OK;
 	if (c->req->method_bit != PAWL_METHOD_HEAD)
 		l->count = (long long)l->page.n;
@@ -225,7 +225,7 @@ static enum pawl_err authorize(struct pawl_rctx *c, struct listing *l, bool full
 	enum pawl_err rc;
 
 	if (!full && l->q.token != NULL &&
-	    ((rc = pawl_list_query_count(c->app->pg, c->req->arena, &l->lr, &count, err)) != PAWL_OK ||
+	    ((rc = pawl_store_count(c->app->store, c->req->arena, &l->lr, &count, err)) != PAWL_OK ||
 	    (rc = deny_if_nothing(c, full, count, err)) != PAWL_OK))
 		return rc;
 	if (!full && l->q.token == NULL &&
@@ -270,7 +270,7 @@ enum pawl_err pawl_plural_get(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_permissions_filter(c, "read", &l.lr);
 	else if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
 		return rc;
-	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key,
+	if ((rc = pawl_store_list_timestamp(c->app->store, c->req->arena, &c->key,
 	    c->app->cfg->readonly, &ts, err)) != PAWL_OK ||
 	    (rc = authorize(c, &l, full, err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK)
@@ -308,8 +308,8 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 	json_object *data, *perms, *idv;
 	const char *acl;
 	struct pawl_object obj;
+	struct pawl_store_item it = { .key = &c->key, .lock = true };
 	bool found = false, not_modified, allowed = false;
-	long long floor;
 	size_t len;
 	enum pawl_err rc;
 
@@ -328,7 +328,8 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id",
 			    "Invalid object id");
 		c->id = pawl_arena_strdup(c->req->arena, json_object_get_string(idv));
-		rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, true, &obj, &found, err);
+		it.id = c->id;
+		rc = pawl_store_get(c->app->store, c->req->arena, &it, &obj, &found, err);
 		if (rc != PAWL_OK)
 			return rc;
 		found = found && !obj.deleted;
@@ -353,7 +354,7 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 	}
 	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK ||
-	    (rc = pawl_resource_take_server_fields(c, data, &floor, err)) != PAWL_OK)
+	    (rc = pawl_resource_take_server_fields(c, data, &it.ts, err)) != PAWL_OK)
 		return rc;
 	/*
 	 * The new object's ACL and its answer (read back, or known outright under
@@ -362,9 +363,12 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 	 */
 	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
-	    (rc = pawl_permissions_created_acl(c, c->uri, perms, &acl, err)) != PAWL_OK ||
-	    (rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id,
-	    data ? pawl_json_compact(c->req->arena, data, &len) : "{}", floor, &obj, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_created_acl(c, c->uri, perms, &acl, err)) != PAWL_OK)
+		return rc;
+	it.id = c->id;
+	if ((it.data = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
+		return pawl_error_nomem(err);
+	if ((rc = pawl_store_put(c->app->store, c->req->arena, &it, &obj, err)) != PAWL_OK ||
 	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, 201, &obj, acl);
@@ -391,7 +395,7 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	/* Only live objects are deleted, whatever the filters on last_modified. */
 	l.q.with_tombstones = false;
-	if ((rc = pawl_objects_list_timestamp(c->app->pg, c->req->arena, &c->key, false, &ts,
+	if ((rc = pawl_store_list_timestamp(c->app->store, c->req->arena, &c->key, false, &ts,
 	    err)) != PAWL_OK ||
 	    (rc = authorize(c, &l, full, err)) != PAWL_OK ||
 	    (rc = pawl_resource_list_preconditions(c, ts, &not_modified, err)) != PAWL_OK ||
@@ -403,12 +407,14 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 		return pawl_error_nomem(err);
 	for (i = 0; i < l.page.n; i++) {
 		const char *id = l.page.items[i].id;
+		struct pawl_store_item it = { .key = &c->key, .id = id };
 		struct pawl_object tomb;
 
-		if ((rc = pawl_objects_bump(c->app->pg, c->req->arena, &c->key, 0, &ts, err)) != PAWL_OK ||
-		    (rc = pawl_objects_delete(c->app->pg, c->req->arena, &c->key, id, ts, &tomb,
-		    err)) != PAWL_OK)
+		if ((rc = pawl_store_bump(c->app->store, c->req->arena, &c->key, 0, &it.ts,
+		    err)) != PAWL_OK ||
+		    (rc = pawl_store_remove(c->app->store, c->req->arena, &it, &tomb, err)) != PAWL_OK)
 			return rc;
+		ts = it.ts;
 		if ((rc = pawl_resource_forget(c, pawl_arena_printf(c->req->arena, "%s/%s",
 		    c->list_path, id), &cascades[i], err)) != PAWL_OK)
 			return rc;

@@ -11,7 +11,7 @@
 
 #include "core/context.h"
 #include "pawl/event.h"
-#include "store/objects.h"
+#include "store/store.h"
 #include "http/request.h"
 #include "core/resource_table.h"
 #include "http/response.h"
@@ -32,7 +32,7 @@ struct pawl_rctx {
 	const char *event_uri;
 	const struct pawl_matchdict *event_md;
 	/* pawl_resource_prefetch_parent's answer, read by pawl_resource_check_parent. */
-	struct pawl_pg_slot parent_slot;
+	struct pawl_store_check parent_check;
 	bool parent_prefetched;
 	/*
 	 * A creation under an id the server makes up: there is no "does it exist?"

@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "store/store.h"
 
 struct pawl_pg;
 
@@ -19,11 +20,7 @@ struct pawl_pg;
 #define PAWL_ACL_EXPANDED(n) "($" #n "::text[] || ARRAY(SELECT principal FROM user_principals " \
 	"WHERE user_id = ANY($" #n "::text[])))"
 
-/* A (object URI, permission) pair that would grant what is asked. */
-struct pawl_acl_grant {
-	const char *object_id;
-	const char *permission;
-};
+/* struct pawl_acl_grant: store/store.h. */
 
 /*
  * True when one of principals (NULL-terminated; groups are added from
@@ -53,8 +50,6 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
  * the n grants (allowed) and the object's ACL for its writers (as above).
  * *found is false when no row exists (tombstones are returned, deleted set).
  */
-struct pawl_object;
-struct pawl_list_key;
 enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, const char *id, const char *object_id,
     const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
@@ -71,12 +66,7 @@ enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
     const char *object_id, json_object *perms, const char *writer, bool fresh,
     struct pawl_error *err);
 
-/*
- * The ACL JSON pawl_acl_replace(fresh) leaves on a new object: perms plus
- * writer in "write", sorted, without duplicates -- what a read would return,
- * without the read. NULL on OOM.
- */
-const char *pawl_acl_fresh_json(struct pawl_arena *arena, json_object *perms, const char *writer);
+/* pawl_acl_fresh_json, what pawl_acl_replace(fresh) leaves: store/store.h. */
 
 /* Deletes the ACEs of object_id and of every object below it. */
 enum pawl_err pawl_acl_delete_tree(struct pawl_pg *pg, struct pawl_arena *arena,

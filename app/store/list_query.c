@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "store/acl.h"
 #include "store/list_query.h"
 #include "store/pg.h"
 #include "core/str.h"
@@ -180,8 +181,9 @@ static void put_where(struct sql *s, struct pawl_arena *arena, const struct pawl
 	if (live_only || q == NULL || !q->with_tombstones)
 		pawl_buf_puts(&s->text, " AND NOT deleted");
 	if (lr->acl_prefix != NULL) {
-		int prefix = bind(s, lr->acl_prefix), perms = bind(s, lr->acl_perms);
-		int who = bind(s, lr->acl_principals);
+		int prefix = bind(s, lr->acl_prefix);
+		int perms = bind(s, pawl_pg_text_array(arena, lr->acl_perms, lr->n_acl_perms));
+		int who = bind(s, pawl_acl_principals_param(arena, lr->acl_principals));
 
 		pawl_buf_printf(&s->text, " AND EXISTS (SELECT 1 FROM access_control_entries a "
 		    "WHERE a.object_id = $%d || '/' || objects.id AND a.permission = ANY($%d::text[]) "

@@ -11,29 +11,10 @@
 #include <stddef.h>
 
 #include "store/objects.h"
+#include "store/store.h"
 #include "query/query.h"
 
-struct pawl_list_page {
-	struct pawl_object *items;
-	size_t n;
-	bool more;  /* there are objects after the last one returned */
-};
-
-struct pawl_list_request {
-	const struct pawl_list_key *key;
-	const struct pawl_query *query;   /* filters, bounds, sort; NULL: none */
-	const struct pawl_token *after;   /* resume after this object; NULL: first page */
-	long long limit;                  /* page size (one more row is read to set `more`) */
-	bool lock;                        /* FOR UPDATE (list DELETE) */
-	/*
-	 * When set, only objects whose own URI (acl_prefix + "/" + id) grants one
-	 * of acl_perms (a text[] literal) to acl_principals (text[] literal) match:
-	 * the caller may not read (or write) the whole list.
-	 */
-	const char *acl_prefix;
-	const char *acl_perms;
-	const char *acl_principals;
-};
+/* struct pawl_list_request and pawl_list_page: store/store.h. */
 
 /* One page of the list, in the query's sort order. */
 enum pawl_err pawl_list_query_fetch(struct pawl_pg *pg, struct pawl_arena *arena,

@@ -12,22 +12,11 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "store/pg.h"
+#include "store/store.h"
 
 struct pawl_pg;
 
-/* A list: its parent's URI ("" for top level, or a user id) and its resource. */
-struct pawl_list_key {
-	const char *parent_id;
-	const char *resource_name;
-};
-
-/* An object as stored: data is the served JSON text (arena-owned). */
-struct pawl_object {
-	const char *id;
-	long long last_modified;
-	bool deleted;
-	const char *data;
-};
+/* struct pawl_list_key, pawl_object and pawl_cascade: store/store.h. */
 
 /*
  * Reads one object (tombstones included). *found false when absent. With
@@ -108,16 +97,6 @@ enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
 enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_key *key, const char *id, long long ts,
     struct pawl_object *out, struct pawl_error *err);
-
-/* What a cascade removed: per resource name, how many objects (names sorted). */
-#define PAWL_CASCADE_KINDS 8
-struct pawl_cascade {
-	size_t n;
-	struct {
-		const char *resource_name; /* arena-owned */
-		long long count;
-	} kinds[PAWL_CASCADE_KINDS];
-};
 
 /*
  * The cascade of a delete, in one statement: every live object below the

@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "store/pg_slot.h"
 
 struct pawl_pg;
 struct pg_result; /* libpq's PGresult, opaque outside app/store/ */
@@ -54,13 +55,7 @@ enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const c
 enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     int nparams, const char *const *params, struct pawl_error *err);
 
-/*
- * A deferred statement whose result is wanted later: slot->res is set once
- * the pipeline that carried it ran (NULL until then, and if it failed).
- */
-struct pawl_pg_slot {
-	struct pg_result *res;
-};
+/* A deferred statement whose result is wanted later, in slot (store/pg_slot.h). */
 enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err);
 
