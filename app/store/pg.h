@@ -71,8 +71,9 @@ enum pawl_err pawl_pg_flush(struct pawl_pg *pg, struct pawl_arena *arena, struct
 enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err);
 
 /*
- * Transaction helpers. BEGIN is deferred: it travels with the transaction's
- * first statement, and a transaction that sent nothing rolls back for free.
+ * Transaction primitives, for app/txn/ (a request's unit of work) and
+ * pawl_pg_transaction below. BEGIN is deferred: it travels with the
+ * transaction's first statement, and a transaction that sent nothing rolls back for free.
  * rollback never fails visibly (it logs). When the connection dies after
  * the COMMIT was sent, commit asks PostgreSQL (reconnecting, for up to a few
  * seconds) whether the transaction committed, and returns PAWL_OK if it did:
