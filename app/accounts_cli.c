@@ -21,6 +21,7 @@
 #include "store/objects.h"
 #include "store/pg.h"
 #include "resource/resource.h"
+#include "txn/txn.h"
 
 #define PASSWORD_MAX 1024
 
@@ -103,6 +104,7 @@ int pawl_accounts_cli_run(const struct pawl_config *cfg, const char *verb, const
 	char password[PASSWORD_MAX] = "", hash[256] = "";
 	struct pawl_arena *arena = NULL;
 	struct pawl_pg *pg = NULL;
+	struct pawl_txn txn;
 	struct pawl_error err;
 	int status = 1;
 
@@ -128,13 +130,15 @@ int pawl_accounts_cli_run(const struct pawl_config *cfg, const char *verb, const
 		pawl_error_nomem(&err);
 		goto out;
 	}
-	if (pawl_pg_connect(pg, true, &err) != PAWL_OK || pawl_pg_begin(pg, arena, &err) != PAWL_OK)
+	/* No listeners: an account changed from the command line sends no event. */
+	pawl_txn_init(&txn, arena, &(struct pawl_txn_env){ .pg = pg, .relay_wake_fd = -1 });
+	if (pawl_pg_connect(pg, true, &err) != PAWL_OK || pawl_txn_begin(&txn, &err) != PAWL_OK)
 		goto out;
 	if (apply(pg, arena, verb, id, hash, &err) != PAWL_OK) {
-		pawl_pg_rollback(pg, arena);
+		pawl_txn_abort(&txn);
 		goto out;
 	}
-	if (pawl_pg_commit(pg, arena, &err) != PAWL_OK)
+	if (pawl_txn_commit(&txn, &err) != PAWL_OK)
 		goto out;
 	printf("account:%s %s\n", id, strcmp(verb, "create") == 0 ? "created" :
 	    strcmp(verb, "delete") == 0 ? "deleted" : "password changed");

@@ -11,16 +11,14 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "events/stage.h"
 #include "http/fcgi.h"
-#include "events/listener_set.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/pg.h"
 #include "http/pipeline.h"
-#include "events/relay.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "txn/txn.h"
 #include "worker.h"
 
 #define ARENA_BLOCK (64 * 1024)
@@ -115,12 +113,13 @@ static void fault_kill_after_commit(const char *path)
 }
 #endif
 
-static void handle(struct pawl_app *app, struct pawl_request *req, struct pawl_response *resp)
+static void handle(struct pawl_app *app, struct pawl_request *req, struct pawl_response *resp,
+    struct pawl_txn *txn)
 {
 #ifdef PAWL_FAULT_INJECTION
 	fault_arm(app, req->raw_path);
 #endif
-	pawl_pipeline_handle(app, req, resp);
+	pawl_pipeline_handle(app, req, resp, txn);
 }
 
 static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_arena *arena,
@@ -131,7 +130,13 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	struct pawl_error err;
 	struct pawl_log_summary sum;
 	long long start = pawl_clock_mono_ns();
+	struct pawl_txn txn;
+	const struct pawl_txn_env env = {
+		.pg = app->pg, .listeners = app->listeners, .subscribers = app->subscribers,
+		.relay_wake_fd = relay_wake_fd,
+	};
 
+	pawl_txn_init(&txn, arena, &env);
 	pawl_error_clear(&err);
 	pawl_response_init(&resp, arena);
 	if (pawl_request_init(&req, arena, pawl_fcgi_params(fcgi), &err) != PAWL_OK ||
@@ -139,7 +144,7 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	    &req.body_len, &err) != PAWL_OK)
 		pawl_pipeline_error(app, &req, &resp, &err);
 	else
-		handle(app, &req, &resp);
+		handle(app, &req, &resp, &txn);
 	pawl_fcgi_send(fcgi, &resp);
 	memset(&sum, 0, sizeof(sum));
 	/* Copies: the params they point into are freed by finish. */
@@ -153,21 +158,12 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	/* Finishing frees the params: everything read from them is read above. */
 	pawl_fcgi_finish(fcgi);
 	pawl_log_request(&sum);
-	/* After COMMIT and after the response: subscribers, then the outbox's delivery. */
-	if (req.stage != NULL && pawl_stage_seal(req.stage, &err) == PAWL_OK &&
-	    pawl_stage_count(req.stage) > 0) {
 #ifdef PAWL_FAULT_INJECTION
+	if (pawl_txn_has_events(&txn))
 		fault_kill_after_commit(sum.path);
 #endif
-		pawl_subscribers_dispatch(app->subscribers, req.stage);
-		/* Reads wrote no outbox rows in a transaction: they get theirs now. */
-		if (pawl_listener_set_stage_outbox(app->listeners, app->pg, arena, req.stage, &err) != PAWL_OK)
-			pawl_log_warn("read events not queued: %s", err.message);
-		if (relay_wake_fd >= 0)
-			pawl_relay_wake(app->listeners, req.stage, relay_wake_fd);
-		else
-			pawl_relay_after_commit(app->listeners, app->pg, arena, req.stage);
-	}
+	/* After COMMIT and after the response: subscribers, then the outbox's delivery. */
+	pawl_txn_publish(&txn);
 }
 
 /* Tells the supervisor (ready_fd, the write end of its pipe) that this worker can serve. */

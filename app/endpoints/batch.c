@@ -10,12 +10,10 @@
 
 #include "endpoints/batch.h"
 #include "http/router.h"
-#include "events/stage.h"
 #include "core/json.h"
-#include "events/listener_set.h"
 #include "core/log.h"
-#include "store/pg.h"
 #include "store/objects.h"
+#include "txn/txn.h"
 #include "http/pipeline.h"
 #include "resource/resource.h"
 #include "core/str.h"
@@ -177,10 +175,18 @@ static enum pawl_err check_header_values(const struct pawl_batch_request *spec,
 	return PAWL_OK;
 }
 
-static void run_sub(struct pawl_app *app, struct pawl_request *parent,
-    const struct pawl_batch_request *spec, const char *uri, const char *body, size_t body_len,
-    struct sub *s)
+/* Where sub-requests run: the batch's request and its unit of work, shared by all. */
+struct batch_ctx {
+	struct pawl_app *app;
+	struct pawl_request *req;
+	struct pawl_txn *txn;
+};
+
+static void run_sub(const struct batch_ctx *b, const struct pawl_batch_request *spec,
+    const char *uri, const char *body, size_t body_len, struct sub *s)
 {
+	struct pawl_app *app = b->app;
+	struct pawl_request *parent = b->req;
 	struct pawl_arena *arena = parent->arena;
 	char **params = uri ? pawl_batch_params(arena, parent->params, spec, uri, body != NULL) : NULL;
 	struct pawl_error err;
@@ -198,39 +204,32 @@ static void run_sub(struct pawl_app *app, struct pawl_request *parent,
 	    check_header_values(spec, &err) == PAWL_OK) {
 		s->req.body = body;
 		s->req.body_len = body_len;
-		s->req.in_txn = true;
-		s->req.stage = parent->stage;
-		pawl_pipeline_handle(app, &s->req, &s->resp);
+		pawl_pipeline_handle(app, &s->req, &s->resp, b->txn);
 		return;
 	}
 	pawl_pipeline_error(app, &s->req, &s->resp, &err);
 }
 
 /* Runs spec, following one redirect (a trailing slash, a missing /v1) as Kinto does. */
-static void run_spec(struct pawl_app *app, struct pawl_request *parent,
-    const struct pawl_batch_request *spec, struct sub *s)
+static void run_spec(const struct batch_ctx *b, const struct pawl_batch_request *spec,
+    struct sub *s)
 {
+	struct pawl_request *parent = b->req;
 	const char *body = NULL, *location;
 	size_t body_len = 0;
 
 	/* No URI: run_sub answers 500 (out of memory) for the sub-request. */
 	if (spec->body != NULL && (body = pawl_json_compact(parent->arena, spec->body,
 	    &body_len)) == NULL) {
-		run_sub(app, parent, spec, NULL, NULL, 0, s);
+		run_sub(b, spec, NULL, NULL, 0, s);
 		return;
 	}
-	run_sub(app, parent, spec, pawl_batch_uri(parent->arena, spec->path, spec->path_len),
-	    body, body_len, s);
+	run_sub(b, spec, pawl_batch_uri(parent->arena, spec->path, spec->path_len), body,
+	    body_len, s);
 	location = s->resp.status >= 300 && s->resp.status < 400 ?
 	    pawl_response_get_header(&s->resp, "Location") : NULL;
 	if (location != NULL && location[0] == '/')
-		run_sub(app, parent, spec, location, body, body_len, s);
-}
-
-static enum pawl_err sql(struct pawl_app *app, struct pawl_request *req, const char *text,
-    struct pawl_error *err)
-{
-	return pawl_pg_exec(app->pg, req->arena, text, 0, NULL, 0, NULL, err);
+		run_sub(b, spec, location, body, body_len, s);
 }
 
 /*
@@ -239,25 +238,21 @@ static enum pawl_err sql(struct pawl_app *app, struct pawl_request *req, const c
  * 5xx is left for the caller (the whole batch fails). Errors here are the
  * savepoint commands' own.
  */
-static enum pawl_err run_one(struct pawl_app *app, struct pawl_request *req,
-    const struct pawl_batch_request *spec, struct sub *s, bool *doomed, struct pawl_error *err)
+static enum pawl_err run_one(const struct batch_ctx *b, const struct pawl_batch_request *spec,
+    struct sub *s, bool *doomed, struct pawl_error *err)
 {
-	size_t mark = pawl_stage_mark(req->stage);
 	enum pawl_err rc;
 
-	if ((rc = sql(app, req, "SAVEPOINT pawl_batch", err)) != PAWL_OK)
+	if ((rc = pawl_txn_savepoint(b->txn, err)) != PAWL_OK)
 		return rc;
-	run_spec(app, req, spec, s);
+	run_spec(b, spec, s);
 	if (s->resp.status >= 500)
 		return PAWL_OK;
 	if (s->resp.status < 400)
-		return sql(app, req, "RELEASE SAVEPOINT pawl_batch", err);
-	pawl_stage_rewind(req->stage, mark);
+		return pawl_txn_release(b->txn, err);
 	if (s->resp.status == 409)
 		*doomed = true;
-	if ((rc = sql(app, req, "ROLLBACK TO SAVEPOINT pawl_batch", err)) != PAWL_OK)
-		return rc;
-	return sql(app, req, "RELEASE SAVEPOINT pawl_batch", err);
+	return pawl_txn_rollback_to(b->txn, err);
 }
 
 /* {"path", "status", "headers", "body"} of one sub-response, Kinto's build_response. */
@@ -302,46 +297,26 @@ static void answer_failure(struct pawl_response *resp, const struct sub *s)
 	pawl_response_error(resp, &e);
 }
 
-/* After the last sub-request: COMMIT with the outbox rows. */
-static enum pawl_err finish(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_error *err)
-{
-	enum pawl_err rc;
-
-	if ((rc = pawl_stage_seal(req->stage, err)) != PAWL_OK ||
-	    (rc = pawl_listener_set_stage_outbox(app->listeners, app->pg, req->arena, req->stage,
-	    err)) != PAWL_OK) {
-		pawl_pg_rollback(app->pg, req->arena);
-		pawl_stage_clear(req->stage);
-		return rc;
-	}
-	/* A failed COMMIT has rolled back already. */
-	if ((rc = pawl_pg_commit(app->pg, req->arena, err)) != PAWL_OK)
-		pawl_stage_clear(req->stage);
-	return rc;
-}
-
 /*
  * Runs every sub-request into out. *failed is the sub-request that ends the
  * batch, if any: a 5xx, or a 409 that doomed the transaction (*doomed).
  */
-static enum pawl_err run_all(struct pawl_app *app, struct pawl_request *req,
-    const struct pawl_batch *batch, struct pawl_buf *out, struct sub *failed, bool *doomed,
-    struct pawl_error *err)
+static enum pawl_err run_all(const struct batch_ctx *b, const struct pawl_batch *batch,
+    struct pawl_buf *out, struct sub *failed, bool *doomed, struct pawl_error *err)
 {
 	struct sub s;
 	size_t i;
 	enum pawl_err rc;
 
 	for (i = 0; i < batch->n; i++) {
-		if ((rc = run_one(app, req, &batch->requests[i], &s, doomed, err)) != PAWL_OK)
+		if ((rc = run_one(b, &batch->requests[i], &s, doomed, err)) != PAWL_OK)
 			return rc;
 		if (s.resp.status >= 500 || *doomed) {
 			*failed = s;
 			return PAWL_OK;
 		}
 		pawl_buf_puts(out, i ? "," : "");
-		put_response(out, req->arena, &s);
+		put_response(out, b->req->arena, &s);
 	}
 	return out->failed ? pawl_error_nomem(err) : PAWL_OK;
 }
@@ -388,33 +363,31 @@ static enum pawl_err lock_up_front(struct pawl_app *app, struct pawl_request *re
  * the transaction back (a deadlock, a serialization failure: *doomed). Either
  * way nothing is committed and nothing is published.
  */
-static enum pawl_err attempt(struct pawl_app *app, struct pawl_request *req,
-    const struct pawl_batch *batch, struct pawl_buf *out, struct sub *failed, bool *doomed,
-    struct pawl_error *err)
+static enum pawl_err attempt(const struct batch_ctx *b, const struct pawl_batch *batch,
+    struct pawl_buf *out, struct sub *failed, bool *doomed, struct pawl_error *err)
 {
 	enum pawl_err rc;
 
 	*doomed = false;
 	failed->resp.status = 0;
-	if ((rc = pawl_pg_begin(app->pg, req->arena, err)) != PAWL_OK)
+	if ((rc = pawl_txn_begin(b->txn, err)) != PAWL_OK)
 		return rc;
-	if ((rc = lock_up_front(app, req, batch, err)) != PAWL_OK) {
-		pawl_pg_rollback(app->pg, req->arena);
+	if ((rc = lock_up_front(b->app, b->req, batch, err)) != PAWL_OK) {
+		pawl_txn_abort(b->txn);
 		return rc;
 	}
-	pawl_buf_init(out, req->arena);
+	pawl_buf_init(out, b->req->arena);
 	pawl_buf_puts(out, "{\"responses\":[");
-	rc = run_all(app, req, batch, out, failed, doomed, err);
-	if (rc != PAWL_OK || failed->resp.status != 0) {
-		pawl_pg_rollback(app->pg, req->arena);
-		pawl_stage_clear(req->stage);
-	}
+	rc = run_all(b, batch, out, failed, doomed, err);
+	if (rc != PAWL_OK || failed->resp.status != 0)
+		pawl_txn_abort(b->txn);
 	return rc;
 }
 
 enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err)
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
+	const struct batch_ctx b = { app, req, txn };
 	struct pawl_batch batch;
 	struct pawl_buf out;
 	struct sub failed;
@@ -423,7 +396,7 @@ enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
 	enum pawl_err rc;
 
 	/* By route, after decoding: however the path was spelled, a batch never nests. */
-	if (req->in_txn)
+	if (pawl_txn_active(txn))
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "requests",
 		    "Recursive call on /batch endpoint is forbidden.");
 	rc = pawl_batch_schema_parse(req->arena, req->json, req->body != NULL,
@@ -434,15 +407,13 @@ enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
 		pawl_response_raw(resp, 200, "{\"responses\":[]}");
 		return PAWL_OK;
 	}
-	if (req->stage == NULL && (req->stage = pawl_stage_new(req->arena)) == NULL)
-		return pawl_error_nomem(err);
 	/*
 	 * A transaction PostgreSQL rolled back to break a deadlock or a
 	 * serialization conflict is run again from the start, a few times: it
 	 * committed nothing, so nothing is repeated twice.
 	 */
 	for (tries = 1;; tries++) {
-		if ((rc = attempt(app, req, &batch, &out, &failed, &doomed, err)) != PAWL_OK)
+		if ((rc = attempt(&b, &batch, &out, &failed, &doomed, err)) != PAWL_OK)
 			return rc;
 		if (!doomed || tries == PAWL_BATCH_ATTEMPTS)
 			break;
@@ -453,7 +424,8 @@ enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
 		answer_failure(resp, &failed);
 		return PAWL_OK;
 	}
-	if ((rc = finish(app, req, err)) != PAWL_OK)
+	/* COMMIT with the outbox rows; the events wait for the response. */
+	if ((rc = pawl_txn_commit(txn, err)) != PAWL_OK)
 		return rc;
 	pawl_buf_puts(&out, "]}");
 	resp->status = 200;

@@ -77,7 +77,7 @@ char **pawl_batch_params(struct pawl_arena *arena, char *const *parent,
 
 /*
  * The PAWL_ROUTE_BATCH handler. Runs the sub-requests in request order in
- * one transaction (a SAVEPOINT each), with req->stage as their shared stage:
+ * one transaction of txn (a savepoint each), sharing its stage:
  * a 4xx sub-response is rolled back to its savepoint with its staged events
  * and kept in the list; a 409 (PostgreSQL rolled the transaction back: a
  * deadlock, a serialization failure) runs the whole batch again, up to
@@ -89,7 +89,8 @@ char **pawl_batch_params(struct pawl_arena *arena, char *const *parent,
  */
 #define PAWL_BATCH_ATTEMPTS 3
 
+struct pawl_txn;
 enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err);
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err);
 
 #endif

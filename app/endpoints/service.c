@@ -64,7 +64,7 @@ static json_object *capabilities(const struct pawl_config *cfg)
 }
 
 enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err)
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
 	const struct pawl_config *cfg = app->cfg;
 	json_object *o = pawl_json_own(req->arena, json_object_new_object());
@@ -162,7 +162,7 @@ static void add_outbox(struct pawl_app *app, struct pawl_arena *arena, json_obje
 }
 
 enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err)
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
 	long long deadline = pawl_clock_mono_ms() + (long long)app->cfg->heartbeat_timeout_seconds * 1000;
 	json_object *o = pawl_json_own(req->arena, json_object_new_object());
@@ -182,14 +182,14 @@ enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *
 }
 
 enum pawl_err pawl_service_lbheartbeat(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err)
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
 	pawl_response_raw(resp, 200, "{}");
 	return PAWL_OK;
 }
 
 enum pawl_err pawl_service_version(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err)
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
 	pawl_response_raw(resp, 200, app->version_json);
 	return PAWL_OK;

@@ -78,50 +78,62 @@ static enum pawl_err push(struct pawl_redis *redis, const char *listname,
 	return pawl_redis_append(redis, listname, lists, order, payloads, n, &appended, err);
 }
 
-static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listname,
-    struct pawl_pg *pg, struct pawl_arena *arena, const char *listener, const char *list_key,
-    const char *snapshot, int limit, struct pawl_outbox_batch *b, struct pawl_error *err)
+/* One delivery transaction's work: take rows under the list lock, push them. */
+struct delivery {
+	struct pawl_pg *pg;
+	struct pawl_arena *arena;
+	struct pawl_redis *redis;   /* one listener's (pawl_relay_deliver) */
+	const char *listname;
+	const char *listener;
+	const char *list_key;
+	const struct pawl_listener_set *ls; /* every listener's (relay_pass) */
+	const char **names;
+	size_t n_names;
+	const char *snapshot;
+	int limit;
+	struct pawl_outbox_batch b;
+};
+
+static enum pawl_err take_and_push(void *ctx, struct pawl_error *err)
 {
+	struct delivery *d = ctx;
+	struct pawl_outbox_batch *b = &d->b;
 	enum pawl_err rc;
 
-	if ((rc = pawl_pg_begin(pg, arena, err)) != PAWL_OK)
+	if ((rc = pawl_outbox_take(d->pg, d->arena, d->listener, d->list_key, d->snapshot,
+	    d->limit, b, err)) != PAWL_OK || b->n == 0)
 		return rc;
-	if ((rc = pawl_outbox_take(pg, arena, listener, list_key, snapshot, limit, b,
-	    err)) != PAWL_OK ||
-	    (b->n > 0 && (rc = push(redis, listname, arena, b->list_keys, b->ids, b->payloads, b->n,
-	    err)) != PAWL_OK)) {
-		pawl_pg_rollback(pg, arena);
-		return rc;
-	}
-	/* Losing this DELETE in a crash only pushes the rows again (at least once). */
-	return pawl_pg_commit_nowait(pg, arena, err);
+	return push(d->redis, d->listname, d->arena, b->list_keys, b->ids, b->payloads, b->n, err);
+}
+
+/* Losing a delivery's DELETE in a crash only pushes the rows again (at least once). */
+static enum pawl_err deliver_batch(struct delivery *d, struct pawl_error *err)
+{
+	return pawl_pg_transaction(d->pg, d->arena, PAWL_PG_TXN_NOWAIT, take_and_push, d, err);
 }
 
 enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
     bool *busy, struct pawl_error *err)
 {
-	const char *listname = NULL;
-	struct pawl_redis *redis = pawl_listener_set_redis(ls, listener, &listname);
-	struct pawl_outbox_batch b;
-	const int limit = 500;
+	struct delivery d = { .pg = pg, .arena = arena, .listener = listener,
+	    .list_key = list_key, .snapshot = snapshot, .limit = 500 };
 	enum pawl_err rc;
 
 	*busy = false;
-	if (redis == NULL) {
+	d.redis = pawl_listener_set_redis(ls, listener, &d.listname);
+	if (d.redis == NULL) {
 		/* Rows of a listener that is no longer configured wait, visibly, in the heartbeat. */
 		return PAWL_OK;
 	}
 	do {
-		rc = deliver_batch(redis, listname, pg, arena, listener, list_key, snapshot, limit, &b,
-		    err);
-		if (rc != PAWL_OK)
+		if ((rc = deliver_batch(&d, err)) != PAWL_OK)
 			return rc;
-		if (!b.locked) {
+		if (!d.b.locked) {
 			*busy = true;
 			return PAWL_OK;
 		}
-	} while (b.n == (size_t)limit);
+	} while (d.b.n == (size_t)d.limit);
 	return PAWL_OK;
 }
 
@@ -248,6 +260,17 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 	return PAWL_OK;
 }
 
+static enum pawl_err take_and_push_all(void *ctx, struct pawl_error *err)
+{
+	struct delivery *d = ctx;
+	enum pawl_err rc;
+
+	if ((rc = pawl_outbox_take_all(d->pg, d->arena, d->names, d->n_names, d->snapshot, d->limit,
+	    &d->b, err)) != PAWL_OK)
+		return rc;
+	return push_all(d->ls, d->arena, d->names, d->n_names, &d->b, err);
+}
+
 /*
  * One pass: a barrier, then batches of every list's ready rows, each batch
  * taken, pushed and acknowledged in one transaction. False when something
@@ -256,16 +279,16 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, bool woken, long *taken)
 {
-	struct pawl_outbox_batch b;
+	struct delivery d = { .pg = pg, .arena = arena, .ls = ls, .limit = 1000 };
 	struct pawl_error err;
-	const char *snapshot = NULL;
 	const char **names;
 	size_t n_names = 0;
-	const int limit = 1000;
 
 	names = pawl_listener_set_durable_names(ls, arena, &n_names);
 	if (names == NULL || n_names == 0)
 		return names != NULL;
+	d.names = names;
+	d.n_names = n_names;
 	/* A poll finds nothing as a rule: no barrier (a WAL write and a flush) for nothing. */
 	if (!woken) {
 		bool any;
@@ -275,20 +298,14 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 		if (!any)
 			return true;
 	}
-	if (pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK)
+	if (pawl_outbox_barrier(pg, arena, &d.snapshot, &err) != PAWL_OK)
 		goto failed;
 	do {
-		if (pawl_pg_begin(pg, arena, &err) != PAWL_OK)
+		if (pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push_all, &d,
+		    &err) != PAWL_OK)
 			goto failed;
-		if (pawl_outbox_take_all(pg, arena, names, n_names, snapshot, limit, &b, &err) != PAWL_OK ||
-		    push_all(ls, arena, names, n_names, &b, &err) != PAWL_OK) {
-			pawl_pg_rollback(pg, arena);
-			goto failed;
-		}
-		if (pawl_pg_commit_nowait(pg, arena, &err) != PAWL_OK)
-			goto failed;
-		*taken += (long)b.n;
-	} while (b.n == (size_t)limit && !relay_stop);
+		*taken += (long)d.b.n;
+	} while (d.b.n == (size_t)d.limit && !relay_stop);
 	return true;
 failed:
 	pawl_log_warn("relay: delivery failed, will retry: %s", err.message);

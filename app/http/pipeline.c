@@ -105,7 +105,7 @@ static enum pawl_err redirect(struct pawl_request *req, struct pawl_response *re
 }
 
 void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp)
+    struct pawl_response *resp, struct pawl_txn *txn)
 {
 	struct pawl_error err;
 	pawl_handler_fn *fn;
@@ -137,7 +137,7 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
 		    "The resource you are looking for could not be found.");
 		goto fail;
 	}
-	if (fn(app, req, resp, &err) != PAWL_OK)
+	if (fn(app, req, resp, txn, &err) != PAWL_OK)
 		goto fail;
 done:
 	common_headers(app, req, resp);

@@ -10,9 +10,14 @@
 #include "http/request.h"
 #include "http/response.h"
 
-/* A handler: fills resp, or returns an error the pipeline turns into a response. */
+struct pawl_txn; /* the request's unit of work (txn/): passed through, never opened here */
+
+/*
+ * A handler: fills resp, or returns an error the pipeline turns into a
+ * response. Writes go through txn, whose events wait for the response.
+ */
 typedef enum pawl_err pawl_handler_fn(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err);
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err);
 
 /* The `account` policy: the principal Authorization proves, or NULL. */
 typedef const char *pawl_identify_fn(struct pawl_app *app, struct pawl_arena *arena,
@@ -27,9 +32,9 @@ struct pawl_dispatch {
 	pawl_identify_fn *account;                  /* NULL: the `account` policy is not built in */
 };
 
-/* Handles req completely, filling resp. */
+/* Handles req completely, filling resp; the handler runs its work in txn. */
 void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp);
+    struct pawl_response *resp, struct pawl_txn *txn);
 
 /* Turns err into resp with the common headers (e.g. a 413 found while reading). */
 void pawl_pipeline_error(struct pawl_app *app, struct pawl_request *req,

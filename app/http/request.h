@@ -15,8 +15,6 @@
 #include "core/err.h"
 #include "core/route.h"
 
-struct pawl_stage;
-
 struct pawl_request {
 	struct pawl_arena *arena;
 	char *const *params;      /* "NAME=VALUE", NULL-terminated (FastCGI envp) */
@@ -29,12 +27,6 @@ struct pawl_request {
 	json_object *json;        /* the parsed body, when there was one */
 	struct pawl_match match;  /* filled by the router */
 	const char *user_id;      /* prefixed user id, NULL when anonymous */
-	struct pawl_stage *stage; /* events of this request's transaction, or NULL */
-	/*
-	 * Set on a batch's sub-requests: the batch owns the transaction (BEGIN,
-	 * savepoints, COMMIT) and the stage; handlers only run their statements.
-	 */
-	bool in_txn;
 };
 
 /*

@@ -7,11 +7,8 @@
 #include <string.h>
 
 #include "http/auth.h"
-#include "events/stage.h"
-#include "events/listener_set.h"
 #include "resource/permissions.h"
-#include "store/personal.h"
-#include "events/relay.h"
+#include "store/store.h"
 #include "resource/resource.h"
 
 const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_config *cfg,
@@ -34,9 +31,9 @@ const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_c
  */
 static enum pawl_err check_owner(struct pawl_rctx *c, struct pawl_error *err)
 {
+	const struct pawl_personal_ref ref = { c->id, c->uri, c->req->user_id };
 	bool mine = false;
-	enum pawl_err rc = pawl_personal_check(c->app->pg, c->req->arena, c->id, c->uri,
-	    c->req->user_id, &mine, err);
+	enum pawl_err rc = pawl_store_personal_check(c->app->store, c->req->arena, &ref, &mine, err);
 
 	if (rc != PAWL_OK || mine)
 		return rc;
@@ -52,36 +49,37 @@ static bool is_bucket(const struct pawl_rctx *c)
 /* Creates the object of c if it is absent (an implicit PUT with an empty body). */
 static enum pawl_err create_if_absent(struct pawl_rctx *c, struct pawl_error *err)
 {
+	const struct pawl_store_item locked = { .key = &c->key, .id = c->id, .lock = true };
+	const struct pawl_store_item empty = { .key = &c->key, .id = c->id, .data = "{}" };
+	const struct pawl_personal_ref ref = { c->id, c->uri, c->req->user_id };
 	struct pawl_object obj;
 	bool found = false;
 	enum pawl_err rc;
 
-	rc = pawl_objects_get(c->app->pg, c->req->arena, &c->key, c->id, true, &obj, &found, err);
+	rc = pawl_store_get(c->app->store, c->req->arena, &locked, &obj, &found, err);
 	if (rc != PAWL_OK)
 		return rc;
 	if (found && !obj.deleted)
 		return is_bucket(c) ? check_owner(c, err) : PAWL_OK;
-	if ((rc = pawl_objects_put(c->app->pg, c->req->arena, &c->key, c->id, "{}", 0, &obj,
-	    err)) != PAWL_OK ||
+	if ((rc = pawl_store_put(c->app->store, c->req->arena, &empty, &obj, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_store(c, c->uri, NULL, err)) != PAWL_OK ||
-	    (is_bucket(c) && (rc = pawl_personal_mark(c->app->pg, c->req->arena, c->id,
-	    c->req->user_id, err)) != PAWL_OK))
+	    (is_bucket(c) && (rc = pawl_store_personal_mark(c->app->store, c->req->arena, &ref,
+	    err)) != PAWL_OK))
 		return rc;
 	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
 }
 
-/* Ensures one object exists, in its own transaction unless inside a batch's. */
-static enum pawl_err ensure(struct pawl_app *app, struct pawl_request *req,
-    const struct pawl_resource *res, const char *parent_uri, const char *id,
-    struct pawl_matchdict *md, struct pawl_error *err)
+/*
+ * Ensures one object exists: a write of its own, committed before the
+ * request's (inside a batch a savepoint of the batch's transaction). Its
+ * events are published after the response, like every write's.
+ */
+static enum pawl_err ensure(const struct pawl_rctx *base, const struct pawl_resource *res,
+    const char *parent_uri, const char *id, struct pawl_matchdict *md, struct pawl_error *err)
 {
-	struct pawl_stage *outer = req->stage;
-	struct pawl_rctx c;
-	enum pawl_err rc;
+	struct pawl_request *req = base->req;
+	struct pawl_rctx c = *base;
 
-	memset(&c, 0, sizeof(c));
-	c.app = app;
-	c.req = req;
 	c.res = res;
 	c.id = id;
 	c.parent_uri = parent_uri;
@@ -94,17 +92,7 @@ static enum pawl_err ensure(struct pawl_app *app, struct pawl_request *req,
 	c.event_md = md;
 	if (c.list_path == NULL || c.uri == NULL)
 		return pawl_error_nomem(err);
-	if (req->in_txn)
-		return create_if_absent(&c, err);
-	/* Its own commit, so its own stage: published right away, never lost. */
-	req->stage = NULL;
-	rc = pawl_resource_write(&c, create_if_absent, err);
-	if (rc == PAWL_OK && req->stage != NULL && pawl_stage_seal(req->stage, err) == PAWL_OK) {
-		pawl_subscribers_dispatch(app->subscribers, req->stage);
-		pawl_relay_after_commit(app->listeners, app->pg, req->arena, req->stage);
-	}
-	req->stage = outer;
-	return rc;
+	return pawl_resource_write(&c, create_if_absent, err);
 }
 
 /* The matchdict value that names the bucket in this route, or NULL. */
@@ -126,10 +114,11 @@ static size_t bucket_slot(const struct pawl_request *req, bool *found)
 }
 
 enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_error *err)
+    struct pawl_txn *txn, struct pawl_error *err)
 {
 	const struct pawl_resource *bucket = pawl_resource_table_find(app->resources, "bucket");
 	const struct pawl_resource *collection = pawl_resource_table_find(app->resources, "collection");
+	const struct pawl_rctx base = { .app = app, .req = req, .txn = txn };
 	const char *bid, *cid, *path;
 	struct pawl_matchdict *md;
 	bool found;
@@ -150,7 +139,7 @@ enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_reques
 	md[0].kv[0].name = "id";
 	md[0].kv[0].value = bid;
 	md[0].n = 1;
-	if ((rc = ensure(app, req, bucket, "", bid, &md[0], err)) != PAWL_OK)
+	if ((rc = ensure(&base, bucket, "", bid, &md[0], err)) != PAWL_OK)
 		return rc;
 	/* The collection named in the URL too, except when the request is its own PUT (Kinto). */
 	cid = pawl_matchdict_get(&req->match.md, "collection_id");
@@ -164,6 +153,6 @@ enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_reques
 	md[1].kv[1].name = "id";
 	md[1].kv[1].value = cid;
 	md[1].n = 2;
-	return ensure(app, req, collection, pawl_arena_printf(req->arena, "/buckets/%s", bid), cid,
+	return ensure(&base, collection, pawl_arena_printf(req->arena, "/buckets/%s", bid), cid,
 	    &md[1], err);
 }

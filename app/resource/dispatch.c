@@ -67,7 +67,7 @@ static void strip_answer(struct pawl_rctx *c, enum pawl_err rc, struct pawl_erro
 }
 
 enum pawl_err pawl_resource_handle(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err)
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
 	const struct handler *h;
 	struct pawl_rctx c;
@@ -77,10 +77,11 @@ enum pawl_err pawl_resource_handle(struct pawl_app *app, struct pawl_request *re
 	c.app = app;
 	c.req = req;
 	c.resp = resp;
+	c.txn = txn;
 	c.res = req->match.route->resource;
 	if ((h = handler_of(req->match.route->kind, req->method_bit)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
-	if ((rc = pawl_default_bucket_apply(app, req, err)) != PAWL_OK ||
+	if ((rc = pawl_default_bucket_apply(app, req, txn, err)) != PAWL_OK ||
 	    (rc = pawl_resource_context_init(&c, err)) != PAWL_OK)
 		return rc;
 	if (pawl_accounts_is(c.res) && (rc = pawl_accounts_prepare(&c, err)) != PAWL_OK)

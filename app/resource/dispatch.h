@@ -9,8 +9,10 @@
 #include "http/request.h"
 #include "http/response.h"
 
+struct pawl_txn;
+
 /* Serves a LIST or ITEM route. Fills resp, or returns an error for the pipeline. */
 enum pawl_err pawl_resource_handle(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, struct pawl_error *err);
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err);
 
 #endif

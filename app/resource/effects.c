@@ -9,6 +9,7 @@
 #include "resource/accounts.h"
 #include "store/store.h"
 #include "events/stage.h"
+#include "txn/txn.h"
 #include "events/listener_set.h"
 #include "core/json.h"
 
@@ -22,8 +23,6 @@ static enum pawl_err stage(struct pawl_rctx *c, enum pawl_event_action action,
 	    !pawl_subscribers_wanted(c->app->subscribers, action, c->res->name) &&
 	    !pawl_listener_set_wanted(c->app->listeners, action, c->res->name))
 		return PAWL_OK;
-	if (c->req->stage == NULL && (c->req->stage = pawl_stage_new(c->req->arena)) == NULL)
-		return pawl_error_nomem(err);
 	memset(&op, 0, sizeof(op));
 	op.action = action;
 	op.resource_name = c->res->name;
@@ -38,7 +37,7 @@ static enum pawl_err stage(struct pawl_rctx *c, enum pawl_event_action action,
 	op.new_json = pawl_accounts_is(c->res) ? pawl_accounts_strip(c->req->arena, new_json) : new_json;
 	op.old_json = pawl_accounts_is(c->res) ? pawl_accounts_strip(c->req->arena, old_json) : old_json;
 	op.cascade = cascade;
-	return pawl_stage_add(c->req->stage, &op, err);
+	return pawl_txn_stage(c->txn, &op, err);
 }
 
 enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,

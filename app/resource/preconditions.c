@@ -1,16 +1,15 @@
 /*
  * Conditional requests as Kinto (API >= 1.15) does them: If-Match and
  * If-None-Match hold "<ms>" or *, compared by strict equality. Also the
- * write-transaction wrapper and the item response shared by every method.
+ * write's lock and its wrapper over the request's unit of work (txn/).
  * Ignores If-Modified-Since/If-Unmodified-Since, as Kinto does.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "events/stage.h"
-#include "events/listener_set.h"
-#include "store/pg.h"
 #include "resource/resource.h"
+#include "store/store.h"
+#include "txn/txn.h"
 #include "core/str.h"
 
 enum cond { COND_NONE, COND_ANY, COND_TS };
@@ -114,51 +113,42 @@ fail:
  * naming an id). Inside a batch always the whole list's: a batch holds what
  * one sub-request locked while the next takes more, so every writer must take
  * the list's lock before its timestamp row, in one order, or two batches
- * could each wait for the other.
+ * could each wait for the other. A batch's implicit creation of the personal
+ * bucket or collection (event_md set) takes none, as it never has.
  */
 static enum pawl_err lock_for_write(struct pawl_rctx *c, struct pawl_error *err)
 {
-	if (c->req->in_txn)
-		return pawl_objects_lock_list(c->app->pg, c->req->arena, &c->key, err);
+	if (pawl_txn_nested(c->txn))
+		return c->event_md != NULL ? PAWL_OK :
+		    pawl_store_lock_list(c->app->store, c->req->arena, &c->key, err);
 	if (c->fresh_id)
 		return PAWL_OK;
 	if (c->id != NULL)
-		return pawl_objects_lock_object(c->app->pg, c->req->arena, &c->key, c->id, err);
-	return pawl_objects_lock_list(c->app->pg, c->req->arena, &c->key, err);
+		return pawl_store_lock_object(c->app->store, c->req->arena, &c->key, c->id, err);
+	return pawl_store_lock_list(c->app->store, c->req->arena, &c->key, err);
+}
+
+struct write {
+	struct pawl_rctx *c;
+	pawl_resource_write_fn *fn;
+};
+
+static enum pawl_err locked_write(void *ctx, struct pawl_error *err)
+{
+	struct write *w = ctx;
+	enum pawl_err rc;
+
+	if ((rc = lock_for_write(w->c, err)) != PAWL_OK)
+		return rc;
+	return w->fn(w->c, err);
 }
 
 enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *fn,
     struct pawl_error *err)
 {
-	struct pawl_pg *pg = c->app->pg;
-	enum pawl_err rc;
+	struct write w = { c, fn };
 
 	if (c->app->cfg->readonly)
 		return pawl_error_set(err, PAWL_ERR_METHOD, "Method not allowed on this endpoint.");
-	if (c->req->in_txn) {
-		if ((rc = lock_for_write(c, err)) != PAWL_OK)
-			return rc;
-		return fn(c, err);
-	}
-	if ((rc = pawl_pg_begin(pg, c->req->arena, err)) != PAWL_OK)
-		return rc;
-	if ((rc = lock_for_write(c, err)) != PAWL_OK) {
-		pawl_pg_rollback(pg, c->req->arena);
-		return rc;
-	}
-	/* Outbox rows join the same transaction: the change and its events commit together. */
-	if ((rc = fn(c, err)) != PAWL_OK || (c->req->stage != NULL &&
-	    ((rc = pawl_stage_seal(c->req->stage, err)) != PAWL_OK ||
-	    (rc = pawl_listener_set_stage_outbox(c->app->listeners, pg, c->req->arena, c->req->stage,
-	    err)) != PAWL_OK))) {
-		pawl_pg_rollback(pg, c->req->arena);
-		goto discard;
-	}
-	if ((rc = pawl_pg_commit(pg, c->req->arena, err)) == PAWL_OK)
-		return PAWL_OK;
-discard:
-	if (c->req->stage != NULL)
-		pawl_stage_clear(c->req->stage);
-	return rc;
+	return pawl_txn_run(c->txn, locked_write, &w, err);
 }
-

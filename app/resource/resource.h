@@ -16,10 +16,13 @@
 #include "core/resource_table.h"
 #include "http/response.h"
 
+struct pawl_txn;
+
 struct pawl_rctx {
 	struct pawl_app *app;
 	struct pawl_request *req;
 	struct pawl_response *resp;
+	struct pawl_txn *txn;       /* the request's unit of work (a batch's, shared) */
 	const struct pawl_resource *res;
 	const char *list_path;      /* "/buckets/b/collections/c/records" */
 	const char *id;             /* item routes: the object id */
@@ -142,7 +145,7 @@ enum pawl_err pawl_resource_forget(struct pawl_rctx *c, const char *uri,
  * anonymous. No-op for other URLs.
  */
 enum pawl_err pawl_default_bucket_apply(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_error *err);
+    struct pawl_txn *txn, struct pawl_error *err);
 
 /* The caller's default bucket id: HMAC-SHA256(default_bucket_hmac_secret, user id), UUID-shaped. */
 const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_config *cfg,
@@ -197,9 +200,9 @@ enum pawl_err pawl_resource_list_preconditions(struct pawl_rctx *c, long long li
     bool *not_modified, struct pawl_error *err);
 
 /*
- * Runs fn between BEGIN and COMMIT (ROLLBACK when it fails), with the stage
- * sealed and its outbox rows written just before COMMIT. Inside a batch
- * (req->in_txn) only runs fn: the batch owns the transaction. 405 when readonly.
+ * Runs fn as one write of c->txn (pawl_txn_run): its own transaction, COMMIT
+ * with the outbox rows, or inside a batch's a savepoint. Takes the write's
+ * lock first. 405 when readonly.
  */
 typedef enum pawl_err pawl_resource_write_fn(struct pawl_rctx *c, struct pawl_error *err);
 enum pawl_err pawl_resource_write(struct pawl_rctx *c, pawl_resource_write_fn *fn,

@@ -35,23 +35,33 @@ static enum pawl_err current_version(struct pawl_pg *pg, struct pawl_arena *aren
 	return rc;
 }
 
+struct step {
+	struct pawl_pg *pg;
+	struct pawl_arena *arena;
+	const struct pawl_migration *m;
+};
+
+/* The migration's script and its row in pawl_migrations, in one transaction. */
+static enum pawl_err run_step(void *ctx, struct pawl_error *err)
+{
+	const struct step *st = ctx;
+	char version[16];
+	const char *params[2] = { version, st->m->name };
+	enum pawl_err rc;
+
+	snprintf(version, sizeof(version), "%u", st->m->version);
+	if ((rc = pawl_pg_exec_script(st->pg, st->m->sql, err)) != PAWL_OK)
+		return rc;
+	return pawl_pg_exec(st->pg, st->arena, "INSERT INTO pawl_migrations (version, name) "
+	    "VALUES ($1, $2)", 2, params, 0, NULL, err);
+}
+
 static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_migration *m, struct pawl_error *err)
 {
-	char version[16];
-	const char *params[2] = { version, m->name };
-	enum pawl_err rc;
+	struct step st = { pg, arena, m };
 
-	snprintf(version, sizeof(version), "%u", m->version);
-	if ((rc = pawl_pg_exec_script(pg, "BEGIN", err)) != PAWL_OK)
-		return rc;
-	if ((rc = pawl_pg_exec_script(pg, m->sql, err)) != PAWL_OK ||
-	    (rc = pawl_pg_exec(pg, arena, "INSERT INTO pawl_migrations (version, name) "
-	    "VALUES ($1, $2)", 2, params, 0, NULL, err)) != PAWL_OK) {
-		pawl_pg_rollback(pg, arena);
-		return rc;
-	}
-	return pawl_pg_exec_script(pg, "COMMIT", err);
+	return pawl_pg_transaction(pg, arena, PAWL_PG_TXN_SCRIPT, run_step, &st, err);
 }
 
 enum pawl_err pawl_migrate_run(struct pawl_pg *pg, unsigned *applied, struct pawl_error *err)

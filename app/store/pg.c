@@ -476,6 +476,22 @@ void pawl_pg_rollback(struct pawl_pg *pg, struct pawl_arena *arena)
 		pawl_log_warn("ROLLBACK failed: %s", err.message);
 }
 
+enum pawl_err pawl_pg_transaction(struct pawl_pg *pg, struct pawl_arena *arena,
+    enum pawl_pg_txn_kind kind, pawl_pg_txn_fn *fn, void *ctx, struct pawl_error *err)
+{
+	bool script = kind == PAWL_PG_TXN_SCRIPT;
+	enum pawl_err rc;
+
+	rc = script ? pawl_pg_exec_script(pg, "BEGIN", err) : pawl_pg_begin(pg, arena, err);
+	if (rc != PAWL_OK)
+		return rc;
+	if ((rc = fn(ctx, err)) != PAWL_OK) {
+		pawl_pg_rollback(pg, arena);
+		return rc;
+	}
+	return script ? pawl_pg_exec_script(pg, "COMMIT", err) : pawl_pg_commit_nowait(pg, arena, err);
+}
+
 int pawl_pg_rows(const struct pg_result *res)
 {
 	return PQntuples((const PGresult *)res);

@@ -66,8 +66,9 @@ enum pawl_err pawl_pg_flush(struct pawl_pg *pg, struct pawl_arena *arena, struct
 enum pawl_err pawl_pg_exec_script(struct pawl_pg *pg, const char *sql, struct pawl_error *err);
 
 /*
- * Transaction helpers. BEGIN is deferred: it travels with the transaction's
- * first statement, and a transaction that sent nothing rolls back for free.
+ * Transaction primitives, for app/txn/ (a request's unit of work) and
+ * pawl_pg_transaction below. BEGIN is deferred: it travels with the
+ * transaction's first statement, and a transaction that sent nothing rolls back for free.
  * rollback never fails visibly (it logs). When the connection dies after
  * the COMMIT was sent, commit asks PostgreSQL (reconnecting, for up to a few
  * seconds) whether the transaction committed, and returns PAWL_OK if it did:
@@ -80,6 +81,18 @@ enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struc
 enum pawl_err pawl_pg_commit_nowait(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_error *err);
 void pawl_pg_rollback(struct pawl_pg *pg, struct pawl_arena *arena);
+
+/*
+ * A transaction of its own around fn, for work outside a request (a
+ * request's unit of work is app/txn/'s): ROLLBACK when fn fails, else
+ * COMMIT. NOWAIT: deferred BEGIN, COMMIT without waiting for the disk (the
+ * relay's deliveries, which a crash may undo harmlessly). SCRIPT: BEGIN and
+ * COMMIT sent as plain statements around fn's scripts (migrations).
+ */
+enum pawl_pg_txn_kind { PAWL_PG_TXN_NOWAIT, PAWL_PG_TXN_SCRIPT };
+typedef enum pawl_err pawl_pg_txn_fn(void *ctx, struct pawl_error *err);
+enum pawl_err pawl_pg_transaction(struct pawl_pg *pg, struct pawl_arena *arena,
+    enum pawl_pg_txn_kind kind, pawl_pg_txn_fn *fn, void *ctx, struct pawl_error *err);
 
 /* Result accessors (row/column from 0). value is "" for NULL. */
 int pawl_pg_rows(const struct pg_result *res);

@@ -13,6 +13,7 @@
 #include "endpoints/batch.h"
 #include "core/json.h"
 #include "http/pipeline.h"
+#include "txn/txn.h"
 #include "unit.h"
 
 static struct pawl_config *cfg;
@@ -345,6 +346,7 @@ static void test_params(void)
 struct exchange {
 	struct pawl_request req;
 	struct pawl_response resp;
+	struct pawl_txn txn;
 	json_object *json;
 };
 
@@ -361,7 +363,9 @@ static void run(struct exchange *x, const char *method, const char *body, const 
 	CU_ASSERT_EQUAL_FATAL(pawl_request_init(&x->req, arena, params, &err), PAWL_OK);
 	x->req.body = body;
 	x->req.body_len = body ? strlen(body) : 0;
-	pawl_pipeline_handle(app, &x->req, &x->resp);
+	pawl_txn_init(&x->txn, arena, &(struct pawl_txn_env){ .pg = app->pg,
+	    .listeners = app->listeners, .subscribers = app->subscribers, .relay_wake_fd = -1 });
+	pawl_pipeline_handle(app, &x->req, &x->resp, &x->txn);
 	x->json = x->resp.body.len ? pawl_json_own(arena, json_tokener_parse(x->resp.body.data))
 	    : NULL;
 }
@@ -382,7 +386,8 @@ static void test_pipeline(void)
 	CU_ASSERT_EQUAL(x.resp.status, 200);
 	CU_ASSERT_STRING_EQUAL(x.resp.body.data, "{\"responses\":[]}");
 	CU_ASSERT_STRING_EQUAL(pawl_response_get_header(&x.resp, "Content-Type"), "application/json");
-	CU_ASSERT_PTR_NULL(x.req.stage);
+	CU_ASSERT_FALSE(pawl_txn_active(&x.txn));
+	CU_ASSERT_FALSE(pawl_txn_has_events(&x.txn));
 	run(&x, "POST", "{\"requests\": [{\"method\": \"get\", \"path\": \"/\"}]}",
 	    "application/json");
 	CU_ASSERT_EQUAL(x.resp.status, 400);

@@ -17,6 +17,7 @@
 #include "events/stage.h"
 #include "http/router.h"
 #include "resource/resource.h"
+#include "txn/txn.h"
 #include "fake_store.h"
 #include "unit.h"
 
@@ -70,6 +71,7 @@ static void fresh(long long now)
 struct exchange {
 	struct pawl_request req;
 	struct pawl_response resp;
+	struct pawl_txn txn; /* holds the staged events; never begun: the fake has no transactions */
 	enum pawl_err rc;
 	json_object *json;   /* the answer's body */
 };
@@ -113,7 +115,7 @@ static void run(struct exchange *x, const char *user, const char *method, const 
 	pawl_error_clear(&err);
 	CU_ASSERT_EQUAL_FATAL(pawl_request_init(&x->req, arena, copy, &err), PAWL_OK);
 	x->req.user_id = user;
-	x->req.stage = pawl_stage_new(arena);
+	pawl_txn_init(&x->txn, arena, &(const struct pawl_txn_env){ .relay_wake_fd = -1 });
 	if (body != NULL)
 		CU_ASSERT_EQUAL_FATAL(pawl_json_parse(arena, body, strlen(body), 32, &x->req.json,
 		    &err), PAWL_OK);
@@ -123,6 +125,7 @@ static void run(struct exchange *x, const char *user, const char *method, const 
 	c.app = app;
 	c.req = &x->req;
 	c.resp = &x->resp;
+	c.txn = &x->txn;
 	c.res = x->req.match.route->resource;
 	x->rc = pawl_resource_context_init(&c, &err);
 	if (x->rc == PAWL_OK)
@@ -211,9 +214,9 @@ static void test_put_creates_then_replaces(void)
 	CU_ASSERT_TRUE(o->last_modified > first);
 	CU_ASSERT_PTR_NOT_NULL(strstr(o->data, "\"two\""));
 	CU_ASSERT_EQUAL(fake_store_list_ts(fake, COLL_URI, "record"), o->last_modified);
-	CU_ASSERT_EQUAL(pawl_stage_seal(x.req.stage, &(struct pawl_error){ 0 }), PAWL_OK);
-	CU_ASSERT_EQUAL_FATAL(pawl_stage_count(x.req.stage), 1);
-	CU_ASSERT_EQUAL(pawl_event_action(pawl_stage_event(x.req.stage, 0)), PAWL_EVENT_UPDATE);
+	CU_ASSERT_EQUAL(pawl_stage_seal(x.txn.stage, &(struct pawl_error){ 0 }), PAWL_OK);
+	CU_ASSERT_EQUAL_FATAL(pawl_stage_count(x.txn.stage), 1);
+	CU_ASSERT_EQUAL(pawl_event_action(pawl_stage_event(x.txn.stage, 0)), PAWL_EVENT_UPDATE);
 }
 
 /* The list timestamp is GREATEST(now, last + 1): strictly increasing under a stopped clock. */
@@ -366,9 +369,9 @@ static void test_delete_bucket_cascades(void)
 	CU_ASSERT_TRUE(fake_store_find(fake, "/buckets/b", "collection", "c")->deleted);
 	CU_ASSERT_TRUE(fake_store_find(fake, COLL_URI, "record", "r1")->deleted);
 	CU_ASSERT_FALSE(fake_store_has_ace(fake, COLL_URI, "write", ALICE));
-	CU_ASSERT_EQUAL(pawl_stage_seal(x.req.stage, &(struct pawl_error){ 0 }), PAWL_OK);
-	CU_ASSERT_EQUAL_FATAL(pawl_stage_count(x.req.stage), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(pawl_event_payload(pawl_stage_event(x.req.stage, 0)),
+	CU_ASSERT_EQUAL(pawl_stage_seal(x.txn.stage, &(struct pawl_error){ 0 }), PAWL_OK);
+	CU_ASSERT_EQUAL_FATAL(pawl_stage_count(x.txn.stage), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(pawl_event_payload(pawl_stage_event(x.txn.stage, 0)),
 	    "\"cascade\""));
 }
 

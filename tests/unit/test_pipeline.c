@@ -11,6 +11,7 @@
 #include "app.h"
 #include "core/json.h"
 #include "http/pipeline.h"
+#include "txn/txn.h"
 #include "unit.h"
 
 static struct pawl_config *cfg;
@@ -41,6 +42,7 @@ static int teardown(void)
 struct exchange {
 	struct pawl_request req;
 	struct pawl_response resp;
+	struct pawl_txn txn;
 	json_object *json;
 };
 
@@ -67,7 +69,9 @@ static void run(struct exchange *x, const char *method, const char *uri, const c
 	CU_ASSERT_EQUAL_FATAL(pawl_request_init(&x->req, arena, copy, &err), PAWL_OK);
 	x->req.body = body;
 	x->req.body_len = body ? strlen(body) : 0;
-	pawl_pipeline_handle(app, &x->req, &x->resp);
+	pawl_txn_init(&x->txn, arena, &(struct pawl_txn_env){ .pg = app->pg,
+	    .listeners = app->listeners, .subscribers = app->subscribers, .relay_wake_fd = -1 });
+	pawl_pipeline_handle(app, &x->req, &x->resp, &x->txn);
 	x->json = x->resp.body.len ? json_tokener_parse(x->resp.body.data) : NULL;
 	if (x->json != NULL)
 		pawl_json_own(arena, x->json);

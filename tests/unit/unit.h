@@ -20,5 +20,6 @@ void test_batch_register(void);
 void test_log_register(void);
 void test_clock_register(void);
 void test_handlers_register(void);
+void test_txn_register(void);
 
 #endif
