@@ -200,7 +200,37 @@ static int run(const char *command, const char *path, struct pawl_config *cfg,
 	return status;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+struct invocation {
+	const char *command;
+	const char *path;   /* -c, else PAWL_CONFIG */
+	const char *listen; /* --listen */
+	long workers;       /* --workers, 0: none */
+	bool connect;       /* check --connect */
+	char **operands;    /* accounts: verb and id */
+};
+
+/* The combinations of command, options and operands that make sense. */
+static int check_args(const struct invocation *inv, int n_operands)
+{
+	bool accounts = strcmp(inv->command, "accounts") == 0;
+
+	/* `accounts` alone takes operands: its verb and the account's id. */
+	if (accounts && n_operands != 2)
+		return bad_usage("accounts needs a verb and an account id");
+	if (!accounts && n_operands != 0)
+		return bad_usage("unexpected argument '%s'", inv->operands[0]);
+	if (inv->path == NULL || *inv->path == '\0')
+		return bad_usage("no configuration file: give -c FILE or set PAWL_CONFIG");
+	if (inv->connect && strcmp(inv->command, "check") != 0)
+		return bad_usage("--connect goes with check, not with %s", inv->command);
+	if ((inv->listen != NULL || inv->workers > 0) && strcmp(inv->command, "serve") != 0)
+		return bad_usage("--listen and --workers go with serve, not with %s", inv->command);
+	return -1;
+}
+
+/* Parses argv into *inv; returns -1 when the program goes on, else its exit status. */
+static int parse_args(int argc, char **argv, struct invocation *inv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -211,34 +241,29 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = getenv("PAWL_CONFIG"), *listen = NULL, *command = "serve";
-	struct pawl_config *cfg;
-	struct pawl_error err;
-	bool connect = false;
-	long workers = 0;
 	char *end;
 	int c;
 
 	if (argc > 1 && argv[1][0] != '-') {
-		command = argv[1];
+		inv->command = argv[1];
 		argv++;
 		argc--;
 	}
-	if (strcmp(command, "help") == 0) {
+	if (strcmp(inv->command, "help") == 0) {
 		usage(stdout);
 		return 0;
 	}
-	if (!known_command(command))
-		return bad_usage("unknown command '%s'", command);
+	if (!known_command(inv->command))
+		return bad_usage("unknown command '%s'", inv->command);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:l:w:Vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 'l': listen = optarg; break;
-		case 'C': connect = true; break;
+		case 'c': inv->path = optarg; break;
+		case 'l': inv->listen = optarg; break;
+		case 'C': inv->connect = true; break;
 		case 'w':
-			workers = strtol(optarg, &end, 10);
-			if (*end != '\0' || workers < 1 || workers > WORKERS_MAX)
+			inv->workers = strtol(optarg, &end, 10);
+			if (*end != '\0' || inv->workers < 1 || inv->workers > WORKERS_MAX)
 				return bad_usage("--workers must be between 1 and %d, got '%s'", WORKERS_MAX,
 				    optarg);
 			break;
@@ -248,18 +273,20 @@ int main(int argc, char **argv)
 		default: return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	/* `accounts` alone takes operands: its verb and the account's id. */
-	if (strcmp(command, "accounts") == 0 && argc - optind != 2)
-		return bad_usage("accounts needs a verb and an account id");
-	if (strcmp(command, "accounts") != 0 && optind != argc)
-		return bad_usage("unexpected argument '%s'", argv[optind]);
-	if (path == NULL || *path == '\0')
-		return bad_usage("no configuration file: give -c FILE or set PAWL_CONFIG");
-	if (connect && strcmp(command, "check") != 0)
-		return bad_usage("--connect goes with check, not with %s", command);
-	if ((listen != NULL || workers > 0) && strcmp(command, "serve") != 0)
-		return bad_usage("--listen and --workers go with serve, not with %s", command);
-	if ((cfg = pawl_config_load(path, environ, &err)) == NULL) {
+	inv->operands = argv + optind;
+	return check_args(inv, argc - optind);
+}
+
+int main(int argc, char **argv)
+{
+	struct invocation inv = { .command = "serve", .path = getenv("PAWL_CONFIG") };
+	struct pawl_config *cfg;
+	struct pawl_error err;
+	int status;
+
+	if ((status = parse_args(argc, argv, &inv)) >= 0)
+		return status;
+	if ((cfg = pawl_config_load(inv.path, environ, &err)) == NULL) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		return 2;
 	}
@@ -276,13 +303,11 @@ int main(int argc, char **argv)
 		pawl_config_free(cfg);
 		return 2;
 	}
-	if (strcmp(command, "accounts") == 0) {
-		int status;
-
+	if (strcmp(inv.command, "accounts") == 0) {
 		pawl_config_log_warnings(cfg);
-		status = pawl_accounts_cli_run(cfg, argv[optind], argv[optind + 1]);
+		status = pawl_accounts_cli_run(cfg, inv.operands[0], inv.operands[1]);
 		pawl_config_free(cfg);
 		return status;
 	}
-	return run(command, path, cfg, listen, workers, connect);
+	return run(inv.command, inv.path, cfg, inv.listen, inv.workers, inv.connect);
 }
