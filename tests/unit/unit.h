@@ -18,5 +18,6 @@ void test_token_register(void);
 void test_patch_register(void);
 void test_batch_register(void);
 void test_log_register(void);
+void test_response_register(void);
 
 #endif
