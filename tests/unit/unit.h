@@ -19,5 +19,6 @@ void test_patch_register(void);
 void test_batch_register(void);
 void test_log_register(void);
 void test_response_register(void);
+void test_stage_register(void);
 
 #endif
