@@ -69,6 +69,7 @@ static enum pawl_err load_writable(struct pawl_rctx *c, struct pawl_object *obj,
 enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 {
 	struct pawl_object obj;
+	struct pawl_acl_object_answer read = { &obj, false, false, "{}" };
 	struct pawl_query q;
 	const char *acl = "{}";
 	bool found, allowed, not_modified;
@@ -77,9 +78,11 @@ enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 	memset(&q, 0, sizeof(q));
 	/* The object, the permission check and its ACL: one round trip. */
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, (1LL << 62), &q, err)) != PAWL_OK ||
-	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &obj, &found, &allowed,
-	    &acl, err)) != PAWL_OK)
+	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &read, err)) != PAWL_OK)
 		return rc;
+	found = read.found;
+	allowed = read.allowed;
+	acl = read.acl;
 	if (!found || obj.deleted)
 		return absent(c, err);
 	if (!allowed)

@@ -286,27 +286,26 @@ const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct
 }
 
 enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm,
-    struct pawl_object *obj, bool *found, bool *allowed, const char **acl,
-    struct pawl_error *err)
+    struct pawl_acl_object_answer *out, struct pawl_error *err)
 {
-	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
+	struct pawl_acl_object_read in = { &c->key, c->id, c->uri, NULL, NULL, 0 };
 	struct pawl_acl_grant *grants = NULL;
-	size_t n = 0;
 	bool by_settings;
 	enum pawl_err rc;
 
-	if (principals == NULL)
+	if ((in.principals = pawl_permissions_principals(c->req->arena, c->req->user_id)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	by_settings = c->res->per_user ? c->req->user_id != NULL :
-	    settings_allow(c, c->res, perm, principals);
+	    settings_allow(c, c->res, perm, in.principals);
 	if (!by_settings && !c->res->per_user)
-		n = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri, perm, &grants);
-	rc = pawl_acl_read_object(c->app->pg, c->req->arena, &c->key, c->id, c->uri, principals,
-	    grants, n, obj, found, allowed, acl, err);
+		in.n_grants = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri,
+		    perm, &grants);
+	in.grants = grants;
+	rc = pawl_acl_read_object(c->app->pg, c->req->arena, &in, out, err);
 	if (rc == PAWL_OK && by_settings)
-		*allowed = true;
+		out->allowed = true;
 	if (c->res->per_user)
-		*acl = "{}";
+		out->acl = "{}";
 	return rc;
 }
 

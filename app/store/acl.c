@@ -326,11 +326,10 @@ static const char *grant_objects(struct pawl_arena *arena, const char *object_id
  * statement that aggregated the same in SQL.
  */
 enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *object_id,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    struct pawl_object *out, bool *found, bool *allowed, const char **acl,
+    const struct pawl_acl_object_read *in, struct pawl_acl_object_answer *out,
     struct pawl_error *err)
 {
+	const char *object_id = in->object_id;
 	const char *params[6];
 	struct pg_result *res;
 	struct ace *aces;
@@ -339,14 +338,14 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	enum pawl_err rc;
 	int rows, r;
 
-	*found = *allowed = false;
-	*acl = "{}";
-	params[0] = key->parent_id;
-	params[1] = key->resource_name;
-	params[2] = id;
+	out->found = out->allowed = false;
+	out->acl = "{}";
+	params[0] = in->key->parent_id;
+	params[1] = in->key->resource_name;
+	params[2] = in->id;
 	params[3] = object_id;
-	params[4] = pawl_acl_principals_param(arena, principals);
-	params[5] = grant_objects(arena, object_id, grants, n);
+	params[4] = pawl_acl_principals_param(arena, in->principals);
+	params[5] = grant_objects(arena, object_id, in->grants, in->n_grants);
 	if (params[4] == NULL || params[5] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	rc = pawl_pg_exec(pg, arena, "SELECT 0, o.data::text, o.last_modified::text, o.deleted::text "
@@ -368,25 +367,25 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 
 		switch (pawl_pg_value(res, r, 0)[0]) {
 		case '0':
-			*found = true;
-			out->id = id;
-			out->data = a;
-			out->last_modified = strtoll(b, NULL, 10);
-			out->deleted = pawl_pg_value(res, r, 3)[0] == 't';
+			out->found = true;
+			out->object->id = in->id;
+			out->object->data = a;
+			out->object->last_modified = strtoll(b, NULL, 10);
+			out->object->deleted = pawl_pg_value(res, r, 3)[0] == 't';
 			break;
 		case '1':
 			aces[n_aces++] = (struct ace){ a, b };
 			break;
 		default:
 			writer = writer || (strcmp(a, object_id) == 0 && strcmp(b, "write") == 0);
-			for (g = 0; g < n && !*allowed; g++)
-				*allowed = strcmp(a, grants[g].object_id) == 0 &&
-				    strcmp(b, grants[g].permission) == 0;
+			for (g = 0; g < in->n_grants && !out->allowed; g++)
+				out->allowed = strcmp(a, in->grants[g].object_id) == 0 &&
+				    strcmp(b, in->grants[g].permission) == 0;
 			break;
 		}
 	}
 	/* Kinto shows an object's permissions to those who may write it. */
-	if (writer && (*acl = acl_json(arena, aces, n_aces)) == NULL)
+	if (writer && (out->acl = acl_json(arena, aces, n_aces)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	return PAWL_OK;
 }

@@ -48,17 +48,34 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
     const char *object_id, const char *const *principals, const char **json,
     struct pawl_error *err);
 
-/*
- * Reads one object and, in the same statement, whether principals hold one of
- * the n grants (allowed) and the object's ACL for its writers (as above).
- * *found is false when no row exists (tombstones are returned, deleted set).
- */
 struct pawl_object;
 struct pawl_list_key;
+
+/* One object to read, and the permission check its read must pass. */
+struct pawl_acl_object_read {
+	const struct pawl_list_key *key;      /* its list */
+	const char *id;
+	const char *object_id;                /* its URI, where its ACEs hang */
+	const char *const *principals;        /* NULL-terminated; groups added in SQL */
+	const struct pawl_acl_grant *grants;  /* any one of them allows the read */
+	size_t n_grants;
+};
+
+/* What pawl_acl_read_object found. Strings live in the arena. */
+struct pawl_acl_object_answer {
+	struct pawl_object *object; /* the caller's, filled when found */
+	bool found;                 /* a row exists (tombstones too: object->deleted) */
+	bool allowed;               /* the principals hold one of the grants */
+	const char *acl;            /* the object's ACL for its writers, else "{}" */
+};
+
+/*
+ * Reads one object and, in the same statement, whether the principals hold
+ * one of the grants and the object's ACL for its writers (as
+ * pawl_acl_get_for_writer). out->object must point to the caller's object.
+ */
 enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *object_id,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    struct pawl_object *out, bool *found, bool *allowed, const char **acl,
+    const struct pawl_acl_object_read *in, struct pawl_acl_object_answer *out,
     struct pawl_error *err);
 
 /*
