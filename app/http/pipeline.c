@@ -141,8 +141,8 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
 
 	pawl_error_clear(&err);
 	identify(app, req);
-	rc = pawl_router_match(app->router, req->arena, req->method_bit, req->raw_path,
-	    req->query, &req->match, &err);
+	rc = pawl_router_match(app->router, req->arena, &(struct pawl_request_line){
+	    req->method_bit, req->raw_path, req->query }, &req->match, &err);
 	if (rc == PAWL_OK && req->match.location != NULL) {
 		if (redirect(req, resp) != PAWL_OK)
 			pawl_error_set(&err, PAWL_ERR_NOT_FOUND,

@@ -95,8 +95,8 @@ enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_resource_timestamp_headers(c->resp, obj.last_modified);
 		return PAWL_OK;
 	}
-	if (q.n_fields > 0 && (rc = pawl_resource_project(c->req->arena, c->uri, obj.data, q.fields,
-	    q.n_fields, &obj.data, err)) != PAWL_OK)
+	if (q.n_fields > 0 && (rc = pawl_resource_project(c->req->arena, c->uri, obj.data, &q,
+	    &obj.data, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, 200, &obj, acl);
 	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
