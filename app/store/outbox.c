@@ -9,17 +9,16 @@
 #include "store/outbox.h"
 #include "store/pg.h"
 
-enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, size_t n,
-    const char *const *listeners, const char *const *list_keys, const char *const *payloads,
-    struct pawl_error *err)
+enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_outbox_rows *rows, struct pawl_error *err)
 {
 	const char *params[3];
 
-	if (n == 0)
+	if (rows->n == 0)
 		return PAWL_OK;
-	params[0] = pawl_pg_text_array(arena, listeners, n);
-	params[1] = pawl_pg_text_array(arena, list_keys, n);
-	params[2] = pawl_pg_text_array(arena, payloads, n);
+	params[0] = pawl_pg_text_array(arena, rows->listeners, rows->n);
+	params[1] = pawl_pg_text_array(arena, rows->list_keys, rows->n);
+	params[2] = pawl_pg_text_array(arena, rows->payloads, rows->n);
 	if (params[0] == NULL || params[1] == NULL || params[2] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	/* WITH ORDINALITY keeps the staging order in the id sequence. */
@@ -47,16 +46,15 @@ enum pawl_err pawl_outbox_barrier(struct pawl_pg *pg, struct pawl_arena *arena,
 }
 
 enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *listener, const char *list_key, const char *snapshot, int limit,
-    struct pawl_outbox_batch *out, struct pawl_error *err)
+    const struct pawl_outbox_due *due, struct pawl_outbox_batch *out, struct pawl_error *err)
 {
 	char lim[16];
-	const char *params[] = { listener, list_key, lim, snapshot };
+	const char *params[] = { due->listener, due->list_key, lim, due->snapshot };
 	struct pg_result *res;
 	enum pawl_err rc;
 	int i, rows;
 
-	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(lim, sizeof(lim), "%d", due->limit);
 	out->n = 0;
 	out->locked = 0;
 	out->listeners = NULL;
@@ -88,25 +86,25 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 			continue;
 		out->ids[out->n] = strtoll(pawl_pg_value(res, i, 1), NULL, 10);
 		out->payloads[out->n] = pawl_pg_value(res, i, 2);
-		out->list_keys[out->n] = list_key;
+		out->list_keys[out->n] = due->list_key;
 		out->n++;
 	}
 	return PAWL_OK;
 }
 
 enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *listeners, size_t n_listeners, const char *snapshot, int limit,
-    struct pawl_outbox_batch *out, struct pawl_error *err)
+    const struct pawl_outbox_due *due, struct pawl_outbox_batch *out, struct pawl_error *err)
 {
 	char lim[16];
-	const char *params[] = { pawl_pg_text_array(arena, listeners, n_listeners), snapshot, lim };
+	const char *params[] = { pawl_pg_text_array(arena, due->listeners, due->n_listeners),
+	    due->snapshot, lim };
 	struct pg_result *res;
 	enum pawl_err rc;
 	int i, rows;
 
 	if (params[0] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(lim, sizeof(lim), "%d", due->limit);
 	out->n = 0;
 	out->locked = 1;
 	/*
