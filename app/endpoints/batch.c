@@ -230,7 +230,8 @@ static void run_spec(struct pawl_app *app, struct pawl_request *parent,
 static enum pawl_err sql(struct pawl_app *app, struct pawl_request *req, const char *text,
     struct pawl_error *err)
 {
-	return pawl_pg_exec(app->pg, req->arena, text, 0, NULL, 0, NULL, err);
+	return pawl_pg_exec(app->pg, req->arena, &(struct pawl_pg_stmt){
+	    text, 0, NULL, 0 }, NULL, err);
 }
 
 /*

@@ -67,9 +67,10 @@ enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
 	params[2] = pawl_acl_principals_param(arena, principals);
 	if (!grant_params(arena, grants, n, &params[0], &params[1]) || params[2] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
 	    "JOIN " GRANTS(1, 2) " AS g(o, p) ON a.object_id = g.o AND a.permission = g.p "
-	    "WHERE a.principal = ANY" PAWL_ACL_EXPANDED(3) ")", 3, params, 0, &res, err);
+	    "WHERE a.principal = ANY" PAWL_ACL_EXPANDED(3) ")", 3, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*allowed = pawl_pg_value(res, 0, 0)[0] == 't';
 	return rc;
@@ -82,10 +83,11 @@ enum pawl_err pawl_acl_get(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	rc = pawl_pg_exec(pg, arena, "SELECT coalesce(jsonb_object_agg(permission, principals), "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT coalesce(jsonb_object_agg(permission, principals), "
 	    "'{}')::text FROM (SELECT permission, jsonb_agg(principal ORDER BY principal) AS principals "
 	    "FROM access_control_entries WHERE object_id = $1 GROUP BY permission) t",
-	    1, params, 0, &res, err);
+	    1, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*json = pawl_pg_value(res, 0, 0);
 	return rc;
@@ -182,8 +184,9 @@ enum pawl_err pawl_acl_groups(struct pawl_pg *pg, struct pawl_arena *arena,
 
 	if (params[0] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	rc = pawl_pg_exec(pg, arena, "SELECT DISTINCT principal FROM user_principals "
-	    "WHERE user_id = ANY($1::text[]) ORDER BY principal", 1, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT DISTINCT principal FROM user_principals "
+	    "WHERE user_id = ANY($1::text[]) ORDER BY principal", 1, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	n = pawl_pg_rows(res);
@@ -254,10 +257,11 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
 	if (params[1] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	/* Aggregate-free, as pawl_acl_read_object: the ACEs, then the caller's write ACE. */
-	rc = pawl_pg_exec(pg, arena, "SELECT 1, permission, principal FROM access_control_entries "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 1, permission, principal FROM access_control_entries "
 	    "WHERE object_id = $1 UNION ALL SELECT 2, permission, principal "
 	    "FROM access_control_entries WHERE object_id = $1 AND permission = 'write' "
-	    "AND principal = ANY" PAWL_ACL_EXPANDED(2), 2, params, 0, &res, err);
+	    "AND principal = ANY" PAWL_ACL_EXPANDED(2), 2, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
@@ -348,14 +352,15 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	params[5] = grant_objects(arena, object_id, in->grants, in->n_grants);
 	if (params[4] == NULL || params[5] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	rc = pawl_pg_exec(pg, arena, "SELECT 0, o.data::text, o.last_modified::text, o.deleted::text "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 0, o.data::text, o.last_modified::text, o.deleted::text "
 	    "FROM objects o WHERE o.parent_id = $1 AND o.resource_name = $2 AND o.id = $3 "
 	    "UNION ALL SELECT 1, a.permission, a.principal, NULL "
 	    "FROM access_control_entries a WHERE a.object_id = $4 "
 	    "UNION ALL SELECT 2, a.object_id, a.permission, NULL FROM access_control_entries a "
 	    /* (SELECT $6): see GRANTS, the generic plan must stay the cheaper one. */
 	    "WHERE a.object_id = ANY((SELECT $6::text[])::text[]) "
-	    "AND a.principal = ANY" PAWL_ACL_EXPANDED(5), 6, params, 0, &res, err);
+	    "AND a.principal = ANY" PAWL_ACL_EXPANDED(5), 6, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
