@@ -149,7 +149,8 @@ enum pawl_err pawl_permissions_allowed(struct pawl_rctx *c, const struct pawl_re
 	n = pawl_permissions_grants(c->req->arena, c->app->resources, res, uri, perm, &grants);
 	if (n == 0)
 		return PAWL_OK;
-	return pawl_acl_check(c->app->pg, c->req->arena, principals, grants, n, allowed, err);
+	return pawl_acl_check(c->app->pg, c->req->arena, &(struct pawl_acl_ask){ principals, grants,
+	    n }, allowed, err);
 }
 
 enum pawl_err pawl_permissions_deny(struct pawl_rctx *c, struct pawl_error *err)
@@ -246,7 +247,8 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 	if (pawl_accounts_is(c->res) && c->id != NULL &&
 	    (writer = pawl_accounts_principal(c->req->arena, c->id)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
-	return pawl_acl_replace(c->app->pg, c->req->arena, uri, perms, writer, c->fresh_id, err);
+	return pawl_acl_replace(c->app->pg, c->req->arena, &(struct pawl_acl_change){ uri, perms,
+	    writer, c->fresh_id }, err);
 }
 
 enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const char **acl,
@@ -288,19 +290,19 @@ const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct
 enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm,
     struct pawl_acl_object_answer *out, struct pawl_error *err)
 {
-	struct pawl_acl_object_read in = { &c->key, c->id, c->uri, NULL, NULL, 0 };
+	struct pawl_acl_object_read in = { &c->key, c->id, c->uri, { NULL, NULL, 0 } };
 	struct pawl_acl_grant *grants = NULL;
 	bool by_settings;
 	enum pawl_err rc;
 
-	if ((in.principals = pawl_permissions_principals(c->req->arena, c->req->user_id)) == NULL)
+	if ((in.ask.principals = pawl_permissions_principals(c->req->arena, c->req->user_id)) == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	by_settings = c->res->per_user ? c->req->user_id != NULL :
-	    settings_allow(c, c->res, perm, in.principals);
+	    settings_allow(c, c->res, perm, in.ask.principals);
 	if (!by_settings && !c->res->per_user)
-		in.n_grants = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri,
+		in.ask.n_grants = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri,
 		    perm, &grants);
-	in.grants = grants;
+	in.ask.grants = grants;
 	rc = pawl_acl_read_object(c->app->pg, c->req->arena, &in, out, err);
 	if (rc == PAWL_OK && by_settings)
 		out->allowed = true;

@@ -56,16 +56,16 @@ static bool grant_params(struct pawl_arena *arena, const struct pawl_acl_grant *
 }
 
 enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    bool *allowed, struct pawl_error *err)
+    const struct pawl_acl_ask *ask, bool *allowed, struct pawl_error *err)
 {
 	const char *params[3];
 	struct pg_result *res;
 	enum pawl_err rc;
 
 	*allowed = false;
-	params[2] = pawl_acl_principals_param(arena, principals);
-	if (!grant_params(arena, grants, n, &params[0], &params[1]) || params[2] == NULL)
+	params[2] = pawl_acl_principals_param(arena, ask->principals);
+	if (!grant_params(arena, ask->grants, ask->n_grants, &params[0], &params[1]) ||
+	    params[2] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
 	    "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
@@ -107,19 +107,18 @@ static const char *principals_of(struct pawl_arena *arena, json_object *list)
 }
 
 enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *object_id, json_object *perms, const char *writer, bool fresh,
-    struct pawl_error *err)
+    const struct pawl_acl_change *ch, struct pawl_error *err)
 {
 	enum pawl_err rc;
 
-	if (perms != NULL) {
-		json_object_object_foreach(perms, perm, list) {
-			const char *params[] = { object_id, perm, principals_of(arena, list) };
+	if (ch->perms != NULL) {
+		json_object_object_foreach(ch->perms, perm, list) {
+			const char *params[] = { ch->object_id, perm, principals_of(arena, list) };
 
 			if (params[2] == NULL)
 				return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 			/* Two statements: in one, the INSERT would not see the DELETE. */
-			if (!fresh && (rc = pawl_pg_defer(pg, arena, "DELETE FROM access_control_entries "
+			if (!ch->fresh && (rc = pawl_pg_defer(pg, arena, "DELETE FROM access_control_entries "
 			    "WHERE object_id = $1 AND permission = $2", 2, params, err)) != PAWL_OK)
 				return rc;
 			rc = pawl_pg_defer(pg, arena, "INSERT INTO access_control_entries "
@@ -129,8 +128,8 @@ enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
 				return rc;
 		}
 	}
-	if (writer != NULL) {
-		const char *params[] = { object_id, writer };
+	if (ch->writer != NULL) {
+		const char *params[] = { ch->object_id, ch->writer };
 
 		return pawl_pg_defer(pg, arena, "INSERT INTO access_control_entries "
 		    "(object_id, permission, principal) VALUES ($1, 'write', $2) ON CONFLICT DO NOTHING",
@@ -348,8 +347,8 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	params[1] = in->key->resource_name;
 	params[2] = in->id;
 	params[3] = object_id;
-	params[4] = pawl_acl_principals_param(arena, in->principals);
-	params[5] = grant_objects(arena, object_id, in->grants, in->n_grants);
+	params[4] = pawl_acl_principals_param(arena, in->ask.principals);
+	params[5] = grant_objects(arena, object_id, in->ask.grants, in->ask.n_grants);
 	if (params[4] == NULL || params[5] == NULL)
 		return pawl_error_set(err, PAWL_ERR_NOMEM, "out of memory");
 	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
@@ -383,9 +382,9 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 			break;
 		default:
 			writer = writer || (strcmp(a, object_id) == 0 && strcmp(b, "write") == 0);
-			for (g = 0; g < in->n_grants && !out->allowed; g++)
-				out->allowed = strcmp(a, in->grants[g].object_id) == 0 &&
-				    strcmp(b, in->grants[g].permission) == 0;
+			for (g = 0; g < in->ask.n_grants && !out->allowed; g++)
+				out->allowed = strcmp(a, in->ask.grants[g].object_id) == 0 &&
+				    strcmp(b, in->ask.grants[g].permission) == 0;
 			break;
 		}
 	}

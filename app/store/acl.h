@@ -25,13 +25,19 @@ struct pawl_acl_grant {
 	const char *permission;
 };
 
+/* Who asks, and the (object URI, permission) pairs any one of which lets them. */
+struct pawl_acl_ask {
+	const char *const *principals; /* NULL-terminated; their groups are added in SQL */
+	const struct pawl_acl_grant *grants;
+	size_t n_grants;
+};
+
 /*
- * True when one of principals (NULL-terminated; groups are added from
- * user_principals for them) holds one of the n grants.
+ * True when one of ask->principals (groups are added from user_principals
+ * for them) holds one of the grants.
  */
 enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    bool *allowed, struct pawl_error *err);
+    const struct pawl_acl_ask *ask, bool *allowed, struct pawl_error *err);
 
 /* The caller's principals with their groups, as a text[] literal (for list filters). */
 const char *pawl_acl_principals_param(struct pawl_arena *arena, const char *const *principals);
@@ -53,12 +59,10 @@ struct pawl_list_key;
 
 /* One object to read, and the permission check its read must pass. */
 struct pawl_acl_object_read {
-	const struct pawl_list_key *key;      /* its list */
+	const struct pawl_list_key *key; /* its list */
 	const char *id;
-	const char *object_id;                /* its URI, where its ACEs hang */
-	const char *const *principals;        /* NULL-terminated; groups added in SQL */
-	const struct pawl_acl_grant *grants;  /* any one of them allows the read */
-	size_t n_grants;
+	const char *object_id;           /* its URI, where its ACEs hang */
+	struct pawl_acl_ask ask;
 };
 
 /* What pawl_acl_read_object found. Strings live in the arena. */
@@ -78,15 +82,20 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_acl_object_read *in, struct pawl_acl_object_answer *out,
     struct pawl_error *err);
 
+/* A change to one object's ACL. */
+struct pawl_acl_change {
+	const char *object_id;
+	json_object *perms;  /* permission → array of principals (validated), or NULL */
+	const char *writer;  /* added to "write", or NULL */
+	bool fresh;          /* object_id is new and has no ACE yet: nothing to replace */
+};
+
 /*
- * Replaces the given permissions of object_id: perms maps permission → array
- * of principals (validated by the caller); permissions not in perms are kept.
- * Then adds `writer` (may be NULL) to "write". fresh: object_id is new and
- * has no ACE yet, so there is nothing to replace.
+ * Replaces the permissions of ch->object_id that ch->perms names (the others
+ * are kept), then adds ch->writer to "write".
  */
 enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *object_id, json_object *perms, const char *writer, bool fresh,
-    struct pawl_error *err);
+    const struct pawl_acl_change *ch, struct pawl_error *err);
 
 /*
  * The ACL JSON pawl_acl_replace(fresh) leaves on a new object: perms plus
