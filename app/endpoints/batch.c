@@ -230,7 +230,8 @@ static void run_spec(struct pawl_app *app, struct pawl_request *parent,
 static enum pawl_err sql(struct pawl_app *app, struct pawl_request *req, const char *text,
     struct pawl_error *err)
 {
-	return pawl_pg_exec(app->pg, req->arena, text, 0, NULL, 0, NULL, err);
+	return pawl_pg_exec(app->pg, req->arena, &(struct pawl_pg_stmt){
+	    text, 0, NULL, 0 }, NULL, err);
 }
 
 /*
@@ -373,9 +374,9 @@ static enum pawl_err lock_up_front(struct pawl_app *app, struct pawl_request *re
 		if ((method & reads) != 0 || uri == NULL)
 			continue;
 		q = strchr(uri, '?');
-		if (pawl_router_match(app->router, req->arena, method,
+		if (pawl_router_match(app->router, req->arena, &(struct pawl_request_line){ method,
 		    q ? pawl_arena_strndup(req->arena, uri, (size_t)(q - uri)) : uri,
-		    q ? q + 1 : "", &m, &ignored) == PAWL_OK &&
+		    q ? q + 1 : "" }, &m, &ignored) == PAWL_OK &&
 		    pawl_resource_list_key_of(req->arena, &m, &keys[n]))
 			n++;
 	}

@@ -63,33 +63,38 @@ static const char *order_of(struct pawl_arena *arena, const char *payload, long 
 	return pawl_arena_printf(arena, "%020lld%020lld", ts > 0 ? ts : 0, id > 0 ? id : 0);
 }
 
-/* Appends rows (in id order) to listname: idempotent, see pawl_redis_append. */
-static enum pawl_err push(struct pawl_redis *redis, const char *listname,
-    struct pawl_arena *arena, const char *const *lists, const long long *ids,
-    const char *const *payloads, size_t n, struct pawl_error *err)
+/* Where a listener's rows go: its Redis and the list there. */
+struct sink {
+	struct pawl_redis *redis;
+	const char *listname;
+};
+
+/* Appends rows (in id order) to the sink's list: idempotent, see pawl_redis_append. */
+static enum pawl_err push(const struct sink *to, struct pawl_arena *arena,
+    const struct pawl_outbox_batch *rows, struct pawl_error *err)
 {
-	const char **order = pawl_arena_calloc(arena, n + 1, sizeof(*order));
+	const char **order = pawl_arena_calloc(arena, rows->n + 1, sizeof(*order));
 	size_t i, appended;
 
 	if (order == NULL)
 		return pawl_error_nomem(err);
-	for (i = 0; i < n; i++)
-		order[i] = order_of(arena, payloads[i], ids[i]);
-	return pawl_redis_append(redis, listname, lists, order, payloads, n, &appended, err);
+	for (i = 0; i < rows->n; i++)
+		order[i] = order_of(arena, rows->payloads[i], rows->ids[i]);
+	return pawl_redis_append(to->redis, to->listname, &(struct pawl_redis_events){ rows->n,
+	    (const char *const *)rows->list_keys, order, (const char *const *)rows->payloads },
+	    &appended, err);
 }
 
-static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listname,
-    struct pawl_pg *pg, struct pawl_arena *arena, const char *listener, const char *list_key,
-    const char *snapshot, int limit, struct pawl_outbox_batch *b, struct pawl_error *err)
+static enum pawl_err deliver_batch(const struct sink *to, struct pawl_pg *pg,
+    struct pawl_arena *arena, const struct pawl_outbox_due *due, struct pawl_outbox_batch *b,
+    struct pawl_error *err)
 {
 	enum pawl_err rc;
 
 	if ((rc = pawl_pg_begin(pg, arena, err)) != PAWL_OK)
 		return rc;
-	if ((rc = pawl_outbox_take(pg, arena, listener, list_key, snapshot, limit, b,
-	    err)) != PAWL_OK ||
-	    (b->n > 0 && (rc = push(redis, listname, arena, b->list_keys, b->ids, b->payloads, b->n,
-	    err)) != PAWL_OK)) {
+	if ((rc = pawl_outbox_take(pg, arena, due, b, err)) != PAWL_OK ||
+	    (b->n > 0 && (rc = push(to, arena, b, err)) != PAWL_OK)) {
 		pawl_pg_rollback(pg, arena);
 		return rc;
 	}
@@ -98,30 +103,28 @@ static enum pawl_err deliver_batch(struct pawl_redis *redis, const char *listnam
 }
 
 enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
-    bool *busy, struct pawl_error *err)
+    struct pawl_arena *arena, const struct pawl_outbox_due *due, bool *busy,
+    struct pawl_error *err)
 {
-	const char *listname = NULL;
-	struct pawl_redis *redis = pawl_listener_set_redis(ls, listener, &listname);
+	struct sink to = { NULL, NULL };
 	struct pawl_outbox_batch b;
-	const int limit = 500;
 	enum pawl_err rc;
 
 	*busy = false;
-	if (redis == NULL) {
+	to.redis = pawl_listener_set_redis(ls, due->listener, &to.listname);
+	if (to.redis == NULL) {
 		/* Rows of a listener that is no longer configured wait, visibly, in the heartbeat. */
 		return PAWL_OK;
 	}
 	do {
-		rc = deliver_batch(redis, listname, pg, arena, listener, list_key, snapshot, limit, &b,
-		    err);
+		rc = deliver_batch(&to, pg, arena, due, &b, err);
 		if (rc != PAWL_OK)
 			return rc;
 		if (!b.locked) {
 			*busy = true;
 			return PAWL_OK;
 		}
-	} while (b.n == (size_t)limit);
+	} while (b.n == (size_t)due->limit);
 	return PAWL_OK;
 }
 
@@ -184,8 +187,10 @@ void pawl_relay_after_commit(const struct pawl_listener_set *ls, struct pawl_pg 
 	for (i = 0; snapshot != NULL && i < n; i++) {
 		bool busy;
 
-		if (pawl_relay_deliver(ls, pg, arena, pairs[i].listener, pairs[i].list_key, snapshot,
-		    &busy, &err) != PAWL_OK || busy)
+		struct pawl_outbox_due due = { snapshot, 500, pairs[i].listener, pairs[i].list_key,
+		    NULL, 0 };
+
+		if (pawl_relay_deliver(ls, pg, arena, &due, &busy, &err) != PAWL_OK || busy)
 			leftover = true;
 	}
 	if (leftover && pawl_outbox_wake(pg, arena, &err) != PAWL_OK)
@@ -222,27 +227,28 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
     const char *const *names, size_t n_names, const struct pawl_outbox_batch *b,
     struct pawl_error *err)
 {
-	const char **mine = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine));
-	const char **lists = pawl_arena_calloc(arena, b->n + 1, sizeof(*lists));
-	long long *ids = pawl_arena_calloc(arena, b->n + 1, sizeof(*ids));
-	size_t i, j, n;
+	struct pawl_outbox_batch mine = { NULL, NULL, NULL, NULL, 0, 1 };
+	size_t i, j;
 	enum pawl_err rc;
 
-	if (mine == NULL || lists == NULL || ids == NULL)
+	mine.payloads = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine.payloads));
+	mine.list_keys = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine.list_keys));
+	mine.ids = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine.ids));
+	if (mine.payloads == NULL || mine.list_keys == NULL || mine.ids == NULL)
 		return pawl_error_nomem(err);
 	for (i = 0; i < n_names; i++) {
-		const char *listname = NULL;
-		struct pawl_redis *redis = pawl_listener_set_redis(ls, names[i], &listname);
+		struct sink to = { NULL, NULL };
 
-		for (j = 0, n = 0; j < b->n; j++)
+		to.redis = pawl_listener_set_redis(ls, names[i], &to.listname);
+		for (j = 0, mine.n = 0; j < b->n; j++)
 			if (strcmp(b->listeners[j], names[i]) == 0) {
-				mine[n] = b->payloads[j];
-				lists[n] = b->list_keys[j];
-				ids[n++] = b->ids[j];
+				mine.payloads[mine.n] = b->payloads[j];
+				mine.list_keys[mine.n] = b->list_keys[j];
+				mine.ids[mine.n++] = b->ids[j];
 			}
-		if (n > 0 && redis == NULL)
+		if (mine.n > 0 && to.redis == NULL)
 			return pawl_error_set(err, PAWL_ERR_INTERNAL, "listener '%s' has no Redis", names[i]);
-		if (n > 0 && (rc = push(redis, listname, arena, lists, ids, mine, n, err)) != PAWL_OK)
+		if (mine.n > 0 && (rc = push(&to, arena, &mine, err)) != PAWL_OK)
 			return rc;
 	}
 	return PAWL_OK;
@@ -258,14 +264,15 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 {
 	struct pawl_outbox_batch b;
 	struct pawl_error err;
-	const char *snapshot = NULL;
+	struct pawl_outbox_due due = { NULL, 1000, NULL, NULL, NULL, 0 };
 	const char **names;
 	size_t n_names = 0;
-	const int limit = 1000;
 
 	names = pawl_listener_set_durable_names(ls, arena, &n_names);
 	if (names == NULL || n_names == 0)
 		return names != NULL;
+	due.listeners = names;
+	due.n_listeners = n_names;
 	/* A poll finds nothing as a rule: no barrier (a WAL write and a flush) for nothing. */
 	if (!woken) {
 		bool any;
@@ -275,12 +282,12 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 		if (!any)
 			return true;
 	}
-	if (pawl_outbox_barrier(pg, arena, &snapshot, &err) != PAWL_OK)
+	if (pawl_outbox_barrier(pg, arena, &due.snapshot, &err) != PAWL_OK)
 		goto failed;
 	do {
 		if (pawl_pg_begin(pg, arena, &err) != PAWL_OK)
 			goto failed;
-		if (pawl_outbox_take_all(pg, arena, names, n_names, snapshot, limit, &b, &err) != PAWL_OK ||
+		if (pawl_outbox_take_all(pg, arena, &due, &b, &err) != PAWL_OK ||
 		    push_all(ls, arena, names, n_names, &b, &err) != PAWL_OK) {
 			pawl_pg_rollback(pg, arena);
 			goto failed;
@@ -288,7 +295,7 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 		if (pawl_pg_commit_nowait(pg, arena, &err) != PAWL_OK)
 			goto failed;
 		*taken += (long)b.n;
-	} while (b.n == (size_t)limit && !relay_stop);
+	} while (b.n == (size_t)due.limit && !relay_stop);
 	return true;
 failed:
 	pawl_log_warn("relay: delivery failed, will retry: %s", err.message);

@@ -27,8 +27,8 @@ static enum pawl_err current_version(struct pawl_pg *pg, struct pawl_arena *aren
     unsigned *version, struct pawl_error *err)
 {
 	struct pg_result *res;
-	enum pawl_err rc = pawl_pg_exec(pg, arena,
-	    "SELECT coalesce(max(version), 0) FROM pawl_migrations", 0, NULL, 0, &res, err);
+	enum pawl_err rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT coalesce(max(version), 0) FROM pawl_migrations", 0, NULL, 0 }, &res, err);
 
 	if (rc == PAWL_OK)
 		*version = (unsigned)strtoul(pawl_pg_value(res, 0, 0), NULL, 10);
@@ -46,8 +46,9 @@ static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena,
 	if ((rc = pawl_pg_exec_script(pg, "BEGIN", err)) != PAWL_OK)
 		return rc;
 	if ((rc = pawl_pg_exec_script(pg, m->sql, err)) != PAWL_OK ||
-	    (rc = pawl_pg_exec(pg, arena, "INSERT INTO pawl_migrations (version, name) "
-	    "VALUES ($1, $2)", 2, params, 0, NULL, err)) != PAWL_OK) {
+	    (rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "INSERT INTO pawl_migrations (version, name) "
+	    "VALUES ($1, $2)", 2, params, 0 }, NULL, err)) != PAWL_OK) {
 		pawl_pg_rollback(pg, arena);
 		return rc;
 	}

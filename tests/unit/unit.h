@@ -20,5 +20,7 @@ void test_batch_register(void);
 void test_log_register(void);
 void test_clock_register(void);
 void test_handlers_register(void);
+void test_response_register(void);
+void test_stage_register(void);
 
 #endif
