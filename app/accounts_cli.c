@@ -93,8 +93,8 @@ static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	if ((data = with_password(arena, found ? &old : NULL, hash, err)) == NULL)
 		return err->code != PAWL_OK ? err->code : pawl_error_nomem(err);
 	/* Writable by itself, as an account created through the API. */
-	if ((rc = pawl_acl_replace(pg, arena, uri, NULL, pawl_accounts_principal(arena, id), false,
-	    err)) != PAWL_OK)
+	if ((rc = pawl_acl_replace(pg, arena, &(struct pawl_acl_change){ uri, NULL,
+	    pawl_accounts_principal(arena, id), false }, err)) != PAWL_OK)
 		return rc;
 	return pawl_objects_put(pg, arena, &key, id, data, 0, &obj, err);
 }

@@ -25,26 +25,37 @@ static bool numeric(const char *s, long *out)
 	return errno == 0 && *end == '\0' && *out >= 0;
 }
 
-static enum pawl_err find_user(const char *setting, const char *name, uid_t *uid, gid_t *gid,
-    char *login, size_t size, struct pawl_error *err)
+/* A system user as found by name or id; gid and login only from a passwd entry. */
+struct user {
+	uid_t uid;
+	gid_t gid;
+	char login[256]; /* "" when none, or too long to keep */
+};
+
+/*
+ * need_entry: the user is to be become (by name, with its groups), so an id
+ * with no passwd entry will not do.
+ */
+static enum pawl_err find_user(const char *setting, const char *name, bool need_entry,
+    struct user *out, struct pawl_error *err)
 {
 	struct passwd *pw;
 	long id;
 
+	memset(out, 0, sizeof(*out));
 	errno = 0;
 	pw = numeric(name, &id) ? getpwuid((uid_t)id) : getpwnam(name);
-	if (pw == NULL && numeric(name, &id) && login == NULL) {
-		*uid = (uid_t)id; /* an id with no passwd entry still owns a file */
+	if (pw == NULL && numeric(name, &id) && !need_entry) {
+		out->uid = (uid_t)id; /* an id with no passwd entry still owns a file */
 		return PAWL_OK;
 	}
 	if (pw == NULL)
 		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting '%s': no user '%s' on this "
 		    "system%s%s", setting, name, errno ? ": " : "", errno ? strerror(errno) : "");
-	*uid = pw->pw_uid;
-	if (gid != NULL)
-		*gid = pw->pw_gid;
-	if (login != NULL && strlen(pw->pw_name) < size)
-		memcpy(login, pw->pw_name, strlen(pw->pw_name) + 1);
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	if (strlen(pw->pw_name) < sizeof(out->login))
+		memcpy(out->login, pw->pw_name, strlen(pw->pw_name) + 1);
 	return PAWL_OK;
 }
 
@@ -69,17 +80,22 @@ static enum pawl_err find_group(const char *setting, const char *name, gid_t *gi
 enum pawl_err pawl_privileges_socket_opts(const struct pawl_config *cfg,
     struct pawl_fcgi_socket_opts *o, struct pawl_error *err)
 {
+	struct user u;
+
 	o->mode = cfg->socket_mode;
 	o->owner = (uid_t)-1;
 	o->group = (gid_t)-1;
 	o->backlog = 1024;
-	if (cfg->socket_owner != NULL && find_user("socket_owner", cfg->socket_owner, &o->owner,
-	    NULL, NULL, 0, err) != PAWL_OK)
-		return err->code;
-	/* By default the socket is the serving user's: it can then remove it at stop. */
-	if (cfg->socket_owner == NULL && cfg->user != NULL && geteuid() == 0 &&
-	    find_user("user", cfg->user, &o->owner, NULL, NULL, 0, err) != PAWL_OK)
-		return err->code;
+	if (cfg->socket_owner != NULL) {
+		if (find_user("socket_owner", cfg->socket_owner, false, &u, err) != PAWL_OK)
+			return err->code;
+		o->owner = u.uid;
+	} else if (cfg->user != NULL && geteuid() == 0) {
+		/* By default the socket is the serving user's: it can then remove it at stop. */
+		if (find_user("user", cfg->user, false, &u, err) != PAWL_OK)
+			return err->code;
+		o->owner = u.uid;
+	}
 	if (cfg->socket_group != NULL &&
 	    find_group("socket_group", cfg->socket_group, &o->group, err) != PAWL_OK)
 		return err->code;
@@ -101,18 +117,16 @@ static enum pawl_err become(const char *login, uid_t uid, gid_t gid, struct pawl
 
 enum pawl_err pawl_privileges_drop(const struct pawl_config *cfg, struct pawl_error *err)
 {
-	char login[256] = "";
-	uid_t uid;
-	gid_t gid;
+	struct user u;
 
 	if (cfg->user != NULL) {
-		if (find_user("user", cfg->user, &uid, &gid, login, sizeof(login), err) != PAWL_OK ||
-		    (cfg->group != NULL && find_group("group", cfg->group, &gid, err) != PAWL_OK))
+		if (find_user("user", cfg->user, true, &u, err) != PAWL_OK ||
+		    (cfg->group != NULL && find_group("group", cfg->group, &u.gid, err) != PAWL_OK))
 			return err->code;
 		if (geteuid() == 0) {
-			if (become(login, uid, gid, err) != PAWL_OK)
+			if (become(u.login, u.uid, u.gid, err) != PAWL_OK)
 				return err->code;
-		} else if (getuid() != uid || geteuid() != uid) {
+		} else if (getuid() != u.uid || geteuid() != u.uid) {
 			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'user = %s' needs "
 			    "pawl-fcgi started as root, or as that user (running as uid %ld)",
 			    cfg->user, (long)geteuid());

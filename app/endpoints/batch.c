@@ -348,9 +348,9 @@ static enum pawl_err lock_up_front(struct pawl_app *app, struct pawl_request *re
 		if ((method & reads) != 0 || uri == NULL)
 			continue;
 		q = strchr(uri, '?');
-		if (pawl_router_match(app->router, req->arena, method,
+		if (pawl_router_match(app->router, req->arena, &(struct pawl_request_line){ method,
 		    q ? pawl_arena_strndup(req->arena, uri, (size_t)(q - uri)) : uri,
-		    q ? q + 1 : "", &m, &ignored) == PAWL_OK &&
+		    q ? q + 1 : "" }, &m, &ignored) == PAWL_OK &&
 		    pawl_resource_list_key_of(req->arena, &m, &keys[n]))
 			n++;
 	}

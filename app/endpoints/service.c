@@ -133,8 +133,8 @@ static bool check_storage(struct pawl_app *app, struct pawl_arena *arena, long l
 
 	if (pawl_pg_connect_within(app->pg, true, remaining(deadline), &err) != PAWL_OK)
 		return false;
-	return pawl_pg_exec(app->pg, arena, app->cfg->readonly ?
-	    "SELECT 1 FROM pawl_metadata LIMIT 1" : write_sql, 0, NULL, remaining(deadline),
+	return pawl_pg_exec(app->pg, arena, &(struct pawl_pg_stmt){ app->cfg->readonly ?
+	    "SELECT 1 FROM pawl_metadata LIMIT 1" : write_sql, 0, NULL, remaining(deadline) },
 	    NULL, &err) == PAWL_OK;
 }
 

@@ -234,7 +234,8 @@ enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls,
 			n++;
 		}
 	}
-	if (pawl_outbox_write(pg, arena, n, names, keys, payloads, err) != PAWL_OK)
+	if (pawl_outbox_write(pg, arena, &(struct pawl_outbox_rows){ n, names, keys, payloads },
+	    err) != PAWL_OK)
 		return err->code;
 	pawl_stage_mark_outboxed(st);
 	return PAWL_OK;

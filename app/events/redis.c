@@ -330,10 +330,9 @@ static bool append_once(struct pawl_redis *r, int argc, const char **argv, long 
 }
 
 /* The script's arguments: the two keys, then (list key, order, payload) per event. */
-static const char **append_args(const char *key, const char *const *lists,
-    const char *const *orders, const char *const *payloads, size_t n, char **hwm)
+static const char **append_args(const char *key, const struct pawl_redis_events *ev, char **hwm)
 {
-	const char **argv = calloc(5 + 3 * n, sizeof(*argv));
+	const char **argv = calloc(5 + 3 * ev->n, sizeof(*argv));
 	size_t i;
 
 	*hwm = malloc(strlen(key) + 5);
@@ -345,18 +344,18 @@ static const char **append_args(const char *key, const char *const *lists,
 	argv[2] = "2";
 	argv[3] = key;
 	argv[4] = *hwm;
-	for (i = 0; i < n; i++) {
-		argv[5 + 3 * i] = lists[i];
-		argv[6 + 3 * i] = orders[i] != NULL ? orders[i] : "";
-		argv[7 + 3 * i] = payloads[i];
+	for (i = 0; i < ev->n; i++) {
+		argv[5 + 3 * i] = ev->lists[i];
+		argv[6 + 3 * i] = ev->orders[i] != NULL ? ev->orders[i] : "";
+		argv[7 + 3 * i] = ev->payloads[i];
 	}
 	return argv;
 }
 
-enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const char *const *lists,
-    const char *const *orders, const char *const *payloads, size_t n, size_t *appended,
-    struct pawl_error *err)
+enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
+    const struct pawl_redis_events *events, size_t *appended, struct pawl_error *err)
 {
+	size_t n = events->n;
 	char *hwm = NULL;
 	const char **argv = NULL;
 	long long count = 0;
@@ -370,7 +369,7 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const cha
 		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
 		goto out;
 	}
-	if ((argv = append_args(key, lists, orders, payloads, n, &hwm)) == NULL) {
+	if ((argv = append_args(key, events, &hwm)) == NULL) {
 		rc = pawl_error_nomem(err);
 		goto out;
 	}

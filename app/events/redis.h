@@ -33,6 +33,14 @@ void pawl_redis_free(struct pawl_redis *r);
 /* PING within timeout_ms, connecting first if needed. PAWL_ERR_BACKEND on failure. */
 enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err);
 
+/* Events to append: event i is payloads[i], of pawl list lists[i], in place orders[i]. */
+struct pawl_redis_events {
+	size_t n;
+	const char *const *lists;
+	const char *const *orders;
+	const char *const *payloads;
+};
+
 /*
  * Appends events to the Redis list key (LPUSH, oldest first) through one
  * atomic Lua script call (SCRIPT LOAD once per connection, then EVALSHA;
@@ -49,8 +57,7 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
  * outage costs one timeout, not one per request. PAWL_ERR_BACKEND on
  * failure; then the script may or may not have run.
  */
-enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key, const char *const *lists,
-    const char *const *orders, const char *const *payloads, size_t n, size_t *appended,
-    struct pawl_error *err);
+enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
+    const struct pawl_redis_events *events, size_t *appended, struct pawl_error *err);
 
 #endif

@@ -63,77 +63,81 @@ static const char *order_of(struct pawl_arena *arena, const char *payload, long 
 	return pawl_arena_printf(arena, "%020lld%020lld", ts > 0 ? ts : 0, id > 0 ? id : 0);
 }
 
-/* Appends rows (in id order) to listname: idempotent, see pawl_redis_append. */
-static enum pawl_err push(struct pawl_redis *redis, const char *listname,
-    struct pawl_arena *arena, const char *const *lists, const long long *ids,
-    const char *const *payloads, size_t n, struct pawl_error *err)
+/* Where a listener's rows go: its Redis and the list there. */
+struct sink {
+	struct pawl_redis *redis;
+	const char *listname;
+};
+
+/* Appends rows (in id order) to the sink's list: idempotent, see pawl_redis_append. */
+static enum pawl_err push(const struct sink *to, struct pawl_arena *arena,
+    const struct pawl_outbox_batch *rows, struct pawl_error *err)
 {
-	const char **order = pawl_arena_calloc(arena, n + 1, sizeof(*order));
+	const char **order = pawl_arena_calloc(arena, rows->n + 1, sizeof(*order));
 	size_t i, appended;
 
 	if (order == NULL)
 		return pawl_error_nomem(err);
-	for (i = 0; i < n; i++)
-		order[i] = order_of(arena, payloads[i], ids[i]);
-	return pawl_redis_append(redis, listname, lists, order, payloads, n, &appended, err);
+	for (i = 0; i < rows->n; i++)
+		order[i] = order_of(arena, rows->payloads[i], rows->ids[i]);
+	return pawl_redis_append(to->redis, to->listname, &(struct pawl_redis_events){ rows->n,
+	    (const char *const *)rows->list_keys, order, (const char *const *)rows->payloads },
+	    &appended, err);
 }
 
 /* One delivery transaction's work: take rows under the list lock, push them. */
 struct delivery {
 	struct pawl_pg *pg;
 	struct pawl_arena *arena;
-	struct pawl_redis *redis;   /* one listener's (pawl_relay_deliver) */
-	const char *listname;
-	const char *listener;
-	const char *list_key;
+	const struct sink *to;              /* one listener's (deliver_batch) */
 	const struct pawl_listener_set *ls; /* every listener's (relay_pass) */
-	const char **names;
-	size_t n_names;
-	const char *snapshot;
-	int limit;
-	struct pawl_outbox_batch b;
+	const struct pawl_outbox_due *due;
+	struct pawl_outbox_batch *b;
 };
 
 static enum pawl_err take_and_push(void *ctx, struct pawl_error *err)
 {
 	struct delivery *d = ctx;
-	struct pawl_outbox_batch *b = &d->b;
 	enum pawl_err rc;
 
-	if ((rc = pawl_outbox_take(d->pg, d->arena, d->listener, d->list_key, d->snapshot,
-	    d->limit, b, err)) != PAWL_OK || b->n == 0)
+	if ((rc = pawl_outbox_take(d->pg, d->arena, d->due, d->b, err)) != PAWL_OK || d->b->n == 0)
 		return rc;
-	return push(d->redis, d->listname, d->arena, b->list_keys, b->ids, b->payloads, b->n, err);
+	return push(d->to, d->arena, d->b, err);
 }
 
 /* Losing a delivery's DELETE in a crash only pushes the rows again (at least once). */
-static enum pawl_err deliver_batch(struct delivery *d, struct pawl_error *err)
+static enum pawl_err deliver_batch(const struct sink *to, struct pawl_pg *pg,
+    struct pawl_arena *arena, const struct pawl_outbox_due *due, struct pawl_outbox_batch *b,
+    struct pawl_error *err)
 {
-	return pawl_pg_transaction(d->pg, d->arena, PAWL_PG_TXN_NOWAIT, take_and_push, d, err);
+	struct delivery d = { .pg = pg, .arena = arena, .to = to, .due = due, .b = b };
+
+	return pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push, &d, err);
 }
 
 enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
-    bool *busy, struct pawl_error *err)
+    struct pawl_arena *arena, const struct pawl_outbox_due *due, bool *busy,
+    struct pawl_error *err)
 {
-	struct delivery d = { .pg = pg, .arena = arena, .listener = listener,
-	    .list_key = list_key, .snapshot = snapshot, .limit = 500 };
+	struct sink to = { NULL, NULL };
+	struct pawl_outbox_batch b;
 	enum pawl_err rc;
 
 	*busy = false;
-	d.redis = pawl_listener_set_redis(ls, listener, &d.listname);
-	if (d.redis == NULL) {
+	to.redis = pawl_listener_set_redis(ls, due->listener, &to.listname);
+	if (to.redis == NULL) {
 		/* Rows of a listener that is no longer configured wait, visibly, in the heartbeat. */
 		return PAWL_OK;
 	}
 	do {
-		if ((rc = deliver_batch(&d, err)) != PAWL_OK)
+		rc = deliver_batch(&to, pg, arena, due, &b, err);
+		if (rc != PAWL_OK)
 			return rc;
-		if (!d.b.locked) {
+		if (!b.locked) {
 			*busy = true;
 			return PAWL_OK;
 		}
-	} while (d.b.n == (size_t)d.limit);
+	} while (b.n == (size_t)due->limit);
 	return PAWL_OK;
 }
 
@@ -196,8 +200,10 @@ void pawl_relay_after_commit(const struct pawl_listener_set *ls, struct pawl_pg 
 	for (i = 0; snapshot != NULL && i < n; i++) {
 		bool busy;
 
-		if (pawl_relay_deliver(ls, pg, arena, pairs[i].listener, pairs[i].list_key, snapshot,
-		    &busy, &err) != PAWL_OK || busy)
+		struct pawl_outbox_due due = { snapshot, 500, pairs[i].listener, pairs[i].list_key,
+		    NULL, 0 };
+
+		if (pawl_relay_deliver(ls, pg, arena, &due, &busy, &err) != PAWL_OK || busy)
 			leftover = true;
 	}
 	if (leftover && pawl_outbox_wake(pg, arena, &err) != PAWL_OK)
@@ -234,27 +240,28 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
     const char *const *names, size_t n_names, const struct pawl_outbox_batch *b,
     struct pawl_error *err)
 {
-	const char **mine = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine));
-	const char **lists = pawl_arena_calloc(arena, b->n + 1, sizeof(*lists));
-	long long *ids = pawl_arena_calloc(arena, b->n + 1, sizeof(*ids));
-	size_t i, j, n;
+	struct pawl_outbox_batch mine = { NULL, NULL, NULL, NULL, 0, 1 };
+	size_t i, j;
 	enum pawl_err rc;
 
-	if (mine == NULL || lists == NULL || ids == NULL)
+	mine.payloads = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine.payloads));
+	mine.list_keys = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine.list_keys));
+	mine.ids = pawl_arena_calloc(arena, b->n + 1, sizeof(*mine.ids));
+	if (mine.payloads == NULL || mine.list_keys == NULL || mine.ids == NULL)
 		return pawl_error_nomem(err);
 	for (i = 0; i < n_names; i++) {
-		const char *listname = NULL;
-		struct pawl_redis *redis = pawl_listener_set_redis(ls, names[i], &listname);
+		struct sink to = { NULL, NULL };
 
-		for (j = 0, n = 0; j < b->n; j++)
+		to.redis = pawl_listener_set_redis(ls, names[i], &to.listname);
+		for (j = 0, mine.n = 0; j < b->n; j++)
 			if (strcmp(b->listeners[j], names[i]) == 0) {
-				mine[n] = b->payloads[j];
-				lists[n] = b->list_keys[j];
-				ids[n++] = b->ids[j];
+				mine.payloads[mine.n] = b->payloads[j];
+				mine.list_keys[mine.n] = b->list_keys[j];
+				mine.ids[mine.n++] = b->ids[j];
 			}
-		if (n > 0 && redis == NULL)
+		if (mine.n > 0 && to.redis == NULL)
 			return pawl_error_set(err, PAWL_ERR_INTERNAL, "listener '%s' has no Redis", names[i]);
-		if (n > 0 && (rc = push(redis, listname, arena, lists, ids, mine, n, err)) != PAWL_OK)
+		if (mine.n > 0 && (rc = push(&to, arena, &mine, err)) != PAWL_OK)
 			return rc;
 	}
 	return PAWL_OK;
@@ -265,10 +272,9 @@ static enum pawl_err take_and_push_all(void *ctx, struct pawl_error *err)
 	struct delivery *d = ctx;
 	enum pawl_err rc;
 
-	if ((rc = pawl_outbox_take_all(d->pg, d->arena, d->names, d->n_names, d->snapshot, d->limit,
-	    &d->b, err)) != PAWL_OK)
+	if ((rc = pawl_outbox_take_all(d->pg, d->arena, d->due, d->b, err)) != PAWL_OK)
 		return rc;
-	return push_all(d->ls, d->arena, d->names, d->n_names, &d->b, err);
+	return push_all(d->ls, d->arena, d->due->listeners, d->due->n_listeners, d->b, err);
 }
 
 /*
@@ -279,16 +285,17 @@ static enum pawl_err take_and_push_all(void *ctx, struct pawl_error *err)
 static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, bool woken, long *taken)
 {
-	struct delivery d = { .pg = pg, .arena = arena, .ls = ls, .limit = 1000 };
+	struct pawl_outbox_batch b;
 	struct pawl_error err;
+	struct pawl_outbox_due due = { NULL, 1000, NULL, NULL, NULL, 0 };
 	const char **names;
 	size_t n_names = 0;
 
 	names = pawl_listener_set_durable_names(ls, arena, &n_names);
 	if (names == NULL || n_names == 0)
 		return names != NULL;
-	d.names = names;
-	d.n_names = n_names;
+	due.listeners = names;
+	due.n_listeners = n_names;
 	/* A poll finds nothing as a rule: no barrier (a WAL write and a flush) for nothing. */
 	if (!woken) {
 		bool any;
@@ -298,14 +305,16 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 		if (!any)
 			return true;
 	}
-	if (pawl_outbox_barrier(pg, arena, &d.snapshot, &err) != PAWL_OK)
+	if (pawl_outbox_barrier(pg, arena, &due.snapshot, &err) != PAWL_OK)
 		goto failed;
 	do {
+		struct delivery d = { .pg = pg, .arena = arena, .ls = ls, .due = &due, .b = &b };
+
 		if (pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push_all, &d,
 		    &err) != PAWL_OK)
 			goto failed;
-		*taken += (long)d.b.n;
-	} while (d.b.n == (size_t)d.limit && !relay_stop);
+		*taken += (long)b.n;
+	} while (b.n == (size_t)due.limit && !relay_stop);
 	return true;
 failed:
 	pawl_log_warn("relay: delivery failed, will retry: %s", err.message);

@@ -21,15 +21,17 @@
 struct pawl_pg;
 
 /*
- * Pushes the rows of one (listener, list), batch by batch, each batch in one
- * transaction: take under the list lock, LPUSH pipelined, COMMIT. Only rows of
- * transactions that snapshot (pawl_outbox_barrier's) saw finished, so only
- * durable ones. *busy is set when another process held the lock.
- * PAWL_ERR_BACKEND when Redis failed (the rows stay for later).
+ * Pushes the rows of one (due->listener, due->list_key), batch by batch of
+ * due->limit, each batch in one transaction: take under the list lock, LPUSH
+ * pipelined, COMMIT. Only rows of transactions that due->snapshot
+ * (pawl_outbox_barrier's) saw finished, so only durable ones. *busy is set
+ * when another process held the lock. PAWL_ERR_BACKEND when Redis failed
+ * (the rows stay for later).
  */
+struct pawl_outbox_due;
 enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, const char *listener, const char *list_key, const char *snapshot,
-    bool *busy, struct pawl_error *err);
+    struct pawl_arena *arena, const struct pawl_outbox_due *due, bool *busy,
+    struct pawl_error *err);
 
 /*
  * The fast path after COMMIT, for a worker running alone: a barrier, then the

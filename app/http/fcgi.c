@@ -366,6 +366,10 @@ enum pawl_err pawl_fcgi_read_body(struct pawl_fcgi *f, struct pawl_arena *arena,
 	return PAWL_OK;
 }
 
+/* Kinto's 500 body (docs/protocol.md §7), for when no other can be built. */
+#define FIXED_500 "{\"code\":500,\"errno\":999,\"error\":\"Internal Server Error\"," \
+	"\"message\":\"A programmatic error occurred, developers have been informed.\"}"
+
 void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
 {
 	FCGX_Stream *out = f->req.out;
@@ -382,8 +386,14 @@ void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
 		pawl_buf_puts(&head, "\r\n");
 	}
 	pawl_buf_printf(&head, "Content-Length: %zu\r\n\r\n", resp->body.len);
-	if (head.failed) {
-		FCGX_FPrintF(out, "Status: 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+	if (head.failed || pawl_response_failure(resp) != PAWL_OK) {
+		/* Even its error answer could not be built: a fixed one, nothing half-built. */
+		char fixed[256];
+		int n = snprintf(fixed, sizeof(fixed), "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		    sizeof(FIXED_500) - 1, FIXED_500);
+
+		FCGX_PutStr(fixed, n, out);
 		return;
 	}
 	FCGX_PutStr(head.data, (int)head.len, out);

@@ -35,8 +35,9 @@ static void common_headers(struct pawl_app *app, struct pawl_request *req,
 		resp->omit_body = true;
 }
 
-void pawl_pipeline_error(struct pawl_app *app, struct pawl_request *req,
-    struct pawl_response *resp, const struct pawl_error *err)
+/* The error body and the headers that go with it, without the common ones. */
+static void error_answer(struct pawl_request *req, struct pawl_response *resp,
+    const struct pawl_error *err)
 {
 	pawl_response_error(resp, err);
 	/* The cause is logged with the id by pawl_response_error; this says where. */
@@ -48,7 +49,31 @@ void pawl_pipeline_error(struct pawl_app *app, struct pawl_request *req,
 	/* The challenge of the policies in use, as Kinto sends them with a 401. */
 	if (err->code == PAWL_ERR_UNAUTHORIZED)
 		pawl_response_header(resp, "WWW-Authenticate", "Basic realm=\"Realm\"");
+}
+
+/*
+ * The one place every response is finished: the common headers, then, if
+ * building it failed anywhere (a refused header, memory), the failed answer
+ * is dropped whole and replaced by the JSON error of its failure. Should
+ * that fail too, pawl_fcgi_send answers a fixed 500.
+ */
+static void finish(struct pawl_app *app, struct pawl_request *req, struct pawl_response *resp)
+{
+	struct pawl_error err;
+
 	common_headers(app, req, resp);
+	if (pawl_response_failure(resp) == PAWL_OK)
+		return;
+	pawl_response_discard(resp, &err);
+	error_answer(req, resp, &err);
+	common_headers(app, req, resp);
+}
+
+void pawl_pipeline_error(struct pawl_app *app, struct pawl_request *req,
+    struct pawl_response *resp, const struct pawl_error *err)
+{
+	error_answer(req, resp, err);
+	finish(app, req, resp);
 }
 
 /* Parses a body sent with POST, PUT or PATCH (other methods ignore theirs). */
@@ -95,9 +120,11 @@ static void identify(struct pawl_app *app, struct pawl_request *req)
 
 static enum pawl_err redirect(struct pawl_request *req, struct pawl_response *resp)
 {
+	/* A location no header can carry is a path nothing serves, not a failed response. */
+	if (pawl_str_has_ctl(req->match.location))
+		return PAWL_ERR_NOT_FOUND;
 	resp->status = 307;
-	if (pawl_response_header(resp, "Location", req->match.location) != PAWL_OK)
-		return PAWL_ERR_INTERNAL;
+	pawl_response_header(resp, "Location", req->match.location);
 	if (req->match.cache_ttl >= 0)
 		pawl_response_header(resp, "Cache-Control",
 		    pawl_arena_printf(req->arena, "max-age=%d", req->match.cache_ttl));
@@ -114,8 +141,8 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
 
 	pawl_error_clear(&err);
 	identify(app, req);
-	rc = pawl_router_match(app->router, req->arena, req->method_bit, req->raw_path,
-	    req->query, &req->match, &err);
+	rc = pawl_router_match(app->router, req->arena, &(struct pawl_request_line){
+	    req->method_bit, req->raw_path, req->query }, &req->match, &err);
 	if (rc == PAWL_OK && req->match.location != NULL) {
 		if (redirect(req, resp) != PAWL_OK)
 			pawl_error_set(&err, PAWL_ERR_NOT_FOUND,
@@ -140,7 +167,7 @@ void pawl_pipeline_handle(struct pawl_app *app, struct pawl_request *req,
 	if (fn(app, req, resp, txn, &err) != PAWL_OK)
 		goto fail;
 done:
-	common_headers(app, req, resp);
+	finish(app, req, resp);
 	return;
 fail:
 	pawl_pipeline_error(app, req, resp, &err);

@@ -19,25 +19,62 @@ void pawl_response_init(struct pawl_response *resp, struct pawl_arena *arena)
 	pawl_buf_init(&resp->body, arena);
 }
 
-enum pawl_err pawl_response_header(struct pawl_response *resp, const char *name, const char *value)
+static void fail(struct pawl_response *resp, enum pawl_err code, const char *name)
+{
+	if (resp->failed != PAWL_OK)
+		return;
+	resp->failed = code;
+	resp->failed_on = name;
+}
+
+void pawl_response_header(struct pawl_response *resp, const char *name, const char *value)
 {
 	size_t i;
 
-	if (name == NULL || value == NULL || pawl_str_has_ctl(name) || pawl_str_has_ctl(value) ||
-	    strchr(name, ':') != NULL)
-		return PAWL_ERR_INTERNAL;
+	if (resp->failed != PAWL_OK)
+		return;
+	if (name == NULL || pawl_str_has_ctl(name) || strchr(name, ':') != NULL ||
+	    (value != NULL && pawl_str_has_ctl(value))) {
+		fail(resp, PAWL_ERR_INTERNAL, name);
+		return;
+	}
+	if (value == NULL) {
+		fail(resp, PAWL_ERR_NOMEM, name);
+		return;
+	}
 	for (i = 0; i < resp->n_headers; i++) {
 		if (pawl_str_ieq(resp->headers[i].name, name)) {
 			resp->headers[i].value = value;
-			return PAWL_OK;
+			return;
 		}
 	}
-	if (resp->n_headers == PAWL_RESPONSE_MAX_HEADERS)
-		return PAWL_ERR_INTERNAL;
+	if (resp->n_headers == PAWL_RESPONSE_MAX_HEADERS) {
+		fail(resp, PAWL_ERR_INTERNAL, name);
+		return;
+	}
 	resp->headers[resp->n_headers].name = name;
 	resp->headers[resp->n_headers].value = value;
 	resp->n_headers++;
-	return PAWL_OK;
+}
+
+enum pawl_err pawl_response_failure(const struct pawl_response *resp)
+{
+	if (resp->failed != PAWL_OK)
+		return resp->failed;
+	return resp->body.failed ? PAWL_ERR_NOMEM : PAWL_OK;
+}
+
+void pawl_response_discard(struct pawl_response *resp, struct pawl_error *err)
+{
+	enum pawl_err code = pawl_response_failure(resp);
+	const char *on = resp->failed_on;
+
+	if (code == PAWL_ERR_NOMEM)
+		pawl_error_set(err, code, "out of memory building the response%s%s",
+		    on ? " at header " : "", on ? on : "");
+	else
+		pawl_error_set(err, code, "response header refused: %s", on ? on : "(none)");
+	pawl_response_init(resp, resp->arena);
 }
 
 const char *pawl_response_get_header(const struct pawl_response *resp, const char *name)
@@ -66,7 +103,12 @@ void pawl_response_json(struct pawl_response *resp, int status, json_object *obj
 
 	resp->status = status;
 	resp->body.len = 0;
-	pawl_buf_append(&resp->body, text ? text : "{}", text ? len : 2);
+	if (text == NULL) {
+		/* Only memory stops json-c from writing a tree: "{}" would be a half-built answer. */
+		fail(resp, PAWL_ERR_NOMEM, NULL);
+		return;
+	}
+	pawl_buf_append(&resp->body, text, len);
 }
 
 /* Kinto's validation message: "<name> in <location>: <description>". */

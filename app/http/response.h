@@ -2,6 +2,8 @@
  * A response under construction: status, headers and a JSON body, all in the
  * request arena. Header values are checked here so no CR/LF can ever reach
  * the wire, and every error body takes docs/protocol.md §7's shape here.
+ * Building never fails at the call site: the first failure sticks to the
+ * response (as hiredis keeps c->err) and the pipeline answers it.
  */
 #ifndef PAWL_RESPONSE_H
 #define PAWL_RESPONSE_H
@@ -29,15 +31,35 @@ struct pawl_response {
 	struct pawl_buf body;
 	bool omit_body;   /* HEAD and 304: headers only */
 	const char *error_id; /* a 500's id, in its body and its log line; else NULL */
+	enum pawl_err failed; /* the first failure while building (sticky), else PAWL_OK */
+	const char *failed_on; /* the header it happened on (caller's string), or NULL */
 };
 
 void pawl_response_init(struct pawl_response *resp, struct pawl_arena *arena);
 
 /*
- * Sets (replacing) a header. Fails with PAWL_ERR_INTERNAL, leaving the
- * response unchanged, if name or value holds a control character.
+ * Sets (replacing) a header; name and value must outlive the response. A
+ * control character or ':' in name, a control character in value (a CR/LF
+ * that would split the response) or a header past PAWL_RESPONSE_MAX_HEADERS
+ * fails the response with PAWL_ERR_INTERNAL; a NULL value (what the arena's
+ * printf returns when memory runs out) with PAWL_ERR_NOMEM. Once failed,
+ * the response ignores every later header: callers need not check.
  */
-enum pawl_err pawl_response_header(struct pawl_response *resp, const char *name, const char *value);
+void pawl_response_header(struct pawl_response *resp, const char *name, const char *value);
+
+/*
+ * The response's sticky failure: the first one recorded by a header, or
+ * PAWL_ERR_NOMEM when its body could not be built. PAWL_OK when sound.
+ */
+enum pawl_err pawl_response_failure(const struct pawl_response *resp);
+
+/*
+ * Forgets a failed response -- status, headers, body, failure -- so the error
+ * answer can be built on a clean one; err gets the failure to answer with
+ * (its message names the header). Only the pipeline, which finishes every
+ * response, calls this.
+ */
+void pawl_response_discard(struct pawl_response *resp, struct pawl_error *err);
 
 /* The value of a header already set, or NULL. */
 const char *pawl_response_get_header(const struct pawl_response *resp, const char *name);

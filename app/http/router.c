@@ -252,10 +252,11 @@ static enum pawl_err route(const struct pawl_router *r, struct pawl_arena *arena
 }
 
 enum pawl_err pawl_router_match(const struct pawl_router *r, struct pawl_arena *arena,
-    unsigned method, const char *raw_path, const char *query, struct pawl_match *out,
-    struct pawl_error *err)
+    const struct pawl_request_line *line, struct pawl_match *out, struct pawl_error *err)
 {
 	const struct pawl_config *cfg = r->cfg;
+	const char *raw_path = line->raw_path, *query = line->query;
+	unsigned method = line->method;
 	size_t raw_len = strlen(raw_path), dec_len = 0, pre;
 	char *path;
 	enum pawl_err rc;

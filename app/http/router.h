@@ -20,16 +20,21 @@ struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
     const struct pawl_config *cfg, struct pawl_error *err);
 void pawl_router_free(struct pawl_router *router);
 
+/* What a request asks the router: its method and its target. */
+struct pawl_request_line {
+	unsigned method;      /* one PAWL_METHOD_* bit */
+	const char *raw_path; /* the request URI up to '?', still percent-encoded */
+	const char *query;    /* the raw query string or NULL; kept in redirects */
+};
+
 /*
- * Routes raw_path (the request URI up to '?', still percent-encoded) for
- * method. query is the raw query string or NULL; it is kept in redirects.
+ * Routes line->raw_path for line->method.
  * Returns PAWL_OK with out->route set, or PAWL_OK with out->location set
  * (answer 307), or an error: PAWL_ERR_INVALID (path not valid UTF-8),
  * PAWL_ERR_NOT_FOUND, PAWL_ERR_VERSION, PAWL_ERR_METHOD (out->allow set).
  * Strings in out live in the arena.
  */
 enum pawl_err pawl_router_match(const struct pawl_router *router, struct pawl_arena *arena,
-    unsigned method, const char *raw_path, const char *query, struct pawl_match *out,
-    struct pawl_error *err);
+    const struct pawl_request_line *line, struct pawl_match *out, struct pawl_error *err);
 
 #endif

@@ -126,7 +126,13 @@ const char *pawl_token_query_hash(struct pawl_arena *arena, const struct pawl_qu
 const char *pawl_token_encode(struct pawl_arena *arena, const char *key, const char *scope,
     const struct pawl_query *q, json_object *last, long long offset);
 
-enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key, const char *scope,
+/* Whose signature a token must carry: the HMAC key and the scope it was issued for. */
+struct pawl_token_signer {
+	const char *key;
+	const char *scope;
+};
+
+enum pawl_err pawl_token_decode(struct pawl_arena *arena, const struct pawl_token_signer *signer,
     const struct pawl_query *q, const char *token, struct pawl_token *out,
     struct pawl_error *err);
 

@@ -251,7 +251,7 @@ static enum pawl_err check_shape(struct pawl_arena *arena, const struct pawl_que
 	return PAWL_OK;
 }
 
-enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key, const char *scope,
+enum pawl_err pawl_token_decode(struct pawl_arena *arena, const struct pawl_token_signer *signer,
     const struct pawl_query *q, const char *token, struct pawl_token *out,
     struct pawl_error *err)
 {
@@ -271,7 +271,7 @@ enum pawl_err pawl_token_decode(struct pawl_arena *arena, const char *key, const
 		return bad_token(err);
 	if (b64url_decode(dot + 1, SIG_B64_LEN, got) != SIG_LEN)
 		return bad_token(err);
-	if (!sign(arena, key, scope, token, plen, want))
+	if (!sign(arena, signer->key, signer->scope, token, plen, want))
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "Cannot sign _token");
 	if (CRYPTO_memcmp(want, got, SIG_LEN) != 0)
 		return bad_token(err);

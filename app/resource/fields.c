@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "query/query.h"
 #include "resource/resource.h"
 
 /* Copies src's value at the dotted name into dst, creating the intermediate objects. */
@@ -43,7 +44,7 @@ static void copy_path(json_object *dst, json_object *src, const char *name)
 }
 
 enum pawl_err pawl_resource_project(struct pawl_arena *arena, const char *what, const char *data,
-    const char *const *fields, size_t n_fields, const char **out, struct pawl_error *err)
+    const struct pawl_query *q, const char **out, struct pawl_error *err)
 {
 	static const char *const always[] = { "id", "last_modified", "deleted" };
 	json_object *src, *dst;
@@ -57,8 +58,8 @@ enum pawl_err pawl_resource_project(struct pawl_arena *arena, const char *what, 
 		return pawl_error_nomem(err);
 	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		copy_path(dst, src, always[i]);
-	for (i = 0; i < n_fields; i++)
-		copy_path(dst, src, fields[i]);
+	for (i = 0; i < q->n_fields; i++)
+		copy_path(dst, src, q->fields[i]);
 	if ((*out = pawl_json_compact(arena, dst, &len)) == NULL)
 		return pawl_error_nomem(err);
 	return PAWL_OK;

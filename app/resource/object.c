@@ -69,9 +69,10 @@ static enum pawl_err load_writable(struct pawl_rctx *c, struct pawl_object *obj,
 
 enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 {
+	struct pawl_acl_read read;
 	struct pawl_object obj;
 	struct pawl_query q;
-	const char *acl = "{}";
+	const char *acl;
 	bool found, allowed, not_modified;
 	enum pawl_err rc;
 
@@ -79,9 +80,12 @@ enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 	/* The object, the permission check and its ACL: one round trip. */
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, PAWL_QUERY_NOW_UNBOUNDED, &q,
 	    err)) != PAWL_OK ||
-	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &obj, &found, &allowed,
-	    &acl, err)) != PAWL_OK)
+	    (rc = pawl_permissions_read_object(c, PAWL_PERMISSION_ATTRIBUTES, &read, err)) != PAWL_OK)
 		return rc;
+	obj = read.obj;
+	found = read.found;
+	allowed = read.allowed;
+	acl = read.acl;
 	if (!found || obj.deleted)
 		return absent(c, err);
 	if (!allowed)
@@ -94,8 +98,8 @@ enum pawl_err pawl_object_get(struct pawl_rctx *c, struct pawl_error *err)
 		pawl_resource_timestamp_headers(c->resp, obj.last_modified);
 		return PAWL_OK;
 	}
-	if (q.n_fields > 0 && (rc = pawl_resource_project(c->req->arena, c->uri, obj.data, q.fields,
-	    q.n_fields, &obj.data, err)) != PAWL_OK)
+	if (q.n_fields > 0 && (rc = pawl_resource_project(c->req->arena, c->uri, obj.data, &q,
+	    &obj.data, err)) != PAWL_OK)
 		return rc;
 	pawl_resource_item_response(c, 200, &obj, acl);
 	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);

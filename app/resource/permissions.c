@@ -289,31 +289,28 @@ const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct
 }
 
 enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm,
-    struct pawl_object *obj, bool *found, bool *allowed, const char **acl,
-    struct pawl_error *err)
+    struct pawl_acl_read *r, struct pawl_error *err)
 {
 	const char *const *principals = pawl_permissions_principals(c->req->arena, c->req->user_id);
 	struct pawl_acl_grant *grants = NULL;
-	struct pawl_acl_read r = { .key = &c->key, .id = c->id, .object_id = c->uri };
 	bool by_settings;
 	enum pawl_err rc;
 
+	*r = (struct pawl_acl_read){ .key = &c->key, .id = c->id, .object_id = c->uri };
+	r->acl = "{}";
 	if (principals == NULL)
 		return pawl_error_nomem(err);
 	by_settings = c->res->per_user ? c->req->user_id != NULL :
 	    settings_allow(c, c->res, perm, principals);
 	if (!by_settings && !c->res->per_user)
-		r.ask.n = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri,
+		r->ask.n = pawl_permissions_grants(c->req->arena, c->app->resources, c->res, c->uri,
 		    perm, &grants);
-	r.ask.principals = principals;
-	r.ask.grants = grants;
-	rc = pawl_store_acl_read_object(c->app->store, c->req->arena, &r, err);
-	*obj = r.obj;
-	*found = r.found;
-	*allowed = r.allowed || (rc == PAWL_OK && by_settings);
-	*acl = r.acl != NULL ? r.acl : "{}";
-	if (c->res->per_user)
-		*acl = "{}";
+	r->ask.principals = principals;
+	r->ask.grants = grants;
+	rc = pawl_store_acl_read_object(c->app->store, c->req->arena, r, err);
+	r->allowed = r->allowed || (rc == PAWL_OK && by_settings);
+	if (r->acl == NULL || c->res->per_user)
+		r->acl = "{}";
 	return rc;
 }
 

@@ -79,12 +79,12 @@ enum pawl_err pawl_permissions_store(struct pawl_rctx *c, const char *uri, json_
 enum pawl_err pawl_permissions_complete(const struct pawl_rctx *c, json_object *perms);
 
 /*
- * Item GET in one statement: the object (found: a row exists, tombstones
- * included), whether the caller may perm on it, and the "permissions" to answer.
+ * Item GET in one statement: fills *r (store/store.h) with the object (found:
+ * a row exists, tombstones included), whether the caller may perm on it
+ * (allowed), and the "permissions" to answer (acl, never NULL).
  */
 enum pawl_err pawl_permissions_read_object(struct pawl_rctx *c, const char *perm,
-    struct pawl_object *obj, bool *found, bool *allowed, const char **acl,
-    struct pawl_error *err);
+    struct pawl_acl_read *r, struct pawl_error *err);
 
 /* The "permissions" to answer for the object at uri: its ACL if the caller may write it, else {}. */
 const char *pawl_permissions_answer(struct pawl_rctx *c, const char *uri, struct pawl_error *err);

@@ -66,8 +66,9 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 	if (l->q.token != NULL) {
 		if ((scope = token_scope(c)) == NULL)
 			return pawl_error_nomem(err);
-		l->token_rc = pawl_token_decode(c->req->arena, c->app->cfg->userid_hmac_secret,
-		    scope, &l->q, l->q.token, &l->token, &l->token_err);
+		l->token_rc = pawl_token_decode(c->req->arena, &(struct pawl_token_signer){
+		    c->app->cfg->userid_hmac_secret, scope }, &l->q, l->q.token, &l->token,
+		    &l->token_err);
 	}
 	l->lr.key = &c->key;
 	l->lr.query = &l->q;
@@ -153,7 +154,7 @@ static enum pawl_err put_items(struct pawl_rctx *c, const struct listing *l,
 
 		if (l->q.n_fields && (rc = pawl_resource_project(c->req->arena,
 		    pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, l->page.items[i].id),
-		    d, l->q.fields, l->q.n_fields, &d, err)) != PAWL_OK)
+		    d, &l->q, &d, err)) != PAWL_OK)
 			return rc;
 		if (i)
 			pawl_buf_putc(b, ',');

@@ -217,13 +217,13 @@ void pawl_resource_item_response(struct pawl_rctx *c, int status, const struct p
 
 /*
  * _fields projection of one object's JSON text: id and last_modified (and
- * deleted on tombstones) plus the listed, possibly dotted, fields, into *out
- * (in the arena); what names the object in errors. PAWL_ERR_INTERNAL when
- * data does not parse (see
- * pawl_resource_parse_stored), PAWL_ERR_NOMEM.
+ * deleted on tombstones) plus q's _fields (possibly dotted), into *out (in
+ * the arena); what names the object in errors. PAWL_ERR_INTERNAL when data
+ * does not parse (see pawl_resource_parse_stored), PAWL_ERR_NOMEM.
  */
+struct pawl_query;
 enum pawl_err pawl_resource_project(struct pawl_arena *arena, const char *what, const char *data,
-    const char *const *fields, size_t n_fields, const char **out, struct pawl_error *err);
+    const struct pawl_query *q, const char **out, struct pawl_error *err);
 
 /*
  * Parses an object's JSON text as PostgreSQL returned it (depth

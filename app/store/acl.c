@@ -56,20 +56,21 @@ static bool grant_params(struct pawl_arena *arena, const struct pawl_acl_grant *
 }
 
 enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    bool *allowed, struct pawl_error *err)
+    const struct pawl_acl_ask *ask, bool *allowed, struct pawl_error *err)
 {
 	const char *params[3];
 	struct pg_result *res;
 	enum pawl_err rc;
 
 	*allowed = false;
-	params[2] = pawl_acl_principals_param(arena, principals);
-	if (!grant_params(arena, grants, n, &params[0], &params[1]) || params[2] == NULL)
+	params[2] = pawl_acl_principals_param(arena, ask->principals);
+	if (!grant_params(arena, ask->grants, ask->n, &params[0], &params[1]) ||
+	    params[2] == NULL)
 		return pawl_error_nomem(err);
-	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT EXISTS (SELECT 1 FROM access_control_entries a "
 	    "JOIN " GRANTS(1, 2) " AS g(o, p) ON a.object_id = g.o AND a.permission = g.p "
-	    "WHERE a.principal = ANY" PAWL_ACL_EXPANDED(3) ")", 3, params, 0, &res, err);
+	    "WHERE a.principal = ANY" PAWL_ACL_EXPANDED(3) ")", 3, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*allowed = pawl_pg_value(res, 0, 0)[0] == 't';
 	return rc;
@@ -82,10 +83,11 @@ enum pawl_err pawl_acl_get(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	rc = pawl_pg_exec(pg, arena, "SELECT coalesce(jsonb_object_agg(permission, principals), "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT coalesce(jsonb_object_agg(permission, principals), "
 	    "'{}')::text FROM (SELECT permission, jsonb_agg(principal ORDER BY principal) AS principals "
 	    "FROM access_control_entries WHERE object_id = $1 GROUP BY permission) t",
-	    1, params, 0, &res, err);
+	    1, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*json = pawl_pg_value(res, 0, 0);
 	return rc;
@@ -105,19 +107,18 @@ static const char *principals_of(struct pawl_arena *arena, json_object *list)
 }
 
 enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *object_id, json_object *perms, const char *writer, bool fresh,
-    struct pawl_error *err)
+    const struct pawl_acl_change *ch, struct pawl_error *err)
 {
 	enum pawl_err rc;
 
-	if (perms != NULL) {
-		json_object_object_foreach(perms, perm, list) {
-			const char *params[] = { object_id, perm, principals_of(arena, list) };
+	if (ch->perms != NULL) {
+		json_object_object_foreach(ch->perms, perm, list) {
+			const char *params[] = { ch->object_id, perm, principals_of(arena, list) };
 
 			if (params[2] == NULL)
 				return pawl_error_nomem(err);
 			/* Two statements: in one, the INSERT would not see the DELETE. */
-			if (!fresh && (rc = pawl_pg_defer(pg, arena, "DELETE FROM access_control_entries "
+			if (!ch->fresh && (rc = pawl_pg_defer(pg, arena, "DELETE FROM access_control_entries "
 			    "WHERE object_id = $1 AND permission = $2", 2, params, err)) != PAWL_OK)
 				return rc;
 			rc = pawl_pg_defer(pg, arena, "INSERT INTO access_control_entries "
@@ -127,8 +128,8 @@ enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
 				return rc;
 		}
 	}
-	if (writer != NULL) {
-		const char *params[] = { object_id, writer };
+	if (ch->writer != NULL) {
+		const char *params[] = { ch->object_id, ch->writer };
 
 		return pawl_pg_defer(pg, arena, "INSERT INTO access_control_entries "
 		    "(object_id, permission, principal) VALUES ($1, 'write', $2) ON CONFLICT DO NOTHING",
@@ -182,8 +183,9 @@ enum pawl_err pawl_acl_groups(struct pawl_pg *pg, struct pawl_arena *arena,
 
 	if (params[0] == NULL)
 		return pawl_error_nomem(err);
-	rc = pawl_pg_exec(pg, arena, "SELECT DISTINCT principal FROM user_principals "
-	    "WHERE user_id = ANY($1::text[]) ORDER BY principal", 1, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT DISTINCT principal FROM user_principals "
+	    "WHERE user_id = ANY($1::text[]) ORDER BY principal", 1, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	n = pawl_pg_rows(res);
@@ -254,10 +256,11 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
 	if (params[1] == NULL)
 		return pawl_error_nomem(err);
 	/* Aggregate-free, as pawl_acl_read_object: the ACEs, then the caller's write ACE. */
-	rc = pawl_pg_exec(pg, arena, "SELECT 1, permission, principal FROM access_control_entries "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 1, permission, principal FROM access_control_entries "
 	    "WHERE object_id = $1 UNION ALL SELECT 2, permission, principal "
 	    "FROM access_control_entries WHERE object_id = $1 AND permission = 'write' "
-	    "AND principal = ANY" PAWL_ACL_EXPANDED(2), 2, params, 0, &res, err);
+	    "AND principal = ANY" PAWL_ACL_EXPANDED(2), 2, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
@@ -326,11 +329,9 @@ static const char *grant_objects(struct pawl_arena *arena, const char *object_id
  * statement that aggregated the same in SQL.
  */
 enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *object_id,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    struct pawl_object *out, bool *found, bool *allowed, const char **acl,
-    struct pawl_error *err)
+    struct pawl_acl_read *rd, struct pawl_error *err)
 {
+	const char *object_id = rd->object_id;
 	const char *params[6];
 	struct pg_result *res;
 	struct ace *aces;
@@ -339,24 +340,25 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	enum pawl_err rc;
 	int rows, r;
 
-	*found = *allowed = false;
-	*acl = "{}";
-	params[0] = key->parent_id;
-	params[1] = key->resource_name;
-	params[2] = id;
+	rd->found = rd->allowed = false;
+	rd->acl = "{}";
+	params[0] = rd->key->parent_id;
+	params[1] = rd->key->resource_name;
+	params[2] = rd->id;
 	params[3] = object_id;
-	params[4] = pawl_acl_principals_param(arena, principals);
-	params[5] = grant_objects(arena, object_id, grants, n);
+	params[4] = pawl_acl_principals_param(arena, rd->ask.principals);
+	params[5] = grant_objects(arena, object_id, rd->ask.grants, rd->ask.n);
 	if (params[4] == NULL || params[5] == NULL)
 		return pawl_error_nomem(err);
-	rc = pawl_pg_exec(pg, arena, "SELECT 0, o.data::text, o.last_modified::text, o.deleted::text "
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 0, o.data::text, o.last_modified::text, o.deleted::text "
 	    "FROM objects o WHERE o.parent_id = $1 AND o.resource_name = $2 AND o.id = $3 "
 	    "UNION ALL SELECT 1, a.permission, a.principal, NULL "
 	    "FROM access_control_entries a WHERE a.object_id = $4 "
 	    "UNION ALL SELECT 2, a.object_id, a.permission, NULL FROM access_control_entries a "
 	    /* (SELECT $6): see GRANTS, the generic plan must stay the cheaper one. */
 	    "WHERE a.object_id = ANY((SELECT $6::text[])::text[]) "
-	    "AND a.principal = ANY" PAWL_ACL_EXPANDED(5), 6, params, 0, &res, err);
+	    "AND a.principal = ANY" PAWL_ACL_EXPANDED(5), 6, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
@@ -368,25 +370,25 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 
 		switch (pawl_pg_value(res, r, 0)[0]) {
 		case '0':
-			*found = true;
-			out->id = id;
-			out->data = a;
-			out->last_modified = strtoll(b, NULL, 10);
-			out->deleted = pawl_pg_value(res, r, 3)[0] == 't';
+			rd->found = true;
+			rd->obj.id = rd->id;
+			rd->obj.data = a;
+			rd->obj.last_modified = strtoll(b, NULL, 10);
+			rd->obj.deleted = pawl_pg_value(res, r, 3)[0] == 't';
 			break;
 		case '1':
 			aces[n_aces++] = (struct ace){ a, b };
 			break;
 		default:
 			writer = writer || (strcmp(a, object_id) == 0 && strcmp(b, "write") == 0);
-			for (g = 0; g < n && !*allowed; g++)
-				*allowed = strcmp(a, grants[g].object_id) == 0 &&
-				    strcmp(b, grants[g].permission) == 0;
+			for (g = 0; g < rd->ask.n && !rd->allowed; g++)
+				rd->allowed = strcmp(a, rd->ask.grants[g].object_id) == 0 &&
+				    strcmp(b, rd->ask.grants[g].permission) == 0;
 			break;
 		}
 	}
 	/* Kinto shows an object's permissions to those who may write it. */
-	if (writer && (*acl = acl_json(arena, aces, n_aces)) == NULL)
+	if (writer && (rd->acl = acl_json(arena, aces, n_aces)) == NULL)
 		return pawl_error_nomem(err);
 	return PAWL_OK;
 }

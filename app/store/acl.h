@@ -23,12 +23,11 @@ struct pawl_pg;
 /* struct pawl_acl_grant: store/store.h. */
 
 /*
- * True when one of principals (NULL-terminated; groups are added from
- * user_principals for them) holds one of the n grants.
+ * True when one of ask->principals (groups are added from user_principals
+ * for them) holds one of its ask->n grants (struct pawl_acl_ask: store/store.h).
  */
 enum pawl_err pawl_acl_check(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    bool *allowed, struct pawl_error *err);
+    const struct pawl_acl_ask *ask, bool *allowed, struct pawl_error *err);
 
 /* The caller's principals with their groups, as a text[] literal (for list filters). */
 const char *pawl_acl_principals_param(struct pawl_arena *arena, const char *const *principals);
@@ -46,25 +45,22 @@ enum pawl_err pawl_acl_get_for_writer(struct pawl_pg *pg, struct pawl_arena *are
     struct pawl_error *err);
 
 /*
- * Reads one object and, in the same statement, whether principals hold one of
- * the n grants (allowed) and the object's ACL for its writers (as above).
- * *found is false when no row exists (tombstones are returned, deleted set).
+ * Reads the object rd names and, in the same statement, whether rd->ask's
+ * principals hold one of its grants (rd->allowed) and the object's ACL for
+ * its writers (rd->acl, as above); struct pawl_acl_read: store/store.h.
+ * rd->found is false when no row exists (tombstones are returned, deleted set).
  */
 enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *object_id,
-    const char *const *principals, const struct pawl_acl_grant *grants, size_t n,
-    struct pawl_object *out, bool *found, bool *allowed, const char **acl,
-    struct pawl_error *err);
+    struct pawl_acl_read *rd, struct pawl_error *err);
 
 /*
- * Replaces the given permissions of object_id: perms maps permission → array
- * of principals (validated by the caller); permissions not in perms are kept.
- * Then adds `writer` (may be NULL) to "write". fresh: object_id is new and
- * has no ACE yet, so there is nothing to replace.
+ * Replaces the permissions of ch->object_id that ch->perms names (the others
+ * are kept; perms may be NULL), then adds ch->writer (may be NULL) to
+ * "write". ch->fresh: the object is new and has no ACE yet, so there is
+ * nothing to replace. struct pawl_acl_change: store/store.h.
  */
 enum pawl_err pawl_acl_replace(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *object_id, json_object *perms, const char *writer, bool fresh,
-    struct pawl_error *err);
+    const struct pawl_acl_change *ch, struct pawl_error *err);
 
 /* pawl_acl_fresh_json, what pawl_acl_replace(fresh) leaves: store/store.h. */
 

@@ -301,7 +301,8 @@ static enum pawl_err run(struct pawl_pg *pg, struct pawl_arena *arena, struct sq
 	if (s->failed || s->text.failed)
 		return pawl_error_invalid(err, PAWL_ERR_INVALID, "querystring", NULL,
 		    "Too many filters or values in the query");
-	return pawl_pg_exec(pg, arena, s->text.data, s->n, s->params, 0, res, err);
+	return pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    s->text.data, s->n, s->params, 0 }, res, err);
 }
 
 enum pawl_err pawl_list_query_fetch(struct pawl_pg *pg, struct pawl_arena *arena,

@@ -27,8 +27,8 @@ static enum pawl_err current_version(struct pawl_pg *pg, struct pawl_arena *aren
     unsigned *version, struct pawl_error *err)
 {
 	struct pg_result *res;
-	enum pawl_err rc = pawl_pg_exec(pg, arena,
-	    "SELECT coalesce(max(version), 0) FROM pawl_migrations", 0, NULL, 0, &res, err);
+	enum pawl_err rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT coalesce(max(version), 0) FROM pawl_migrations", 0, NULL, 0 }, &res, err);
 
 	if (rc == PAWL_OK)
 		*version = (unsigned)strtoul(pawl_pg_value(res, 0, 0), NULL, 10);
@@ -52,8 +52,8 @@ static enum pawl_err run_step(void *ctx, struct pawl_error *err)
 	snprintf(version, sizeof(version), "%u", st->m->version);
 	if ((rc = pawl_pg_exec_script(st->pg, st->m->sql, err)) != PAWL_OK)
 		return rc;
-	return pawl_pg_exec(st->pg, st->arena, "INSERT INTO pawl_migrations (version, name) "
-	    "VALUES ($1, $2)", 2, params, 0, NULL, err);
+	return pawl_pg_exec(st->pg, st->arena, &(struct pawl_pg_stmt){
+	    "INSERT INTO pawl_migrations (version, name) VALUES ($1, $2)", 2, params, 0 }, NULL, err);
 }
 
 static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena,

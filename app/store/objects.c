@@ -48,12 +48,12 @@ enum pawl_err pawl_objects_get(struct pawl_pg *pg, struct pawl_arena *arena,
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	rc = pawl_pg_exec(pg, arena, for_update ?
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ for_update ?
 	    "SELECT data::text, last_modified, deleted FROM objects "
 	    "WHERE parent_id = $1 AND resource_name = $2 AND id = $3 FOR UPDATE" :
 	    "SELECT data::text, last_modified, deleted FROM objects "
 	    "WHERE parent_id = $1 AND resource_name = $2 AND id = $3",
-	    3, params, 0, &res, err);
+	    3, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	*found = pawl_pg_rows(res) == 1;
@@ -71,7 +71,8 @@ enum pawl_err pawl_objects_exists_defer(struct pawl_pg *pg, struct pawl_arena *a
 {
 	const char *params[] = { key->parent_id, key->resource_name, id };
 
-	return pawl_pg_defer_result(pg, arena, EXISTS_SQL, 3, params, slot, err);
+	return pawl_pg_defer_result(pg, arena, &(struct pawl_pg_stmt){
+	    EXISTS_SQL, 3, params, 0 }, slot, err);
 }
 
 bool pawl_objects_exists_in(const struct pawl_pg_slot *slot)
@@ -86,7 +87,7 @@ enum pawl_err pawl_objects_exists(struct pawl_pg *pg, struct pawl_arena *arena,
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	rc = pawl_pg_exec(pg, arena, EXISTS_SQL, 3, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ EXISTS_SQL, 3, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*exists = pawl_pg_rows(res) == 1;
 	return rc;
@@ -102,7 +103,7 @@ enum pawl_err pawl_objects_bump(struct pawl_pg *pg, struct pawl_arena *arena,
 	enum pawl_err rc;
 
 	snprintf(floor, sizeof(floor), "%lld", at_least);
-	rc = pawl_pg_exec(pg, arena, BUMP_SQL, 3, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ BUMP_SQL, 3, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*ts = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
 	return rc;
@@ -157,8 +158,8 @@ enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena 
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	rc = pawl_pg_exec(pg, arena, "SELECT last_modified FROM timestamps "
-	    "WHERE parent_id = $1 AND resource_name = $2", 2, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ "SELECT last_modified FROM timestamps "
+	    "WHERE parent_id = $1 AND resource_name = $2", 2, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	if (pawl_pg_rows(res) == 1) {
@@ -169,12 +170,12 @@ enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena 
 		return pawl_error_set(err, PAWL_ERR_BACKEND, "Resource timestamp cannot be written. "
 		    "Plural endpoint must be hit at least once from a writable instance.");
 	/* Stored once, so an empty list keeps one ETag until it changes. */
-	rc = pawl_pg_exec(pg, arena,
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
 	    "WITH ins AS (INSERT INTO timestamps (parent_id, resource_name, last_modified) "
 	    "VALUES ($1, $2, " NOW_MS ") ON CONFLICT DO NOTHING RETURNING last_modified) "
 	    "SELECT last_modified FROM ins UNION ALL "
 	    "SELECT last_modified FROM timestamps WHERE parent_id = $1 AND resource_name = $2",
-	    2, params, 0, &res, err);
+	    2, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	if (pawl_pg_rows(res) < 1)
@@ -194,14 +195,14 @@ enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
 
 	snprintf(floor, sizeof(floor), "%lld", at_least);
 	/* One round trip fewer than bump + upsert; the CTE's INSERT runs exactly once. */
-	rc = pawl_pg_exec(pg, arena,
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
 	    "WITH ts AS (" BUMP_SQL ") "
 	    "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) "
 	    "SELECT $1, $2, $4, ts.last_modified, false, $5::jsonb || "
 	    "jsonb_build_object('id', $4::text, 'last_modified', ts.last_modified) FROM ts "
 	    "ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET "
 	    "last_modified = EXCLUDED.last_modified, deleted = false, data = EXCLUDED.data "
-	    "RETURNING data::text, last_modified, deleted", 5, params, 0, &res, err);
+	    "RETURNING data::text, last_modified, deleted", 5, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		fill(res, 0, id, out);
 	return rc;
@@ -217,11 +218,11 @@ enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
 	enum pawl_err rc;
 
 	snprintf(tsbuf, sizeof(tsbuf), "%lld", ts);
-	rc = pawl_pg_exec(pg, arena,
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
 	    "UPDATE objects SET deleted = true, last_modified = $4::bigint, "
 	    "data = jsonb_build_object('id', id, 'last_modified', $4::bigint, 'deleted', true) "
 	    "WHERE parent_id = $1 AND resource_name = $2 AND id = $3 "
-	    "RETURNING data::text, last_modified, deleted", 4, params, 0, &res, err);
+	    "RETURNING data::text, last_modified, deleted", 4, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	if (pawl_pg_rows(res) != 1)
@@ -274,7 +275,8 @@ enum pawl_err pawl_objects_delete_children(struct pawl_pg *pg, struct pawl_arena
 	int i;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = pawl_pg_exec(pg, arena, CASCADE_SQL, 1, params, 0, &res, err)) != PAWL_OK)
+	if ((rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    CASCADE_SQL, 1, params, 0 }, &res, err)) != PAWL_OK)
 		return rc;
 	for (i = 0; i < pawl_pg_rows(res) && out->n < PAWL_CASCADE_KINDS; i++) {
 		out->kinds[out->n].resource_name = pawl_pg_value(res, i, 0);

@@ -9,17 +9,16 @@
 #include "store/outbox.h"
 #include "store/pg.h"
 
-enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, size_t n,
-    const char *const *listeners, const char *const *list_keys, const char *const *payloads,
-    struct pawl_error *err)
+enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_outbox_rows *rows, struct pawl_error *err)
 {
 	const char *params[3];
 
-	if (n == 0)
+	if (rows->n == 0)
 		return PAWL_OK;
-	params[0] = pawl_pg_text_array(arena, listeners, n);
-	params[1] = pawl_pg_text_array(arena, list_keys, n);
-	params[2] = pawl_pg_text_array(arena, payloads, n);
+	params[0] = pawl_pg_text_array(arena, rows->listeners, rows->n);
+	params[1] = pawl_pg_text_array(arena, rows->list_keys, rows->n);
+	params[2] = pawl_pg_text_array(arena, rows->payloads, rows->n);
 	if (params[0] == NULL || params[1] == NULL || params[2] == NULL)
 		return pawl_error_nomem(err);
 	/* WITH ORDINALITY keeps the staging order in the id sequence. */
@@ -39,29 +38,28 @@ enum pawl_err pawl_outbox_barrier(struct pawl_pg *pg, struct pawl_arena *arena,
 	 * A synchronous commit that writes WAL (the logical message; see the
 	 * barrier in pg.c): it returns once everything before it is on disk.
 	 */
-	rc = pawl_pg_exec(pg, arena, "SELECT pg_current_snapshot()::text, "
-	    "pg_logical_emit_message(true, 'pawl.barrier', '')", 0, NULL, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ "SELECT pg_current_snapshot()::text, "
+	    "pg_logical_emit_message(true, 'pawl.barrier', '')", 0, NULL, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*snapshot = pawl_pg_value(res, 0, 0);
 	return rc;
 }
 
 enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *listener, const char *list_key, const char *snapshot, int limit,
-    struct pawl_outbox_batch *out, struct pawl_error *err)
+    const struct pawl_outbox_due *due, struct pawl_outbox_batch *out, struct pawl_error *err)
 {
 	char lim[16];
-	const char *params[] = { listener, list_key, lim, snapshot };
+	const char *params[] = { due->listener, due->list_key, lim, due->snapshot };
 	struct pg_result *res;
 	enum pawl_err rc;
 	int i, rows;
 
-	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(lim, sizeof(lim), "%d", due->limit);
 	out->n = 0;
 	out->locked = 0;
 	out->listeners = NULL;
 	out->list_keys = NULL;
-	rc = pawl_pg_exec(pg, arena,
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
 	    /*
 	     * The delivery's COMMIT need not wait for the disk: if it is lost in a
 	     * crash, the rows come back and are pushed again (at least once).
@@ -73,7 +71,7 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	    "AND pg_visible_in_snapshot(xid, $4::pg_snapshot) ORDER BY id LIMIT $3::integer) "
 	    "RETURNING id, payload) "
 	    "SELECT (SELECT ok FROM lock), id, payload FROM taken RIGHT JOIN lock ON true "
-	    "ORDER BY id", 4, params, 0, &res, err);
+	    "ORDER BY id", 4, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
@@ -88,25 +86,25 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 			continue;
 		out->ids[out->n] = strtoll(pawl_pg_value(res, i, 1), NULL, 10);
 		out->payloads[out->n] = pawl_pg_value(res, i, 2);
-		out->list_keys[out->n] = list_key;
+		out->list_keys[out->n] = due->list_key;
 		out->n++;
 	}
 	return PAWL_OK;
 }
 
 enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *listeners, size_t n_listeners, const char *snapshot, int limit,
-    struct pawl_outbox_batch *out, struct pawl_error *err)
+    const struct pawl_outbox_due *due, struct pawl_outbox_batch *out, struct pawl_error *err)
 {
 	char lim[16];
-	const char *params[] = { pawl_pg_text_array(arena, listeners, n_listeners), snapshot, lim };
+	const char *params[] = { pawl_pg_text_array(arena, due->listeners, due->n_listeners),
+	    due->snapshot, lim };
 	struct pg_result *res;
 	enum pawl_err rc;
 	int i, rows;
 
 	if (params[0] == NULL)
 		return pawl_error_nomem(err);
-	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(lim, sizeof(lim), "%d", due->limit);
 	out->n = 0;
 	out->locked = 1;
 	/*
@@ -115,7 +113,7 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	 * first: one statement a pass, however many lists the writes touched.
 	 * The COMMIT need not wait for the disk: a lost DELETE means a re-push.
 	 */
-	rc = pawl_pg_exec(pg, arena,
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
 	    "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)), "
 	    /* The oldest ready rows, walking the primary key: no scan of the whole table. */
 	    "cand AS MATERIALIZED (SELECT id, listener, list_key FROM outbox "
@@ -127,7 +125,8 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	    "taken AS (DELETE FROM outbox o USING cand c JOIN locked l "
 	    "ON c.listener = l.listener AND c.list_key = l.list_key WHERE o.id = c.id "
 	    "RETURNING o.id, o.listener, o.payload, o.list_key) "
-	    "SELECT id, listener, payload, list_key FROM taken ORDER BY id", 3, params, 0, &res, err);
+	    "SELECT id, listener, payload, list_key FROM taken ORDER BY id", 3, params, 0 },
+	    &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	rows = pawl_pg_rows(res);
@@ -158,8 +157,8 @@ enum pawl_err pawl_outbox_any(struct pawl_pg *pg, struct pawl_arena *arena,
 	*any = false;
 	if (params[0] == NULL)
 		return pawl_error_nomem(err);
-	rc = pawl_pg_exec(pg, arena, "SELECT EXISTS (SELECT 1 FROM outbox "
-	    "WHERE listener = ANY($1::text[]))", 1, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ "SELECT EXISTS (SELECT 1 FROM outbox "
+	    "WHERE listener = ANY($1::text[]))", 1, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*any = pawl_pg_value(res, 0, 0)[0] == 't';
 	return rc;
@@ -177,8 +176,10 @@ enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, in
 	struct pg_result *res;
 	enum pawl_err rc;
 
-	rc = pawl_pg_exec(pg, arena, "SELECT count(*), coalesce(extract(epoch FROM "
-	    "clock_timestamp() - min(created_at)), 0) FROM outbox", 0, NULL, timeout_ms, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT count(*), coalesce(extract(epoch FROM "
+	    "clock_timestamp() - min(created_at)), 0) FROM outbox", 0, NULL, timeout_ms },
+	    &res, err);
 	if (rc != PAWL_OK)
 		return rc;
 	*pending = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
@@ -188,5 +189,6 @@ enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, in
 
 enum pawl_err pawl_outbox_wake(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
 {
-	return pawl_pg_exec(pg, arena, "NOTIFY pawl_outbox", 0, NULL, 0, NULL, err);
+	return pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "NOTIFY pawl_outbox", 0, NULL, 0 }, NULL, err);
 }

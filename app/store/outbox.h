@@ -15,10 +15,17 @@
 
 struct pawl_pg;
 
-/* Inserts n rows (listeners[i], list_keys[i], payloads[i]) in one statement. */
-enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena, size_t n,
-    const char *const *listeners, const char *const *list_keys, const char *const *payloads,
-    struct pawl_error *err);
+/* Rows to write: row i is (listeners[i], list_keys[i], payloads[i]). */
+struct pawl_outbox_rows {
+	size_t n;
+	const char *const *listeners;
+	const char *const *list_keys;
+	const char *const *payloads;
+};
+
+/* Inserts the rows in one statement. */
+enum pawl_err pawl_outbox_write(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_outbox_rows *rows, struct pawl_error *err);
 
 struct pawl_outbox_batch {
 	long long *ids;
@@ -38,23 +45,36 @@ enum pawl_err pawl_outbox_barrier(struct pawl_pg *pg, struct pawl_arena *arena,
     const char **snapshot, struct pawl_error *err);
 
 /*
- * Inside a transaction: takes the list's advisory lock (without waiting) and
- * deletes up to limit of its rows written by transactions the barrier's
- * snapshot saw finished (durable ones), returned in commit order. The caller
- * pushes them, then COMMITs (or ROLLBACKs, which puts them back).
+ * The rows a take claims: those written by transactions the barrier's
+ * snapshot saw finished (durable ones), up to limit, of one list
+ * (pawl_outbox_take: listener and list_key) or of every list of some
+ * listeners (pawl_outbox_take_all: listeners, n_listeners).
  */
-enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *listener, const char *list_key, const char *snapshot, int limit,
-    struct pawl_outbox_batch *out, struct pawl_error *err);
+struct pawl_outbox_due {
+	const char *snapshot; /* from pawl_outbox_barrier */
+	int limit;
+	const char *listener;
+	const char *list_key;
+	const char *const *listeners;
+	size_t n_listeners;
+};
 
 /*
- * pawl_outbox_take for every list of the given listeners at once: the rows
- * (up to limit) of each list whose lock it got, in id order -- commit order
+ * Inside a transaction: takes the list's advisory lock (without waiting) and
+ * deletes the due rows of due->listener's list due->list_key, returned in
+ * commit order. The caller pushes them, then COMMITs (or ROLLBACKs, which
+ * puts them back).
+ */
+enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_outbox_due *due, struct pawl_outbox_batch *out, struct pawl_error *err);
+
+/*
+ * pawl_outbox_take for every list of due->listeners at once: the rows (up
+ * to due->limit) of each list whose lock it got, in id order -- commit order
  * within each list -- with their listener in out->listeners.
  */
 enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *const *listeners, size_t n_listeners, const char *snapshot, int limit,
-    struct pawl_outbox_batch *out, struct pawl_error *err);
+    const struct pawl_outbox_due *due, struct pawl_outbox_batch *out, struct pawl_error *err);
 
 /* Rows waiting and the age in seconds of the oldest (for __heartbeat__). */
 enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,

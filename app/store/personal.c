@@ -13,9 +13,10 @@ enum pawl_err pawl_personal_mark(struct pawl_pg *pg, struct pawl_arena *arena,
 {
 	const char *params[2] = { bucket_id, user_id };
 
-	return pawl_pg_exec(pg, arena, "INSERT INTO personal_buckets (bucket_id, user_id) "
+	return pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "INSERT INTO personal_buckets (bucket_id, user_id) "
 	    "VALUES ($1, $2) ON CONFLICT (bucket_id) DO UPDATE SET user_id = EXCLUDED.user_id",
-	    2, params, 0, NULL, err);
+	    2, params, 0 }, NULL, err);
 }
 
 /*
@@ -47,7 +48,7 @@ enum pawl_err pawl_personal_check(struct pawl_pg *pg, struct pawl_arena *arena,
 	enum pawl_err rc;
 
 	*mine = false;
-	rc = pawl_pg_exec(pg, arena, CHECK_SQL, 3, params, 0, &res, err);
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ CHECK_SQL, 3, params, 0 }, &res, err);
 	if (rc == PAWL_OK)
 		*mine = pawl_pg_rows(res) == 1 && strcmp(pawl_pg_value(res, 0, 0), "t") == 0;
 	return rc;

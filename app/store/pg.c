@@ -347,7 +347,8 @@ static const char *xact_status(struct pawl_pg *pg, struct pawl_arena *arena, con
 
 	pg->next_attempt_ms = 0;
 	if (pawl_pg_connect(pg, false, &err) != PAWL_OK ||
-	    pawl_pg_exec_once(pg, arena, XID_STATUS_SQL, 1, params, 0, &res, &err) != PAWL_OK ||
+	    pawl_pg_exec_once(pg, arena, &(struct pawl_pg_stmt){
+	    XID_STATUS_SQL, 1, params, 0 }, &res, &err) != PAWL_OK ||
 	    pawl_pg_rows(res) != 1 || pawl_pg_is_null(res, 0, 0))
 		return NULL;
 	return pawl_pg_value(res, 0, 0);
@@ -372,7 +373,8 @@ static enum pawl_err resolve_lost_commit(struct pawl_pg *pg, struct pawl_arena *
 	for (;;) {
 		status = xact_status(pg, arena, xid);
 		if (status != NULL && strcmp(status, "committed") == 0 &&
-		    pawl_pg_exec_once(pg, arena, BARRIER_SQL, 0, NULL, 0, NULL, err) == PAWL_OK) {
+		    pawl_pg_exec_once(pg, arena, &(struct pawl_pg_stmt){
+		    BARRIER_SQL, 0, NULL, 0 }, NULL, err) == PAWL_OK) {
 			pawl_log_warn("the answer to COMMIT was lost; transaction %s did commit", xid);
 			return PAWL_OK;
 		}
@@ -405,7 +407,7 @@ static bool fault_fire(struct pawl_pg *pg, enum pawl_pg_fault when, struct pawl_
 	pg->fault = PAWL_PG_FAULT_NONE;
 	/* Before: what a COMMIT pipeline sends ahead of the COMMIT itself, then the loss. */
 	if (when == PAWL_PG_FAULT_LOSE_BEFORE_COMMIT &&
-	    pawl_pg_exec_once(pg, arena, NULL, 0, NULL, 0, NULL, err) != PAWL_OK) {
+	    pawl_pg_exec_once(pg, arena, NULL, NULL, err) != PAWL_OK) {
 		*rc = PAWL_ERR_BACKEND;
 		return true;
 	}
@@ -429,11 +431,13 @@ enum pawl_err pawl_pg_commit(struct pawl_pg *pg, struct pawl_arena *arena, struc
 		goto lost;
 #endif
 	if (!pg->cfg->storage_early_lock_release) {
-		rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err);
+		rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+		    "COMMIT", 0, NULL, 0 }, NULL, err);
 	} else if ((rc = pawl_pg_connect(pg, true, err)) == PAWL_OK &&
 	    (rc = pawl_pg_defer(pg, arena, "COMMIT", 0, NULL, err)) == PAWL_OK) {
 		/* Never retried: the COMMIT may have been applied. */
-		rc = pawl_pg_exec_once(pg, arena, BARRIER_SQL, 0, NULL, 0, NULL, err);
+		rc = pawl_pg_exec_once(pg, arena, &(struct pawl_pg_stmt){
+		    BARRIER_SQL, 0, NULL, 0 }, NULL, err);
 	}
 #ifdef PAWL_FAULT_INJECTION
 	if (rc == PAWL_OK)
@@ -457,7 +461,8 @@ enum pawl_err pawl_pg_commit_nowait(struct pawl_pg *pg, struct pawl_arena *arena
 
 	if (sent_and_lost(pg))
 		return pawl_pg_unavailable(err, "connection lost");
-	if ((rc = pawl_pg_exec(pg, arena, "COMMIT", 0, NULL, 0, NULL, err)) != PAWL_OK)
+	if ((rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "COMMIT", 0, NULL, 0 }, NULL, err)) != PAWL_OK)
 		pawl_pg_rollback(pg, arena);
 	return rc;
 }
@@ -472,7 +477,8 @@ void pawl_pg_rollback(struct pawl_pg *pg, struct pawl_arena *arena)
 	pg->pending_begin = false;
 	if (pg->conn == NULL || unsent)
 		return; /* a lost connection rolled back by itself; an unsent one never began */
-	if (pawl_pg_exec(pg, arena, "ROLLBACK", 0, NULL, 0, NULL, &err) != PAWL_OK)
+	if (pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "ROLLBACK", 0, NULL, 0 }, NULL, &err) != PAWL_OK)
 		pawl_log_warn("ROLLBACK failed: %s", err.message);
 }
 

@@ -34,16 +34,22 @@ enum pawl_err pawl_pg_connect(struct pawl_pg *pg, bool check_schema, struct pawl
 enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool check_schema, int timeout_ms,
     struct pawl_error *err);
 
+/* One parameterised statement: its SQL and its text parameters (NULL = SQL NULL). */
+struct pawl_pg_stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params;
+	int timeout_ms; /* the most to wait; 0: the storage statement timeout + a margin */
+};
+
 /*
- * Runs one parameterised statement (text parameters; NULL = SQL NULL) and
- * waits at most timeout_ms (0: the storage statement timeout + a margin).
- * On success *out (may be NULL if not wanted) is owned by the arena. On a
- * connection failure or a deadline the connection is dropped, to be re-opened
- * by the next call; errors are mapped with pawl_pg_map_sqlstate.
+ * Runs stmt and waits at most stmt->timeout_ms. On success *out (may be NULL
+ * if not wanted) is owned by the arena. On a connection failure or a
+ * deadline the connection is dropped, to be re-opened by the next call;
+ * errors are mapped with pawl_pg_map_sqlstate.
  */
-enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
-    struct pawl_error *err);
+enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pg_result **out, struct pawl_error *err);
 
 /*
  * Queues a statement whose result nobody reads (a lock, an insert) to be sent
@@ -56,8 +62,8 @@ enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const 
     int nparams, const char *const *params, struct pawl_error *err);
 
 /* A deferred statement whose result is wanted later, in slot (store/pg_slot.h). */
-enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err);
+enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pawl_pg_slot *slot, struct pawl_error *err);
 
 /* Sends the deferred statements now (no-op when there are none). */
 enum pawl_err pawl_pg_flush(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err);

@@ -68,11 +68,10 @@ void pawl_pg_drop(struct pawl_pg *pg);
 enum pawl_err pawl_pg_unavailable(struct pawl_error *err, const char *what);
 
 /*
- * The deferred statements and then sql (NULL: only the deferred ones), in one
- * round trip, never retried (pawl_pg_exec retries when that is safe).
+ * The deferred statements and then stmt (NULL: only the deferred ones), in
+ * one round trip, never retried (pawl_pg_exec retries when that is safe).
  */
-enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
-    struct pawl_error *err);
+enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pg_result **out, struct pawl_error *err);
 
 #endif

@@ -184,13 +184,20 @@ static bool collect(struct pawl_pg *pg, long long deadline, PGresult **last, PGr
 	}
 }
 
+/* What a round trip left: the last statement's result, the first failure, a deadline passed. */
+struct outcome {
+	PGresult *last;
+	PGresult *failed;
+	bool late;
+};
+
 /*
  * The deferred statements, then q (if any), in one round trip: libpq's
  * pipeline mode sends them together and the server runs them in order; after
- * a failure the rest are skipped. *last is q's result.
+ * a failure the rest are skipped. o->last is q's result.
  */
 static bool run_pipeline(struct pawl_pg *pg, struct pawl_arena *arena, const struct pending *q,
-    long long deadline, PGresult **last, PGresult **failed, bool *late)
+    long long deadline, struct outcome *o)
 {
 	int i, n = pg->n_pending;
 	bool ok;
@@ -215,7 +222,7 @@ static bool run_pipeline(struct pawl_pg *pg, struct pawl_arena *arena, const str
 	for (i = 0; ok && i < n; i++) {
 		PGresult *res = NULL;
 
-		ok = collect(pg, deadline, &res, failed);
+		ok = collect(pg, deadline, &res, &o->failed);
 		if (res != NULL && pg->pending[i].slot != NULL &&
 		    pawl_arena_defer(arena, clear_result, res) == 0)
 			pg->pending[i].slot->res = (struct pg_result *)res;
@@ -223,40 +230,43 @@ static bool run_pipeline(struct pawl_pg *pg, struct pawl_arena *arena, const str
 			PQclear(res);
 	}
 	if (ok && q != NULL)
-		ok = collect(pg, deadline, last, failed);
+		ok = collect(pg, deadline, &o->last, &o->failed);
 	if (ok) {
 		PGresult *stray = NULL;
 
-		ok = collect(pg, deadline, &stray, failed); /* up to the sync point */
+		ok = collect(pg, deadline, &stray, &o->failed); /* up to the sync point */
 		PQclear(stray);
 	}
 	if (!ok) {
-		*late = pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+		o->late = pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
 		return false;
 	}
 	return PQexitPipelineMode(pg->conn) == 1;
 }
 
-enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
-    struct pawl_error *err)
+enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pg_result **out, struct pawl_error *err)
 {
-	struct pending q = { sql, nparams, params, NULL, false };
+	struct pending q = { NULL, 0, NULL, NULL, false };
+	struct outcome o = { NULL, NULL, false };
 	PGresult *res, *last = NULL, *failed = NULL;
-	long long deadline = deadline_for(pg, timeout_ms);
-	bool late = false;
+	long long deadline = deadline_for(pg, stmt ? stmt->timeout_ms : 0);
 	enum pawl_err rc;
 
+	if (stmt != NULL)
+		q = (struct pending){ stmt->sql, stmt->nparams, stmt->params, NULL, false };
 	if (pg->n_pending > 0) {
-		bool ok = run_pipeline(pg, arena, sql ? &q : NULL, deadline, &last, &failed, &late);
+		bool ok = run_pipeline(pg, arena, stmt ? &q : NULL, deadline, &o);
 
 		pg->n_pending = 0;
 		pg->pending_begin = false;
+		last = o.last;
+		failed = o.failed;
 		if (!ok) {
 			/* The connection is mid-pipeline: it cannot be reused. */
 			PQclear(failed);
 			PQclear(last);
-			return late ? timed_out(pg, err) : result_error(pg, NULL, err);
+			return o.late ? timed_out(pg, err) : result_error(pg, NULL, err);
 		}
 	} else {
 		if (!send_one(pg, &q, deadline, false))
@@ -274,7 +284,7 @@ enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, co
 			last = res;
 		}
 	}
-	if (failed != NULL || (last == NULL && sql != NULL)) {
+	if (failed != NULL || (last == NULL && stmt != NULL)) {
 		rc = result_error(pg, failed, err);
 		PQclear(failed);
 		PQclear(last);
@@ -290,9 +300,8 @@ enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena, co
 }
 
 /* Runs exec_once, once more on a fresh connection when that is safe. */
-static enum pawl_err exec_retrying(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
-    struct pawl_error *err)
+static enum pawl_err exec_retrying(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pg_result **out, struct pawl_error *err)
 {
 	struct pending saved[PENDING_MAX];
 	int n_saved = pg->n_pending;
@@ -313,30 +322,30 @@ static enum pawl_err exec_retrying(struct pawl_pg *pg, struct pawl_arena *arena,
 	 * caller must see the failure, as the transaction is gone.
 	 */
 	outside_txn = PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
-	    (sql == NULL || strcmp(sql, "COMMIT") != 0);
-	rc = pawl_pg_exec_once(pg, arena, sql, nparams, params, timeout_ms, out, err);
+	    (stmt == NULL || strcmp(stmt->sql, "COMMIT") != 0);
+	rc = pawl_pg_exec_once(pg, arena, stmt, out, err);
 	if (rc == PAWL_ERR_BACKEND && outside_txn && pg->conn == NULL) {
 		pg->next_attempt_ms = 0;
 		memcpy(pg->pending, saved, sizeof(saved[0]) * (size_t)n_saved);
 		pg->n_pending = n_saved;
 		pg->pending_begin = saved_begin;
 		if ((rc = pawl_pg_connect(pg, true, err)) == PAWL_OK)
-			rc = pawl_pg_exec_once(pg, arena, sql, nparams, params, timeout_ms, out, err);
+			rc = pawl_pg_exec_once(pg, arena, stmt, out, err);
 		pg->n_pending = 0;
 		pg->pending_begin = false;
 	}
 	return rc;
 }
 
-enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, int timeout_ms, struct pg_result **out,
-    struct pawl_error *err)
+enum pawl_err pawl_pg_exec(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pg_result **out, struct pawl_error *err)
 {
-	return exec_retrying(pg, arena, sql, nparams, params, timeout_ms, out, err);
+	return exec_retrying(pg, arena, stmt, out, err);
 }
 
-static enum pawl_err defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err)
+/* Queues stmt (its timeout is the carrying statement's). */
+static enum pawl_err defer(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pawl_pg_slot *slot, struct pawl_error *err)
 {
 	const char **copy = NULL;
 	enum pawl_err rc;
@@ -346,41 +355,41 @@ static enum pawl_err defer(struct pawl_pg *pg, struct pawl_arena *arena, const c
 		slot->res = NULL;
 	/* Outside a transaction there may be no next statement to travel with. */
 	if (!pg->pending_begin && (pg->conn == NULL || PQtransactionStatus(pg->conn) == PQTRANS_IDLE))
-		return exec_retrying(pg, arena, sql, nparams, params, 0, slot ? &slot->res : NULL, err);
-	if (pg->n_pending == PENDING_MAX &&
-	    (rc = exec_retrying(pg, arena, NULL, 0, NULL, 0, NULL, err)) != PAWL_OK)
+		return exec_retrying(pg, arena, &(struct pawl_pg_stmt){ stmt->sql, stmt->nparams,
+		    stmt->params, 0 }, slot ? &slot->res : NULL, err);
+	if (pg->n_pending == PENDING_MAX && (rc = exec_retrying(pg, arena, NULL, NULL, err)) != PAWL_OK)
 		return rc;
 	/* The caller's parameters may live on its stack: the queue keeps copies. */
-	if (nparams > 0) {
-		copy = pawl_arena_alloc(arena, sizeof(*copy) * (size_t)nparams);
+	if (stmt->nparams > 0) {
+		copy = pawl_arena_alloc(arena, sizeof(*copy) * (size_t)stmt->nparams);
 		if (copy == NULL)
 			return pawl_error_nomem(err);
-		for (i = 0; i < nparams; i++) {
-			copy[i] = params[i] ? pawl_arena_strdup(arena, params[i]) : NULL;
-			if (params[i] != NULL && copy[i] == NULL)
+		for (i = 0; i < stmt->nparams; i++) {
+			copy[i] = stmt->params[i] ? pawl_arena_strdup(arena, stmt->params[i]) : NULL;
+			if (stmt->params[i] != NULL && copy[i] == NULL)
 				return pawl_error_nomem(err);
 		}
 	}
-	pg->pending[pg->n_pending++] = (struct pending){ sql, nparams, copy, slot, false };
+	pg->pending[pg->n_pending++] = (struct pending){ stmt->sql, stmt->nparams, copy, slot, false };
 	return PAWL_OK;
 }
 
 enum pawl_err pawl_pg_defer(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     int nparams, const char *const *params, struct pawl_error *err)
 {
-	return defer(pg, arena, sql, nparams, params, NULL, err);
+	return defer(pg, arena, &(struct pawl_pg_stmt){ sql, nparams, params, 0 }, NULL, err);
 }
 
-enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
-    int nparams, const char *const *params, struct pawl_pg_slot *slot, struct pawl_error *err)
+enum pawl_err pawl_pg_defer_result(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pawl_pg_slot *slot, struct pawl_error *err)
 {
-	return defer(pg, arena, sql, nparams, params, slot, err);
+	return defer(pg, arena, stmt, slot, err);
 }
 
 enum pawl_err pawl_pg_defer_flushed(struct pawl_pg *pg, struct pawl_arena *arena, const char *sql,
     struct pawl_pg_slot *slot, struct pawl_error *err)
 {
-	enum pawl_err rc = defer(pg, arena, sql, 0, NULL, slot, err);
+	enum pawl_err rc = defer(pg, arena, &(struct pawl_pg_stmt){ sql, 0, NULL, 0 }, slot, err);
 
 	/* Sent already when there was no transaction to ride with. */
 	if (rc == PAWL_OK && pg->n_pending > 0 && pg->pending[pg->n_pending - 1].slot == slot)
@@ -392,5 +401,5 @@ enum pawl_err pawl_pg_flush(struct pawl_pg *pg, struct pawl_arena *arena, struct
 {
 	if (pg->n_pending == 0)
 		return PAWL_OK;
-	return exec_retrying(pg, arena, NULL, 0, NULL, 0, NULL, err);
+	return exec_retrying(pg, arena, NULL, NULL, err);
 }

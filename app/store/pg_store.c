@@ -111,7 +111,7 @@ static enum pawl_err count(void *impl, struct pawl_arena *arena,
 static enum pawl_err acl_check(void *impl, struct pawl_arena *arena,
     const struct pawl_acl_ask *ask, bool *allowed, struct pawl_error *err)
 {
-	return pawl_acl_check(impl, arena, ask->principals, ask->grants, ask->n, allowed, err);
+	return pawl_acl_check(impl, arena, ask, allowed, err);
 }
 
 static enum pawl_err acl_get(void *impl, struct pawl_arena *arena, const char *object_id,
@@ -130,14 +130,13 @@ static enum pawl_err acl_get_for_writer(void *impl, struct pawl_arena *arena,
 static enum pawl_err acl_read_object(void *impl, struct pawl_arena *arena,
     struct pawl_acl_read *r, struct pawl_error *err)
 {
-	return pawl_acl_read_object(impl, arena, r->key, r->id, r->object_id, r->ask.principals,
-	    r->ask.grants, r->ask.n, &r->obj, &r->found, &r->allowed, &r->acl, err);
+	return pawl_acl_read_object(impl, arena, r, err);
 }
 
 static enum pawl_err acl_replace(void *impl, struct pawl_arena *arena,
     const struct pawl_acl_change *ch, struct pawl_error *err)
 {
-	return pawl_acl_replace(impl, arena, ch->object_id, ch->perms, ch->writer, ch->fresh, err);
+	return pawl_acl_replace(impl, arena, ch, err);
 }
 
 static enum pawl_err acl_delete_tree(void *impl, struct pawl_arena *arena, const char *object_id,

@@ -92,6 +92,7 @@ enum pawl_err pawl_txn_release(struct pawl_txn *t, struct pawl_error *err)
 
 enum pawl_err pawl_txn_rollback_to(struct pawl_txn *t, struct pawl_error *err)
 {
+	struct pawl_pg_stmt stmt = { NULL, 0, NULL, 0 };
 	enum pawl_err rc;
 	unsigned d;
 
@@ -104,9 +105,10 @@ enum pawl_err pawl_txn_rollback_to(struct pawl_txn *t, struct pawl_error *err)
 	 * Statements still queued are sent first; if one of them fails, the
 	 * pipeline skips the ROLLBACK TO, so it is sent again on its own.
 	 */
-	rc = pawl_pg_exec(t->env.pg, t->arena, rollback_to_sql[d], 0, NULL, 0, NULL, err);
+	stmt.sql = rollback_to_sql[d];
+	rc = pawl_pg_exec(t->env.pg, t->arena, &stmt, NULL, err);
 	if (rc != PAWL_OK && pawl_pg_connected(t->env.pg))
-		rc = pawl_pg_exec(t->env.pg, t->arena, rollback_to_sql[d], 0, NULL, 0, NULL, err);
+		rc = pawl_pg_exec(t->env.pg, t->arena, &stmt, NULL, err);
 	if (rc != PAWL_OK)
 		return rc;
 	return pawl_pg_defer(t->env.pg, t->arena, release_sql[d], 0, NULL, err);

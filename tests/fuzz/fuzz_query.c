@@ -27,7 +27,8 @@ static void check_query(const struct pawl_query *q)
 	if (pawl_token_query_hash(arena, q) == NULL)
 		abort();
 	tok = pawl_token_encode(arena, "fuzz", "/l\nanonymous", q, NULL, 1);
-	if (tok == NULL || pawl_token_decode(arena, "fuzz", "/l\nanonymous", q, tok, &t, &err) != PAWL_OK ||
+	if (tok == NULL || pawl_token_decode(arena, &(struct pawl_token_signer){ "fuzz",
+	    "/l\nanonymous" }, q, tok, &t, &err) != PAWL_OK ||
 	    t.offset != 1)
 		abort();
 	/* keep is itself a query string that must parse. */

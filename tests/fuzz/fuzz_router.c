@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	query = strchr(path, '?');
 	if (query != NULL)
 		*query++ = '\0';
-	if (pawl_router_match(router, arena, PAWL_METHOD_GET, path, query, &m, &err) == PAWL_OK) {
+	if (pawl_router_match(router, arena, &(struct pawl_request_line){ PAWL_METHOD_GET, path,
+	    query }, &m, &err) == PAWL_OK) {
 		if (m.location != NULL && pawl_str_has_ctl(m.location))
 			abort();
 		for (i = 0; m.route != NULL && i < m.md.n; i++)

@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		token = sign(data, size);
 	else
 		token = pawl_arena_strndup(arena, (const char *)data, size);
-	if (token != NULL && pawl_token_decode(arena, KEY, "", &q, token, &t, &err) == PAWL_OK &&
+	if (token != NULL && pawl_token_decode(arena, &(struct pawl_token_signer){ KEY, "" }, &q,
+	    token, &t, &err) == PAWL_OK &&
 	    (t.offset < 0 || !json_object_is_type(t.last, json_type_object)))
 		abort();
 	pawl_arena_reset(arena);

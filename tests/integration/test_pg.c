@@ -45,7 +45,8 @@ static int suite_init(void)
 	pg = pawl_pg_new(cfg);
 	arena = pawl_arena_new(16384);
 	if (pg == NULL || arena == NULL || pawl_pg_connect(pg, true, &err) != PAWL_OK ||
-	    pawl_pg_exec(pg, arena, "CREATE TEMP TABLE pg_test (x int PRIMARY KEY)", 0, NULL, 0,
+	    pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "CREATE TEMP TABLE pg_test (x int PRIMARY KEY)", 0, NULL, 0 },
 	    NULL, &err) != PAWL_OK) {
 		fprintf(stderr, "test_pg: %s\n", err.message);
 		return 1;
@@ -67,7 +68,8 @@ static long rows(void)
 	struct pawl_error err;
 	struct pg_result *res;
 
-	if (pawl_pg_exec(pg, arena, "SELECT count(*) FROM pg_test", 0, NULL, 0, &res, &err) != PAWL_OK)
+	if (pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT count(*) FROM pg_test", 0, NULL, 0 }, &res, &err) != PAWL_OK)
 		return -1;
 	return strtol(pawl_pg_value(res, 0, 0), NULL, 10);
 }
@@ -107,14 +109,16 @@ static void test_early_release_stays_local(void)
 
 	CU_ASSERT_TRUE(cfg->storage_early_lock_release);
 	CU_ASSERT_EQUAL_FATAL(pawl_pg_begin(pg, arena, &err), PAWL_OK);
-	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SHOW synchronous_commit", 0, NULL, 0, &res, &err),
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SHOW synchronous_commit", 0, NULL, 0 }, &res, &err),
 	    PAWL_OK);
 	CU_ASSERT_STRING_EQUAL(res ? pawl_pg_value(res, 0, 0) : "", "off");
 	CU_ASSERT_EQUAL(insert(3, &err), PAWL_OK);
 	CU_ASSERT_EQUAL(pawl_pg_commit(pg, arena, &err), PAWL_OK);
 	CU_ASSERT_EQUAL(rows(), before + 1);
 	res = NULL;
-	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SHOW synchronous_commit", 0, NULL, 0, &res, &err),
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SHOW synchronous_commit", 0, NULL, 0 }, &res, &err),
 	    PAWL_OK);
 	CU_ASSERT_STRING_EQUAL(res ? pawl_pg_value(res, 0, 0) : "", "on");
 	pawl_arena_reset(arena);
@@ -133,14 +137,16 @@ static void test_commit_waits_for_flush(void)
 
 		CU_ASSERT_EQUAL_FATAL(pawl_pg_begin(pg, arena, &err), PAWL_OK);
 		CU_ASSERT_EQUAL(insert(1000 + i, &err), PAWL_OK);
-		CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT pg_current_wal_insert_lsn()::text",
-		    0, NULL, &lsn, &err), PAWL_OK);
+		CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, &(struct pawl_pg_stmt){
+		    "SELECT pg_current_wal_insert_lsn()::text",
+		    0, NULL, 0 }, &lsn, &err), PAWL_OK);
 		CU_ASSERT_EQUAL(pawl_pg_commit(pg, arena, &err), PAWL_OK);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(lsn.res);
 		params[0] = pawl_pg_value(lsn.res, 0, 0);
 		/* Asynchronous commits alone reach the disk only with the WAL writer, 200 ms later. */
-		CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn",
-		    1, params, 0, &res, &err), PAWL_OK);
+		CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+		    "SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn",
+		    1, params, 0 }, &res, &err), PAWL_OK);
 		flushed += res != NULL && pawl_pg_value(res, 0, 0)[0] == 't';
 		pawl_arena_reset(arena);
 	}
@@ -156,14 +162,16 @@ static void test_deferred_failure_is_next_statements(void)
 	CU_ASSERT_EQUAL_FATAL(pawl_pg_begin(pg, arena, &err), PAWL_OK);
 	CU_ASSERT_EQUAL(insert(10, &err), PAWL_OK);
 	CU_ASSERT_EQUAL(insert(10, &err), PAWL_OK); /* a duplicate key, not sent yet */
-	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SELECT 42", 0, NULL, 0, &res, &err),
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 42", 0, NULL, 0 }, &res, &err),
 	    PAWL_ERR_CONFLICT);
 	CU_ASSERT_PTR_NULL(res);
 	pawl_pg_rollback(pg, arena);
 	CU_ASSERT_EQUAL(rows(), before);
 	CU_ASSERT_TRUE(pawl_pg_connected(pg));
 	/* The connection is usable again, pipeline mode left behind. */
-	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SELECT 42", 0, NULL, 0, &res, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 42", 0, NULL, 0 }, &res, &err), PAWL_OK);
 	CU_ASSERT_STRING_EQUAL(res ? pawl_pg_value(res, 0, 0) : "", "42");
 	pawl_arena_reset(arena);
 }
@@ -227,19 +235,23 @@ static void test_deferred_result(void)
 	struct pg_result *res = NULL;
 
 	CU_ASSERT_EQUAL_FATAL(pawl_pg_begin(pg, arena, &err), PAWL_OK);
-	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT 7", 0, NULL, &slot, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 7", 0, NULL, 0 }, &slot, &err), PAWL_OK);
 	CU_ASSERT_PTR_NULL(slot.res); /* not sent yet */
-	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, "SELECT 8", 0, NULL, 0, &res, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 8", 0, NULL, 0 }, &res, &err), PAWL_OK);
 	CU_ASSERT_STRING_EQUAL(slot.res ? pawl_pg_value(slot.res, 0, 0) : "", "7");
 	CU_ASSERT_STRING_EQUAL(res ? pawl_pg_value(res, 0, 0) : "", "8");
 	/* Flushed on demand when nothing else is sent. */
-	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT 9", 0, NULL, &slot, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 9", 0, NULL, 0 }, &slot, &err), PAWL_OK);
 	CU_ASSERT_PTR_NULL(slot.res);
 	CU_ASSERT_EQUAL(pawl_pg_flush(pg, arena, &err), PAWL_OK);
 	CU_ASSERT_STRING_EQUAL(slot.res ? pawl_pg_value(slot.res, 0, 0) : "", "9");
 	CU_ASSERT_EQUAL(pawl_pg_commit(pg, arena, &err), PAWL_OK);
 	/* Outside a transaction it runs at once. */
-	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, "SELECT 10", 0, NULL, &now, &err), PAWL_OK);
+	CU_ASSERT_EQUAL(pawl_pg_defer_result(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT 10", 0, NULL, 0 }, &now, &err), PAWL_OK);
 	CU_ASSERT_STRING_EQUAL(now.res ? pawl_pg_value(now.res, 0, 0) : "", "10");
 	pawl_arena_reset(arena);
 }

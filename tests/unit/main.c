@@ -27,6 +27,8 @@ int main(void)
 	test_clock_register();
 	test_handlers_register();
 	test_txn_register();
+	test_response_register();
+	test_stage_register();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

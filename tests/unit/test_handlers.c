@@ -119,8 +119,8 @@ static void run(struct exchange *x, const char *user, const char *method, const 
 	if (body != NULL)
 		CU_ASSERT_EQUAL_FATAL(pawl_json_parse(arena, body, strlen(body), 32, &x->req.json,
 		    &err), PAWL_OK);
-	CU_ASSERT_EQUAL_FATAL(pawl_router_match(app->router, arena, x->req.method_bit,
-	    x->req.raw_path, x->req.query, &x->req.match, &err), PAWL_OK);
+	CU_ASSERT_EQUAL_FATAL(pawl_router_match(app->router, arena, &(struct pawl_request_line){
+	    x->req.method_bit, x->req.raw_path, x->req.query }, &x->req.match, &err), PAWL_OK);
 	memset(&c, 0, sizeof(c));
 	c.app = app;
 	c.req = &x->req;

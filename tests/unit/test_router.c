@@ -41,7 +41,8 @@ static enum pawl_err match(unsigned method, const char *path, const char *query,
 {
 	pawl_arena_reset(arena);
 	pawl_error_clear(err);
-	return pawl_router_match(router, arena, method, path, query, m, err);
+	return pawl_router_match(router, arena, &(struct pawl_request_line){ method, path, query },
+	    m, err);
 }
 
 static void test_record_item(void)

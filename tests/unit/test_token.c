@@ -52,7 +52,8 @@ static enum pawl_err decode(const char *key, const struct pawl_query *q, const c
     struct pawl_token *out)
 {
 	pawl_error_clear(&err);
-	return pawl_token_decode(arena, key, SCOPE, q, token, out, &err);
+	return pawl_token_decode(arena, &(struct pawl_token_signer){ key, SCOPE }, q, token, out,
+	    &err);
 }
 
 static void b64url(struct pawl_buf *b, const unsigned char *p, size_t n)
@@ -201,8 +202,8 @@ static void test_other_scope(void)
 	CU_ASSERT_EQUAL(decode(KEY, q, tok, &t), PAWL_OK);
 	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
 		pawl_error_clear(&err);
-		CU_ASSERT_EQUAL(pawl_token_decode(arena, KEY, others[i], q, tok, &t, &err),
-		    PAWL_ERR_INVALID);
+		CU_ASSERT_EQUAL(pawl_token_decode(arena, &(struct pawl_token_signer){ KEY, others[i] },
+		    q, tok, &t, &err), PAWL_ERR_INVALID);
 		CU_ASSERT_STRING_EQUAL(err.name, "_token");
 		CU_ASSERT_PTR_NULL(t.last);
 	}

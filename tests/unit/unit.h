@@ -21,5 +21,7 @@ void test_log_register(void);
 void test_clock_register(void);
 void test_handlers_register(void);
 void test_txn_register(void);
+void test_response_register(void);
+void test_stage_register(void);
 
 #endif

@@ -1,0 +1,195 @@
+/*
+ * The response's sticky failure: the first header refused (a control
+ * character, no memory) is kept on the response, later headers change
+ * nothing, and the pipeline answers the failed response with Kinto's JSON
+ * error instead of a half-built one.
+ */
+#include <string.h>
+#include <CUnit/CUnit.h>
+#include <json-c/json.h>
+
+#include "app.h"
+#include "core/json.h"
+#include "http/pipeline.h"
+#include "txn/txn.h"
+#include "unit.h"
+
+static struct pawl_config *cfg;
+static struct pawl_app *app;
+static struct pawl_arena *arena;
+
+static int setup(void)
+{
+	struct pawl_error err;
+
+	cfg = pawl_config_parse("[app:main]\n"
+	    "storage_url = postgresql:///pawl?host=/nonexistent-pawl-test&connect_timeout=1\n"
+	    "userid_hmac_secret = s3cret\n", "t.ini", NULL, &err);
+	app = cfg ? pawl_app_new(cfg, &err) : NULL;
+	arena = pawl_arena_new(8192);
+	return app == NULL || arena == NULL;
+}
+
+static int teardown(void)
+{
+	pawl_arena_free(arena);
+	pawl_app_free(app);
+	pawl_config_free(cfg);
+	return 0;
+}
+
+/* A handler that builds a whole answer, one header of which smuggles a CR/LF. */
+static enum pawl_err split_handler(struct pawl_app *a, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
+{
+	(void)a;
+	(void)txn;
+	(void)req;
+	(void)err;
+	pawl_response_header(resp, "ETag", "\"42\"");
+	pawl_response_header(resp, "X-Echo", "x\r\nSet-Cookie: stolen=1");
+	pawl_response_header(resp, "X-Later", "fine");
+	pawl_response_raw(resp, 200, "{\"ok\":true}");
+	return PAWL_OK;
+}
+
+/* NULL-safe: a missing value is a failed assertion, not a crash. */
+static int same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static const char *str_at(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static int int_at(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int(v) : -1;
+}
+
+/* Runs GET uri through the pipeline with every route kind answered by fn. */
+static json_object *run_with(pawl_handler_fn *fn, const char *uri, struct pawl_response *resp)
+{
+	const struct pawl_dispatch *saved = app->dispatch;
+	struct pawl_dispatch d = *saved;
+	struct pawl_request req;
+	struct pawl_txn txn;
+	struct pawl_error err;
+	char **params;
+	json_object *json;
+	size_t i;
+
+	pawl_arena_reset(arena);
+	params = pawl_arena_calloc(arena, 3, sizeof(char *));
+	params[0] = pawl_arena_strdup(arena, "REQUEST_METHOD=GET");
+	params[1] = pawl_arena_printf(arena, "REQUEST_URI=%s", uri);
+	for (i = 0; i < PAWL_ROUTE_KINDS; i++)
+		d.by_kind[i] = fn;
+	app->dispatch = &d;
+	pawl_response_init(resp, arena);
+	CU_ASSERT_EQUAL_FATAL(pawl_request_init(&req, arena, params, &err), PAWL_OK);
+	pawl_txn_init(&txn, arena, &(const struct pawl_txn_env){ .relay_wake_fd = -1 });
+	pawl_pipeline_handle(app, &req, resp, &txn);
+	app->dispatch = saved;
+	json = resp->body.len ? json_tokener_parse(resp->body.data) : NULL;
+	if (json != NULL)
+		pawl_json_own(arena, json);
+	return json;
+}
+
+static void test_failed_response_becomes_json_500(void)
+{
+	struct pawl_response resp;
+	json_object *json = run_with(split_handler, "/v1/__heartbeat__", &resp), *details;
+	size_t i;
+
+	CU_ASSERT_EQUAL(resp.status, 500);
+	CU_ASSERT_EQUAL(resp.errno_, 999);
+	CU_ASSERT_EQUAL(int_at(json, "code"), 500);
+	CU_ASSERT_EQUAL(int_at(json, "errno"), 999);
+	CU_ASSERT_TRUE(same(str_at(json, "error"), "Internal Server Error"));
+	CU_ASSERT_TRUE(same(str_at(json, "message"),
+	    "A programmatic error occurred, developers have been informed."));
+	CU_ASSERT_TRUE(json_object_object_get_ex(json, "details", &details) &&
+	    str_at(details, "error_id") != NULL &&
+	    strlen(str_at(details, "error_id")) == 16);
+	CU_ASSERT_PTR_NULL(str_at(json, "ok"));
+	/* Nothing of the half-built answer survives: neither its validator nor a later header. */
+	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "ETag"));
+	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "X-Later"));
+	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "X-Echo"));
+	CU_ASSERT_TRUE(same(pawl_response_get_header(&resp, "Content-Type"), "application/json"));
+	CU_ASSERT_TRUE(same(pawl_response_get_header(&resp, "X-Content-Type-Options"), "nosniff"));
+	for (i = 0; i < resp.n_headers; i++)
+		CU_ASSERT_FALSE(pawl_str_has_ctl(resp.headers[i].value));
+}
+
+static void test_crlf_fails_sticky(void)
+{
+	struct pawl_response resp;
+
+	pawl_arena_reset(arena);
+	pawl_response_init(&resp, arena);
+	pawl_response_header(&resp, "ETag", "\"1\"");
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_OK);
+	pawl_response_header(&resp, "X-Echo", "a\r\nSet-Cookie: x=1");
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_ERR_INTERNAL);
+	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "X-Echo"));
+	/* Later headers, valid ones included, neither clear the failure nor land. */
+	pawl_response_header(&resp, "X-Later", "fine");
+	pawl_response_header(&resp, "ETag", "\"2\"");
+	pawl_response_header(&resp, "X-Nul", NULL);
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_ERR_INTERNAL);
+	CU_ASSERT_STRING_EQUAL(resp.failed_on, "X-Echo");
+	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "X-Later"));
+	CU_ASSERT_TRUE(same(pawl_response_get_header(&resp, "ETag"), "\"1\""));
+	CU_ASSERT_EQUAL(resp.n_headers, 1);
+}
+
+static void test_other_failures(void)
+{
+	struct pawl_response resp;
+	struct pawl_error err;
+	size_t i;
+
+	pawl_arena_reset(arena);
+	pawl_response_init(&resp, arena);
+	/* A NULL value is what pawl_arena_printf gives when memory ran out. */
+	pawl_response_header(&resp, "Next-Page", NULL);
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_ERR_NOMEM);
+	pawl_response_header(&resp, "X-Bad", "\n");
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_ERR_NOMEM);
+	pawl_response_discard(&resp, &err);
+	CU_ASSERT_EQUAL(err.code, PAWL_ERR_NOMEM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "Next-Page"));
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_OK);
+	CU_ASSERT_EQUAL(resp.n_headers, 0);
+	CU_ASSERT_EQUAL(resp.status, 200);
+	pawl_response_header(&resp, "Bad:Name", "v");
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_ERR_INTERNAL);
+	pawl_response_init(&resp, arena);
+	for (i = 0; i <= PAWL_RESPONSE_MAX_HEADERS; i++)
+		pawl_response_header(&resp, pawl_arena_printf(arena, "X-%zu", i), "v");
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_ERR_INTERNAL);
+	CU_ASSERT_EQUAL(resp.n_headers, PAWL_RESPONSE_MAX_HEADERS);
+	/* A body that could not be built fails the response as well. */
+	pawl_response_init(&resp, arena);
+	resp.body.failed = true;
+	CU_ASSERT_EQUAL(pawl_response_failure(&resp), PAWL_ERR_NOMEM);
+}
+
+void test_response_register(void)
+{
+	CU_pSuite s = CU_add_suite("response", setup, teardown);
+
+	CU_add_test(s, "a CR/LF in a header value fails the response, sticky", test_crlf_fails_sticky);
+	CU_add_test(s, "no memory, a bad name, too many headers, a failed body", test_other_failures);
+	CU_add_test(s, "a failed response becomes Kinto's JSON 500",
+	    test_failed_response_becomes_json_500);
+}
