@@ -71,13 +71,14 @@ static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena, const c
     const char *id, const char *hash, struct pawl_error *err)
 {
 	struct pawl_list_key key = { "", PAWL_ACCOUNTS_RESOURCE };
+	const struct pawl_store_item it = { .key = &key, .id = id, .lock = true };
 	const char *uri = pawl_arena_printf(arena, "/accounts/%s", id), *data;
 	struct pawl_object old, obj;
 	bool found = false, create = strcmp(verb, "create") == 0;
 	long long ts;
 	enum pawl_err rc;
 
-	if ((rc = pawl_objects_get(pg, arena, &key, id, true, &old, &found, err)) != PAWL_OK)
+	if ((rc = pawl_objects_get(pg, arena, &it, &old, &found, err)) != PAWL_OK)
 		return rc;
 	found = found && !old.deleted;
 	if (create && found)
@@ -86,7 +87,8 @@ static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena, const c
 		return pawl_error_set(err, PAWL_ERR_NOT_FOUND, "no account '%s'", id);
 	if (strcmp(verb, "delete") == 0) {
 		if ((rc = pawl_objects_bump(pg, arena, &key, 0, &ts, err)) != PAWL_OK ||
-		    (rc = pawl_objects_delete(pg, arena, &key, id, ts, &obj, err)) != PAWL_OK)
+		    (rc = pawl_objects_delete(pg, arena,
+		    &(struct pawl_store_item){ .key = &key, .id = id, .ts = ts }, &obj, err)) != PAWL_OK)
 			return rc;
 		return pawl_acl_delete_tree(pg, arena, uri, err);
 	}
@@ -96,7 +98,8 @@ static enum pawl_err apply(struct pawl_pg *pg, struct pawl_arena *arena, const c
 	if ((rc = pawl_acl_replace(pg, arena, &(struct pawl_acl_change){ uri, NULL,
 	    pawl_accounts_principal(arena, id), false }, err)) != PAWL_OK)
 		return rc;
-	return pawl_objects_put(pg, arena, &key, id, data, 0, &obj, err);
+	return pawl_objects_put(pg, arena, &(struct pawl_store_item){ .key = &key, .id = id,
+	    .data = data }, &obj, err);
 }
 
 int pawl_accounts_cli_run(const struct pawl_config *cfg, const char *verb, const char *id)

@@ -59,6 +59,32 @@ static enum pawl_err check_unique(const struct pawl_resource_table *res, size_t 
 	return PAWL_OK;
 }
 
+/* Fills slot `at` of res from a `resources.<name>.*` section of the config. */
+static enum pawl_err add_configured(struct pawl_resource_table *res, size_t at,
+    const struct pawl_resource_config *rc, struct pawl_error *err)
+{
+	struct pawl_resource *r = &res->items[at];
+	size_t n = res->n;
+
+	r->name = rc->name;
+	r->list_pattern = rc->list;
+	r->item_pattern = rc->item;
+	r->per_user = rc->per_user;
+	r->id_kind = PAWL_ID_UUID4;
+	r->index = at;
+	if (rc->parent != NULL) {
+		/* Only resources declared before this one are visible yet. */
+		res->n = at;
+		r->parent = pawl_resource_table_find(res, rc->parent);
+		res->n = n;
+		if (r->parent == NULL)
+			return pawl_error_set(err, PAWL_ERR_CONFIG,
+			    "setting 'resources.%s.parent': unknown resource '%s' "
+			    "(declare the parent first)", rc->name, rc->parent);
+	}
+	return check_unique(res, at, err);
+}
+
 struct pawl_resource_table *pawl_resource_table_new(const struct pawl_config *cfg, struct pawl_error *err)
 {
 	struct pawl_resource_table *res = NULL;
@@ -93,31 +119,9 @@ struct pawl_resource_table *pawl_resource_table_new(const struct pawl_config *cf
 		r->id_kind = PAWL_ID_NAME;
 		r->index = N_KINTO;
 	}
-	for (i = 0; i < cfg->n_resources; i++) {
-		const struct pawl_resource_config *rc = &cfg->resources[i];
-		struct pawl_resource *r = &res->items[base + i];
-
-		r->name = rc->name;
-		r->list_pattern = rc->list;
-		r->item_pattern = rc->item;
-		r->per_user = rc->per_user;
-		r->id_kind = PAWL_ID_UUID4;
-		r->index = base + i;
-		if (rc->parent != NULL) {
-			/* Only resources declared before this one are visible yet. */
-			res->n = base + i;
-			r->parent = pawl_resource_table_find(res, rc->parent);
-			res->n = n;
-			if (r->parent == NULL) {
-				pawl_error_set(err, PAWL_ERR_CONFIG,
-				    "setting 'resources.%s.parent': unknown resource '%s' "
-				    "(declare the parent first)", rc->name, rc->parent);
-				goto fail;
-			}
-		}
-		if (check_unique(res, base + i, err) != PAWL_OK)
+	for (i = 0; i < cfg->n_resources; i++)
+		if (add_configured(res, base + i, &cfg->resources[i], err) != PAWL_OK)
 			goto fail;
-	}
 	for (i = 0; i < n; i++)
 		if (res->items[i].parent != NULL)
 			res->items[res->items[i].parent->index].has_children = true;

@@ -49,7 +49,7 @@ static void on_usr1(int sig)
  * backup, whose outbox ids start again lower, still gets its new events
  * through: they are timestamped later than anything pushed before. Reads get
  * their rows after the response, outside any list lock (worker.c), so they
- * follow no order and keep no mark. The payload is pawl's own (events.c):
+ * follow no order and keep no mark. The payload is pawl's own (stage.c):
  * its first "action":" and "timestamp": are the top-level keys, since a quote
  * inside a JSON string is always escaped.
  */
@@ -321,17 +321,9 @@ failed:
 	return false;
 }
 
-int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
+static void relay_signals(void)
 {
-	struct pawl_subscribers *reg = pawl_subscribers_new();
-	struct pawl_listener_set *ls = NULL;
-	struct pawl_pg *pg = pawl_pg_new(cfg);
-	struct pawl_arena *arena = pawl_arena_new(64 * 1024);
-	struct pawl_error err;
 	struct sigaction sa;
-	int status = 1, wait_ms = 0, poll_ms;
-	long taken = 0;              /* rows delivered since the last VACUUM */
-	long long vacuumed_ms = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -341,14 +333,18 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (reg == NULL || pg == NULL || arena == NULL ||
-	    (ls = pawl_listener_set_new(cfg, reg, &err)) == NULL) {
-		pawl_log_error("relay: %s", reg && pg && arena ? err.message : "out of memory");
-		goto out;
-	}
-	poll_ms = atoi(pawl_config_get(cfg, "relay_poll_interval_ms") ?
-	    pawl_config_get(cfg, "relay_poll_interval_ms") : "1000");
-	pawl_log_info("relay: started");
+}
+
+/* The relay's loop, until SIGTERM: wait for a wake-up, a NOTIFY or the poll, then a pass. */
+static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener_set *ls,
+    struct pawl_pg *pg, struct pawl_arena *arena, int wake_fd)
+{
+	const char *poll_setting = pawl_config_get(cfg, "relay_poll_interval_ms");
+	int wait_ms = 0, poll_ms = atoi(poll_setting ? poll_setting : "1000");
+	long taken = 0;              /* rows delivered since the last VACUUM */
+	long long vacuumed_ms = 0;
+	struct pawl_error err;
+
 	/* The channel is re-listened after every reconnect; a first failure is retried below. */
 	pawl_pg_listen(pg, "pawl_outbox", &err);
 	while (!relay_stop) {
@@ -372,7 +368,8 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 			usleep(RELAY_GATHER_US);
 		drain_wakes(wake_fd);
 		ok = relay_pass(ls, pg, arena, notified, &taken);
-		if (ok && taken >= VACUUM_AFTER_ROWS && pawl_clock_mono_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
+		if (ok && taken >= VACUUM_AFTER_ROWS &&
+		    pawl_clock_mono_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
 			if (pawl_outbox_vacuum(pg, &err) != PAWL_OK)
 				pawl_log_warn("relay: VACUUM outbox: %s", err.message);
 			taken = 0;
@@ -382,6 +379,25 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 		/* After a failure retry after a second; otherwise sleep until woken or polled. */
 		wait_ms = ok ? poll_ms : RETRY_MS;
 	}
+}
+
+int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
+{
+	struct pawl_subscribers *reg = pawl_subscribers_new();
+	struct pawl_listener_set *ls = NULL;
+	struct pawl_pg *pg = pawl_pg_new(cfg);
+	struct pawl_arena *arena = pawl_arena_new(64 * 1024);
+	struct pawl_error err;
+	int status = 1;
+
+	relay_signals();
+	if (reg == NULL || pg == NULL || arena == NULL ||
+	    (ls = pawl_listener_set_new(cfg, reg, &err)) == NULL) {
+		pawl_log_error("relay: %s", reg && pg && arena ? err.message : "out of memory");
+		goto out;
+	}
+	pawl_log_info("relay: started");
+	relay_loop(cfg, ls, pg, arena, wake_fd);
 	status = 0;
 	pawl_log_info("relay: stopped");
 out:

@@ -1,7 +1,7 @@
 /*
  * A list request's query string, parsed (docs/protocol.md §4):
  * filters, sort, synchronisation bounds, limit, fields and the pagination
- * token. Pure: bytes in, structs out, no I/O; the SQL builder (store/lists.c)
+ * token. Pure: bytes in, structs out, no I/O; the SQL builder (store/list_query.c)
  * binds every value and path as parameters.
  */
 #ifndef PAWL_QUERY_H
@@ -111,7 +111,7 @@ enum pawl_err pawl_query_parse_fields(struct pawl_arena *arena, const char *valu
  * "offset": n, "q": <hash of the query's filters and sort>} followed by '.' and
  * a truncated HMAC-SHA256 signature under key of scope "\n" the first part.
  * The scope names where the token is good (the list and the user: see
- * app/resource/list.c); it is signed, not carried. A token whose signature
+ * app/resource/plural.c); it is signed, not carried. A token whose signature
  * (hence scope), JSON, shape or query hash does not check out is 400 "_token
  * has invalid content".
  */

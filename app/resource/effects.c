@@ -13,44 +13,48 @@
 #include "events/listener_set.h"
 #include "core/json.h"
 
-static enum pawl_err stage(struct pawl_rctx *c, enum pawl_event_action action,
-    long long timestamp, const char *new_json, const char *old_json,
-    const struct pawl_cascade *cascade, struct pawl_error *err)
+/*
+ * Stages op for c's request: the caller sets what changed (action,
+ * timestamp, new_json, old_json, cascade), the rest comes from c.
+ */
+static enum pawl_err stage(struct pawl_rctx *c, struct pawl_stage_op *op, struct pawl_error *err)
 {
-	struct pawl_stage_op op;
-
-	if (action == PAWL_EVENT_READ &&
-	    !pawl_subscribers_wanted(c->app->subscribers, action, c->res->name) &&
-	    !pawl_listener_set_wanted(c->app->listeners, action, c->res->name))
+	if (op->action == PAWL_EVENT_READ &&
+	    !pawl_subscribers_wanted(c->app->subscribers, op->action, c->res->name) &&
+	    !pawl_listener_set_wanted(c->app->listeners, op->action, c->res->name))
 		return PAWL_OK;
-	memset(&op, 0, sizeof(op));
-	op.action = action;
-	op.resource_name = c->res->name;
-	op.parent_id = c->key.parent_id;
-	op.uri = c->event_uri ? c->event_uri : c->req->match.path;
-	op.user_id = c->req->user_id;
-	op.timestamp = timestamp;
-	op.md = c->event_md ? c->event_md : &c->req->match.md;
-	op.item = c->event_md ? pawl_matchdict_get(c->event_md, "id") != NULL
+	op->resource_name = c->res->name;
+	op->parent_id = c->key.parent_id;
+	op->uri = c->event_uri ? c->event_uri : c->req->match.path;
+	op->user_id = c->req->user_id;
+	op->md = c->event_md ? c->event_md : &c->req->match.md;
+	op->item = c->event_md ? pawl_matchdict_get(c->event_md, "id") != NULL
 	    : c->req->match.route->kind == PAWL_ROUTE_ITEM;
 	/* An account's password hash never leaves the database, not even in an event. */
-	op.new_json = pawl_accounts_is(c->res) ? pawl_accounts_strip(c->req->arena, new_json) : new_json;
-	op.old_json = pawl_accounts_is(c->res) ? pawl_accounts_strip(c->req->arena, old_json) : old_json;
-	op.cascade = cascade;
-	return pawl_txn_stage(c->txn, &op, err);
+	if (pawl_accounts_is(c->res)) {
+		op->new_json = pawl_accounts_strip(c->req->arena, op->new_json);
+		op->old_json = pawl_accounts_strip(c->req->arena, op->old_json);
+	}
+	return pawl_txn_stage(c->txn, op, err);
 }
 
 enum pawl_err pawl_resource_stage(struct pawl_rctx *c, enum pawl_event_action action,
     long long timestamp, const char *new_json, const char *old_json, struct pawl_error *err)
 {
-	return stage(c, action, timestamp, new_json, old_json, NULL, err);
+	struct pawl_stage_op op = { .action = action, .timestamp = timestamp,
+	    .new_json = new_json, .old_json = old_json };
+
+	return stage(c, &op, err);
 }
 
 enum pawl_err pawl_resource_stage_delete(struct pawl_rctx *c, long long timestamp,
     const char *new_json, const char *old_json, const struct pawl_cascade *cascade,
     struct pawl_error *err)
 {
-	return stage(c, PAWL_EVENT_DELETE, timestamp, new_json, old_json, cascade, err);
+	struct pawl_stage_op op = { .action = PAWL_EVENT_DELETE, .timestamp = timestamp,
+	    .new_json = new_json, .old_json = old_json, .cascade = cascade };
+
+	return stage(c, &op, err);
 }
 
 enum pawl_err pawl_resource_sync_members(struct pawl_rctx *c, const char *uri, json_object *data,

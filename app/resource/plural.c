@@ -304,14 +304,71 @@ void pawl_plural_post_prepare(struct pawl_rctx *c)
 	    json_object_object_get_ex(data, "id", NULL));
 }
 
+/*
+ * The POST's object: the body's data.id (checked, then read: *found when it
+ * is live, in *obj) or a new id. Sets c->id and c->uri.
+ */
+static enum pawl_err post_target(struct pawl_rctx *c, json_object *data, struct pawl_object *obj,
+    bool *found, struct pawl_error *err)
+{
+	struct pawl_store_item it = { .key = &c->key, .lock = true };
+	json_object *idv;
+	enum pawl_err rc;
+
+	*found = false;
+	if (data != NULL && json_object_object_get_ex(data, "id", &idv)) {
+		if (!json_object_is_type(idv, json_type_string) ||
+		    !pawl_resource_id_valid(json_object_get_string(idv)))
+			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id",
+			    "Invalid object id");
+		c->id = pawl_arena_strdup(c->req->arena, json_object_get_string(idv));
+		it.id = c->id;
+		if ((rc = pawl_store_get(c->app->store, c->req->arena, &it, obj, found, err)) != PAWL_OK)
+			return rc;
+		*found = *found && !obj->deleted;
+	} else {
+		c->id = pawl_resource_new_id(c->req->arena, c->res);
+	}
+	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
+	if (c->id == NULL || c->uri == NULL)
+		return pawl_error_nomem(err);
+	return PAWL_OK;
+}
+
+/*
+ * Creates the POST's object. The new object's ACL and its answer (read back,
+ * or known outright under a fresh id) first, and only then the timestamp bump
+ * and the object: the list's writers queue from the bump to the COMMIT.
+ */
+static enum pawl_err post_create(struct pawl_rctx *c, json_object *data, json_object *perms,
+    struct pawl_error *err)
+{
+	struct pawl_store_item it = { .key = &c->key, .id = c->id };
+	struct pawl_object obj;
+	const char *acl;
+	size_t len;
+	enum pawl_err rc;
+
+	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK ||
+	    (rc = pawl_resource_take_server_fields(c, data, &it.ts, err)) != PAWL_OK ||
+	    (rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
+	    (rc = pawl_permissions_created_acl(c, c->uri, perms, &acl, err)) != PAWL_OK)
+		return rc;
+	if ((it.data = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
+		return pawl_error_nomem(err);
+	if ((rc = pawl_store_put(c->app->store, c->req->arena, &it, &obj, err)) != PAWL_OK ||
+	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
+		return rc;
+	pawl_resource_item_response(c, 201, &obj, acl);
+	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
+}
+
 enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 {
-	json_object *data, *perms, *idv;
-	const char *acl;
+	json_object *data, *perms;
 	struct pawl_object obj;
-	struct pawl_store_item it = { .key = &c->key, .lock = true };
 	bool found = false, not_modified, allowed = false;
-	size_t len;
 	enum pawl_err rc;
 
 	if ((rc = pawl_resource_envelope(c->req, &data, &perms, err)) != PAWL_OK ||
@@ -321,25 +378,9 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	if (!allowed)
 		return pawl_permissions_deny(c, err);
-	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK)
+	if ((rc = pawl_resource_check_parent(c, err)) != PAWL_OK ||
+	    (rc = post_target(c, data, &obj, &found, err)) != PAWL_OK)
 		return rc;
-	if (data != NULL && json_object_object_get_ex(data, "id", &idv)) {
-		if (!json_object_is_type(idv, json_type_string) ||
-		    !pawl_resource_id_valid(json_object_get_string(idv)))
-			return pawl_error_invalid(err, PAWL_ERR_INVALID, "body", "data.id",
-			    "Invalid object id");
-		c->id = pawl_arena_strdup(c->req->arena, json_object_get_string(idv));
-		it.id = c->id;
-		rc = pawl_store_get(c->app->store, c->req->arena, &it, &obj, &found, err);
-		if (rc != PAWL_OK)
-			return rc;
-		found = found && !obj.deleted;
-	} else {
-		c->id = pawl_resource_new_id(c->req->arena, c->res);
-	}
-	c->uri = pawl_arena_printf(c->req->arena, "%s/%s", c->list_path, c->id);
-	if (c->id == NULL || c->uri == NULL)
-		return pawl_error_nomem(err);
 	/*
 	 * An existing id is answered as it is, without a write: a read (Kinto).
 	 * Authorization before the preconditions: a 412 carries the object, and
@@ -350,30 +391,10 @@ enum pawl_err pawl_plural_post(struct pawl_rctx *c, struct pawl_error *err)
 		return rc;
 	if ((rc = pawl_resource_preconditions(c, found ? &obj : NULL, &not_modified, err)) != PAWL_OK)
 		return rc;
-	if (found) {
-		pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
-		return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
-	}
-	if ((rc = pawl_resource_check_data(c, data, err)) != PAWL_OK ||
-	    (rc = pawl_resource_take_server_fields(c, data, &it.ts, err)) != PAWL_OK)
-		return rc;
-	/*
-	 * The new object's ACL and its answer (read back, or known outright under
-	 * a fresh id) first, and only then the timestamp bump and the object: the
-	 * list's writers queue from the bump to the COMMIT.
-	 */
-	if ((rc = pawl_resource_members(c, &data, err)) != PAWL_OK ||
-	    (rc = pawl_permissions_store(c, c->uri, perms, err)) != PAWL_OK ||
-	    (rc = pawl_permissions_created_acl(c, c->uri, perms, &acl, err)) != PAWL_OK)
-		return rc;
-	it.id = c->id;
-	if ((it.data = data ? pawl_json_compact(c->req->arena, data, &len) : "{}") == NULL)
-		return pawl_error_nomem(err);
-	if ((rc = pawl_store_put(c->app->store, c->req->arena, &it, &obj, err)) != PAWL_OK ||
-	    (rc = pawl_resource_sync_members(c, c->uri, data, err)) != PAWL_OK)
-		return rc;
-	pawl_resource_item_response(c, 201, &obj, acl);
-	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
+	if (!found)
+		return post_create(c, data, perms, err);
+	pawl_resource_item_response(c, 200, &obj, pawl_permissions_answer(c, c->uri, err));
+	return pawl_resource_stage(c, PAWL_EVENT_READ, obj.last_modified, obj.data, NULL, err);
 }
 
 enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)

@@ -323,6 +323,36 @@ static const char *grant_objects(struct pawl_arena *arena, const char *object_id
 }
 
 /*
+ * One row of pawl_acl_read_object's answer: 0 the object, 1 one of its ACEs
+ * (kept for the ACL answer), 2 an ACE of the caller's that grants something.
+ */
+static void read_row(struct pg_result *res, int r, struct pawl_acl_read *rd, struct ace *aces,
+    size_t *n_aces, bool *writer)
+{
+	const char *a = pawl_pg_value(res, r, 1), *b = pawl_pg_value(res, r, 2);
+	size_t g;
+
+	switch (pawl_pg_value(res, r, 0)[0]) {
+	case '0':
+		rd->found = true;
+		rd->obj.id = rd->id;
+		rd->obj.data = a;
+		rd->obj.last_modified = strtoll(b, NULL, 10);
+		rd->obj.deleted = pawl_pg_value(res, r, 3)[0] == 't';
+		break;
+	case '1':
+		aces[(*n_aces)++] = (struct ace){ a, b };
+		break;
+	default:
+		*writer = *writer || (strcmp(a, rd->object_id) == 0 && strcmp(b, "write") == 0);
+		for (g = 0; g < rd->ask.n && !rd->allowed; g++)
+			rd->allowed = strcmp(a, rd->ask.grants[g].object_id) == 0 &&
+			    strcmp(b, rd->ask.grants[g].permission) == 0;
+		break;
+	}
+}
+
+/*
  * One statement, three kinds of rows, no aggregate: the object (kind 0), its
  * ACEs (1), and the ACEs of it and its ancestors held by the principals or
  * their groups (2); the decisions are taken here. Measured at 1.5x the
@@ -335,7 +365,7 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	const char *params[6];
 	struct pg_result *res;
 	struct ace *aces;
-	size_t n_aces = 0, g;
+	size_t n_aces = 0;
 	bool writer = false;
 	enum pawl_err rc;
 	int rows, r;
@@ -365,28 +395,8 @@ enum pawl_err pawl_acl_read_object(struct pawl_pg *pg, struct pawl_arena *arena,
 	aces = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*aces));
 	if (aces == NULL)
 		return pawl_error_nomem(err);
-	for (r = 0; r < rows; r++) {
-		const char *a = pawl_pg_value(res, r, 1), *b = pawl_pg_value(res, r, 2);
-
-		switch (pawl_pg_value(res, r, 0)[0]) {
-		case '0':
-			rd->found = true;
-			rd->obj.id = rd->id;
-			rd->obj.data = a;
-			rd->obj.last_modified = strtoll(b, NULL, 10);
-			rd->obj.deleted = pawl_pg_value(res, r, 3)[0] == 't';
-			break;
-		case '1':
-			aces[n_aces++] = (struct ace){ a, b };
-			break;
-		default:
-			writer = writer || (strcmp(a, object_id) == 0 && strcmp(b, "write") == 0);
-			for (g = 0; g < rd->ask.n && !rd->allowed; g++)
-				rd->allowed = strcmp(a, rd->ask.grants[g].object_id) == 0 &&
-				    strcmp(b, rd->ask.grants[g].permission) == 0;
-			break;
-		}
-	}
+	for (r = 0; r < rows; r++)
+		read_row(res, r, rd, aces, &n_aces, &writer);
 	/* Kinto shows an object's permissions to those who may write it. */
 	if (writer && (rd->acl = acl_json(arena, aces, n_aces)) == NULL)
 		return pawl_error_nomem(err);

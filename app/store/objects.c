@@ -41,9 +41,12 @@ static void fill(const struct pg_result *res, int row, const char *id, struct pa
 }
 
 enum pawl_err pawl_objects_get(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, bool for_update,
-    struct pawl_object *out, bool *found, struct pawl_error *err)
+    const struct pawl_store_item *it, struct pawl_object *out, bool *found,
+    struct pawl_error *err)
 {
+	const struct pawl_list_key *key = it->key;
+	const char *id = it->id;
+	bool for_update = it->lock;
 	const char *params[] = { key->parent_id, key->resource_name, id };
 	struct pg_result *res;
 	enum pawl_err rc;
@@ -185,9 +188,11 @@ enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena 
 }
 
 enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *data, long long at_least,
-    struct pawl_object *out, struct pawl_error *err)
+    const struct pawl_store_item *it, struct pawl_object *out, struct pawl_error *err)
 {
+	const struct pawl_list_key *key = it->key;
+	const char *id = it->id, *data = it->data;
+	long long at_least = it->ts;
 	char floor[24];
 	const char *params[] = { key->parent_id, key->resource_name, floor, id, data };
 	struct pg_result *res;
@@ -209,9 +214,11 @@ enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
 }
 
 enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, long long ts,
-    struct pawl_object *out, struct pawl_error *err)
+    const struct pawl_store_item *it, struct pawl_object *out, struct pawl_error *err)
 {
+	const struct pawl_list_key *key = it->key;
+	const char *id = it->id;
+	long long ts = it->ts;
 	char tsbuf[24];
 	const char *params[] = { key->parent_id, key->resource_name, id, tsbuf };
 	struct pg_result *res;

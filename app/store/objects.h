@@ -19,12 +19,12 @@ struct pawl_pg;
 /* struct pawl_list_key, pawl_object and pawl_cascade: store/store.h. */
 
 /*
- * Reads one object (tombstones included). *found false when absent. With
- * for_update, locks the row until the transaction ends.
+ * Reads object it->id of list it->key (tombstones included). *found false
+ * when absent. With it->lock, locks the row until the transaction ends.
  */
 enum pawl_err pawl_objects_get(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, bool for_update,
-    struct pawl_object *out, bool *found, struct pawl_error *err);
+    const struct pawl_store_item *it, struct pawl_object *out, bool *found,
+    struct pawl_error *err);
 
 /*
  * pawl_objects_exists, deferred (pawl_pg_defer_result): the answer rides with
@@ -86,17 +86,16 @@ enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena 
 /*
  * Bumps the list timestamp as pawl_objects_bump does (at_least included) and
  * creates or replaces object id with the JSON object text data (without id
- * and last_modified, which are added) at that timestamp, in one statement.
+ * and last_modified, which are added) at that timestamp, in one statement
+ * (it->key, it->id, it->data; it->ts is the floor, at_least).
  * out gets the stored row. Must run inside a transaction.
  */
 enum pawl_err pawl_objects_put(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, const char *data, long long at_least,
-    struct pawl_object *out, struct pawl_error *err);
+    const struct pawl_store_item *it, struct pawl_object *out, struct pawl_error *err);
 
-/* Turns object id into a tombstone at ts. out gets the tombstone. */
+/* Turns object it->id into a tombstone at it->ts. out gets the tombstone. */
 enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
-    const struct pawl_list_key *key, const char *id, long long ts,
-    struct pawl_object *out, struct pawl_error *err);
+    const struct pawl_store_item *it, struct pawl_object *out, struct pawl_error *err);
 
 /*
  * The cascade of a delete, in one statement: every live object below the

@@ -40,10 +40,9 @@ enum pawl_err pawl_personal_mark(struct pawl_pg *pg, struct pawl_arena *arena,
 	"SELECT coalesce((SELECT user_id = $3 FROM rec), false) OR (SELECT ok FROM adopt)"
 
 enum pawl_err pawl_personal_check(struct pawl_pg *pg, struct pawl_arena *arena,
-    const char *bucket_id, const char *bucket_uri, const char *user_id, bool *mine,
-    struct pawl_error *err)
+    const struct pawl_personal_ref *p, bool *mine, struct pawl_error *err)
 {
-	const char *params[3] = { bucket_id, bucket_uri, user_id };
+	const char *params[3] = { p->bucket_id, p->bucket_uri, p->user_id };
 	struct pg_result *res;
 	enum pawl_err rc;
 

@@ -15,7 +15,7 @@
 static enum pawl_err get(void *impl, struct pawl_arena *arena, const struct pawl_store_item *it,
     struct pawl_object *out, bool *found, struct pawl_error *err)
 {
-	return pawl_objects_get(impl, arena, it->key, it->id, it->lock, out, found, err);
+	return pawl_objects_get(impl, arena, it, out, found, err);
 }
 
 static enum pawl_err exists(void *impl, struct pawl_arena *arena, const struct pawl_list_key *key,
@@ -51,13 +51,13 @@ static enum pawl_err exists_answer(void *impl, struct pawl_arena *arena,
 static enum pawl_err put(void *impl, struct pawl_arena *arena, const struct pawl_store_item *it,
     struct pawl_object *out, struct pawl_error *err)
 {
-	return pawl_objects_put(impl, arena, it->key, it->id, it->data, it->ts, out, err);
+	return pawl_objects_put(impl, arena, it, out, err);
 }
 
 static enum pawl_err bury(void *impl, struct pawl_arena *arena,
     const struct pawl_store_item *it, struct pawl_object *out, struct pawl_error *err)
 {
-	return pawl_objects_delete(impl, arena, it->key, it->id, it->ts, out, err);
+	return pawl_objects_delete(impl, arena, it, out, err);
 }
 
 static enum pawl_err delete_children(void *impl, struct pawl_arena *arena, const char *uri,
@@ -172,7 +172,7 @@ static enum pawl_err personal_mark(void *impl, struct pawl_arena *arena,
 static enum pawl_err personal_check(void *impl, struct pawl_arena *arena,
     const struct pawl_personal_ref *p, bool *mine, struct pawl_error *err)
 {
-	return pawl_personal_check(impl, arena, p->bucket_id, p->bucket_uri, p->user_id, mine, err);
+	return pawl_personal_check(impl, arena, p, mine, err);
 }
 
 static const struct pawl_store_ops pg_ops = {

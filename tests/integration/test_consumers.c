@@ -295,7 +295,7 @@ static void put_record(struct workload *w, int i)
 
 /*
  * A batch of three creates in c0 and an update in c1: two merged events,
- * each named by its first write (app/events/events.c).
+ * each named by its first write (app/events/stage.c).
  */
 static void batch(struct workload *w)
 {
