@@ -16,6 +16,7 @@
 #include "store/pg.h"
 #include "store/pg_store.h"
 #include "events/stage.h"
+#include "events/subscribers.h"
 #include "pawl/listener.h"
 #include "events/listener_set.h"
 #include "http/policy.h"

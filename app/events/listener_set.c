@@ -11,6 +11,7 @@
 
 #include "pawl/listener.h"
 #include "events/listener_set.h"
+#include "events/subscribers.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/outbox.h"

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/config.h"
 #include "events/stage.h"
+#include "events/subscribers.h"
 
 struct pawl_pg;
 struct pawl_redis;

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "events/subscribers.h"
 #include "store/outbox.h"
 #include "store/pg.h"
 #include "events/redis.h"

@@ -9,6 +9,7 @@
 #include "resource/accounts.h"
 #include "store/store.h"
 #include "events/stage.h"
+#include "events/subscribers.h"
 #include "txn/txn.h"
 #include "events/listener_set.h"
 #include "core/json.h"

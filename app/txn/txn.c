@@ -8,6 +8,7 @@
 
 #include "txn/txn.h"
 #include "events/listener_set.h"
+#include "events/subscribers.h"
 #include "events/relay.h"
 #include "store/pg.h"
 #include "core/log.h"

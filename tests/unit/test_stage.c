@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "events/stage.h"
+#include "events/subscribers.h"
 #include "unit.h"
 
 static struct pawl_arena *arena;

@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "store/pg.h"
+#include "events/subscribers.h"
 #include "txn/txn.h"
 #include "unit.h"
 
