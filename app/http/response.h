@@ -3,7 +3,8 @@
  * request arena. Header values are checked here so no CR/LF can ever reach
  * the wire, and every error body takes docs/protocol.md §7's shape here.
  * Building never fails at the call site: the first failure sticks to the
- * response (as hiredis keeps c->err) and the pipeline answers it.
+ * response (later calls do nothing) and the pipeline answers it with a
+ * clean JSON error instead of a half-built answer.
  */
 #ifndef PAWL_RESPONSE_H
 #define PAWL_RESPONSE_H
