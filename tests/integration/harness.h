@@ -159,6 +159,7 @@ void test_lists_register(void);
 void test_concurrency_register(void);
 void test_events_register(void);
 void test_txn_register(void);
+void test_security_headers_register(void);
 void test_delivery_register(void);
 void test_consumers_register(void);
 void test_permissions_register(void);
