@@ -22,14 +22,8 @@ static struct pawl_arena *arena;
 
 static int setup(void)
 {
-	struct pawl_error err;
-
 	arena = pawl_arena_new(8192);
-	cfg = pawl_config_parse("[app:main]\n"
-	    "storage_url = postgresql:///pawl?host=/nonexistent-pawl-test&connect_timeout=1\n"
-	    "userid_hmac_secret = s3cret\nretry_after_seconds = 7\n",
-	    "t.ini", NULL, &err);
-	app = cfg ? pawl_app_new(cfg, &err) : NULL;
+	app = unit_offline_app("retry_after_seconds = 7\n", &cfg);
 	return arena == NULL || app == NULL;
 }
 
@@ -370,12 +364,6 @@ static void run(struct exchange *x, const char *method, const char *body, const 
 	    : NULL;
 }
 
-static int int_at(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int(v) : -1;
-}
 
 static void test_pipeline(void)
 {
@@ -391,7 +379,7 @@ static void test_pipeline(void)
 	run(&x, "POST", "{\"requests\": [{\"method\": \"get\", \"path\": \"/\"}]}",
 	    "application/json");
 	CU_ASSERT_EQUAL(x.resp.status, 400);
-	CU_ASSERT_EQUAL(int_at(x.json, "errno"), 107);
+	CU_ASSERT_EQUAL(unit_int_at(x.json, "errno"), 107);
 	CU_ASSERT_TRUE(json_object_object_get_ex(x.json, "message", &v) &&
 	    strcmp(json_object_get_string(v), "requests.0.method in body: \"get\" is not one of "
 	    "GET, HEAD, DELETE, TRACE, POST, PUT, PATCH") == 0);
@@ -405,7 +393,7 @@ static void test_pipeline(void)
 	/* Work to do needs the database, which is down here: the batch answers 503. */
 	run(&x, "POST", "{\"requests\": [{\"path\": \"/\"}]}", "application/json");
 	CU_ASSERT_EQUAL(x.resp.status, 503);
-	CU_ASSERT_EQUAL(int_at(x.json, "errno"), 201);
+	CU_ASSERT_EQUAL(unit_int_at(x.json, "errno"), 201);
 	CU_ASSERT_STRING_EQUAL(pawl_response_get_header(&x.resp, "Retry-After"), "7");
 }
 

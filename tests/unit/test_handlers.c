@@ -34,12 +34,7 @@ static struct fake_store *fake;
 
 static int setup(void)
 {
-	struct pawl_error err;
-
-	cfg = pawl_config_parse("[app:main]\n"
-	    "storage_url = postgresql:///pawl?host=/nonexistent-pawl-test&connect_timeout=1\n"
-	    "userid_hmac_secret = s3cret\n", "t.ini", NULL, &err);
-	app = cfg ? pawl_app_new(cfg, &err) : NULL;
+	app = unit_offline_app(NULL, &cfg);
 	arena = pawl_arena_new(8192);
 	if (app == NULL || arena == NULL)
 		return 1;

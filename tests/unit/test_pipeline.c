@@ -20,13 +20,7 @@ static struct pawl_arena *arena;
 
 static int setup(void)
 {
-	struct pawl_error err;
-
-	cfg = pawl_config_parse("[app:main]\n"
-	    "storage_url = postgresql:///pawl?host=/nonexistent-pawl-test&connect_timeout=1\n"
-	    "userid_hmac_secret = s3cret\nretry_after_seconds = 7\nmax_json_depth = 8\n",
-	    "t.ini", NULL, &err);
-	app = cfg ? pawl_app_new(cfg, &err) : NULL;
+	app = unit_offline_app("retry_after_seconds = 7\nmax_json_depth = 8\n", &cfg);
 	arena = pawl_arena_new(8192);
 	return app == NULL || arena == NULL;
 }
@@ -77,26 +71,14 @@ static void run(struct exchange *x, const char *method, const char *uri, const c
 		pawl_json_own(arena, x->json);
 }
 
-static const char *str_at(json_object *o, const char *key)
-{
-	json_object *v;
 
-	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
-}
-
-static int int_at(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int(v) : -1;
-}
 
 static void assert_error(struct exchange *x, int status, int errno_)
 {
 	CU_ASSERT_EQUAL(x->resp.status, status);
-	CU_ASSERT_EQUAL(int_at(x->json, "code"), status);
-	CU_ASSERT_EQUAL(int_at(x->json, "errno"), errno_);
-	CU_ASSERT_PTR_NOT_NULL(str_at(x->json, "error"));
+	CU_ASSERT_EQUAL(unit_int_at(x->json, "code"), status);
+	CU_ASSERT_EQUAL(unit_int_at(x->json, "errno"), errno_);
+	CU_ASSERT_PTR_NOT_NULL(unit_str_at(x->json, "error"));
 	CU_ASSERT_STRING_EQUAL(pawl_response_get_header(&x->resp, "Content-Type"), "application/json");
 }
 
@@ -108,16 +90,16 @@ static void test_hello(void)
 
 	run(&x, "GET", "/v1/", NULL, auth + 1);
 	CU_ASSERT_EQUAL(x.resp.status, 200);
-	CU_ASSERT_STRING_EQUAL(str_at(x.json, "project_name"), "pawl");
-	CU_ASSERT_STRING_EQUAL(str_at(x.json, "http_api_version"), "1.23");
-	CU_ASSERT_STRING_EQUAL(str_at(x.json, "url"), "http://h:1/v1/");
+	CU_ASSERT_STRING_EQUAL(unit_str_at(x.json, "project_name"), "pawl");
+	CU_ASSERT_STRING_EQUAL(unit_str_at(x.json, "http_api_version"), "1.23");
+	CU_ASSERT_STRING_EQUAL(unit_str_at(x.json, "url"), "http://h:1/v1/");
 	CU_ASSERT_FALSE(json_object_object_get_ex(x.json, "user", NULL));
 	CU_ASSERT_TRUE(json_object_object_get_ex(x.json, "settings", &settings));
-	CU_ASSERT_EQUAL(int_at(settings, "batch_max_requests"), 25);
+	CU_ASSERT_EQUAL(unit_int_at(settings, "batch_max_requests"), 25);
 	run(&x, "GET", "/v1/", NULL, auth);
 	CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(x.json, "user", &user));
-	CU_ASSERT_EQUAL(strncmp(str_at(user, "id"), "basicauth:", 10), 0);
-	CU_ASSERT_EQUAL(strlen(str_at(user, "id")), 10 + 64);
+	CU_ASSERT_EQUAL(strncmp(unit_str_at(user, "id"), "basicauth:", 10), 0);
+	CU_ASSERT_EQUAL(strlen(unit_str_at(user, "id")), 10 + 64);
 	CU_ASSERT_STRING_EQUAL(pawl_response_get_header(&x.resp, "X-Content-Type-Options"), "nosniff");
 }
 
@@ -130,8 +112,8 @@ static void test_lbheartbeat_and_version(void)
 	CU_ASSERT_STRING_EQUAL(x.resp.body.data, "{}");
 	run(&x, "GET", "/v1/__version__", NULL, NULL);
 	CU_ASSERT_EQUAL(x.resp.status, 200);
-	CU_ASSERT_PTR_NOT_NULL(str_at(x.json, "version"));
-	CU_ASSERT_PTR_NOT_NULL(str_at(x.json, "commit"));
+	CU_ASSERT_PTR_NOT_NULL(unit_str_at(x.json, "version"));
+	CU_ASSERT_PTR_NOT_NULL(unit_str_at(x.json, "commit"));
 	run(&x, "HEAD", "/v1/__lbheartbeat__", NULL, NULL);
 	CU_ASSERT_TRUE(x.resp.omit_body);
 }
@@ -167,10 +149,10 @@ static void test_negotiation_errors(void)
 	assert_error(&x, 406, 107);
 	run(&x, "POST", "/v1/buckets", "{}", text);
 	assert_error(&x, 415, 107);
-	CU_ASSERT_PTR_NOT_NULL(strstr(str_at(x.json, "message"), "Content-Type"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_str_at(x.json, "message"), "Content-Type"));
 	run(&x, "POST", "/v1/buckets", "{\"data\": ", json);
 	assert_error(&x, 400, 107);
-	CU_ASSERT_PTR_NOT_NULL(strstr(str_at(x.json, "message"), "Invalid JSON"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_str_at(x.json, "message"), "Invalid JSON"));
 	run(&x, "PUT", "/v1/buckets/b", "[[[[[[[[[[[[]]]]]]]]]]]]", json);
 	assert_error(&x, 400, 107);
 	run(&x, "PUT", "/v1/buckets/b", "{\"data\":\"\xff\"}", json);

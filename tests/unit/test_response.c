@@ -20,12 +20,7 @@ static struct pawl_arena *arena;
 
 static int setup(void)
 {
-	struct pawl_error err;
-
-	cfg = pawl_config_parse("[app:main]\n"
-	    "storage_url = postgresql:///pawl?host=/nonexistent-pawl-test&connect_timeout=1\n"
-	    "userid_hmac_secret = s3cret\n", "t.ini", NULL, &err);
-	app = cfg ? pawl_app_new(cfg, &err) : NULL;
+	app = unit_offline_app(NULL, &cfg);
 	arena = pawl_arena_new(8192);
 	return app == NULL || arena == NULL;
 }
@@ -59,19 +54,7 @@ static int same(const char *a, const char *b)
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-static const char *str_at(json_object *o, const char *key)
-{
-	json_object *v;
 
-	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
-}
-
-static int int_at(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int(v) : -1;
-}
 
 /* Runs GET uri through the pipeline with every route kind answered by fn. */
 static json_object *run_with(pawl_handler_fn *fn, const char *uri, struct pawl_response *resp)
@@ -111,15 +94,15 @@ static void test_failed_response_becomes_json_500(void)
 
 	CU_ASSERT_EQUAL(resp.status, 500);
 	CU_ASSERT_EQUAL(resp.errno_, 999);
-	CU_ASSERT_EQUAL(int_at(json, "code"), 500);
-	CU_ASSERT_EQUAL(int_at(json, "errno"), 999);
-	CU_ASSERT_TRUE(same(str_at(json, "error"), "Internal Server Error"));
-	CU_ASSERT_TRUE(same(str_at(json, "message"),
+	CU_ASSERT_EQUAL(unit_int_at(json, "code"), 500);
+	CU_ASSERT_EQUAL(unit_int_at(json, "errno"), 999);
+	CU_ASSERT_TRUE(same(unit_str_at(json, "error"), "Internal Server Error"));
+	CU_ASSERT_TRUE(same(unit_str_at(json, "message"),
 	    "A programmatic error occurred, developers have been informed."));
 	CU_ASSERT_TRUE(json_object_object_get_ex(json, "details", &details) &&
-	    str_at(details, "error_id") != NULL &&
-	    strlen(str_at(details, "error_id")) == 16);
-	CU_ASSERT_PTR_NULL(str_at(json, "ok"));
+	    unit_str_at(details, "error_id") != NULL &&
+	    strlen(unit_str_at(details, "error_id")) == 16);
+	CU_ASSERT_PTR_NULL(unit_str_at(json, "ok"));
 	/* Nothing of the half-built answer survives: neither its validator nor a later header. */
 	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "ETag"));
 	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "X-Later"));

@@ -3,6 +3,21 @@
 #define PAWL_TEST_UNIT_H
 
 #include <CUnit/CUnit.h>
+#include <json-c/json.h>
+
+struct pawl_app;
+struct pawl_config;
+
+/*
+ * An app over a PostgreSQL that is never there (nothing connects while
+ * building it), userid_hmac_secret set, plus extra config lines (or NULL).
+ * *cfg gets the config, to free after the app. NULL on failure.
+ */
+struct pawl_app *unit_offline_app(const char *extra, struct pawl_config **cfg);
+
+/* A string / int member of a JSON object: NULL / -1 when o or the member is missing. */
+const char *unit_str_at(json_object *o, const char *key);
+int unit_int_at(json_object *o, const char *key);
 
 void test_arena_register(void);
 void test_err_register(void);
