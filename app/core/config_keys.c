@@ -116,11 +116,13 @@ static const struct pawl_config_key resource_keys[] = {
 };
 
 /* Families kept verbatim in settings for later use; checked for type only. */
-static const struct pawl_config_key principals_key = LIST0("<resource>_<perm>_principals", "", NULL);
-static const struct pawl_config_key enabled_key = { "<type>_<resource>_<method>_enabled",
-	PAWL_CONFIG_BOOL, "", 0, 0, NULL, false, FLD(NONE), 0 };
-static const struct pawl_config_key cache_key =
-	INT0("<resource>_cache_expires_seconds", "", 0, YEAR, false);
+enum { FAMILY_PRINCIPALS, FAMILY_ENABLED, FAMILY_CACHE };
+static const struct pawl_config_key family_keys[] = {
+	[FAMILY_PRINCIPALS] = LIST0("<resource>_<perm>_principals", "", NULL),
+	[FAMILY_ENABLED] = { "<type>_<resource>_<method>_enabled", PAWL_CONFIG_BOOL, "", 0, 0,
+	    NULL, false, FLD(NONE), 0 },
+	[FAMILY_CACHE] = INT0("<resource>_cache_expires_seconds", "", 0, YEAR, false),
+};
 
 static const char *const perms[] = {
 	"read", "write", "create", "collection:create", "group:create", "record:create", NULL
@@ -154,6 +156,8 @@ static const char *const ignored_keys[] = {
 };
 /* multiauth.policy.<name>.use and friends name Python classes. */
 static const char *const ignored_prefixes[] = { "multiauth.policy.", NULL };
+/* <resource>_id_generator, for resources of Kinto plugins. */
+static const char *const ignored_suffixes[] = { "_id_generator", NULL };
 
 const struct pawl_config_key *pawl_config_keys_table(size_t *n)
 {
@@ -170,6 +174,20 @@ static const struct pawl_config_key *find_row(const struct pawl_config_key *rows
 		if (strcmp(rows[i].key, key) == 0)
 			return &rows[i];
 	return NULL;
+}
+
+const struct pawl_config_key *pawl_config_keys_families(size_t *n)
+{
+	*n = sizeof(family_keys) / sizeof(family_keys[0]);
+	return family_keys;
+}
+
+const char *const *pawl_config_keys_ignored(const char *const **prefixes,
+    const char *const **suffixes)
+{
+	*prefixes = ignored_prefixes;
+	*suffixes = ignored_suffixes;
+	return ignored_keys;
 }
 
 const struct pawl_config_key *pawl_config_keys_listener(size_t *n)
@@ -255,7 +273,10 @@ static bool is_ignored(const char *key)
 	for (i = 0; ignored_prefixes[i] != NULL; i++)
 		if (pawl_config_keys_prefixed(key, ignored_prefixes[i]))
 			return true;
-	return ends_with(key, strlen(key), "_id_generator");
+	for (i = 0; ignored_suffixes[i] != NULL; i++)
+		if (ends_with(key, strlen(key), ignored_suffixes[i]))
+			return true;
+	return false;
 }
 
 enum pawl_config_class pawl_config_keys_classify(const char *key,
@@ -274,11 +295,11 @@ enum pawl_config_class pawl_config_keys_classify(const char *key,
 		return PAWL_CONFIG_RESOURCE;
 	n = strlen(key);
 	if (is_principals(key))
-		*def = &principals_key;
+		*def = &family_keys[FAMILY_PRINCIPALS];
 	else if (is_enabled(key))
-		*def = &enabled_key;
+		*def = &family_keys[FAMILY_ENABLED];
 	else if (ends_with(key, n, "_cache_expires_seconds"))
-		*def = &cache_key;
+		*def = &family_keys[FAMILY_CACHE];
 	return *def != NULL ? PAWL_CONFIG_KNOWN : PAWL_CONFIG_UNKNOWN;
 }
 

@@ -1,7 +1,8 @@
 /*
  * Private to app/core/config.c and app/core/config_keys.c: the tables of
  * settings pawl knows, and how a value of each type is checked and stored.
- * Nothing outside the config module includes this header.
+ * Nothing outside the config module includes this header, but the generator
+ * of pawl.ini(5)'s tables (tests/man/settings.c), which only reads them.
  */
 #ifndef PAWL_CONFIG_KEYS_H
 #define PAWL_CONFIG_KEYS_H
@@ -113,6 +114,15 @@ const struct pawl_config_key *pawl_config_keys_table(size_t *n);
 /* Classifies a bare key; *def gets its row for PAWL_CONFIG_KNOWN. */
 enum pawl_config_class pawl_config_keys_classify(const char *key,
     const struct pawl_config_key **def);
+
+/*
+ * The families checked by pattern (<resource>_<perm>_principals...), and the
+ * Kinto/Cliquet settings accepted with a warning: the exact keys returned,
+ * the prefixes and suffixes in *prefixes and *suffixes; all NULL-terminated.
+ */
+const struct pawl_config_key *pawl_config_keys_families(size_t *n);
+const char *const *pawl_config_keys_ignored(const char *const **prefixes,
+    const char *const **suffixes);
 
 /* The rows of event_listeners.<alias>.<option> and of resources.<name>.<option>. */
 const struct pawl_config_key *pawl_config_keys_listener(size_t *n);
