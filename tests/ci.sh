@@ -7,6 +7,7 @@
 #   build-fault/ ./configure --enable-werror --enable-fault-injection make check
 #   build/       make distcheck (the tarball builds and passes make check)
 #   build/       make fuzz (every libFuzzer target, a few seconds each)
+#   build-deb/   tests/package/build (dpkg-buildpackage -us -uc -b on a copy, lintian)
 #
 # Ends with "ci: N passed, M failed" (N: make check runs that passed) and
 # exits non-zero on any failure, after printing the failed tests' logs.
@@ -110,6 +111,16 @@ if [[ -f build/Makefile ]]; then
 else
 	FAILED=$((FAILED + 1))
 	SUMMARY+=("distcheck: not run (build/ did not configure)")
+fi
+
+# The Debian packages, built as the README says on a copy of the tree, and lintian.
+say "package: tests/package/build"
+if bash tests/package/build "$ROOT/build-deb"; then
+	PASSED=$((PASSED + 1))
+	SUMMARY+=("package: dpkg-buildpackage -us -uc -b built pawl and pawl-dev, lintian reports no error")
+else
+	FAILED=$((FAILED + 1))
+	SUMMARY+=("package: FAILED (build-deb/build.log, build-deb/lintian.log)")
 fi
 
 # Every parser's libFuzzer target, a few seconds each (make fuzz FUZZ_SECONDS=600 locally).
