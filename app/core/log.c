@@ -347,6 +347,8 @@ void pawl_log_fields(enum pawl_log_level level, const char *type,
 	va_end(ap);
 	head(&l, level, type, request_id);
 	put_msg(&l, msg);
+	if (!as_json && n > 0)
+		pawl_log_line_puts(&l, " |"); /* text: where the message ends and the fields begin */
 	for (i = 0; i < n; i++)
 		put_field(&l, &fields[i]);
 	if (as_json)

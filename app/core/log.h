@@ -65,7 +65,7 @@ struct pawl_log_field {
 /*
  * One structured record of a given type ("event.delivery_failed",
  * "worker.restart"): JSON puts the fields beside "msg" in Fields; text
- * writes "msg key=value key=\"value\"..." (null fields left out). Never
+ * writes "msg | key=value key=\"value\"..." (null fields left out). Never
  * throttled: each one is an occurrence to count. String values are escaped
  * and cut at 500 bytes.
  */

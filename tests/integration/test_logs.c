@@ -422,7 +422,7 @@ static void test_restart_logged(void)
 	CHECK(wait_line("log/pawl.log", "worker.restart", needle, line, sizeof line, LOG_WAIT_MS),
 	      "no worker.restart line for pid %ld", (long)victim);
 	CHECK(strstr(line, " ERROR worker.restart: supervisor: worker ") &&
-		      strstr(line, "killed by signal 9; respawning role=\"worker\"") &&
+		      strstr(line, "killed by signal 9; respawning | role=\"worker\"") &&
 		      strstr(line, "signal=9") && strstr(line, "status=") == NULL,
 	      "restart line: %s", line);
 	for (long waited = 0; waited < 10000 && children_of(supervisor_pid(), kids, 64) < n;

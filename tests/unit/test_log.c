@@ -401,7 +401,7 @@ static void test_fields(void)
 		pawl_log_fields(PAWL_LOG_WARN, "event.delivery_failed", fields, 4, "delivery failed");
 	l = lines_of(path, &n);
 	CU_ASSERT_EQUAL_FATAL(n, 3);
-	CU_ASSERT_PTR_NOT_NULL(strstr(l[2], " WARNING event.delivery_failed: delivery failed "
+	CU_ASSERT_PTR_NOT_NULL(strstr(l[2], " WARNING event.delivery_failed: delivery failed | "
 	    "listener=\"redis\" outbox_id=1234567890123 reason=\"Redis unavailable: \\\"x\\\"\\nforged line\\x7f\""));
 	CU_ASSERT_PTR_NULL(strstr(l[2], "signal="));
 }
