@@ -142,7 +142,7 @@ static void test_client_id_ignored(void)
 	http_resp_free(&r);
 }
 
-/* 401, 400, a batch's sub-request, and nginx's own 413: each body names its request. */
+/* 401, 400, a batch's sub-request, nginx's own 413 and 400: each body names its request. */
 static void test_error_bodies(void)
 {
 	const char *auth_hdrs[] = { events_auth(), NULL };
@@ -180,9 +180,16 @@ static void test_error_bodies(void)
 	memset(big, ' ', 3 * 1024 * 1024);
 	big[3 * 1024 * 1024] = '\0';
 	http_request("PUT", path, auth_hdrs, big, &r);
-	free(big);
 	rid = check_error_rid(&r, 413, 113);
 	http_resp_free(&r);
+	/* A header over large_client_header_buffers: nginx's 494, its JSON 400. */
+	memset(big, 'a', 16000);
+	memcpy(big, "X-Big: ", 7);
+	big[16000] = '\0';
+	http_request("GET", "/v1/", (const char *const[]){ big, NULL }, NULL, &r);
+	check_error_rid(&r, 400, 107);
+	http_resp_free(&r);
+	free(big);
 }
 
 /* log_format = json: the summary line is one JSON object with Kinto's fields. */
