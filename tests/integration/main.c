@@ -91,7 +91,25 @@ static void test_clean_shutdown(void)
 			      logs[l]);
 }
 
-int main(void)
+/* `integration SUITE...`: only those suites, for work on one of them; 0 on success. */
+static unsigned run_named(int argc, char **argv)
+{
+	unsigned failures = 0;
+
+	for (int i = 1; i < argc; i++) {
+		CU_pSuite named = CU_get_suite(argv[i]);
+
+		if (named == NULL) {
+			fprintf(stderr, "integration: no suite '%s'\n", argv[i]);
+			return failures + 1;
+		}
+		CU_basic_run_suite(named);
+		failures += CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	}
+	return failures;
+}
+
+int main(int argc, char **argv)
 {
 	unsigned failures = 1;
 	CU_pSuite s;
@@ -128,6 +146,7 @@ int main(void)
 	test_security_stamps_register();
 	test_admin_register();
 	test_accounts_register(); /* reloads the config (SIGHUP) */
+	test_systemd_register(); /* pawl-fcgi processes of its own, as systemd starts them */
 	test_truth_register(); /* stalls Redis and stops PostgreSQL, then waits for both */
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);
@@ -135,6 +154,10 @@ int main(void)
 	if (CU_get_error() != CUE_SUCCESS)
 		goto out;
 	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (argc > 1) {
+		failures = run_named(argc, argv);
+		goto out;
+	}
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
 		   (CU_get_error() != CUE_SUCCESS);
