@@ -59,6 +59,7 @@ struct sup {
 	int wake[2]; /* workers → relay: "there are outbox rows" (non-blocking pipe) */
 	int ready[2]; /* workers → supervisor: their pid once they can serve */
 	bool ready_told; /* systemd has READY=1 for the generation serving now */
+	char reload_note[256]; /* how the last reload failed, for systemd's STATUS= */
 	struct pawl_systemd_watchdog watchdog;
 };
 
@@ -227,11 +228,13 @@ static void reload(struct sup *s)
 	}
 	if ((cfg = pawl_config_load(s->path, environ, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload refused: %.200s", err.message);
 		pawl_config_free(cfg);
 		return;
 	}
 	if ((app = pawl_app_new(cfg, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload refused: %.200s", err.message);
 		pawl_config_free(cfg);
 		return;
 	}
@@ -274,6 +277,8 @@ static void settle_reload(struct sup *s)
 	pawl_log_error("supervisor: reload failed, generation %u %s; keeping generation %u and its "
 	    "config", s->gen, s->reload_failed ? "did not start" : "was not ready in time",
 	    s->old_gen);
+	snprintf(s->reload_note, sizeof(s->reload_note), "reload failed: generation %u %s", s->gen,
+	    s->reload_failed ? "did not start" : "was not ready in time");
 	doomed = s->gen;
 	drop = s->cfg;
 	s->cfg = s->old_cfg;
@@ -323,17 +328,19 @@ static void hup(struct sup *s)
 {
 	pawl_systemd_reloading("reloading the configuration");
 	s->ready_told = false;
+	s->reload_note[0] = '\0';
 	reload(s);
 }
 
 /* READY=1 at start, and at the end of each reload: every worker of the generation serving is ready. */
 static void tell_ready(struct sup *s)
 {
-	char status[128];
+	char status[384];
 
 	if (s->ready_told || s->old_cfg != NULL || count_ready(s) < s->n)
 		return;
-	snprintf(status, sizeof(status), "serving with %d workers (generation %u)", s->n, s->gen);
+	snprintf(status, sizeof(status), "serving with %d workers (generation %u)%s%s", s->n, s->gen,
+	    s->reload_note[0] != '\0' ? "; " : "", s->reload_note);
 	pawl_systemd_ready(status);
 	s->ready_told = true;
 }
