@@ -278,17 +278,18 @@ static enum pawl_err take_and_push_all(void *ctx, struct pawl_error *err)
 	return push_all(d->ls, d->arena, d->due->listeners, d->due->n_listeners, d->b, err);
 }
 
-/*
- * One pass: a barrier, then batches of every list's ready rows, each batch
- * taken, pushed and acknowledged in one transaction. False when something
- * failed (the rows stay, for the next pass).
- */
+/* Tells the service manager, when there is one (pawl_relay_serve). */
 static void report(const struct pawl_relay_report *r, enum pawl_relay_event event)
 {
 	if (r != NULL && r->fn != NULL)
 		r->fn(r->arg, event);
 }
 
+/*
+ * One pass: a barrier, then batches of every list's ready rows, each batch
+ * taken, pushed and acknowledged in one transaction. False when something
+ * failed (the rows stay, for the next pass).
+ */
 static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, bool woken, long *taken, const struct pawl_relay_report *r)
 {
