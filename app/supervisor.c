@@ -140,6 +140,38 @@ static void signal_all(struct sup *s, int sig, bool old_only)
 			kill(s->kids[i].pid, sig);
 }
 
+/*
+ * One structured line per child that ended unasked: type worker.restart
+ * (respawned) or worker.exit (a reload's new worker that never got ready,
+ * not respawned). role: worker or relay; status: its exit code, or signal:
+ * the signal that killed it (the other null).
+ */
+static void log_exit(const struct child *c, pid_t pid, int status, bool respawned)
+{
+	const char *role = c->relay ? "relay" : "worker";
+	bool killed = WIFSIGNALED(status);
+	const struct pawl_log_field fields[] = {
+		PAWL_LOG_S("role", role),
+		PAWL_LOG_I("pid", pid),
+		killed ? PAWL_LOG_S("status", NULL) : PAWL_LOG_I("status", WEXITSTATUS(status)),
+		killed ? PAWL_LOG_I("signal", WTERMSIG(status)) : PAWL_LOG_S("signal", NULL),
+		PAWL_LOG_I("generation", c->gen),
+	};
+	const size_t n = sizeof(fields) / sizeof(fields[0]);
+
+	if (!respawned)
+		pawl_log_fields(PAWL_LOG_ERROR, "worker.exit", fields, n,
+		    "supervisor: a new worker (%ld) died before it was ready", (long)pid);
+	else if (killed)
+		pawl_log_fields(PAWL_LOG_ERROR, "worker.restart", fields, n,
+		    "supervisor: %s %ld killed by signal %d; respawning", role, (long)pid,
+		    WTERMSIG(status));
+	else
+		pawl_log_fields(PAWL_LOG_ERROR, "worker.restart", fields, n,
+		    "supervisor: %s %ld exited with status %d; respawning", role, (long)pid,
+		    WEXITSTATUS(status));
+}
+
 static void reap(struct sup *s)
 {
 	int status, i;
@@ -154,17 +186,11 @@ static void reap(struct sup *s)
 		if (s->stopping || s->kids[i].gen != s->gen)
 			continue;
 		if (s->old_cfg != NULL && !s->kids[i].relay && !s->kids[i].ready) {
-			pawl_log_error("supervisor: a new worker (%ld) died before it was ready",
-			    (long)pid);
+			log_exit(&s->kids[i], pid, status, false);
 			s->reload_failed = true;
 			continue;
 		}
-		if (WIFSIGNALED(status))
-			pawl_log_error("supervisor: %s %ld killed by signal %d; respawning",
-			    s->kids[i].relay ? "relay" : "worker", (long)pid, WTERMSIG(status));
-		else
-			pawl_log_error("supervisor: %s %ld exited with status %d; respawning",
-			    s->kids[i].relay ? "relay" : "worker", (long)pid, WEXITSTATUS(status));
+		log_exit(&s->kids[i], pid, status, true);
 		/* Back off only when workers die young (a crash loop), not after a one-off. */
 		if (pawl_clock_mono_ms() - s->last_spawn_ms < YOUNG_MS)
 			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 100;
