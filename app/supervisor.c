@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "events/relay.h"
 #include "supervisor.h"
+#include "systemd.h"
 #include "worker.h"
 
 extern char **environ;
@@ -57,6 +58,9 @@ struct sup {
 	long long kill_at_ms;
 	int wake[2]; /* workers → relay: "there are outbox rows" (non-blocking pipe) */
 	int ready[2]; /* workers → supervisor: their pid once they can serve */
+	bool ready_told; /* systemd has READY=1 for the generation serving now */
+	char reload_note[256]; /* how the last reload failed, for systemd's STATUS= */
+	struct pawl_systemd_watchdog watchdog;
 };
 
 static void child_main(struct sup *s, pid_t parent, bool relay)
@@ -250,11 +254,13 @@ static void reload(struct sup *s)
 	}
 	if ((cfg = pawl_config_load(s->path, environ, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload refused: %.200s", err.message);
 		pawl_config_free(cfg);
 		return;
 	}
 	if ((app = pawl_app_new(cfg, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload refused: %.200s", err.message);
 		pawl_config_free(cfg);
 		return;
 	}
@@ -297,6 +303,8 @@ static void settle_reload(struct sup *s)
 	pawl_log_error("supervisor: reload failed, generation %u %s; keeping generation %u and its "
 	    "config", s->gen, s->reload_failed ? "did not start" : "was not ready in time",
 	    s->old_gen);
+	snprintf(s->reload_note, sizeof(s->reload_note), "reload failed: generation %u %s", s->gen,
+	    s->reload_failed ? "did not start" : "was not ready in time");
 	doomed = s->gen;
 	drop = s->cfg;
 	s->cfg = s->old_cfg;
@@ -322,6 +330,7 @@ static void quit_now(struct sup *s)
 	s->stopping = true;
 	s->kill_at_ms = pawl_clock_mono_ms();
 	signal_all(s, SIGKILL, false);
+	pawl_systemd_stopping("SIGQUIT: killing every worker");
 	pawl_log_warn("supervisor: SIGQUIT: killing %d children now", count(s, false, false));
 }
 
@@ -332,7 +341,34 @@ static void begin_stop(struct sup *s)
 	s->stopping = true;
 	s->kill_at_ms = pawl_clock_mono_ms() + (long long)s->cfg->graceful_timeout_seconds * 1000;
 	signal_all(s, SIGTERM, false);
+	pawl_systemd_stopping("stopping: letting requests in flight finish");
 	pawl_log_info("supervisor: stopping %d children", count(s, false, false));
+}
+
+/*
+ * SIGHUP, as systemd sees it: RELOADING=1 now, READY=1 once the reload ended
+ * whichever way (refused, rolled back, done) and every worker serving is
+ * ready (step).
+ */
+static void hup(struct sup *s)
+{
+	pawl_systemd_reloading("reloading the configuration");
+	s->ready_told = false;
+	s->reload_note[0] = '\0';
+	reload(s);
+}
+
+/* READY=1 at start, and at the end of each reload: every worker of the generation serving is ready. */
+static void tell_ready(struct sup *s)
+{
+	char status[384];
+
+	if (s->ready_told || s->old_cfg != NULL || count_ready(s) < s->n)
+		return;
+	snprintf(status, sizeof(status), "serving with %d workers (generation %u)%s%s", s->n, s->gen,
+	    s->reload_note[0] != '\0' ? "; " : "", s->reload_note);
+	pawl_systemd_ready(status);
+	s->ready_told = true;
 }
 
 static void step(struct sup *s)
@@ -348,6 +384,7 @@ static void step(struct sup *s)
 	}
 	read_ready(s);
 	settle_reload(s);
+	tell_ready(s);
 	/* A reload's generation gets its workers once, and its relay once it serves. */
 	while (count(s, true, false) < s->n && pawl_clock_mono_ms() >= s->next_spawn_ms &&
 	    (s->old_cfg == NULL || !s->reload_failed))
@@ -386,10 +423,14 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pawl_log_info("supervisor: starting %d workers", n);
+	pawl_systemd_status("starting the workers");
+	pawl_systemd_watchdog_init(&s.watchdog);
 	while (!s.stopping || count(&s, false, false) > 0) {
+		/* The tick also bounds the time between two watchdog pings. */
 		struct timespec tick = { .tv_sec = 0, .tv_nsec = 100 * 1000000L };
 		int sig;
 
+		pawl_systemd_watchdog_kick(&s.watchdog);
 		step(&s);
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGCHLD)
@@ -397,7 +438,7 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 		else if (sig == SIGTERM || sig == SIGINT)
 			begin_stop(&s);
 		else if (sig == SIGHUP && !s.stopping)
-			reload(&s);
+			hup(&s);
 		else if (sig == SIGUSR1)
 			reopen_logs(&s);
 		else if (sig == SIGQUIT)

@@ -318,6 +318,13 @@ static enum pawl_err take_and_push_all(void *ctx, struct pawl_error *err)
 	return push_all(d->ls, d->arena, d->due->listeners, d->due->n_listeners, d->b, d->fail, err);
 }
 
+/* Tells the service manager, when there is one (pawl_relay_serve). */
+static void report(const struct pawl_relay_report *r, enum pawl_relay_event event)
+{
+	if (r != NULL && r->fn != NULL)
+		r->fn(r->arg, event);
+}
+
 /*
  * One pass: a barrier, then batches of every list's ready rows, each batch
  * taken, pushed and acknowledged in one transaction. False when something
@@ -325,7 +332,8 @@ static enum pawl_err take_and_push_all(void *ctx, struct pawl_error *err)
  * a run of failed ones, for the log.
  */
 static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, bool woken, long attempt, long *taken)
+    struct pawl_arena *arena, bool woken, long attempt, long *taken,
+    const struct pawl_relay_report *r)
 {
 	struct pawl_outbox_batch b;
 	struct failure fail = { NULL, 0, 0 };
@@ -358,6 +366,7 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 		    &err) != PAWL_OK)
 			goto failed;
 		*taken += (long)b.n;
+		report(r, PAWL_RELAY_ALIVE); /* a long backlog is progress, not a hang */
 	} while (b.n == (size_t)due.limit && !relay_stop);
 	return true;
 failed:
@@ -385,7 +394,7 @@ static void relay_signals(void)
 
 /* The relay's loop, until SIGTERM: wait for a wake-up, a NOTIFY or the poll, then a pass. */
 static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener_set *ls,
-    struct pawl_pg *pg, struct pawl_arena *arena, int wake_fd)
+    struct pawl_pg *pg, struct pawl_arena *arena, int wake_fd, const struct pawl_relay_report *r)
 {
 	const char *poll_setting = pawl_config_get(cfg, "relay_poll_interval_ms");
 	int wait_ms = 0, poll_ms = atoi(poll_setting ? poll_setting : "1000");
@@ -399,6 +408,9 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 	while (!relay_stop) {
 		bool notified = false, ok;
 
+		report(r, PAWL_RELAY_ALIVE);
+		if (r != NULL && r->alive_ms > 0 && wait_ms > r->alive_ms)
+			wait_ms = r->alive_ms;
 		if (relay_reopen) {
 			relay_reopen = 0;
 			pawl_log_reopen();
@@ -416,7 +428,7 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 		if (notified && wake_fd >= 0)
 			usleep(RELAY_GATHER_US);
 		drain_wakes(wake_fd);
-		ok = relay_pass(ls, pg, arena, notified, failed + 1, &taken);
+		ok = relay_pass(ls, pg, arena, notified, failed + 1, &taken, r);
 		failed = ok ? 0 : failed + 1;
 		if (ok && taken >= VACUUM_AFTER_ROWS &&
 		    pawl_clock_mono_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
@@ -433,6 +445,12 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 
 int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 {
+	return pawl_relay_serve(cfg, wake_fd, NULL);
+}
+
+int pawl_relay_serve(const struct pawl_config *cfg, int wake_fd,
+    const struct pawl_relay_report *r)
+{
 	struct pawl_subscribers *reg = pawl_subscribers_new();
 	struct pawl_listener_set *ls = NULL;
 	struct pawl_pg *pg = pawl_pg_new(cfg);
@@ -447,7 +465,9 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 		goto out;
 	}
 	pawl_log_info("relay: started");
-	relay_loop(cfg, ls, pg, arena, wake_fd);
+	report(r, PAWL_RELAY_READY);
+	relay_loop(cfg, ls, pg, arena, wake_fd, r);
+	report(r, PAWL_RELAY_STOPPING);
 	status = 0;
 	pawl_log_info("relay: stopped");
 out:

@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 	test_security_stamps_register();
 	test_admin_register();
 	test_accounts_register(); /* reloads the config (SIGHUP) */
+	test_systemd_register(); /* pawl-fcgi processes of its own, as systemd starts them */
 	test_logs_register(); /* reloads the config (SIGHUP), stops the relay, kills a worker */
 	test_truth_register(); /* stalls Redis and stops PostgreSQL, then waits for both */
 	test_storage_register(); /* stops and starts backends: keep it last */
