@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "http/fcgi.h"
 #include "core/log.h"
+#include "metrics_shm.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 #include "privileges.h"
@@ -117,6 +118,21 @@ static int open_log_file(const struct pawl_config *cfg)
 	return 0;
 }
 
+/*
+ * The counters' block, mapped as the serving user (a metrics_shm_file is
+ * created theirs): by the supervisor for all its children, else for this
+ * process. An unusable file stops the start, naming it.
+ */
+static int attach_metrics(const struct pawl_config *cfg, bool for_children)
+{
+	struct pawl_error err;
+
+	if (pawl_metrics_shm_attach(cfg, for_children, &err) == PAWL_OK)
+		return 0;
+	fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+	return err.code == PAWL_ERR_CONFIG ? 2 : 1;
+}
+
 /* Binds (or takes fd 0), drops privileges, then serves; removes its own socket at the end. */
 static int serve(const char *path, struct pawl_config *cfg, const char *listen, long workers)
 {
@@ -147,7 +163,8 @@ static int serve(const char *path, struct pawl_config *cfg, const char *listen, 
 		status = 2;
 		goto out;
 	}
-	if ((status = open_log_file(cfg)) != 0 || (status = preload(cfg)) != 0)
+	if ((status = open_log_file(cfg)) != 0 || (status = preload(cfg)) != 0 ||
+	    (status = attach_metrics(cfg, workers > 0)) != 0)
 		goto out;
 	if (workers > 0) {
 		status = pawl_supervisor_run(path, cfg, sock.fd, (int)workers);
@@ -193,7 +210,7 @@ static int run(const char *command, const char *path, struct pawl_config *cfg,
 	} else if (pawl_privileges_drop(cfg, &err) != PAWL_OK) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		status = 2;
-	} else if ((status = open_log_file(cfg)) == 0) {
+	} else if ((status = open_log_file(cfg)) == 0 && (status = attach_metrics(cfg, false)) == 0) {
 		status = pawl_relay_run(cfg, -1);
 	}
 	pawl_config_free(cfg);
