@@ -91,7 +91,30 @@ static void test_clean_shutdown(void)
 			      logs[l]);
 }
 
-int main(void)
+/* Runs the suites named on the command line, or every suite; returns how many names matched none. */
+static unsigned run_suites(int argc, char **argv)
+{
+	unsigned unknown = 0;
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (argc < 2) {
+		CU_basic_run_tests();
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		CU_pSuite s = CU_get_suite(argv[i]);
+
+		if (s == NULL) {
+			fprintf(stderr, "integration: no suite named '%s'\n", argv[i]);
+			unknown++;
+		} else {
+			CU_basic_run_suite(s);
+		}
+	}
+	return unknown;
+}
+
+int main(int argc, char **argv)
 {
 	unsigned failures = 1;
 	CU_pSuite s;
@@ -107,6 +130,7 @@ int main(void)
 	test_service_register();
 	test_errors_register();
 	test_supervisor_register();
+	test_metrics_register(); /* stops and kills workers, reloads the config (SIGHUP) */
 	test_batch_http_register();
 	test_objects_register(); /* objects and pagination reload the config (SIGHUP) */
 	test_preconditions_register();
@@ -134,9 +158,8 @@ int main(void)
 	CU_add_test(s, "SIGTERM stops everything", test_clean_shutdown);
 	if (CU_get_error() != CUE_SUCCESS)
 		goto out;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
+	failures = run_suites(argc, argv);
+	failures += CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
 		   (CU_get_error() != CUE_SUCCESS);
 out:
 	CU_cleanup_registry();
