@@ -262,6 +262,31 @@ static void test_who_may_read(void)
 	http_resp_free(&r);
 }
 
+/* In a batch, the same rule, and the text comes back as a JSON string (Kinto's build_response). */
+static void test_in_a_batch(void)
+{
+	static const char batch[] = "{\"requests\": [{\"method\": \"GET\", \"path\": \"/__metrics__\"}]}";
+	const char *h[3] = { prom_auth, "Content-Type: application/json", NULL };
+	json_object *sub, *body;
+	struct http_resp r;
+
+	http_request("POST", "/v1/batch", h, batch, &r);
+	assert_status(&r, 200);
+	sub = json_object_array_get_idx(resp_json(&r, "responses"), 0);
+	CHECK(ru_int(sub, "status") == 200, "the sub-request got %lld", ru_int(sub, "status"));
+	body = sub != NULL ? json_object_object_get(sub, "body") : NULL;
+	CHECK(json_object_is_type(body, json_type_string) &&
+	      strstr(json_object_get_string(body), "# TYPE pawl_requests_total counter\n") != NULL,
+	      "the sub-response's body is not the metrics text: %s", body_snip(&r));
+	http_resp_free(&r);
+	h[0] = writer_auth;
+	http_request("POST", "/v1/batch", h, batch, &r);
+	sub = json_object_array_get_idx(resp_json(&r, "responses"), 0);
+	CHECK(ru_int(sub, "status") == 403 && strstr(r.body, "pawl_") == NULL,
+	      "a refused sub-request: %s", body_snip(&r));
+	http_resp_free(&r);
+}
+
 static void wait_for_workers(size_t want)
 {
 	pid_t w[8];
@@ -465,6 +490,7 @@ void test_metrics_register(void)
 
 	CU_add_test(s, "N requests through 2 workers move the counters by N", test_counts_across_workers);
 	CU_add_test(s, "401/403 JSON for who may not read them", test_who_may_read);
+	CU_add_test(s, "in a batch: a JSON string, the same rule", test_in_a_batch);
 	CU_add_test(s, "counters survive a killed worker (restart counted) and a reload",
 		    test_survives_kill_and_reload);
 	CU_add_test(s, "metrics_enabled = false: 404, no capability", test_switched_off);

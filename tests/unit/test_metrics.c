@@ -420,11 +420,12 @@ struct exchange {
 	json_object *json;
 };
 
-static void run(struct pawl_app *app, struct pawl_arena *arena, struct exchange *x,
-    const char *method, const char *uri, const char *extra)
+/* method uri as REMOTE_USER=... (extra, or NULL), with a JSON body (or NULL). */
+static void run_body(struct pawl_app *app, struct pawl_arena *arena, struct exchange *x,
+    const char *method, const char *uri, const char *extra, const char *body)
 {
-	char m[64], u[256], e[256];
-	char **params = pawl_arena_calloc(arena, 4, sizeof(char *));
+	char m[64], u[256];
+	char **params = pawl_arena_calloc(arena, 5, sizeof(char *));
 	struct pawl_error err;
 	size_t n = 0;
 
@@ -432,18 +433,26 @@ static void run(struct pawl_app *app, struct pawl_arena *arena, struct exchange 
 	snprintf(u, sizeof(u), "REQUEST_URI=%s", uri);
 	params[n++] = pawl_arena_strdup(arena, m);
 	params[n++] = pawl_arena_strdup(arena, u);
-	if (extra != NULL) {
-		snprintf(e, sizeof(e), "%s", extra);
-		params[n++] = pawl_arena_strdup(arena, e);
-	}
+	if (extra != NULL)
+		params[n++] = pawl_arena_strdup(arena, extra);
+	if (body != NULL)
+		params[n++] = "CONTENT_TYPE=application/json";
 	pawl_response_init(&x->resp, arena);
 	CU_ASSERT_EQUAL_FATAL(pawl_request_init(&x->req, arena, params, &err), PAWL_OK);
+	x->req.body = body;
+	x->req.body_len = body != NULL ? strlen(body) : 0;
 	pawl_txn_init(&x->txn, arena, &(struct pawl_txn_env){ .pg = app->pg,
 	    .listeners = app->listeners, .subscribers = app->subscribers, .relay_wake_fd = -1 });
 	pawl_pipeline_handle(app, &x->req, &x->resp, &x->txn);
 	x->json = x->resp.body.len ? json_tokener_parse(x->resp.body.data) : NULL;
 	if (x->json != NULL)
 		pawl_json_own(arena, x->json);
+}
+
+static void run(struct pawl_app *app, struct pawl_arena *arena, struct exchange *x,
+    const char *method, const char *uri, const char *extra)
+{
+	run_body(app, arena, x, method, uri, extra, NULL);
 }
 
 static void expect_error(struct exchange *x, int status, int errno_)
