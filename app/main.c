@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "privileges.h"
 #include "events/relay.h"
 #include "supervisor.h"
+#include "systemd.h"
 #include "worker.h"
 
 /* The most --workers accepts: a bound that stops a typo (-w 5000) before it forks. */
@@ -41,13 +43,16 @@ static void usage(FILE *f)
 	    "\n"
 	    "-c FILE defaults to the PAWL_CONFIG environment variable; PAWL_<KEY> variables\n"
 	    "override single settings (PAWL_USERID_HMAC_SECRET for userid_hmac_secret).\n"
-	    "Without --listen, serves FastCGI on the socket inherited on fd 0 (spawn-fcgi).\n"
+	    "The socket: the one systemd passes (socket activation, LISTEN_FDS: it wins\n"
+	    "over --listen), else --listen's, else the one inherited on fd 0 (spawn-fcgi).\n"
 	    "With --workers N, preforks N workers and supervises them: respawn on crash,\n"
 	    "graceful stop on SIGTERM, config reload and worker replacement on SIGHUP;\n"
 	    "it also runs the outbox relay when a Redis listener is configured.\n"
 	    "Started as root, it binds, then runs as the `user` setting (or refuses unless\n"
 	    "allow_root = true).\n"
 	    "`relay` delivers outbox events left behind (for setups without --workers).\n"
+	    "Started by systemd (NOTIFY_SOCKET), the supervisor and `relay` tell it\n"
+	    "READY=1, RELOADING=1, STOPPING=1 and, under WatchdogSec=, WATCHDOG=1.\n"
 	    "`check` validates the file without side effects (plugins are loaded, not run);\n"
 	    "with --connect it also connects to PostgreSQL (schema version) and Redis.\n", f);
 }
@@ -133,31 +138,63 @@ static int attach_metrics(const struct pawl_config *cfg, bool for_children)
 	return err.code == PAWL_ERR_CONFIG ? 2 : 1;
 }
 
-/* Binds (or takes fd 0), drops privileges, then serves; removes its own socket at the end. */
+/*
+ * The socket to serve on: systemd's (socket activation), else --listen's,
+ * else spawn-fcgi's fd 0. *listen becomes NULL unless this process made the
+ * socket, which it then removes at the end: a socket systemd holds outlives
+ * every restart of the service. Returns 0 or the exit status.
+ */
+static int take_socket(const struct pawl_config *cfg, const char **listen,
+    struct pawl_fcgi_socket *sock)
+{
+	struct pawl_fcgi_socket_opts o;
+	struct pawl_error err;
+	int fd;
+
+	if (pawl_systemd_listen_fd(&fd, &err) != PAWL_OK) {
+		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+		*listen = NULL;
+		return 2;
+	}
+	if (fd >= 0) {
+		if (*listen != NULL)
+			fprintf(stderr, "pawl-fcgi: serving on the socket systemd passed; --listen %s "
+			    "ignored\n", *listen);
+		*listen = NULL;
+		sock->fd = fd;
+		return 0;
+	}
+	if (*listen != NULL) {
+		if (pawl_privileges_socket_opts(cfg, &o, &err) != PAWL_OK ||
+		    pawl_fcgi_listen(*listen, &o, sock, &err) != PAWL_OK) {
+			fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+			*listen = NULL;
+			return err.code == PAWL_ERR_CONFIG ? 2 : 1;
+		}
+		return 0;
+	}
+	if (!pawl_fcgi_is_listener(0)) {
+		fprintf(stderr, "pawl-fcgi: fd 0 is not a listening socket: start me under "
+		    "spawn-fcgi or systemd (a .socket unit), or give --listen\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* Takes its socket, drops privileges, then serves; removes its own socket at the end. */
 static int serve(const char *path, struct pawl_config *cfg, const char *listen, long workers)
 {
 	struct pawl_fcgi_socket sock = { .fd = 0 };
-	struct pawl_fcgi_socket_opts o;
 	struct pawl_error err;
 	int status = 1;
 
 	if (pawl_fcgi_init() != 0) {
 		fprintf(stderr, "pawl-fcgi: FastCGI initialisation failed\n");
+		listen = NULL;
 		goto out;
 	}
-	if (listen != NULL) {
-		if (pawl_privileges_socket_opts(cfg, &o, &err) != PAWL_OK ||
-		    pawl_fcgi_listen(listen, &o, &sock, &err) != PAWL_OK) {
-			fprintf(stderr, "pawl-fcgi: %s\n", err.message);
-			status = err.code == PAWL_ERR_CONFIG ? 2 : 1;
-			goto out;
-		}
-	} else if (!pawl_fcgi_is_listener(0)) {
-		fprintf(stderr, "pawl-fcgi: fd 0 is not a listening socket: start me under "
-		    "spawn-fcgi, or give --listen\n");
-		status = 2;
+	if ((status = take_socket(cfg, &listen, &sock)) != 0)
 		goto out;
-	}
 	if (pawl_privileges_drop(cfg, &err) != PAWL_OK) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		status = 2;
@@ -177,6 +214,27 @@ out:
 		pawl_fcgi_unlisten(&sock);
 	pawl_config_free(cfg);
 	return status;
+}
+
+/* The standalone relay tells systemd it is up, alive and stopping (pawl-relay.service). */
+static void relay_report(void *arg, enum pawl_relay_event event)
+{
+	if (event == PAWL_RELAY_READY)
+		pawl_systemd_ready("delivering outbox events");
+	else if (event == PAWL_RELAY_ALIVE)
+		pawl_systemd_watchdog_kick(arg);
+	else
+		pawl_systemd_stopping("stopping");
+}
+
+static int run_relay(const struct pawl_config *cfg)
+{
+	struct pawl_systemd_watchdog watchdog;
+	struct pawl_relay_report r = { .fn = relay_report, .arg = &watchdog };
+
+	pawl_systemd_watchdog_init(&watchdog);
+	r.alive_ms = watchdog.every_ms > INT_MAX ? INT_MAX : (int)watchdog.every_ms;
+	return pawl_relay_serve(cfg, -1, &r);
 }
 
 static bool known_command(const char *c)
@@ -211,7 +269,7 @@ static int run(const char *command, const char *path, struct pawl_config *cfg,
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		status = 2;
 	} else if ((status = open_log_file(cfg)) == 0 && (status = attach_metrics(cfg, false)) == 0) {
-		status = pawl_relay_run(cfg, -1);
+		status = run_relay(cfg);
 	}
 	pawl_config_free(cfg);
 	return status;

@@ -23,6 +23,7 @@
 #include "events/relay.h"
 #include "metrics_shm.h"
 #include "supervisor.h"
+#include "systemd.h"
 #include "worker.h"
 
 extern char **environ;
@@ -59,6 +60,9 @@ struct sup {
 	long long kill_at_ms;
 	int wake[2]; /* workers → relay: "there are outbox rows" (non-blocking pipe) */
 	int ready[2]; /* workers → supervisor: their pid once they can serve */
+	bool ready_told; /* systemd has READY=1 for the generation serving now */
+	char reload_note[256]; /* how the last reload failed, for systemd's STATUS= */
+	struct pawl_systemd_watchdog watchdog;
 };
 
 static void child_main(struct sup *s, pid_t parent, bool relay)
@@ -140,6 +144,38 @@ static void signal_all(struct sup *s, int sig, bool old_only)
 			kill(s->kids[i].pid, sig);
 }
 
+/*
+ * One structured line per child that ended unasked: type worker.restart
+ * (respawned) or worker.exit (a reload's new worker that never got ready,
+ * not respawned). role: worker or relay; status: its exit code, or signal:
+ * the signal that killed it (the other null).
+ */
+static void log_exit(const struct child *c, pid_t pid, int status, bool respawned)
+{
+	const char *role = c->relay ? "relay" : "worker";
+	bool killed = WIFSIGNALED(status);
+	const struct pawl_log_field fields[] = {
+		PAWL_LOG_S("role", role),
+		PAWL_LOG_I("pid", pid),
+		killed ? PAWL_LOG_S("status", NULL) : PAWL_LOG_I("status", WEXITSTATUS(status)),
+		killed ? PAWL_LOG_I("signal", WTERMSIG(status)) : PAWL_LOG_S("signal", NULL),
+		PAWL_LOG_I("generation", c->gen),
+	};
+	const size_t n = sizeof(fields) / sizeof(fields[0]);
+
+	if (!respawned)
+		pawl_log_fields(PAWL_LOG_ERROR, "worker.exit", fields, n,
+		    "supervisor: a new worker (%ld) died before it was ready", (long)pid);
+	else if (killed)
+		pawl_log_fields(PAWL_LOG_ERROR, "worker.restart", fields, n,
+		    "supervisor: %s %ld killed by signal %d; respawning", role, (long)pid,
+		    WTERMSIG(status));
+	else
+		pawl_log_fields(PAWL_LOG_ERROR, "worker.restart", fields, n,
+		    "supervisor: %s %ld exited with status %d; respawning", role, (long)pid,
+		    WEXITSTATUS(status));
+}
+
 static void reap(struct sup *s)
 {
 	int status, i;
@@ -154,18 +190,12 @@ static void reap(struct sup *s)
 		if (s->stopping || s->kids[i].gen != s->gen)
 			continue;
 		if (s->old_cfg != NULL && !s->kids[i].relay && !s->kids[i].ready) {
-			pawl_log_error("supervisor: a new worker (%ld) died before it was ready",
-			    (long)pid);
+			log_exit(&s->kids[i], pid, status, false);
 			s->reload_failed = true;
 			continue;
 		}
 		pawl_metrics_restart(s->kids[i].relay);
-		if (WIFSIGNALED(status))
-			pawl_log_error("supervisor: %s %ld killed by signal %d; respawning",
-			    s->kids[i].relay ? "relay" : "worker", (long)pid, WTERMSIG(status));
-		else
-			pawl_log_error("supervisor: %s %ld exited with status %d; respawning",
-			    s->kids[i].relay ? "relay" : "worker", (long)pid, WEXITSTATUS(status));
+		log_exit(&s->kids[i], pid, status, true);
 		/* Back off only when workers die young (a crash loop), not after a one-off. */
 		if (pawl_clock_mono_ms() - s->last_spawn_ms < YOUNG_MS)
 			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 100;
@@ -229,11 +259,13 @@ static void reload(struct sup *s)
 	}
 	if ((cfg = pawl_config_load(s->path, environ, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload refused: %.200s", err.message);
 		pawl_config_free(cfg);
 		return;
 	}
 	if ((app = pawl_app_new(cfg, &err)) == NULL) {
 		pawl_log_error("supervisor: reload refused, keeping the running config: %s", err.message);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload refused: %.200s", err.message);
 		pawl_config_free(cfg);
 		return;
 	}
@@ -276,6 +308,8 @@ static void settle_reload(struct sup *s)
 	pawl_log_error("supervisor: reload failed, generation %u %s; keeping generation %u and its "
 	    "config", s->gen, s->reload_failed ? "did not start" : "was not ready in time",
 	    s->old_gen);
+	snprintf(s->reload_note, sizeof(s->reload_note), "reload failed: generation %u %s", s->gen,
+	    s->reload_failed ? "did not start" : "was not ready in time");
 	doomed = s->gen;
 	drop = s->cfg;
 	s->cfg = s->old_cfg;
@@ -301,6 +335,7 @@ static void quit_now(struct sup *s)
 	s->stopping = true;
 	s->kill_at_ms = pawl_clock_mono_ms();
 	signal_all(s, SIGKILL, false);
+	pawl_systemd_stopping("SIGQUIT: killing every worker");
 	pawl_log_warn("supervisor: SIGQUIT: killing %d children now", count(s, false, false));
 }
 
@@ -311,7 +346,34 @@ static void begin_stop(struct sup *s)
 	s->stopping = true;
 	s->kill_at_ms = pawl_clock_mono_ms() + (long long)s->cfg->graceful_timeout_seconds * 1000;
 	signal_all(s, SIGTERM, false);
+	pawl_systemd_stopping("stopping: letting requests in flight finish");
 	pawl_log_info("supervisor: stopping %d children", count(s, false, false));
+}
+
+/*
+ * SIGHUP, as systemd sees it: RELOADING=1 now, READY=1 once the reload ended
+ * whichever way (refused, rolled back, done) and every worker serving is
+ * ready (step).
+ */
+static void hup(struct sup *s)
+{
+	pawl_systemd_reloading("reloading the configuration");
+	s->ready_told = false;
+	s->reload_note[0] = '\0';
+	reload(s);
+}
+
+/* READY=1 at start, and at the end of each reload: every worker of the generation serving is ready. */
+static void tell_ready(struct sup *s)
+{
+	char status[384];
+
+	if (s->ready_told || s->old_cfg != NULL || count_ready(s) < s->n)
+		return;
+	snprintf(status, sizeof(status), "serving with %d workers (generation %u)%s%s", s->n, s->gen,
+	    s->reload_note[0] != '\0' ? "; " : "", s->reload_note);
+	pawl_systemd_ready(status);
+	s->ready_told = true;
 }
 
 static void step(struct sup *s)
@@ -327,6 +389,7 @@ static void step(struct sup *s)
 	}
 	read_ready(s);
 	settle_reload(s);
+	tell_ready(s);
 	/* A reload's generation gets its workers once, and its relay once it serves. */
 	while (count(s, true, false) < s->n && pawl_clock_mono_ms() >= s->next_spawn_ms &&
 	    (s->old_cfg == NULL || !s->reload_failed))
@@ -365,10 +428,14 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pawl_log_info("supervisor: starting %d workers", n);
+	pawl_systemd_status("starting the workers");
+	pawl_systemd_watchdog_init(&s.watchdog);
 	while (!s.stopping || count(&s, false, false) > 0) {
+		/* The tick also bounds the time between two watchdog pings. */
 		struct timespec tick = { .tv_sec = 0, .tv_nsec = 100 * 1000000L };
 		int sig;
 
+		pawl_systemd_watchdog_kick(&s.watchdog);
 		step(&s);
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGCHLD)
@@ -376,7 +443,7 @@ int pawl_supervisor_run(const char *path, struct pawl_config *cfg, int fd, int n
 		else if (sig == SIGTERM || sig == SIGINT)
 			begin_stop(&s);
 		else if (sig == SIGHUP && !s.stopping)
-			reload(&s);
+			hup(&s);
 		else if (sig == SIGUSR1)
 			reopen_logs(&s);
 		else if (sig == SIGQUIT)

@@ -140,6 +140,9 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	pawl_txn_init(&txn, arena, &env);
 	pawl_error_clear(&err);
 	pawl_response_init(&resp, arena);
+	/* Before anything can log: every line of this request carries its id. */
+	resp.request_id = pawl_request_id(arena, pawl_fcgi_params(fcgi));
+	pawl_log_request_id(resp.request_id);
 	if (pawl_request_init(&req, arena, pawl_fcgi_params(fcgi), &err) != PAWL_OK ||
 	    pawl_fcgi_read_body(fcgi, arena, app->cfg->max_request_body, &req.body,
 	    &req.body_len, &err) != PAWL_OK)
@@ -152,13 +155,16 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	pawl_fcgi_send(fcgi, &resp);
 	memset(&sum, 0, sizeof(sum));
 	/* Copies: the params they point into are freed by finish. */
+	sum.rid = resp.request_id;
 	sum.method = pawl_arena_strdup(arena, req.method);
 	sum.path = pawl_arena_strdup(arena, req.raw_path);
+	sum.query = pawl_arena_strdup(arena, req.query);
 	sum.status = resp.status;
 	sum.errno_ = resp.errno_;
 	sum.ms = ms_since(start);
 	sum.user_id = req.user_id;
 	sum.agent = pawl_arena_strdup(arena, pawl_request_header(&req, "User-Agent"));
+	sum.lang = pawl_arena_strdup(arena, pawl_request_header(&req, "Accept-Language"));
 	/* Finishing frees the params: everything read from them is read above. */
 	pawl_fcgi_finish(fcgi);
 	pawl_log_request(&sum);
@@ -168,6 +174,7 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 #endif
 	/* After COMMIT and after the response: subscribers, then the outbox's delivery. */
 	pawl_txn_publish(&txn);
+	pawl_log_request_id(NULL);
 }
 
 /* Tells the supervisor (ready_fd, the write end of its pipe) that this worker can serve. */

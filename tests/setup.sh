@@ -19,6 +19,7 @@ PACKAGES=(
 	postgresql-15 redis-server nginx-light spawn-fcgi curl wrk
 	clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes (make fuzz)
 	libfcgi-bin # cgi-fcgi: the integration test of a worker running alone
+	libsystemd-dev systemd # sd_notify and socket activation; systemd-analyze verify of the units
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
 # that already has a node with npm keeps it (a newer nodejs package may conflict

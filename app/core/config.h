@@ -67,6 +67,7 @@ struct pawl_config {
 	int retry_after_seconds;          /* default 3 */
 	int max_client_timestamp_skew_seconds; /* default 86400: data.last_modified ahead of now */
 	int heartbeat_timeout_seconds;    /* default 1 */
+	int heartbeat_outbox_max_age_seconds; /* default 60; 0: the outbox is not checked */
 	char *version_json_path;          /* default NULL: built-in version info */
 	char *http_scheme;                /* NULL: from the request */
 	char *http_host;                  /* NULL: from the request */

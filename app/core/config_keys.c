@@ -59,6 +59,8 @@ static const struct pawl_config_key static_keys[] = {
 	INT("max_client_timestamp_skew_seconds", "86400", 0, YEAR,
 	    CFG(max_client_timestamp_skew_seconds)),
 	INT("heartbeat_timeout_seconds", "1", 1, 300, CFG(heartbeat_timeout_seconds)),
+	INT("heartbeat_outbox_max_age_seconds", "60", 0, 86400,
+	    CFG(heartbeat_outbox_max_age_seconds)),
 	STR("version_json_path", "", true, CFG(version_json_path)),
 	ENUM("http_scheme", "", schemes, true, CFG(http_scheme)),
 	STR("http_host", "", true, CFG(http_host)),

@@ -1,8 +1,10 @@
 /*
- * Log lines on stderr or in a file (log_file, reopened on SIGUSR1): JSON
- * objects (type, severity, pid, fields) for production, or plain text with an
- * ISO 8601 timestamp. One record is one line: control characters are escaped
- * in both formats. Identical warnings and errors repeated within a window are
+ * Log lines on stderr (the default, for journald or docker) or in a file
+ * (log_file, reopened on SIGUSR1): JSON objects (type, severity, pid,
+ * fields) for production, or plain text with an ISO 8601 timestamp. One
+ * record is one line: control characters are escaped in both formats
+ * (core/log_line.c), and lines written while a request is handled carry its
+ * id. Identical warnings and errors repeated within a window are
  * counted, not written. Must never print Authorization headers, passwords or
  * request bodies: callers pass only what is safe.
  */
@@ -19,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/log_line.h"
 
 /*
  * The logger's state, one per process: set at startup (and by a reload or
@@ -28,6 +31,7 @@
 static enum pawl_log_level min_level = PAWL_LOG_INFO;
 static int as_json = 1;
 static char *log_path;        /* NULL: stderr as inherited */
+static char request_id[PAWL_LOG_RID_MAX + 1]; /* "": no request being handled */
 static int saved_stderr = -1; /* the inherited stderr, once a file replaced it */
 
 /*
@@ -187,91 +191,17 @@ static bool throttle_pass(enum pawl_log_level level, const char *type, const cha
 }
 
 /*
- * A line is built in one buffer and leaves in one write(2): stderr is
- * unbuffered, so stdio would make a system call per fragment, and several
- * workers share the descriptor -- one write of a line up to PIPE_BUF bytes is
- * never interleaved with another worker's.
+ * A line is built in one buffer (core/log_line.c) and leaves in one
+ * write(2): stderr is unbuffered, so stdio would make a system call per
+ * fragment, and several workers share the descriptor -- one write of a line
+ * up to PIPE_BUF bytes is never interleaved with another worker's.
  */
-#define LINE_MAX_BYTES 4096
-/* A string field is cut past this (and ends "..."), so a JSON line stays whole. */
-#define FIELD_MAX_BYTES 1000
-
-struct line {
-	char buf[LINE_MAX_BYTES];
-	size_t len;
-};
-
-static void put(struct line *l, const char *s, size_t n)
-{
-	size_t room = sizeof(l->buf) - 1 - l->len; /* one byte kept for the newline */
-
-	if (n > room)
-		n = room;
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
-}
-
-static void puts_(struct line *l, const char *s)
-{
-	put(l, s, strlen(s));
-}
-
-static void printf_(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void printf_(struct line *l, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		put(l, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static void json_str(struct line *l, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run;
-	size_t start;
-	bool cut = false;
-
-	puts_(l, "\"");
-	start = l->len;
-	for (run = s; s != NULL && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] };
-
-		if ((size_t)(s - run) + l->len - start >= FIELD_MAX_BYTES) {
-			while (s > run && ((unsigned char)*s & 0xc0) == 0x80)
-				s--; /* not inside a UTF-8 sequence */
-			cut = true;
-			break;
-		}
-		if (c != '"' && c != '\\' && c >= 0x20)
-			continue;
-		put(l, run, (size_t)(s - run));
-		if (c == '"' || c == '\\') {
-			esc[1] = (char)c;
-			put(l, esc, 2);
-		} else {
-			put(l, esc, sizeof(esc));
-		}
-		run = s + 1;
-	}
-	if (s != NULL)
-		put(l, run, (size_t)(s - run));
-	puts_(l, cut ? "...\"" : "\"");
-}
-
-static void emit(struct line *l)
+static void emit(struct pawl_log_line *l)
 {
 	size_t off = 0;
 	ssize_t n;
 
-	l->buf[l->len++] = '\n';
+	pawl_log_line_end(l);
 	while (off < l->len) {
 		n = write(STDERR_FILENO, l->buf + off, l->len - off);
 		if (n < 0 && errno == EINTR)
@@ -282,116 +212,241 @@ static void emit(struct line *l)
 	}
 }
 
-/* Text format: control characters as \n, \t or \xHH, so a record stays one line. */
-static void text_str(struct line *l, const char *s)
+/* A string field is cut past this (and ends "..."), so a JSON line stays whole. */
+#define MSG_MAX_BYTES 1000
+#define FIELD_MAX_BYTES 500
+
+void pawl_log_request_id(const char *rid)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
+	size_t n = rid != NULL ? strlen(rid) : 0;
 
-	for (; s != NULL && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0xf] };
-
-		if (c >= 0x20 && c != 0x7f)
-			continue;
-		put(l, run, (size_t)(s - run));
-		if (c == '\n' || c == '\t') {
-			esc[1] = c == '\n' ? 'n' : 't';
-			put(l, esc, 2);
-		} else {
-			put(l, esc, sizeof(esc));
-		}
-		run = s + 1;
-	}
-	if (s != NULL)
-		put(l, run, (size_t)(s - run));
+	if (n > PAWL_LOG_RID_MAX)
+		n = PAWL_LOG_RID_MAX;
+	memcpy(request_id, rid != NULL ? rid : "", n);
+	request_id[n] = '\0';
 }
 
-/* "2026-12-07T03:15:00.123Z pawl[123] ": the start of every text line. */
-static void text_prefix(struct line *l)
+/* "2026-12-07T03:15:00.123Z": UTC, to the millisecond. */
+static void iso_time(char *out, size_t size, long long ns)
 {
-	long long ns = pawl_clock_wall_ns();
 	time_t secs = (time_t)(ns / 1000000000LL);
 	struct tm tm;
 	char when[32];
 
 	gmtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	printf_(l, "%s.%03dZ pawl[%ld] ", when, (int)(ns / 1000000 % 1000), (long)getpid());
+	snprintf(out, size, "%s.%03dZ", when, (int)(ns / 1000000 % 1000));
+}
+
+/*
+ * The start of every line. JSON: {"Timestamp",...,"Fields":{ with "rid"
+ * first when given (the caller writes the other fields and "}}"). Text:
+ * "2026-12-07T03:15:00.123Z pawl[123] INFO type rid=<id>: ".
+ */
+static void head(struct pawl_log_line *l, enum pawl_log_level level, const char *type,
+    const char *rid)
+{
+	long long ns = pawl_clock_wall_ns();
+	char when[40];
+
+	l->len = 0;
+	if (as_json) {
+		pawl_log_line_printf(l, "{\"Timestamp\":%lld,\"Logger\":\"pawl\",\"Type\":", ns);
+		pawl_log_line_json(l, type, 64);
+		pawl_log_line_printf(l, ",\"Severity\":\"%s\",\"Pid\":%ld,\"Fields\":{",
+		    level_names[level], (long)getpid());
+		if (rid != NULL && *rid != '\0') {
+			pawl_log_line_puts(l, "\"rid\":");
+			pawl_log_line_json(l, rid, PAWL_LOG_RID_MAX);
+			pawl_log_line_puts(l, ",");
+		}
+		return;
+	}
+	iso_time(when, sizeof(when), ns);
+	pawl_log_line_printf(l, "%s pawl[%ld] %s ", when, (long)getpid(), level_names[level]);
+	pawl_log_line_text(l, type, 64, false);
+	if (rid != NULL && *rid != '\0') {
+		pawl_log_line_puts(l, " rid=");
+		pawl_log_line_text(l, rid, PAWL_LOG_RID_MAX, false);
+	}
+	pawl_log_line_puts(l, ": ");
+}
+
+/* The message (printf-style), trimmed of trailing newlines: libpq's end with one. */
+static void format_msg(char *msg, size_t size, const char *fmt, va_list ap)
+{
+	size_t n;
+
+	vsnprintf(msg, size, fmt, ap);
+	for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
+		msg[n - 1] = '\0';
+}
+
+static void put_msg(struct pawl_log_line *l, const char *msg)
+{
+	if (as_json) {
+		pawl_log_line_puts(l, "\"msg\":");
+		pawl_log_line_json(l, msg, MSG_MAX_BYTES);
+	} else {
+		pawl_log_line_text(l, msg, MSG_MAX_BYTES, false);
+	}
 }
 
 void pawl_log(enum pawl_log_level level, const char *type, const char *fmt, ...)
 {
 	char msg[1024];
-	struct line l;
+	struct pawl_log_line l;
 	unsigned long dropped;
 	va_list ap;
-	size_t n;
 
 	if (level < min_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_msg(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* libpq's messages end with a newline: one record, one line. */
-	for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
-		msg[n - 1] = '\0';
 	if (!throttle_pass(level, type, msg, &dropped))
 		return;
 	if (dropped > 0 && strlen(msg) + 64 < sizeof(msg))
 		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
 		    " (and %lu more like it in the last %lld s)", dropped,
 		    (throttle_window_ms + 999) / 1000);
-	l.len = 0;
-	if (as_json) {
-		printf_(&l, "{\"Timestamp\":%lld,\"Logger\":\"pawl\",\"Type\":", pawl_clock_wall_ns());
-		json_str(&l, type);
-		printf_(&l, ",\"Severity\":\"%s\",\"Pid\":%ld,\"Fields\":{\"msg\":",
-		    level_names[level], (long)getpid());
-		json_str(&l, msg);
-		puts_(&l, "}}");
-	} else {
-		text_prefix(&l);
-		printf_(&l, "%s ", level_names[level]);
-		text_str(&l, type);
-		puts_(&l, ": ");
-		text_str(&l, msg);
-	}
+	head(&l, level, type, request_id);
+	put_msg(&l, msg);
+	if (as_json)
+		pawl_log_line_puts(&l, "}}");
 	emit(&l);
+}
+
+static void put_field(struct pawl_log_line *l, const struct pawl_log_field *f)
+{
+	if (f->kind == PAWL_LOG_STR && f->str == NULL && !as_json)
+		return; /* text: a null is left out */
+	pawl_log_line_puts(l, as_json ? ",\"" : " ");
+	pawl_log_line_puts(l, f->key);
+	pawl_log_line_puts(l, as_json ? "\":" : "=");
+	if (f->kind == PAWL_LOG_INT)
+		pawl_log_line_printf(l, "%lld", f->num);
+	else if (as_json)
+		pawl_log_line_json(l, f->str, FIELD_MAX_BYTES);
+	else
+		pawl_log_line_text(l, f->str, FIELD_MAX_BYTES, true);
+}
+
+void pawl_log_fields(enum pawl_log_level level, const char *type,
+    const struct pawl_log_field *fields, size_t n, const char *fmt, ...)
+{
+	char msg[1024];
+	struct pawl_log_line l;
+	va_list ap;
+	size_t i;
+
+	if (level < min_level)
+		return;
+	va_start(ap, fmt);
+	format_msg(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	head(&l, level, type, request_id);
+	put_msg(&l, msg);
+	if (!as_json && n > 0)
+		pawl_log_line_puts(&l, " |"); /* text: where the message ends and the fields begin */
+	for (i = 0; i < n; i++)
+		put_field(&l, &fields[i]);
+	if (as_json)
+		pawl_log_line_puts(&l, "}}");
+	emit(&l);
+}
+
+/*
+ * What each value of a summary may take, so that the whole record fits in
+ * one line (PAWL_LOG_LINE_MAX) with room to spare: the sum is about 3 kB.
+ */
+#define SUM_METHOD_MAX 32
+#define SUM_PATH_MAX 1000
+#define SUM_QUERY_MAX 800
+#define SUM_UID_MAX 256
+#define SUM_AGENT_MAX 400
+#define SUM_LANG_MAX 100
+
+/* Kinto's authn_type: the policy that identified the user, the uid's prefix. */
+static void put_authn_type(struct pawl_log_line *l, const char *uid)
+{
+	const char *colon = uid != NULL ? strchr(uid, ':') : NULL;
+	char policy[32];
+	size_t n = colon != NULL ? (size_t)(colon - uid) : 0;
+
+	if (colon == NULL || n >= sizeof(policy)) {
+		pawl_log_line_puts(l, "null");
+		return;
+	}
+	memcpy(policy, uid, n);
+	policy[n] = '\0';
+	pawl_log_line_json(l, policy, sizeof(policy));
+}
+
+static void summary_json(struct pawl_log_line *l, const struct pawl_log_summary *s)
+{
+	char when[40];
+
+	pawl_log_line_puts(l, "\"method\":");
+	pawl_log_line_json(l, s->method, SUM_METHOD_MAX);
+	pawl_log_line_puts(l, ",\"path\":");
+	pawl_log_line_json(l, s->path, SUM_PATH_MAX);
+	pawl_log_line_puts(l, ",\"querystring\":");
+	pawl_log_line_query(l, s->query, SUM_QUERY_MAX);
+	pawl_log_line_printf(l, ",\"code\":%d,\"errno\":", s->status);
+	if (s->errno_ != 0)
+		pawl_log_line_printf(l, "%d", s->errno_);
+	else
+		pawl_log_line_puts(l, "null");
+	iso_time(when, sizeof(when), pawl_clock_wall_ns());
+	pawl_log_line_printf(l, ",\"t\":%.3f,\"time\":\"%s\",\"uid\":", s->ms, when);
+	pawl_log_line_json(l, s->user_id, SUM_UID_MAX);
+	pawl_log_line_puts(l, ",\"authn_type\":");
+	put_authn_type(l, s->user_id);
+	pawl_log_line_puts(l, ",\"agent\":");
+	pawl_log_line_json(l, s->agent, SUM_AGENT_MAX);
+	pawl_log_line_puts(l, ",\"lang\":");
+	pawl_log_line_json(l, s->lang, SUM_LANG_MAX);
+	pawl_log_line_puts(l, "}}");
+}
+
+/* "GET /v1/x?a=1 -> 200 (1.234 ms) errno=111 uid=account:bob agent="curl/8" lang="fr"" */
+static void summary_text(struct pawl_log_line *l, const struct pawl_log_summary *s)
+{
+	pawl_log_line_text(l, s->method, SUM_METHOD_MAX, false);
+	pawl_log_line_puts(l, " ");
+	pawl_log_line_text(l, s->path, SUM_PATH_MAX, false);
+	if (s->query != NULL && *s->query != '\0') {
+		pawl_log_line_puts(l, "?");
+		pawl_log_line_text(l, s->query, SUM_QUERY_MAX, false);
+	}
+	pawl_log_line_printf(l, " -> %d (%.3f ms)", s->status, s->ms);
+	if (s->errno_ != 0)
+		pawl_log_line_printf(l, " errno=%d", s->errno_);
+	if (s->user_id != NULL) {
+		pawl_log_line_puts(l, " uid=");
+		pawl_log_line_text(l, s->user_id, SUM_UID_MAX, true);
+	}
+	if (s->agent != NULL) {
+		pawl_log_line_puts(l, " agent=");
+		pawl_log_line_text(l, s->agent, SUM_AGENT_MAX, true);
+	}
+	if (s->lang != NULL) {
+		pawl_log_line_puts(l, " lang=");
+		pawl_log_line_text(l, s->lang, SUM_LANG_MAX, true);
+	}
 }
 
 void pawl_log_request(const struct pawl_log_summary *s)
 {
-	struct line l;
+	struct pawl_log_line l;
 
 	if (PAWL_LOG_INFO < min_level)
 		return;
-	l.len = 0;
-	if (!as_json) {
-		text_prefix(&l);
-		text_str(&l, s->method ? s->method : "-");
-		puts_(&l, " ");
-		text_str(&l, s->path ? s->path : "-");
-		printf_(&l, " -> %d (%.2f ms)", s->status, s->ms);
-		if (s->user_id) {
-			puts_(&l, " ");
-			text_str(&l, s->user_id);
-		}
-		emit(&l);
-		return;
-	}
-	printf_(&l, "{\"Timestamp\":%lld,\"Logger\":\"pawl\",\"Type\":\"request.summary\","
-	    "\"Severity\":\"INFO\",\"Pid\":%ld,\"Fields\":{\"method\":", pawl_clock_wall_ns(), (long)getpid());
-	json_str(&l, s->method);
-	puts_(&l, ",\"path\":");
-	json_str(&l, s->path);
-	printf_(&l, ",\"code\":%d,\"errno\":%d,\"t\":%.3f,\"uid\":", s->status, s->errno_, s->ms);
-	if (s->user_id)
-		json_str(&l, s->user_id);
+	head(&l, PAWL_LOG_INFO, "request.summary", s->rid);
+	if (as_json)
+		summary_json(&l, s);
 	else
-		puts_(&l, "null");
-	puts_(&l, ",\"agent\":");
-	json_str(&l, s->agent ? s->agent : "");
-	puts_(&l, "}}");
+		summary_text(&l, s);
 	emit(&l);
 }

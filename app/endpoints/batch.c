@@ -180,6 +180,7 @@ struct batch_ctx {
 	struct pawl_app *app;
 	struct pawl_request *req;
 	struct pawl_txn *txn;
+	const char *request_id; /* the batch's, for its sub-responses */
 };
 
 static void run_sub(const struct batch_ctx *b, const struct pawl_batch_request *spec,
@@ -193,6 +194,7 @@ static void run_sub(const struct batch_ctx *b, const struct pawl_batch_request *
 
 	pawl_error_clear(&err);
 	pawl_response_init(&s->resp, arena);
+	s->resp.request_id = b->request_id;
 	memset(&s->req, 0, sizeof(s->req));
 	s->req.arena = arena;
 	s->req.params = parent->params;
@@ -391,7 +393,7 @@ static enum pawl_err attempt(const struct batch_ctx *b, const struct pawl_batch 
 enum pawl_err pawl_batch_handle(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
-	const struct batch_ctx b = { app, req, txn };
+	const struct batch_ctx b = { app, req, txn, resp->request_id };
 	struct pawl_batch batch;
 	struct pawl_buf out;
 	struct sub failed;

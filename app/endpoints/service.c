@@ -1,10 +1,9 @@
 /*
  * Service endpoints. Hello and lbheartbeat do no I/O; heartbeat checks
- * PostgreSQL (connect included) and each listener under one global deadline
- * (heartbeat_timeout_seconds) so a hung backend makes it answer 503 in time,
- * never hang: what did not answer in time is false.
+ * PostgreSQL (connect included), each listener and the outbox's age under
+ * one global deadline (heartbeat_timeout_seconds) so a hung backend makes it
+ * answer 503 in time, never hang: what did not answer in time is false.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -147,26 +146,29 @@ static bool check_storage(struct pawl_app *app, struct pawl_arena *arena, long l
 }
 
 /*
- * The outbox backlog, for operators: {"pending": rows, "oldest_seconds": age}.
- * Informative only; a backlog does not fail the heartbeat by itself.
+ * "outbox": false when its oldest row has waited longer than
+ * heartbeat_outbox_max_age_seconds -- delivery is stuck, not slow (Redis
+ * down or refusing, no relay running, rows of a listener no longer
+ * configured) -- or when the query did not answer in time; true otherwise.
+ * null (Kinto: nothing to check) when no listener is durable, when the
+ * setting is 0, or when the database is down (storage already says false).
+ * The backlog's size and age are figures of the metrics, not entries here.
  */
-static void add_outbox(struct pawl_app *app, struct pawl_arena *arena, json_object *o,
-    int timeout_ms)
+static json_object *outbox_entry(struct pawl_app *app, struct pawl_arena *arena, bool storage,
+    int timeout_ms, bool *ok)
 {
-	json_object *box;
+	int max_age = app->cfg->heartbeat_outbox_max_age_seconds;
 	struct pawl_error err;
-	long long pending = 0;
-	double oldest = 0;
-	char text[32];
+	double age;
 
-	if (pawl_outbox_stats(app->pg, arena, timeout_ms, &pending, &oldest, &err) != PAWL_OK)
-		return;
-	box = json_object_new_object();
-	json_object_object_add(box, "pending", json_object_new_int64(pending));
-	/* json-c prints a double with 17 digits (0.025211000000000001): six are plenty. */
-	snprintf(text, sizeof(text), "%.6g", oldest);
-	json_object_object_add(box, "oldest_seconds", json_object_new_double_s(oldest, text));
-	json_object_object_add(o, "outbox", box);
+	*ok = true;
+	if (!storage || max_age == 0 || !pawl_listener_set_any_durable(app->listeners))
+		return NULL;
+	if (pawl_outbox_oldest_age(app->pg, arena, timeout_ms, &age, &err) != PAWL_OK)
+		*ok = false;
+	else
+		*ok = age <= (double)max_age;
+	return json_object_new_boolean(*ok);
 }
 
 enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *req,
@@ -174,8 +176,9 @@ enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *
 {
 	long long deadline = pawl_clock_mono_ms() + (long long)app->cfg->heartbeat_timeout_seconds * 1000;
 	json_object *o = pawl_json_own(req->arena, json_object_new_object());
-	bool all = true, storage;
+	bool all, storage, outbox;
 
+	/* Kinto's rule: every entry is true, false or null, and any false answers 503. */
 	storage = check_storage(app, req->arena, deadline);
 	all = storage;
 	/* One PostgreSQL database holds both the objects and the permissions. */
@@ -183,8 +186,9 @@ enum pawl_err pawl_service_heartbeat(struct pawl_app *app, struct pawl_request *
 	json_object_object_add(o, "permission", json_object_new_boolean(storage));
 	if (!pawl_listener_set_heartbeat(app->listeners, o, remaining(deadline), GRACE_MS))
 		all = false;
-	if (storage && pawl_listener_set_any_durable(app->listeners))
-		add_outbox(app, req->arena, o, remaining(deadline));
+	json_object_object_add(o, "outbox", outbox_entry(app, req->arena, storage,
+	    remaining(deadline), &outbox));
+	all = all && outbox;
 	pawl_response_json(resp, all ? 200 : 503, o);
 	return PAWL_OK;
 }

@@ -300,8 +300,11 @@ bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object
 			    &err) == PAWL_OK;
 		else if (in->plugin.healthy != NULL)
 			ok = in->plugin.healthy(in->plugin.ctx) != 0;
-		else
+		else {
+			/* Kinto's null: a plugin without a health check has nothing to say. */
+			json_object_object_add(out, in->cfg->name, NULL);
 			continue;
+		}
 		all = all && ok;
 		json_object_object_add(out, in->cfg->name, json_object_new_boolean(ok));
 	}

@@ -76,8 +76,8 @@ const char **pawl_listener_set_durable_names(const struct pawl_listener_set *ls,
 bool pawl_listener_set_any_durable(const struct pawl_listener_set *ls);
 
 /*
- * Adds one boolean per checkable listener to out (heartbeat): false for one
- * that did not answer in time. All of them share timeout_ms; one that starts
+ * Adds one entry per listener to out (heartbeat): a boolean, false for one
+ * that did not answer in time, or null for a plugin with no health check. All of them share timeout_ms; one that starts
  * after the budget is spent still gets grace_ms (so a hung listener does not
  * make the healthy ones after it false). Returns whether all said true.
  */

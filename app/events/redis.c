@@ -30,6 +30,7 @@ struct pawl_redis {
 	long long retry_at_ms;  /* monotonic: no new attempt before this */
 	bool closed;            /* the last command failed because the peer had closed the link */
 	char sha[48];           /* the append script's digest on this connection; empty: not loaded */
+	char why[128];          /* the cause of the last failed push, for its error message */
 };
 
 static enum pawl_err bad_url(const char *url, const char *why, struct pawl_error *err)
@@ -192,9 +193,10 @@ static enum pawl_err connect_redis(struct pawl_redis *r, int timeout_ms, struct 
 	r->ctx = r->url.path[0] ? redisConnectUnixWithTimeout(r->url.path, tv)
 	    : redisConnectWithTimeout(r->url.host, r->url.port, tv);
 	if (r->ctx == NULL || r->ctx->err) {
-		pawl_log_warn("cannot connect to Redis: %s", r->ctx ? r->ctx->errstr : "out of memory");
+		snprintf(r->why, sizeof(r->why), "%s", r->ctx ? r->ctx->errstr : "out of memory");
+		pawl_log_warn("cannot connect to Redis: %s", r->why);
 		disconnect(r);
-		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable");
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable: %s", r->why);
 	}
 	/* AUTH and SELECT under the caller's bound too (the heartbeat's is shorter). */
 	redisSetTimeout(r->ctx, tv);
@@ -216,7 +218,8 @@ static enum pawl_err connect_redis(struct pawl_redis *r, int timeout_ms, struct 
 	return PAWL_OK;
 fail:
 	disconnect(r);
-	return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis refused the connection setup");
+	snprintf(r->why, sizeof(r->why), "Redis refused the connection setup (AUTH or SELECT)");
+	return pawl_error_set(err, PAWL_ERR_BACKEND, "%s", r->why);
 }
 
 static enum pawl_err ping_once(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
@@ -305,8 +308,12 @@ static bool append_once(struct pawl_redis *r, int argc, const char **argv, long 
 	bool ok;
 
 	r->closed = false;
-	if (!load_script(r))
+	if (!load_script(r)) {
+		/* hiredis's errstr is 128 bytes: its start says what happened. */
+		snprintf(r->why, sizeof(r->why), "SCRIPT LOAD failed: %.100s",
+		    r->ctx->errstr[0] ? r->ctx->errstr : "refused");
 		return false;
+	}
 	argv[0] = "EVALSHA";
 	argv[1] = r->sha;
 	reply = redisCommandArgv(r->ctx, argc, argv, NULL);
@@ -323,7 +330,10 @@ static bool append_once(struct pawl_redis *r, int argc, const char **argv, long 
 	if (ok)
 		*appended = reply->integer;
 	else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		pawl_log_warn("Redis append script failed: %s", reply->str);
+		snprintf(r->why, sizeof(r->why), "the append script failed: %.100s", reply->str);
+	else
+		snprintf(r->why, sizeof(r->why), "%s", r->ctx->errstr[0] ? r->ctx->errstr :
+		    reply == NULL ? "no reply" : "an unexpected reply");
 	if (reply != NULL)
 		freeReplyObject(reply);
 	return ok;
@@ -366,7 +376,8 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
 	if (n == 0)
 		return PAWL_OK;
 	if (r->ctx == NULL && pawl_clock_mono_ms() < r->retry_at_ms) {
-		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off)");
+		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis unavailable (backing off after: %s)",
+		    r->why);
 		goto out;
 	}
 	if ((argv = append_args(key, events, &hwm)) == NULL) {
@@ -386,10 +397,9 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
 		if (append_once(r, (int)(5 + 3 * n), argv, &count))
 			goto done;
 	}
-	pawl_log_warn("Redis append to %s failed: %s", key, r->ctx && r->ctx->errstr[0]
-	    ? r->ctx->errstr : "error reply");
+	/* The caller logs the failed delivery, with this cause. */
 	disconnect(r);
-	rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push failed");
+	rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push failed: %s", r->why);
 backoff:
 	r->retry_at_ms = pawl_clock_mono_ms() + BACKOFF_MS;
 	goto out;

@@ -67,14 +67,44 @@ static const char *order_of(struct pawl_arena *arena, const char *payload, long 
 
 /* Where a listener's rows go: its Redis and the list there; its counters' slot. */
 struct sink {
+	const char *name; /* the listener's alias */
 	struct pawl_redis *redis;
 	const char *listname;
 	int slot;
 };
 
+/* What a failed push was about, for its event.delivery_failed line. */
+struct failure {
+	const char *listener; /* NULL: no push failed (the database step did) */
+	long long first_id;   /* the batch's first outbox row */
+	size_t rows;
+};
+
+/*
+ * One line per failed push, whoever tried it (the relay, or a worker alone
+ * after its response). attempt: 1 for the first failure in a row of this
+ * process's tries, counting up until one succeeds. The reason is pawl's own
+ * message (Redis's or libpq's error text), never the listener's URL.
+ */
+static void log_failure(const struct failure *f, long attempt, const struct pawl_error *err)
+{
+	const struct pawl_log_field fields[] = {
+		PAWL_LOG_S("listener", f->listener),
+		PAWL_LOG_I("outbox_id", f->first_id),
+		PAWL_LOG_I("rows", f->rows),
+		PAWL_LOG_I("attempt", attempt),
+		PAWL_LOG_S("reason", err->message),
+	};
+
+	pawl_log_fields(PAWL_LOG_WARN, "event.delivery_failed", fields,
+	    sizeof(fields) / sizeof(fields[0]),
+	    "delivery to listener '%s' failed; its rows stay in the outbox for the next attempt",
+	    f->listener);
+}
+
 /* Appends rows (in id order) to the sink's list: idempotent, see pawl_redis_append. */
 static enum pawl_err push(const struct sink *to, struct pawl_arena *arena,
-    const struct pawl_outbox_batch *rows, struct pawl_error *err)
+    const struct pawl_outbox_batch *rows, struct failure *fail, struct pawl_error *err)
 {
 	const char **order = pawl_arena_calloc(arena, rows->n + 1, sizeof(*order));
 	size_t i, appended;
@@ -88,7 +118,10 @@ static enum pawl_err push(const struct sink *to, struct pawl_arena *arena,
 	    (const char *const *)rows->list_keys, order, (const char *const *)rows->payloads },
 	    &appended, err);
 	if (rc != PAWL_OK)
+	if (rc != PAWL_OK) {
 		pawl_metrics_redis_error(to->slot);
+		*fail = (struct failure){ to->name, rows->n > 0 ? rows->ids[0] : 0, rows->n };
+	}
 	return rc;
 }
 
@@ -121,6 +154,7 @@ struct delivery {
 	const struct pawl_listener_set *ls; /* every listener's (relay_pass) */
 	const struct pawl_outbox_due *due;
 	struct pawl_outbox_batch *b;
+	struct failure *fail;               /* set when a push failed */
 };
 
 static enum pawl_err take_and_push(void *ctx, struct pawl_error *err)
@@ -130,15 +164,15 @@ static enum pawl_err take_and_push(void *ctx, struct pawl_error *err)
 
 	if ((rc = pawl_outbox_take(d->pg, d->arena, d->due, d->b, err)) != PAWL_OK || d->b->n == 0)
 		return rc;
-	return push(d->to, d->arena, d->b, err);
+	return push(d->to, d->arena, d->b, d->fail, err);
 }
 
 /* Losing a delivery's DELETE in a crash only pushes the rows again (at least once). */
 static enum pawl_err deliver_batch(const struct sink *to, struct pawl_pg *pg,
     struct pawl_arena *arena, const struct pawl_outbox_due *due, struct pawl_outbox_batch *b,
-    struct pawl_error *err)
+    struct failure *fail, struct pawl_error *err)
 {
-	struct delivery d = { .pg = pg, .arena = arena, .to = to, .due = due, .b = b };
+	struct delivery d = { .pg = pg, .arena = arena, .to = to, .due = due, .b = b, .fail = fail };
 	long long start = pawl_clock_mono_ns();
 	enum pawl_err rc = pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push, &d, err);
 
@@ -151,7 +185,8 @@ enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl
     struct pawl_arena *arena, const struct pawl_outbox_due *due, bool *busy,
     struct pawl_error *err)
 {
-	struct sink to = { NULL, NULL, -1 };
+	struct sink to = { due->listener, NULL, NULL, -1 };
+	struct failure fail = { NULL, 0, 0 };
 	struct pawl_outbox_batch b;
 	enum pawl_err rc;
 
@@ -163,9 +198,13 @@ enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl
 		return PAWL_OK;
 	}
 	do {
-		rc = deliver_batch(&to, pg, arena, due, &b, err);
-		if (rc != PAWL_OK)
+		rc = deliver_batch(&to, pg, arena, due, &b, &fail, err);
+		if (rc != PAWL_OK) {
+			/* A worker alone tries once; the relay's later passes count on. */
+			if (fail.listener != NULL)
+				log_failure(&fail, 1, err);
 			return rc;
+		}
 		if (!b.locked) {
 			*busy = true;
 			return PAWL_OK;
@@ -271,7 +310,7 @@ static void drain_wakes(int fd)
 /* Pushes a batch of several listeners' rows: each listener's in id order, one script call each. */
 static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_arena *arena,
     const char *const *names, size_t n_names, const struct pawl_outbox_batch *b,
-    struct pawl_error *err)
+    struct failure *fail, struct pawl_error *err)
 {
 	struct pawl_outbox_batch mine = { .locked = 1 };
 	size_t i, j;
@@ -283,7 +322,7 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 	if (mine.payloads == NULL || mine.list_keys == NULL || mine.ids == NULL)
 		return pawl_error_nomem(err);
 	for (i = 0; i < n_names; i++) {
-		struct sink to = { NULL, NULL, -1 };
+		struct sink to = { names[i], NULL, NULL, -1 };
 
 		to.redis = pawl_listener_set_redis(ls, names[i], &to.listname);
 		to.slot = pawl_metrics_listener_slot(names[i]);
@@ -295,7 +334,7 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 			}
 		if (mine.n > 0 && to.redis == NULL)
 			return pawl_error_set(err, PAWL_ERR_INTERNAL, "listener '%s' has no Redis", names[i]);
-		if (mine.n > 0 && (rc = push(&to, arena, &mine, err)) != PAWL_OK)
+		if (mine.n > 0 && (rc = push(&to, arena, &mine, fail, err)) != PAWL_OK)
 			return rc;
 	}
 	return PAWL_OK;
@@ -308,18 +347,28 @@ static enum pawl_err take_and_push_all(void *ctx, struct pawl_error *err)
 
 	if ((rc = pawl_outbox_take_all(d->pg, d->arena, d->due, d->b, err)) != PAWL_OK)
 		return rc;
-	return push_all(d->ls, d->arena, d->due->listeners, d->due->n_listeners, d->b, err);
+	return push_all(d->ls, d->arena, d->due->listeners, d->due->n_listeners, d->b, d->fail, err);
+}
+
+/* Tells the service manager, when there is one (pawl_relay_serve). */
+static void report(const struct pawl_relay_report *r, enum pawl_relay_event event)
+{
+	if (r != NULL && r->fn != NULL)
+		r->fn(r->arg, event);
 }
 
 /*
  * One pass: a barrier, then batches of every list's ready rows, each batch
  * taken, pushed and acknowledged in one transaction. False when something
- * failed (the rows stay, for the next pass).
+ * failed (the rows stay, for the next pass); attempt: this pass's number in
+ * a run of failed ones, for the log.
  */
 static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
-    struct pawl_arena *arena, bool woken, long *taken)
+    struct pawl_arena *arena, bool woken, long attempt, long *taken,
+    const struct pawl_relay_report *r)
 {
 	struct pawl_outbox_batch b;
+	struct failure fail = { NULL, 0, 0 };
 	struct pawl_error err;
 	struct pawl_outbox_due due = { NULL, 1000, NULL, NULL, NULL, 0 };
 	const char **names;
@@ -342,7 +391,8 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 	if (pawl_outbox_barrier(pg, arena, &due.snapshot, &err) != PAWL_OK)
 		goto failed;
 	do {
-		struct delivery d = { .pg = pg, .arena = arena, .ls = ls, .due = &due, .b = &b };
+		struct delivery d = { .pg = pg, .arena = arena, .ls = ls, .due = &due, .b = &b,
+		    .fail = &fail };
 		long long start = pawl_clock_mono_ns();
 
 		if (pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push_all, &d,
@@ -350,10 +400,15 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 			goto failed;
 		count_delivered(&b, NULL, start);
 		*taken += (long)b.n;
+		report(r, PAWL_RELAY_ALIVE); /* a long backlog is progress, not a hang */
 	} while (b.n == (size_t)due.limit && !relay_stop);
 	return true;
 failed:
-	pawl_log_warn("relay: delivery failed, will retry: %s", err.message);
+	/* A database failure before any push is the same line each time: throttled. */
+	if (fail.listener != NULL)
+		log_failure(&fail, attempt, &err);
+	else
+		pawl_log_warn("relay: delivery failed, will retry: %s", err.message);
 	return false;
 }
 
@@ -373,11 +428,12 @@ static void relay_signals(void)
 
 /* The relay's loop, until SIGTERM: wait for a wake-up, a NOTIFY or the poll, then a pass. */
 static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener_set *ls,
-    struct pawl_pg *pg, struct pawl_arena *arena, int wake_fd)
+    struct pawl_pg *pg, struct pawl_arena *arena, int wake_fd, const struct pawl_relay_report *r)
 {
 	const char *poll_setting = pawl_config_get(cfg, "relay_poll_interval_ms");
 	int wait_ms = 0, poll_ms = atoi(poll_setting ? poll_setting : "1000");
 	long taken = 0;              /* rows delivered since the last VACUUM */
+	long failed = 0;             /* passes failed in a row */
 	long long vacuumed_ms = 0;
 	struct pawl_error err;
 
@@ -386,6 +442,9 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 	while (!relay_stop) {
 		bool notified = false, ok;
 
+		report(r, PAWL_RELAY_ALIVE);
+		if (r != NULL && r->alive_ms > 0 && wait_ms > r->alive_ms)
+			wait_ms = r->alive_ms;
 		if (relay_reopen) {
 			relay_reopen = 0;
 			pawl_log_reopen();
@@ -403,7 +462,8 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 		if (notified && wake_fd >= 0)
 			usleep(RELAY_GATHER_US);
 		drain_wakes(wake_fd);
-		ok = relay_pass(ls, pg, arena, notified, &taken);
+		ok = relay_pass(ls, pg, arena, notified, failed + 1, &taken, r);
+		failed = ok ? 0 : failed + 1;
 		if (ok && taken >= VACUUM_AFTER_ROWS &&
 		    pawl_clock_mono_ms() - vacuumed_ms >= VACUUM_EVERY_MS) {
 			if (pawl_outbox_vacuum(pg, &err) != PAWL_OK)
@@ -419,6 +479,12 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 
 int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 {
+	return pawl_relay_serve(cfg, wake_fd, NULL);
+}
+
+int pawl_relay_serve(const struct pawl_config *cfg, int wake_fd,
+    const struct pawl_relay_report *r)
+{
 	struct pawl_subscribers *reg = pawl_subscribers_new();
 	struct pawl_listener_set *ls = NULL;
 	struct pawl_pg *pg = pawl_pg_new(cfg);
@@ -433,7 +499,9 @@ int pawl_relay_run(const struct pawl_config *cfg, int wake_fd)
 		goto out;
 	}
 	pawl_log_info("relay: started");
-	relay_loop(cfg, ls, pg, arena, wake_fd);
+	report(r, PAWL_RELAY_READY);
+	relay_loop(cfg, ls, pg, arena, wake_fd, r);
+	report(r, PAWL_RELAY_STOPPING);
 	status = 0;
 	pawl_log_info("relay: stopped");
 out:

@@ -55,4 +55,21 @@ void pawl_relay_wake(const struct pawl_listener_set *ls, const struct pawl_stage
  */
 int pawl_relay_run(const struct pawl_config *cfg, int wake_fd);
 
+/* What a relay reports on its way, for a service manager (systemd, through main.c). */
+enum pawl_relay_event {
+	PAWL_RELAY_READY,    /* set up: delivering from now on */
+	PAWL_RELAY_ALIVE,    /* its loop turned (a batch, a wait, a retry) */
+	PAWL_RELAY_STOPPING, /* SIGTERM/SIGINT taken: the last batch is done */
+};
+typedef void pawl_relay_report_fn(void *arg, enum pawl_relay_event event);
+struct pawl_relay_report {
+	pawl_relay_report_fn *fn;
+	void *arg;
+	int alive_ms; /* > 0: no wait lasts longer, so ALIVE comes at least this often */
+};
+
+/* pawl_relay_run, reporting to report (NULL: to no one). */
+int pawl_relay_serve(const struct pawl_config *cfg, int wake_fd,
+    const struct pawl_relay_report *report);
+
 #endif

@@ -368,7 +368,23 @@ enum pawl_err pawl_fcgi_read_body(struct pawl_fcgi *f, struct pawl_arena *arena,
 
 /* Kinto's 500 body (docs/protocol.md §7), for when no other can be built. */
 #define FIXED_500 "{\"code\":500,\"errno\":999,\"error\":\"Internal Server Error\"," \
-	"\"message\":\"A programmatic error occurred, developers have been informed.\"}"
+	"\"message\":\"A programmatic error occurred, developers have been informed.\""
+
+/* The fixed 500, with the request id (a short checked token) when there is one. */
+static void send_fixed_500(FCGX_Stream *out, const char *rid)
+{
+	char body[384], fixed[768];
+	int b, n;
+
+	if (rid != NULL && strlen(rid) <= 64)
+		b = snprintf(body, sizeof(body), "%s,\"request_id\":\"%s\"}", FIXED_500, rid);
+	else
+		b = snprintf(body, sizeof(body), "%s}", FIXED_500);
+	n = snprintf(fixed, sizeof(fixed), "Status: 500 Internal Server Error\r\n"
+	    "Content-Type: application/json\r\n%s%s%sContent-Length: %d\r\n\r\n%s",
+	    rid ? "X-Request-Id: " : "", rid ? rid : "", rid ? "\r\n" : "", b, body);
+	FCGX_PutStr(fixed, n, out);
+}
 
 void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
 {
@@ -388,12 +404,7 @@ void pawl_fcgi_send(struct pawl_fcgi *f, const struct pawl_response *resp)
 	pawl_buf_printf(&head, "Content-Length: %zu\r\n\r\n", resp->body.len);
 	if (head.failed || pawl_response_failure(resp) != PAWL_OK) {
 		/* Even its error answer could not be built: a fixed one, nothing half-built. */
-		char fixed[256];
-		int n = snprintf(fixed, sizeof(fixed), "Status: 500 Internal Server Error\r\n"
-		    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-		    sizeof(FIXED_500) - 1, FIXED_500);
-
-		FCGX_PutStr(fixed, n, out);
+		send_fixed_500(out, resp->request_id);
 		return;
 	}
 	FCGX_PutStr(head.data, (int)head.len, out);

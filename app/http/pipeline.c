@@ -25,6 +25,9 @@ static void common_headers(struct pawl_app *app, struct pawl_request *req,
 	if (resp->body.len > 0 && pawl_response_get_header(resp, "Content-Type") == NULL)
 		pawl_response_header(resp, "Content-Type", "application/json");
 	pawl_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* What a user quotes in a report: it finds the request.summary line and the others. */
+	if (resp->request_id != NULL)
+		pawl_response_header(resp, "X-Request-Id", resp->request_id);
 	pawl_response_header(resp, "Content-Security-Policy",
 	    "default-src 'none'; frame-ancestors 'none'; base-uri 'none';");
 	/* Kinto asks for a retry after a 503 and after an integrity conflict (errno 122). */

@@ -14,7 +14,7 @@
 #include "core/str.h"
 
 #define EXPOSED "Alert, Backoff, Cache-Control, Content-Length, Content-Type, ETag, Expires, " \
-	"Last-Modified, Next-Page, Pragma, Retry-After, Total-Objects, Total-Records"
+	"Last-Modified, Next-Page, Pragma, Retry-After, Total-Objects, Total-Records, X-Request-Id"
 
 static const char *setting(const struct pawl_app *app, const char *key)
 {

@@ -5,7 +5,11 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <openssl/rand.h>
+
+#include "core/clock.h"
 #include "http/request.h"
 #include "core/str.h"
 
@@ -34,6 +38,46 @@ const char *pawl_request_header(const struct pawl_request *req, const char *name
 	if (strcmp(cgi, "HTTP_CONTENT_TYPE") == 0 || strcmp(cgi, "HTTP_CONTENT_LENGTH") == 0)
 		return pawl_request_param(req, cgi + 5);
 	return pawl_request_param(req, cgi);
+}
+
+bool pawl_request_id_valid(const char *s)
+{
+	size_t n = s != NULL ? strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") : 0;
+
+	return n > 0 && n <= PAWL_REQUEST_ID_MAX && s[n] == '\0';
+}
+
+/*
+ * Only a parameter nginx sets is taken, never a request header (HTTP_*):
+ * the id keys the log lines of a request, and a stranger choosing it could
+ * give his requests the id of someone else's report, or flood one id's lines.
+ */
+const char *pawl_request_id(struct pawl_arena *arena, char *const *params)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct pawl_request from = { .params = params };
+	const char *given = pawl_request_param(&from, "PAWL_REQUEST_ID");
+	unsigned char rnd[16];
+	char id[2 * sizeof(rnd) + 1];
+	size_t i;
+
+	if (pawl_request_id_valid(given))
+		return pawl_arena_strdup(arena, given);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		/* No entropy: still unique on this host, which is all a log key needs. */
+		long long now = pawl_clock_wall_ns();
+
+		memcpy(rnd, &now, sizeof(now));
+		i = (size_t)getpid();
+		memcpy(rnd + sizeof(now), &i, sizeof(i) < 8 ? sizeof(i) : 8);
+	}
+	for (i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[2 * sizeof(rnd)] = '\0';
+	return pawl_arena_strdup(arena, id);
 }
 
 enum pawl_err pawl_request_init(struct pawl_request *req, struct pawl_arena *arena,

@@ -36,6 +36,22 @@ struct pawl_request {
 enum pawl_err pawl_request_init(struct pawl_request *req, struct pawl_arena *arena,
     char *const *params, struct pawl_error *err);
 
+/*
+ * Whether s may be a request id: 1 to PAWL_REQUEST_ID_MAX characters of
+ * [A-Za-z0-9._-], nothing that could split a header or a log line.
+ */
+#define PAWL_REQUEST_ID_MAX 64
+bool pawl_request_id_valid(const char *s);
+
+/*
+ * The request's id, in the arena (NULL only when memory ran out): the
+ * FastCGI parameter PAWL_REQUEST_ID (nginx's $request_id, set by the shipped
+ * nginx/fastcgi_params) when pawl_request_id_valid, else 128 random bits in
+ * hex (spawn-fcgi without the snippet, cgi-fcgi, a hand-written config).
+ * Never the client's X-Request-Id header.
+ */
+const char *pawl_request_id(struct pawl_arena *arena, char *const *params);
+
 /* A CGI parameter ("CONTENT_TYPE"), or NULL. */
 const char *pawl_request_param(const struct pawl_request *req, const char *name);
 

@@ -67,14 +67,16 @@ enum pawl_err pawl_response_failure(const struct pawl_response *resp)
 void pawl_response_discard(struct pawl_response *resp, struct pawl_error *err)
 {
 	enum pawl_err code = pawl_response_failure(resp);
-	const char *on = resp->failed_on;
+	const char *on = resp->failed_on, *rid;
 
 	if (code == PAWL_ERR_NOMEM)
 		pawl_error_set(err, code, "out of memory building the response%s%s",
 		    on ? " at header " : "", on ? on : "");
 	else
 		pawl_error_set(err, code, "response header refused: %s", on ? on : "(none)");
+	rid = resp->request_id;
 	pawl_response_init(resp, resp->arena);
+	resp->request_id = rid;
 }
 
 const char *pawl_response_get_header(const struct pawl_response *resp, const char *name)
@@ -180,6 +182,18 @@ static const char *internal_error(struct pawl_response *resp, const struct pawl_
 	return id;
 }
 
+/*
+ * The end of every error body: the request id, which the user quotes in a
+ * report and which finds the request's log lines (it is a
+ * pawl_request_id_valid token: nothing to escape).
+ */
+static void close_error(struct pawl_response *resp)
+{
+	if (resp->request_id != NULL)
+		pawl_buf_printf(&resp->body, ",\"request_id\":\"%s\"", resp->request_id);
+	pawl_buf_putc(&resp->body, '}');
+}
+
 void pawl_response_error(struct pawl_response *resp, const struct pawl_error *err)
 {
 	enum pawl_err code = err->code == PAWL_OK ? PAWL_ERR_INTERNAL : err->code;
@@ -200,9 +214,8 @@ void pawl_response_error(struct pawl_response *resp, const struct pawl_error *er
 		/* Internal details stay in the logs, as Kinto does. */
 		pawl_buf_puts(b, ",\"message\":\"A programmatic error occurred, developers have been informed.\"");
 		if ((resp->error_id = internal_error(resp, err, code)) != NULL)
-			pawl_buf_printf(b, ",\"details\":{\"error_id\":\"%s\"}}", resp->error_id);
-		else
-			pawl_buf_putc(b, '}');
+			pawl_buf_printf(b, ",\"details\":{\"error_id\":\"%s\"}", resp->error_id);
+		close_error(resp);
 		return;
 	} else if (status == 503) {
 		pawl_buf_puts(b, ",\"message\":\"Service temporary unavailable due to overloading "
@@ -216,5 +229,5 @@ void pawl_response_error(struct pawl_response *resp, const struct pawl_error *er
 	} else if (err->location != NULL) {
 		put_validation_details(b, err);
 	}
-	pawl_buf_putc(b, '}');
+	close_error(resp);
 }

@@ -32,6 +32,13 @@ struct pawl_response {
 	struct pawl_buf body;
 	bool omit_body;   /* HEAD and 304: headers only */
 	const char *error_id; /* a 500's id, in its body and its log line; else NULL */
+	/*
+	 * The request's id (http/request.h, pawl_request_id), set by whoever
+	 * answers the request: sent as X-Request-Id and as "request_id" in
+	 * every error body. NULL: neither (a batch's sub-response has its
+	 * batch's). Kept by pawl_response_discard.
+	 */
+	const char *request_id;
 	enum pawl_err failed; /* the first failure while building (sticky), else PAWL_OK */
 	const char *failed_on; /* the header it happened on (caller's string), or NULL */
 };
@@ -73,7 +80,8 @@ void pawl_response_raw(struct pawl_response *resp, int status, const char *json)
 
 /*
  * Replaces the body and status with the error's JSON:
- * {"code","errno","error","message"?,"details"?} (docs/protocol.md §7). A 500 shows
+ * {"code","errno","error","message"?,"details"?,"request_id"?}
+ * (docs/protocol.md §7; request_id when resp->request_id is set). A 500 shows
  * only Kinto's generic message and details {"error_id": <16 hex>}; the
  * error's own message goes to the log, on one line with the same id
  * (resp->error_id, arena-owned).

@@ -193,6 +193,21 @@ enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, in
 	return PAWL_OK;
 }
 
+enum pawl_err pawl_outbox_oldest_age(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
+    double *age_seconds, struct pawl_error *err)
+{
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	*age_seconds = -1;
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    "SELECT extract(epoch FROM clock_timestamp() - created_at) FROM outbox "
+	    "ORDER BY id LIMIT 1", 0, NULL, timeout_ms }, &res, err);
+	if (rc == PAWL_OK && pawl_pg_rows(res) > 0)
+		*age_seconds = strtod(pawl_pg_value(res, 0, 0), NULL);
+	return rc;
+}
+
 enum pawl_err pawl_outbox_wake(struct pawl_pg *pg, struct pawl_arena *arena, struct pawl_error *err)
 {
 	return pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){

@@ -77,7 +77,16 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_outbox_due *due, struct pawl_outbox_batch *out, struct pawl_error *err);
 
-/* Rows waiting and the age in seconds of the oldest (for __heartbeat__). */
+/*
+ * The age in seconds of the oldest row waiting (of any listener, committed),
+ * or -1 when none waits: __heartbeat__'s check. One probe of the primary key
+ * however long the backlog: ids are taken as rows are inserted, so the
+ * lowest is the oldest.
+ */
+enum pawl_err pawl_outbox_oldest_age(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
+    double *age_seconds, struct pawl_error *err);
+
+/* Rows waiting and the age in seconds of the oldest (for the metrics). */
 enum pawl_err pawl_outbox_stats(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
     long long *pending, double *oldest_seconds, struct pawl_error *err);
 

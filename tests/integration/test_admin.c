@@ -538,34 +538,6 @@ static void test_head_object(void)
 	CHECK(rc == 0 && strncmp(out, "HTTP/1.1 200", 12) == 0, "curl -I: exit %d: %.300s", rc, out);
 }
 
-/* --- the heartbeat's numbers ------------------------------------------------------- */
-
-/* The outbox's age in __heartbeat__ is printed short: "oldest_seconds": 1.10453, no 17 digits. */
-static void test_heartbeat_float(void)
-{
-	char auth[256], b[64], p[256], number[64] = "";
-	struct http_resp r;
-	const char *at;
-
-	basic_auth(auth, sizeof auth, "admin-heartbeat", "pw");
-	unique_id(b, sizeof b, "hb");
-	snprintf(p, sizeof p, "/v1/buckets/%s", b);
-	/* Redis down: the write's event waits in the outbox and ages. */
-	CU_ASSERT_FATAL(harness_stack("redis-stop") == 0);
-	http_request("PUT", p, (const char *const[]){ auth, NULL }, "{\"data\":{}}", &r);
-	assert_status(&r, 201);
-	http_resp_free(&r);
-	sleep_ms(1100);
-	http_request("GET", "/v1/__heartbeat__", NULL, NULL, &r);
-	CU_ASSERT_FATAL(harness_stack("redis-start") == 0);
-	at = strstr(r.body, "\"oldest_seconds\":");
-	if (at != NULL)
-		sscanf(at + strlen("\"oldest_seconds\":"), " %63[-+.0-9eE]", number);
-	CHECK(at != NULL && atof(number) >= 1.0 && strlen(number) <= 8,
-	      "oldest_seconds printed as '%s': %.300s", number, r.body);
-	http_resp_free(&r);
-}
-
 /*
  * The supervisor's signals beyond HUP and USR1 (tested in test_supervisor.c):
  * TERM lets a request in flight finish, QUIT does not wait; both leave no
@@ -657,7 +629,6 @@ void test_admin_register(void)
 	CU_add_test(s, "check --connect", test_check_connect);
 	CU_add_test(s, "check refuses missing sections and keys", test_check_refuses);
 	CU_add_test(s, "HEAD on objects answers as GET without a body", test_head_object);
-	CU_add_test(s, "heartbeat: outbox age printed short", test_heartbeat_float);
 	CU_add_test(s, "TERM stops gracefully, QUIT at once: nothing left behind", test_term_and_quit);
 	CU_add_test(s, "command line: help, usage errors with a reason, a quiet migrate",
 		    test_command_line);

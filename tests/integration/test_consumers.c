@@ -237,7 +237,7 @@ static void test_stalled_redis(void)
 	       n, write_ms, (double)write_ms / n, drain_ms);
 	events_free(&e);
 
-	fails = log_count("log/pawl.log", "relay: delivery failed");
+	fails = log_count("log/pawl.log", "event.delivery_failed");
 	skipped = log_count("log/pawl.log", "were already there (a retried push)");
 	CU_ASSERT_FATAL(redis_stop());
 	stall_end = now_ms() + STALL_MS;
@@ -253,7 +253,7 @@ static void test_stalled_redis(void)
 	sleep_ms(1500); /* time for a late copy to land, had the relay pushed one */
 	events_free(&e);
 	events_fetch(EVENTS_LIST, in_bucket, b, &e);
-	CHECK(log_count("log/pawl.log", "relay: delivery failed") > fails,
+	CHECK(log_count("log/pawl.log", "event.delivery_failed") > fails,
 	      "the relay never failed a push during the stall: the test proved nothing");
 	CHECK(duplicate_ids(&e) == 0, "%zu duplicate copies among %zu events after the stall",
 	      duplicate_ids(&e), e.n);

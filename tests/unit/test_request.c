@@ -1,4 +1,5 @@
-/* Request: CGI params, headers, content negotiation, absolute URLs. */
+/* Request: CGI params, headers, content negotiation, absolute URLs, the request id. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
@@ -184,6 +185,66 @@ static void test_url_proxies(void)
 	pawl_config_free(c);
 }
 
+static bool is_generated(const char *id)
+{
+	return id != NULL && strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32;
+}
+
+static void test_request_id_valid(void)
+{
+	char longest[PAWL_REQUEST_ID_MAX + 2];
+
+	memset(longest, 'a', sizeof(longest));
+	longest[PAWL_REQUEST_ID_MAX] = '\0';
+	CU_ASSERT_TRUE(pawl_request_id_valid("0f4c7d2e9a1b3c5d7e9f1a2b3c4d5e6f"));
+	CU_ASSERT_TRUE(pawl_request_id_valid("a"));
+	CU_ASSERT_TRUE(pawl_request_id_valid("Req-1.2_3"));
+	CU_ASSERT_TRUE(pawl_request_id_valid(longest));
+	longest[PAWL_REQUEST_ID_MAX] = 'a';
+	longest[PAWL_REQUEST_ID_MAX + 1] = '\0';
+	CU_ASSERT_FALSE(pawl_request_id_valid(longest));
+	CU_ASSERT_FALSE(pawl_request_id_valid(NULL));
+	CU_ASSERT_FALSE(pawl_request_id_valid(""));
+	CU_ASSERT_FALSE(pawl_request_id_valid("a b"));
+	CU_ASSERT_FALSE(pawl_request_id_valid("a\r\nX-Evil: 1"));
+	CU_ASSERT_FALSE(pawl_request_id_valid("a\nb"));
+	CU_ASSERT_FALSE(pawl_request_id_valid("\"quoted\""));
+	CU_ASSERT_FALSE(pawl_request_id_valid("a\\b"));
+	CU_ASSERT_FALSE(pawl_request_id_valid("caf\xc3\xa9"));
+	CU_ASSERT_FALSE(pawl_request_id_valid("a/b"));
+}
+
+/* nginx's $request_id is taken as given; a malformed one or none gets a fresh id. */
+static void test_request_id(void)
+{
+	char *nginx[] = { "REQUEST_URI=/v1/", "PAWL_REQUEST_ID=0f4c7d2e9a1b3c5d7e9f1a2b3c4d5e6f", NULL };
+	char *none[] = { "REQUEST_URI=/v1/", NULL };
+	char *split[] = { "REQUEST_URI=/v1/", "PAWL_REQUEST_ID=abc\r\nSet-Cookie: x=1", NULL };
+	char *empty[] = { "REQUEST_URI=/v1/", "PAWL_REQUEST_ID=", NULL };
+	/* A client's X-Request-Id (HTTP_X_REQUEST_ID) is never the id, valid or not. */
+	char *client[] = { "REQUEST_URI=/v1/", "HTTP_X_REQUEST_ID=chosen-by-the-client",
+		"HTTP_PAWL_REQUEST_ID=chosen-too", NULL };
+	char big[200] = "PAWL_REQUEST_ID=";
+	char *too_long[] = { "REQUEST_URI=/v1/", big, NULL };
+	const char *a, *b;
+
+	pawl_arena_reset(arena);
+	a = pawl_request_id(arena, nginx);
+	CU_ASSERT_STRING_EQUAL(a, "0f4c7d2e9a1b3c5d7e9f1a2b3c4d5e6f");
+	CU_ASSERT_PTR_NOT_EQUAL(a, nginx[1] + strlen("PAWL_REQUEST_ID=")); /* a copy: params die first */
+	a = pawl_request_id(arena, none);
+	b = pawl_request_id(arena, none);
+	CU_ASSERT_TRUE(is_generated(a));
+	CU_ASSERT_TRUE(is_generated(b));
+	CU_ASSERT_STRING_NOT_EQUAL(a, b);
+	CU_ASSERT_TRUE(is_generated(pawl_request_id(arena, split)));
+	CU_ASSERT_TRUE(is_generated(pawl_request_id(arena, empty)));
+	CU_ASSERT_TRUE(is_generated(pawl_request_id(arena, client)));
+	memset(big + strlen(big), '7', 65);
+	CU_ASSERT_TRUE(is_generated(pawl_request_id(arena, too_long)));
+	CU_ASSERT_TRUE(is_generated(pawl_request_id(arena, NULL)));
+}
+
 void test_request_register(void)
 {
 	CU_pSuite s = CU_add_suite("request", setup, teardown);
@@ -194,4 +255,6 @@ void test_request_register(void)
 	CU_add_test(s, "Content-Type check", test_content_type);
 	CU_add_test(s, "absolute URLs", test_url);
 	CU_add_test(s, "absolute URLs behind proxies", test_url_proxies);
+	CU_add_test(s, "request id: what may be one", test_request_id_valid);
+	CU_add_test(s, "request id: nginx's, else a fresh one", test_request_id);
 }

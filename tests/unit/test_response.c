@@ -4,6 +4,7 @@
  * nothing, and the pipeline answers the failed response with Kinto's JSON
  * error instead of a half-built one.
  */
+#include <stdio.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
 #include <json-c/json.h>
@@ -56,8 +57,9 @@ static int same(const char *a, const char *b)
 
 
 
-/* Runs GET uri through the pipeline with every route kind answered by fn. */
-static json_object *run_with(pawl_handler_fn *fn, const char *uri, struct pawl_response *resp)
+/* Runs GET uri through the pipeline with every route kind answered by fn; rid: the request id. */
+static json_object *run_rid(pawl_handler_fn *fn, const char *uri, const char *rid,
+    struct pawl_response *resp)
 {
 	const struct pawl_dispatch *saved = app->dispatch;
 	struct pawl_dispatch d = *saved;
@@ -76,6 +78,7 @@ static json_object *run_with(pawl_handler_fn *fn, const char *uri, struct pawl_r
 		d.by_kind[i] = fn;
 	app->dispatch = &d;
 	pawl_response_init(resp, arena);
+	resp->request_id = rid;
 	CU_ASSERT_EQUAL_FATAL(pawl_request_init(&req, arena, params, &err), PAWL_OK);
 	pawl_txn_init(&txn, arena, &(const struct pawl_txn_env){ .relay_wake_fd = -1 });
 	pawl_pipeline_handle(app, &req, resp, &txn);
@@ -84,6 +87,80 @@ static json_object *run_with(pawl_handler_fn *fn, const char *uri, struct pawl_r
 	if (json != NULL)
 		pawl_json_own(arena, json);
 	return json;
+}
+
+static json_object *run_with(pawl_handler_fn *fn, const char *uri, struct pawl_response *resp)
+{
+	return run_rid(fn, uri, NULL, resp);
+}
+
+static enum pawl_err not_found_handler(struct pawl_app *a, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
+{
+	(void)a;
+	(void)req;
+	(void)resp;
+	(void)txn;
+	return pawl_error_set(err, PAWL_ERR_NO_OBJECT, "nothing here");
+}
+
+static enum pawl_err ok_handler(struct pawl_app *a, struct pawl_request *req,
+    struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
+{
+	(void)a;
+	(void)req;
+	(void)txn;
+	(void)err;
+	pawl_response_raw(resp, 200, "{\"ok\":true}");
+	return PAWL_OK;
+}
+
+/* The keys of a JSON object, in order, joined by ',' into out. */
+static const char *keys_of(json_object *o, char *out, size_t size)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		return out;
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "," : "", key);
+		if (len >= size)
+			break;
+	}
+	return out;
+}
+
+/* The id is in X-Request-Id of every answer and closes every error body, Kinto's keys kept. */
+static void test_request_id_echoed(void)
+{
+	static const char rid[] = "0f4c7d2e9a1b3c5d7e9f1a2b3c4d5e6f";
+	struct pawl_response resp;
+	json_object *json;
+	char keys[256];
+
+	json = run_rid(not_found_handler, "/v1/buckets/b", rid, &resp);
+	CU_ASSERT_EQUAL(resp.status, 404);
+	CU_ASSERT_STRING_EQUAL(keys_of(json, keys, sizeof(keys)), "code,errno,error,message,request_id");
+	CU_ASSERT_TRUE(same(unit_str_at(json, "request_id"), rid));
+	CU_ASSERT_TRUE(same(pawl_response_get_header(&resp, "X-Request-Id"), rid));
+	/* A failed response is discarded whole: the id survives into its 500. */
+	json = run_rid(split_handler, "/v1/__heartbeat__", rid, &resp);
+	CU_ASSERT_EQUAL(resp.status, 500);
+	CU_ASSERT_STRING_EQUAL(keys_of(json, keys, sizeof(keys)),
+	    "code,errno,error,message,details,request_id");
+	CU_ASSERT_TRUE(same(unit_str_at(json, "request_id"), rid));
+	CU_ASSERT_TRUE(same(pawl_response_get_header(&resp, "X-Request-Id"), rid));
+	/* A success: the header only, the body untouched. */
+	json = run_rid(ok_handler, "/v1/buckets/b", rid, &resp);
+	CU_ASSERT_EQUAL(resp.status, 200);
+	CU_ASSERT_STRING_EQUAL(keys_of(json, keys, sizeof(keys)), "ok");
+	CU_ASSERT_TRUE(same(pawl_response_get_header(&resp, "X-Request-Id"), rid));
+	/* No id (a batch's sub-response built without one): neither header nor key. */
+	json = run_rid(not_found_handler, "/v1/buckets/b", NULL, &resp);
+	CU_ASSERT_STRING_EQUAL(keys_of(json, keys, sizeof(keys)), "code,errno,error,message");
+	CU_ASSERT_PTR_NULL(pawl_response_get_header(&resp, "X-Request-Id"));
 }
 
 static void test_failed_response_becomes_json_500(void)
@@ -175,4 +252,5 @@ void test_response_register(void)
 	CU_add_test(s, "no memory, a bad name, too many headers, a failed body", test_other_failures);
 	CU_add_test(s, "a failed response becomes Kinto's JSON 500",
 	    test_failed_response_becomes_json_500);
+	CU_add_test(s, "the request id in X-Request-Id and in error bodies", test_request_id_echoed);
 }
