@@ -25,6 +25,7 @@
 #include "http/router.h"
 #include "http/pipeline.h"
 #include "endpoints/batch.h"
+#include "endpoints/metrics.h"
 #include "endpoints/service.h"
 #include "resource/dispatch.h"
 
@@ -45,6 +46,7 @@ static const struct pawl_dispatch dispatch = {
 		[PAWL_ROUTE_BATCH] = pawl_batch_handle,
 		[PAWL_ROUTE_LIST] = pawl_resource_handle,
 		[PAWL_ROUTE_ITEM] = pawl_resource_handle,
+		[PAWL_ROUTE_METRICS] = pawl_metrics_handle,
 	},
 	.account = pawl_accounts_identify,
 };

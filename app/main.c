@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "http/fcgi.h"
 #include "core/log.h"
+#include "metrics_shm.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 #include "privileges.h"
@@ -123,6 +124,21 @@ static int open_log_file(const struct pawl_config *cfg)
 }
 
 /*
+ * The counters' block, mapped as the serving user (a metrics_shm_file is
+ * created theirs): by the supervisor for all its children, else for this
+ * process. An unusable file stops the start, naming it.
+ */
+static int attach_metrics(const struct pawl_config *cfg, bool for_children)
+{
+	struct pawl_error err;
+
+	if (pawl_metrics_shm_attach(cfg, for_children, &err) == PAWL_OK)
+		return 0;
+	fprintf(stderr, "pawl-fcgi: %s\n", err.message);
+	return err.code == PAWL_ERR_CONFIG ? 2 : 1;
+}
+
+/*
  * The socket to serve on: systemd's (socket activation), else --listen's,
  * else spawn-fcgi's fd 0. *listen becomes NULL unless this process made the
  * socket, which it then removes at the end: a socket systemd holds outlives
@@ -184,7 +200,8 @@ static int serve(const char *path, struct pawl_config *cfg, const char *listen, 
 		status = 2;
 		goto out;
 	}
-	if ((status = open_log_file(cfg)) != 0 || (status = preload(cfg)) != 0)
+	if ((status = open_log_file(cfg)) != 0 || (status = preload(cfg)) != 0 ||
+	    (status = attach_metrics(cfg, workers > 0)) != 0)
 		goto out;
 	if (workers > 0) {
 		status = pawl_supervisor_run(path, cfg, sock.fd, (int)workers);
@@ -251,7 +268,7 @@ static int run(const char *command, const char *path, struct pawl_config *cfg,
 	} else if (pawl_privileges_drop(cfg, &err) != PAWL_OK) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		status = 2;
-	} else if ((status = open_log_file(cfg)) == 0) {
+	} else if ((status = open_log_file(cfg)) == 0 && (status = attach_metrics(cfg, false)) == 0) {
 		status = run_relay(cfg);
 	}
 	pawl_config_free(cfg);

@@ -19,7 +19,9 @@
 #include "app.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "events/relay.h"
+#include "metrics_shm.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "worker.h"
@@ -75,6 +77,8 @@ static void child_main(struct sup *s, pid_t parent, bool relay)
 	if (getppid() != parent)
 		_exit(0);
 	close(s->ready[0]);
+	/* The block mapped before the fork; unbound when this generation turned metrics off. */
+	(void)pawl_metrics_shm_attach(s->cfg, false, &(struct pawl_error){ PAWL_OK });
 	if (relay) {
 		close(s->fd);
 		close(s->wake[1]);
@@ -190,6 +194,7 @@ static void reap(struct sup *s)
 			s->reload_failed = true;
 			continue;
 		}
+		pawl_metrics_restart(s->kids[i].relay);
 		log_exit(&s->kids[i], pid, status, true);
 		/* Back off only when workers die young (a crash loop), not after a one-off. */
 		if (pawl_clock_mono_ms() - s->last_spawn_ms < YOUNG_MS)

@@ -14,6 +14,7 @@
 #include "http/fcgi.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/pg.h"
 #include "http/pipeline.h"
 #include "http/request.h"
@@ -148,6 +149,9 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 		pawl_pipeline_error(app, &req, &resp, &err);
 	else
 		handle(app, &req, &resp, &txn);
+	/* Counted before it is sent: whoever saw this answer sees it counted. */
+	pawl_metrics_request(req.match.route != NULL ? req.match.route->kind :
+	    PAWL_METRICS_ROUTE_NONE, req.method_bit, resp.status, pawl_clock_mono_ns() - start);
 	pawl_fcgi_send(fcgi, &resp);
 	memset(&sum, 0, sizeof(sum));
 	/* Copies: the params they point into are freed by finish. */

@@ -90,6 +90,9 @@ struct pawl_config {
 	char *log_format;                 /* "json" (default) or "text" */
 	char *log_level;                  /* "debug" | "info" (default) | "warning" | "error" */
 	char *log_file;                   /* NULL: stderr; else appended to, reopened on SIGUSR1 */
+	bool metrics_enabled;             /* default true: GET /v1/__metrics__ (README, "Metrics") */
+	char **metrics_read_principals;   /* who may read it, NULL-terminated; default NULL: nobody */
+	char *metrics_shm_file;           /* NULL: counters shared through the supervisor only */
 	char **warnings;                  /* said while parsing (settings ignored...) */
 	size_t n_warnings;
 

@@ -148,6 +148,8 @@ void pawl_config_free(struct pawl_config *cfg)
 	free(cfg->log_format);
 	free(cfg->log_level);
 	free(cfg->log_file);
+	pawl_config_keys_strv_free(cfg->metrics_read_principals);
+	free(cfg->metrics_shm_file);
 	for (i = 0; i < cfg->n_warnings; i++)
 		free(cfg->warnings[i]);
 	free(cfg->warnings);

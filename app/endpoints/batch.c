@@ -264,6 +264,7 @@ static void put_response(struct pawl_buf *b, struct pawl_arena *arena, const str
 	size_t raw_len = s->req.raw_path ? strlen(raw) : strcspn(raw, "?"), dec_len = 0, i;
 	const char *dec = pawl_str_urldecode(arena, raw, raw_len, false, &dec_len);
 	const struct pawl_response *r = &s->resp;
+	const char *type = pawl_response_get_header(r, "Content-Type");
 
 	pawl_buf_puts(b, "{\"path\":");
 	pawl_buf_json_string(b, dec ? dec : raw, dec ? dec_len : raw_len);
@@ -277,6 +278,9 @@ static void put_response(struct pawl_buf *b, struct pawl_arena *arena, const str
 	pawl_buf_puts(b, "},\"body\":");
 	if (s->req.method_bit == PAWL_METHOD_HEAD || r->omit_body || r->body.len == 0)
 		pawl_buf_puts(b, "\"\"");
+	else if (type != NULL && strncmp(type, "application/json", 16) != 0)
+		/* A text body (__metrics__) goes as a string, as Kinto's build_response does. */
+		pawl_buf_json_string(b, r->body.data, r->body.len);
 	else
 		pawl_buf_append(b, r->body.data, r->body.len);
 	pawl_buf_putc(b, '}');

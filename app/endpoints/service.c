@@ -42,23 +42,31 @@ static const struct {
 	    "http://kinto.readthedocs.io/en/stable/api/authentication.html" },
 };
 
+static json_object *capability(const char *description, const char *url)
+{
+	json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "description", json_object_new_string(description));
+	json_object_object_add(c, "url", json_object_new_string(url));
+	return c;
+}
+
 static json_object *capabilities(const struct pawl_config *cfg)
 {
 	json_object *caps = json_object_new_object();
 	size_t i;
 
 	for (i = 0; i < sizeof(capability_table) / sizeof(capability_table[0]); i++) {
-		json_object *c;
-
 		if (capability_table[i].policy != NULL &&
 		    !policy_enabled(cfg, capability_table[i].policy))
 			continue;
-		c = json_object_new_object();
-		json_object_object_add(c, "description",
-		    json_object_new_string(capability_table[i].description));
-		json_object_object_add(c, "url", json_object_new_string(capability_table[i].url));
-		json_object_object_add(caps, capability_table[i].name, c);
+		json_object_object_add(caps, capability_table[i].name,
+		    capability(capability_table[i].description, capability_table[i].url));
 	}
+	/* Kinto's name for its Prometheus endpoint, GET /v1/__metrics__. */
+	if (cfg->metrics_enabled)
+		json_object_object_add(caps, "prometheus", capability("Prometheus metrics.",
+		    "https://kinto.readthedocs.io/en/stable/configuration/settings.html"));
 	return caps;
 }
 

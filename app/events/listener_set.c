@@ -14,6 +14,7 @@
 #include "events/subscribers.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/outbox.h"
 #include "events/redis.h"
 
@@ -25,6 +26,7 @@ struct instance {
 	void *dl;                        /* plugin: dlopen handle */
 	struct pawl_listener plugin;
 	struct pawl_listener_option *options;
+	int slot;                        /* its counters (core/metrics.h); -1: none */
 };
 
 struct pawl_listener_set {
@@ -52,6 +54,7 @@ static void plugin_notify(const struct pawl_event *ev, void *ctx)
 	struct instance *in = ctx;
 
 	in->plugin.notify(ev, in->plugin.ctx);
+	pawl_metrics_delivered(in->slot, 1);
 }
 
 enum pawl_err pawl_listener_plugin_open(const struct pawl_listener_config *c, void **dl,
@@ -128,6 +131,7 @@ struct pawl_listener_set *pawl_listener_set_new(const struct pawl_config *cfg,
 		struct instance *in = &ls->items[ls->n++];
 
 		in->cfg = &cfg->listeners[i];
+		in->slot = pawl_metrics_listener_slot(in->cfg->name);
 		if ((strcmp(in->cfg->use, "redis") == 0 ? load_redis(in, err)
 		    : load_plugin(in, reg, err)) != PAWL_OK)
 			goto fail;
@@ -173,6 +177,27 @@ bool pawl_listener_set_wanted(const struct pawl_listener_set *ls, enum pawl_even
 		if (matches(&ls->items[i], action, resource_name))
 			return true;
 	return false;
+}
+
+void pawl_listener_set_count_staged(const struct pawl_listener_set *ls,
+    const struct pawl_stage *st)
+{
+	size_t i, j, n;
+
+	for (j = 0; ls != NULL && st != NULL && j < ls->n; j++) {
+		const struct instance *in = &ls->items[j];
+
+		if (in->slot < 0)
+			continue;
+		for (i = 0, n = 0; i < pawl_stage_count(st); i++) {
+			const struct pawl_event *ev = pawl_stage_event(st, i);
+
+			n += pawl_subscribers_match(in->cfg->actions, (const char *const *)in->cfg->resources,
+			    pawl_event_action(ev), pawl_event_resource_name(ev));
+		}
+		if (n > 0)
+			pawl_metrics_staged(in->slot, n);
+	}
 }
 
 const char **pawl_listener_set_durable_names(const struct pawl_listener_set *ls,

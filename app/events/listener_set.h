@@ -52,6 +52,14 @@ bool pawl_listener_set_wanted(const struct pawl_listener_set *ls, enum pawl_even
 enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, struct pawl_stage *st, struct pawl_error *err);
 
+/*
+ * Counts, per listener, the events of a committed stage that pass its
+ * filters (pawl_events_staged_total; core/metrics.h). Called once per stage,
+ * at its commit; NULL ls or st count nothing.
+ */
+void pawl_listener_set_count_staged(const struct pawl_listener_set *ls,
+    const struct pawl_stage *st);
+
 /* Durable listener by name, its Redis handle and list name (NULL when unknown). */
 struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, const char *name,
     const char **listname);

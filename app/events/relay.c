@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "events/subscribers.h"
 #include "store/outbox.h"
 #include "store/pg.h"
@@ -64,11 +65,12 @@ static const char *order_of(struct pawl_arena *arena, const char *payload, long 
 	return pawl_arena_printf(arena, "%020lld%020lld", ts > 0 ? ts : 0, id > 0 ? id : 0);
 }
 
-/* Where a listener's rows go: its Redis and the list there. */
+/* Where a listener's rows go: its Redis and the list there; its counters' slot. */
 struct sink {
 	const char *name; /* the listener's alias */
 	struct pawl_redis *redis;
 	const char *listname;
+	int slot;
 };
 
 /* What a failed push was about, for its event.delivery_failed line. */
@@ -116,8 +118,32 @@ static enum pawl_err push(const struct sink *to, struct pawl_arena *arena,
 	    (const char *const *)rows->list_keys, order, (const char *const *)rows->payloads },
 	    &appended, err);
 	if (rc != PAWL_OK)
+	if (rc != PAWL_OK) {
+		pawl_metrics_redis_error(to->slot);
 		*fail = (struct failure){ to->name, rows->n > 0 ? rows->ids[0] : 0, rows->n };
+	}
 	return rc;
+}
+
+/*
+ * After a delivery's COMMIT: its rows count as delivered, each with its
+ * delay from the outbox insert (which travelled with the write's COMMIT):
+ * the age the database measured when it took the row, plus the time here
+ * since the take was sent -- no clock of two machines is compared.
+ */
+static void count_delivered(const struct pawl_outbox_batch *b, const struct sink *to,
+    long long taken_ns)
+{
+	long long since = pawl_clock_mono_ns() - taken_ns;
+	size_t i;
+	int slot = to != NULL ? to->slot : -1;
+
+	for (i = 0; i < b->n && pawl_metrics_bound() != NULL; i++) {
+		if (to == NULL)
+			slot = pawl_metrics_listener_slot(b->listeners[i]);
+		pawl_metrics_delivered(slot, 1);
+		pawl_metrics_delivery_latency(slot, (long long)(b->ages[i] * 1e9) + since);
+	}
 }
 
 /* One delivery transaction's work: take rows under the list lock, push them. */
@@ -147,21 +173,26 @@ static enum pawl_err deliver_batch(const struct sink *to, struct pawl_pg *pg,
     struct failure *fail, struct pawl_error *err)
 {
 	struct delivery d = { .pg = pg, .arena = arena, .to = to, .due = due, .b = b, .fail = fail };
+	long long start = pawl_clock_mono_ns();
+	enum pawl_err rc = pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push, &d, err);
 
-	return pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push, &d, err);
+	if (rc == PAWL_OK)
+		count_delivered(b, to, start);
+	return rc;
 }
 
 enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, const struct pawl_outbox_due *due, bool *busy,
     struct pawl_error *err)
 {
-	struct sink to = { due->listener, NULL, NULL };
+	struct sink to = { due->listener, NULL, NULL, -1 };
 	struct failure fail = { NULL, 0, 0 };
 	struct pawl_outbox_batch b;
 	enum pawl_err rc;
 
 	*busy = false;
 	to.redis = pawl_listener_set_redis(ls, due->listener, &to.listname);
+	to.slot = pawl_metrics_listener_slot(due->listener);
 	if (to.redis == NULL) {
 		/* Rows of a listener that is no longer configured wait, visibly, in the heartbeat. */
 		return PAWL_OK;
@@ -281,7 +312,7 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
     const char *const *names, size_t n_names, const struct pawl_outbox_batch *b,
     struct failure *fail, struct pawl_error *err)
 {
-	struct pawl_outbox_batch mine = { NULL, NULL, NULL, NULL, 0, 1 };
+	struct pawl_outbox_batch mine = { .locked = 1 };
 	size_t i, j;
 	enum pawl_err rc;
 
@@ -291,9 +322,10 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 	if (mine.payloads == NULL || mine.list_keys == NULL || mine.ids == NULL)
 		return pawl_error_nomem(err);
 	for (i = 0; i < n_names; i++) {
-		struct sink to = { names[i], NULL, NULL };
+		struct sink to = { names[i], NULL, NULL, -1 };
 
 		to.redis = pawl_listener_set_redis(ls, names[i], &to.listname);
+		to.slot = pawl_metrics_listener_slot(names[i]);
 		for (j = 0, mine.n = 0; j < b->n; j++)
 			if (strcmp(b->listeners[j], names[i]) == 0) {
 				mine.payloads[mine.n] = b->payloads[j];
@@ -361,10 +393,12 @@ static bool relay_pass(const struct pawl_listener_set *ls, struct pawl_pg *pg,
 	do {
 		struct delivery d = { .pg = pg, .arena = arena, .ls = ls, .due = &due, .b = &b,
 		    .fail = &fail };
+		long long start = pawl_clock_mono_ns();
 
 		if (pawl_pg_transaction(pg, arena, PAWL_PG_TXN_NOWAIT, take_and_push_all, &d,
 		    &err) != PAWL_OK)
 			goto failed;
+		count_delivered(&b, NULL, start);
 		*taken += (long)b.n;
 		report(r, PAWL_RELAY_ALIVE); /* a long backlog is progress, not a hang */
 	} while (b.n == (size_t)due.limit && !relay_stop);

@@ -21,7 +21,8 @@ static const char *const patch_types[] = { "application/json",
 static void common_headers(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp)
 {
-	if (resp->body.len > 0)
+	/* JSON unless the handler said otherwise (__metrics__ answers text). */
+	if (resp->body.len > 0 && pawl_response_get_header(resp, "Content-Type") == NULL)
 		pawl_response_header(resp, "Content-Type", "application/json");
 	pawl_response_header(resp, "X-Content-Type-Options", "nosniff");
 	/* What a user quotes in a report: it finds the request.summary line and the others. */

@@ -41,6 +41,7 @@ static const struct {
 	{ PAWL_ROUTE_LBHEARTBEAT, "/__lbheartbeat__", PAWL_METHOD_GET | PAWL_METHOD_HEAD },
 	{ PAWL_ROUTE_VERSION, "/__version__", PAWL_METHOD_GET | PAWL_METHOD_HEAD },
 	{ PAWL_ROUTE_BATCH, "/batch", PAWL_METHOD_POST },
+	{ PAWL_ROUTE_METRICS, "/__metrics__", PAWL_METHOD_GET | PAWL_METHOD_HEAD },
 };
 
 #define N_SERVICE (sizeof(service_routes) / sizeof(service_routes[0]))
@@ -116,7 +117,8 @@ struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
 	}
 	r->cfg = cfg;
 	for (i = 0; i < N_SERVICE; i++)
-		if (add(r, service_routes[i].kind, NULL, service_routes[i].pattern,
+		/* Switched off, __metrics__ is a 404 like any unknown URL. */
+		if ((service_routes[i].kind != PAWL_ROUTE_METRICS || cfg->metrics_enabled) && add(r, service_routes[i].kind, NULL, service_routes[i].pattern,
 		    service_routes[i].methods, err) != PAWL_OK)
 			goto fail;
 	for (i = 0; i < res->n; i++) {

@@ -69,8 +69,9 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	    "taken AS (DELETE FROM outbox WHERE id IN (SELECT id FROM outbox, lock "
 	    "WHERE lock.ok AND listener = $1 AND list_key = $2 "
 	    "AND pg_visible_in_snapshot(xid, $4::pg_snapshot) ORDER BY id LIMIT $3::integer) "
-	    "RETURNING id, payload) "
-	    "SELECT (SELECT ok FROM lock), id, payload FROM taken RIGHT JOIN lock ON true "
+	    "RETURNING id, payload, extract(epoch FROM clock_timestamp() - created_at)::float8 "
+	    "AS age) "
+	    "SELECT (SELECT ok FROM lock), id, payload, age FROM taken RIGHT JOIN lock ON true "
 	    "ORDER BY id", 4, params, 0 }, &res, err);
 	if (rc != PAWL_OK)
 		return rc;
@@ -78,7 +79,8 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 	out->ids = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->ids));
 	out->payloads = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->payloads));
 	out->list_keys = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->list_keys));
-	if (out->ids == NULL || out->payloads == NULL || out->list_keys == NULL)
+	out->ages = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->ages));
+	if (out->ids == NULL || out->payloads == NULL || out->list_keys == NULL || out->ages == NULL)
 		return pawl_error_nomem(err);
 	for (i = 0; i < rows; i++) {
 		out->locked = pawl_pg_value(res, i, 0)[0] == 't';
@@ -87,6 +89,7 @@ enum pawl_err pawl_outbox_take(struct pawl_pg *pg, struct pawl_arena *arena,
 		out->ids[out->n] = strtoll(pawl_pg_value(res, i, 1), NULL, 10);
 		out->payloads[out->n] = pawl_pg_value(res, i, 2);
 		out->list_keys[out->n] = due->list_key;
+		out->ages[out->n] = strtod(pawl_pg_value(res, i, 3), NULL);
 		out->n++;
 	}
 	return PAWL_OK;
@@ -124,8 +127,9 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	    "WHERE pg_try_advisory_xact_lock(2, hashtext(d.listener || ' ' || d.list_key))), "
 	    "taken AS (DELETE FROM outbox o USING cand c JOIN locked l "
 	    "ON c.listener = l.listener AND c.list_key = l.list_key WHERE o.id = c.id "
-	    "RETURNING o.id, o.listener, o.payload, o.list_key) "
-	    "SELECT id, listener, payload, list_key FROM taken ORDER BY id", 3, params, 0 },
+	    "RETURNING o.id, o.listener, o.payload, o.list_key, "
+	    "extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS age) "
+	    "SELECT id, listener, payload, list_key, age FROM taken ORDER BY id", 3, params, 0 },
 	    &res, err);
 	if (rc != PAWL_OK)
 		return rc;
@@ -134,14 +138,16 @@ enum pawl_err pawl_outbox_take_all(struct pawl_pg *pg, struct pawl_arena *arena,
 	out->listeners = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->listeners));
 	out->payloads = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->payloads));
 	out->list_keys = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->list_keys));
+	out->ages = pawl_arena_calloc(arena, (size_t)rows + 1, sizeof(*out->ages));
 	if (out->ids == NULL || out->listeners == NULL || out->payloads == NULL ||
-	    out->list_keys == NULL)
+	    out->list_keys == NULL || out->ages == NULL)
 		return pawl_error_nomem(err);
 	for (i = 0; i < rows; i++) {
 		out->ids[i] = strtoll(pawl_pg_value(res, i, 0), NULL, 10);
 		out->listeners[i] = pawl_pg_value(res, i, 1);
 		out->payloads[i] = pawl_pg_value(res, i, 2);
 		out->list_keys[i] = pawl_pg_value(res, i, 3);
+		out->ages[i] = strtod(pawl_pg_value(res, i, 4), NULL);
 	}
 	out->n = (size_t)rows;
 	return PAWL_OK;

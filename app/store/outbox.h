@@ -32,6 +32,7 @@ struct pawl_outbox_batch {
 	const char **payloads;
 	const char **listeners; /* pawl_outbox_take_all only: each row's listener */
 	const char **list_keys; /* each row's list (the id orders the rows of one list) */
+	double *ages;           /* seconds from each row's insert (with its COMMIT) to the take */
 	size_t n;
 	int locked;       /* 0: another process is delivering this list now */
 };

@@ -16,6 +16,7 @@
 #include "store/pg_conn.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 #include "core/str.h"
@@ -234,6 +235,7 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 		pawl_log_warn("cannot connect to PostgreSQL: %s", pg->conn == NULL ? "out of memory" :
 		    PQstatus(pg->conn) != CONNECTION_BAD ? "no answer in time" : PQerrorMessage(pg->conn));
 		pawl_pg_drop(pg);
+		pawl_metrics_db_error(PAWL_ERR_BACKEND);
 		if (pawl_clock_mono_ms() - started > SLOW_CONNECT_MS)
 			pg->next_attempt_ms = pawl_clock_mono_ms() + RECONNECT_BACKOFF_MS;
 		return pawl_pg_unavailable(err, "cannot connect");

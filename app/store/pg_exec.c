@@ -15,6 +15,7 @@
 #include "store/pg_conn.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/str.h"
 
 #define DEADLINE_MARGIN_MS 2000
@@ -244,7 +245,7 @@ static bool run_pipeline(struct pawl_pg *pg, struct pawl_arena *arena, const str
 	return PQexitPipelineMode(pg->conn) == 1;
 }
 
-enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena,
+static enum pawl_err exec_once(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_pg_stmt *stmt, struct pg_result **out, struct pawl_error *err)
 {
 	struct pending q = { NULL, 0, NULL, NULL, false };
@@ -297,6 +298,19 @@ enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena,
 	if (out != NULL)
 		*out = (struct pg_result *)last;
 	return PAWL_OK;
+}
+
+/* One round trip, timed and counted (core/metrics.h) whatever its outcome. */
+enum pawl_err pawl_pg_exec_once(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_pg_stmt *stmt, struct pg_result **out, struct pawl_error *err)
+{
+	int statements = pg->n_pending + (stmt != NULL);
+	long long start = pawl_clock_mono_ns();
+	enum pawl_err rc = exec_once(pg, arena, stmt, out, err);
+
+	pawl_metrics_db_round_trip(statements, pawl_clock_mono_ns() - start);
+	pawl_metrics_db_error(rc);
+	return rc;
 }
 
 /* Runs exec_once, once more on a fresh connection when that is safe. */

@@ -12,6 +12,7 @@
 #include "events/relay.h"
 #include "store/pg.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 struct pawl_txn_done {
 	struct pawl_stage *stage;
@@ -136,12 +137,16 @@ enum pawl_err pawl_txn_commit(struct pawl_txn *t, struct pawl_error *err)
 	}
 	/* A failed COMMIT has rolled back already. */
 	if ((rc = pawl_pg_commit(t->env.pg, t->arena, err)) != PAWL_OK) {
+		pawl_metrics_txn(false);
 		forget(t);
 		return rc;
 	}
 	t->open = false;
 	t->depth = 0;
+	/* Counted before the answer, as the commit: a client that saw it sees them. */
+	pawl_metrics_txn(true);
 	if (node != NULL) {
+		pawl_listener_set_count_staged(t->env.listeners, t->stage);
 		node->stage = t->stage;
 		if (t->last != NULL)
 			t->last->next = node;
@@ -155,8 +160,10 @@ enum pawl_err pawl_txn_commit(struct pawl_txn *t, struct pawl_error *err)
 
 void pawl_txn_abort(struct pawl_txn *t)
 {
-	if (t->open)
+	if (t->open) {
 		pawl_pg_rollback(t->env.pg, t->arena);
+		pawl_metrics_txn(false);
+	}
 	forget(t);
 }
 
@@ -232,8 +239,11 @@ void pawl_txn_publish(struct pawl_txn *t)
 	}
 	for (d = t->done; d != NULL; d = d->next)
 		publish_stage(t, d->stage);
-	if (t->stage != NULL && pawl_stage_seal(t->stage, &err) == PAWL_OK)
+	if (t->stage != NULL && pawl_stage_seal(t->stage, &err) == PAWL_OK) {
+		/* A read's events: staged now, with no transaction of their own. */
+		pawl_listener_set_count_staged(t->env.listeners, t->stage);
 		publish_stage(t, t->stage);
+	}
 	t->stage = NULL;
 	t->done = t->last = NULL;
 }

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	test_service_register();
 	test_errors_register();
 	test_supervisor_register();
+	test_metrics_register(); /* stops and kills workers, reloads the config (SIGHUP) */
 	test_batch_http_register();
 	test_objects_register(); /* objects and pagination reload the config (SIGHUP) */
 	test_preconditions_register();

@@ -132,12 +132,13 @@ static void test_repush_appends_once(void)
 	write_ok("PUT", p, "{\"data\":{}}", 201);
 	snprintf(p, sizeof p, "/v1/buckets/%s/collections/c", b);
 	write_ok("PUT", p, "{\"data\":{}}", 201);
-	for (int i = 0; i < 3; i++) {
+	/* Ten records: the rows put back below sit up to 10 ids under the mark. */
+	for (int i = 0; i < 10; i++) {
 		snprintf(p, sizeof p, "/v1/buckets/%s/collections/c/records/r%d", b, i);
 		write_ok("PUT", p, "{\"data\":{}}", 201);
 	}
-	CHECK(events_wait(EVENTS_LIST, in_bucket, b, 5, DELIVERY_MS, &e) == 5,
-	      "%zu events of %s delivered, expected 5", e.n, b);
+	CHECK(events_wait(EVENTS_LIST, in_bucket, b, 12, DELIVERY_MS, &e) == 12,
+	      "%zu events of %s delivered, expected 12", e.n, b);
 	events_free(&e);
 	snprintf(key, sizeof key, "/buckets/%s/collections/c record", b);
 	mark = hwm_of(key);
@@ -159,14 +160,14 @@ static void test_repush_appends_once(void)
 	for (long waited = 0; waited < DELIVERY_MS && (rows = outbox_rows(key)) != 0; waited += 50)
 		sleep_ms(50);
 	CHECK(rows == 0, "%ld re-pushed outbox rows never taken", rows);
-	events_wait(EVENTS_LIST, in_bucket, b, 7, DELIVERY_MS, &e);
+	events_wait(EVENTS_LIST, in_bucket, b, 14, DELIVERY_MS, &e);
 	CHECK(copies_of(&e, "again") == 0, "an event re-pushed with the mark's id was appended again");
 	CHECK(copies_of(&e, "older") == 0, "an event below the mark was appended");
 	CHECK(copies_of(&e, "newer") == 1, "the event above the mark came %zu times, expected once",
 	      copies_of(&e, "newer"));
 	CHECK(copies_of(&e, "restored") == 1, "a later event under a lower outbox id came %zu times, "
 	      "expected once", copies_of(&e, "restored"));
-	CHECK(e.n == 7 && duplicate_ids(&e) == 0, "%zu events of %s, %zu duplicates; expected 7, none",
+	CHECK(e.n == 14 && duplicate_ids(&e) == 0, "%zu events of %s, %zu duplicates; expected 14, none",
 	      e.n, b, duplicate_ids(&e));
 	CHECK(hwm_of(key).ts == mark.ts + 2, "the mark did not move past the newer row");
 	events_free(&e);
