@@ -24,7 +24,10 @@ struct pawl_listener_config {
 	char *name;           /* the alias in `event_listeners` */
 	char *use;            /* "redis" or a path to a plugin .so */
 	char *url;            /* redis: redis://[:pw@]host[:port][/db] or unix:///path */
-	char *listname;       /* redis: default "pawl.events" */
+	char *listname;       /* redis: the list's (or stream's) key, default "pawl.events" */
+	char *type;           /* redis: "list" (LPUSH, the default) or "stream" (XADD) */
+	int maxlen;           /* redis stream: MAXLEN ~ bound on each XADD; 0: no trimming */
+	bool stream_per_bucket; /* redis stream: one stream per bucket, "<listname>.<bucket>" */
 	int pool_size;        /* default 1 */
 	unsigned actions;     /* enum pawl_event_action bits; default create|update|delete */
 	char **resources;     /* NULL-terminated; NULL means every resource */

@@ -329,6 +329,18 @@ static enum pawl_err listener_resources(struct pawl_config_build *b,
 	return PAWL_OK;
 }
 
+/* The stream settings mean nothing to a list: say so rather than ignore them. */
+static enum pawl_err listener_stream(struct pawl_config_build *b,
+    const struct pawl_listener_config *l, const char *prefix)
+{
+	const char *bad = l->maxlen > 0 ? "maxlen" : l->stream_per_bucket ? "stream_per_bucket" : NULL;
+
+	if (bad == NULL || (l->type != NULL && strcmp(l->type, "stream") == 0))
+		return PAWL_OK;
+	return pawl_error_set(b->err, PAWL_ERR_CONFIG, "setting '%s%s' applies to a stream only: "
+	    "set '%stype = stream' or remove it", prefix, bad, prefix);
+}
+
 static enum pawl_err listener_load(struct pawl_config_build *b,
     const struct pawl_config *cfg, struct pawl_listener_config *l)
 {
@@ -366,7 +378,7 @@ static enum pawl_err listener_load(struct pawl_config_build *b,
 		if (rc != PAWL_OK)
 			return rc;
 	}
-	return PAWL_OK;
+	return redis ? listener_stream(b, l, prefix) : PAWL_OK;
 }
 
 enum pawl_err pawl_config_decl_listeners(struct pawl_config_build *b,

@@ -108,6 +108,7 @@ static void listener_free(struct pawl_listener_config *l)
 	free(l->use);
 	free(l->url);
 	free(l->listname);
+	free(l->type);
 	pawl_config_keys_strv_free(l->resources);
 	for (i = 0; i < l->n_options; i++) {
 		free(l->options[i].key);

@@ -37,6 +37,7 @@ static const char *const log_levels[] = { "debug", "info", "warning", "error", N
 static const char *const schemes[] = { "http", "https", NULL };
 static const char *const actions[] = { "create", "update", "delete", "read", NULL };
 static const char *const scopes[] = { "shared", "user", NULL };
+static const char *const redis_types[] = { "list", "stream", NULL };
 
 static const struct pawl_config_key static_keys[] = {
 	STR("storage_url", "dbname=pawl", false, CFG(storage_url)),
@@ -109,6 +110,9 @@ static const struct pawl_config_key listener_keys[] = {
 	STR("url", "redis://127.0.0.1:6379/0", false, LSN(url)),
 	STR("listname", "pawl.events", false, LSN(listname)),
 	INT("pool_size", "1", 1, 64, LSN(pool_size)),
+	ENUM("type", "list", redis_types, false, LSN(type)),
+	INT("maxlen", "0", 0, 1000000000, LSN(maxlen)),
+	BOOL("stream_per_bucket", "false", LSN(stream_per_bucket)),
 	LIST0("actions", "create update delete", actions),
 	LIST("resources", "", NULL, LSN(resources)),
 };

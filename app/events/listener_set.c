@@ -281,6 +281,17 @@ struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, c
 	return NULL;
 }
 
+const struct pawl_listener_config *pawl_listener_set_config(const struct pawl_listener_set *ls,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; ls != NULL && i < ls->n; i++)
+		if (strcmp(ls->items[i].cfg->name, name) == 0)
+			return ls->items[i].cfg;
+	return NULL;
+}
+
 bool pawl_listener_set_heartbeat(const struct pawl_listener_set *ls, json_object *out, int timeout_ms,
     int grace_ms)
 {

@@ -64,6 +64,10 @@ void pawl_listener_set_count_staged(const struct pawl_listener_set *ls,
 struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, const char *name,
     const char **listname);
 
+/* The settings of the listener name (NULL when unknown). */
+const struct pawl_listener_config *pawl_listener_set_config(const struct pawl_listener_set *ls,
+    const char *name);
+
 /* The names of durable listeners whose filters match ev (NULL-terminated, in arena). */
 const char **pawl_listener_set_durable_for(const struct pawl_listener_set *ls,
     struct pawl_arena *arena, const struct pawl_event *ev);

@@ -29,7 +29,7 @@ struct pawl_redis {
 	int timeout_ms;
 	long long retry_at_ms;  /* monotonic: no new attempt before this */
 	bool closed;            /* the last command failed because the peer had closed the link */
-	char sha[48];           /* the append script's digest on this connection; empty: not loaded */
+	char sha[2][48];        /* each script's digest on this connection (enum script); empty: not loaded */
 	char why[128];          /* the cause of the last failed push, for its error message */
 };
 
@@ -137,7 +137,7 @@ static void disconnect(struct pawl_redis *r)
 		redisFree(r->ctx);
 		r->ctx = NULL;
 	}
-	r->sha[0] = '\0';
+	r->sha[0][0] = r->sha[1][0] = '\0';
 }
 
 void pawl_redis_free(struct pawl_redis *r)
@@ -279,20 +279,54 @@ static const char append_script[] =
 	"for list in pairs(dirty) do redis.call('HSET', KEYS[2], list, marks[list]) end\n"
 	"return #out\n";
 
+/*
+ * The stream script: the same marks and triples as the append script, after
+ * ARGV[1], the approximate length bound ('0': none). Each event kept is one
+ * XADD (ID chosen by Redis: see pawl_redis_stream_append) with the fields
+ * "event" (the payload) and "list" (its pawl list). Atomic like the other.
+ */
+static const char stream_script[] =
+	"local marks, dirty, n = {}, {}, 0\n"
+	"local maxlen = tonumber(ARGV[1])\n"
+	"for i = 2, #ARGV, 3 do\n"
+	"  local list, seq = ARGV[i], ARGV[i + 1]\n"
+	"  local ok = seq == ''\n"
+	"  if not ok then\n"
+	"    local m = marks[list]\n"
+	"    if m == nil then m = redis.call('HGET', KEYS[2], list) or ''; marks[list] = m end\n"
+	"    ok = m == '' or #seq > #m or (#seq == #m and seq > m)\n"
+	"    if ok then marks[list] = seq; dirty[list] = true end\n"
+	"  end\n"
+	"  if ok then\n"
+	"    if maxlen > 0 then\n"
+	"      redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'event', ARGV[i + 2], 'list', list)\n"
+	"    else\n"
+	"      redis.call('XADD', KEYS[1], '*', 'event', ARGV[i + 2], 'list', list)\n"
+	"    end\n"
+	"    n = n + 1\n"
+	"  end\n"
+	"end\n"
+	"for list in pairs(dirty) do redis.call('HSET', KEYS[2], list, marks[list]) end\n"
+	"return n\n";
+
+enum script { SCRIPT_LIST, SCRIPT_STREAM };
+
+static const char *const scripts[] = { append_script, stream_script };
+
 /* SCRIPT LOAD once per connection: later batches send only the digest. */
-static bool load_script(struct pawl_redis *r)
+static bool load_script(struct pawl_redis *r, enum script which)
 {
-	const char *argv[] = { "SCRIPT", "LOAD", append_script };
+	const char *argv[] = { "SCRIPT", "LOAD", scripts[which] };
 	redisReply *reply;
 	bool ok;
 
-	if (r->sha[0] != '\0')
+	if (r->sha[which][0] != '\0')
 		return true;
 	reply = redisCommandArgv(r->ctx, 3, argv, NULL);
-	ok = reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len < sizeof(r->sha);
+	ok = reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len < sizeof(r->sha[which]);
 	r->closed = reply == NULL && peer_closed(r->ctx);
 	if (ok)
-		memcpy(r->sha, reply->str, reply->len + 1);
+		memcpy(r->sha[which], reply->str, reply->len + 1);
 	if (reply != NULL)
 		freeReplyObject(reply);
 	return ok;
@@ -302,26 +336,27 @@ static bool load_script(struct pawl_redis *r)
  * One EVALSHA of the append script over argv (argv[0], argv[1] are filled
  * here); EVAL when Redis lost its script cache (a restart, SCRIPT FLUSH).
  */
-static bool append_once(struct pawl_redis *r, int argc, const char **argv, long long *appended)
+static bool append_once(struct pawl_redis *r, enum script which, int argc, const char **argv,
+    long long *appended)
 {
 	redisReply *reply = NULL;
 	bool ok;
 
 	r->closed = false;
-	if (!load_script(r)) {
+	if (!load_script(r, which)) {
 		/* hiredis's errstr is 128 bytes: its start says what happened. */
 		snprintf(r->why, sizeof(r->why), "SCRIPT LOAD failed: %.100s",
 		    r->ctx->errstr[0] ? r->ctx->errstr : "refused");
 		return false;
 	}
 	argv[0] = "EVALSHA";
-	argv[1] = r->sha;
+	argv[1] = r->sha[which];
 	reply = redisCommandArgv(r->ctx, argc, argv, NULL);
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(reply);
-		r->sha[0] = '\0';
+		r->sha[which][0] = '\0';
 		argv[0] = "EVAL";
-		argv[1] = append_script;
+		argv[1] = scripts[which];
 		reply = redisCommandArgv(r->ctx, argc, argv, NULL);
 	}
 	ok = reply != NULL && reply->type == REDIS_REPLY_INTEGER;
@@ -339,11 +374,16 @@ static bool append_once(struct pawl_redis *r, int argc, const char **argv, long 
 	return ok;
 }
 
-/* The script's arguments: the two keys, then (list key, order, payload) per event. */
-static const char **append_args(const char *key, const struct pawl_redis_events *ev, char **hwm)
+/*
+ * The script's arguments: the two keys, then extra (the stream script's
+ * length bound; NULL for the list script), then (list key, order, payload)
+ * per event. *argc: how many.
+ */
+static const char **append_args(const char *key, const char *extra,
+    const struct pawl_redis_events *ev, char **hwm, int *argc)
 {
-	const char **argv = calloc(5 + 3 * ev->n, sizeof(*argv));
-	size_t i;
+	size_t base = extra != NULL ? 6 : 5, i;
+	const char **argv = calloc(base + 3 * ev->n, sizeof(*argv));
 
 	*hwm = malloc(strlen(key) + 5);
 	if (argv == NULL || *hwm == NULL) {
@@ -354,22 +394,27 @@ static const char **append_args(const char *key, const struct pawl_redis_events 
 	argv[2] = "2";
 	argv[3] = key;
 	argv[4] = *hwm;
+	if (extra != NULL)
+		argv[5] = extra;
 	for (i = 0; i < ev->n; i++) {
-		argv[5 + 3 * i] = ev->lists[i];
-		argv[6 + 3 * i] = ev->orders[i] != NULL ? ev->orders[i] : "";
-		argv[7 + 3 * i] = ev->payloads[i];
+		argv[base + 3 * i] = ev->lists[i];
+		argv[base + 1 + 3 * i] = ev->orders[i] != NULL ? ev->orders[i] : "";
+		argv[base + 2 + 3 * i] = ev->payloads[i];
 	}
+	*argc = (int)(base + 3 * ev->n);
 	return argv;
 }
 
-enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
-    const struct pawl_redis_events *events, size_t *appended, struct pawl_error *err)
+static enum pawl_err append_events(struct pawl_redis *r, enum script which, const char *key,
+    const char *extra, const struct pawl_redis_events *events, size_t *appended,
+    struct pawl_error *err)
 {
 	size_t n = events->n;
 	char *hwm = NULL;
 	const char **argv = NULL;
 	long long count = 0;
 	enum pawl_err rc = PAWL_OK;
+	int argc = 0;
 	bool kept;
 
 	*appended = 0;
@@ -380,21 +425,21 @@ enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
 		    r->why);
 		goto out;
 	}
-	if ((argv = append_args(key, events, &hwm)) == NULL) {
+	if ((argv = append_args(key, extra, events, &hwm, &argc)) == NULL) {
 		rc = pawl_error_nomem(err);
 		goto out;
 	}
 	kept = r->ctx != NULL;
 	if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
 		goto backoff;
-	if (append_once(r, (int)(5 + 3 * n), argv, &count))
+	if (append_once(r, which, argc, argv, &count))
 		goto done;
 	/* A kept link Redis closed (a restart): once more on a fresh one (it adds nothing twice). */
 	if (kept && r->closed) {
 		disconnect(r);
 		if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
 			goto backoff;
-		if (append_once(r, (int)(5 + 3 * n), argv, &count))
+		if (append_once(r, which, argc, argv, &count))
 			goto done;
 	}
 	/* The caller logs the failed delivery, with this cause. */
@@ -413,4 +458,19 @@ out:
 	free(argv);
 	free(hwm);
 	return rc;
+}
+
+enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
+    const struct pawl_redis_events *events, size_t *appended, struct pawl_error *err)
+{
+	return append_events(r, SCRIPT_LIST, key, NULL, events, appended, err);
+}
+
+enum pawl_err pawl_redis_stream_append(struct pawl_redis *r, const char *key, long maxlen,
+    const struct pawl_redis_events *events, size_t *appended, struct pawl_error *err)
+{
+	char bound[24];
+
+	snprintf(bound, sizeof(bound), "%ld", maxlen > 0 ? maxlen : 0L);
+	return append_events(r, SCRIPT_STREAM, key, bound, events, appended, err);
 }

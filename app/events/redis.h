@@ -60,4 +60,14 @@ struct pawl_redis_events {
 enum pawl_err pawl_redis_append(struct pawl_redis *r, const char *key,
     const struct pawl_redis_events *events, size_t *appended, struct pawl_error *err);
 
+/*
+ * The same for a Redis stream key: each event kept (by the same marks, in
+ * "<key>:hwm") is one XADD with an ID Redis assigns and the fields "event"
+ * (the payload) and "list" (lists[i]); maxlen > 0 trims approximately
+ * (MAXLEN ~ maxlen) on each XADD. Exactly once for the same reasons: the
+ * check, the XADDs and the marks run as one script.
+ */
+enum pawl_err pawl_redis_stream_append(struct pawl_redis *r, const char *key, long maxlen,
+    const struct pawl_redis_events *events, size_t *appended, struct pawl_error *err);
+
 #endif

@@ -71,7 +71,66 @@ struct sink {
 	struct pawl_redis *redis;
 	const char *listname;
 	int slot;
+	const struct pawl_listener_config *cfg; /* its type, for a stream its bounds */
 };
+
+const char *pawl_relay_stream_key(struct pawl_arena *arena, const char *listname,
+    bool per_bucket, const char *list_key)
+{
+	const char *id = list_key, *end;
+
+	if (!per_bucket || strncmp(list_key, "/buckets/", 9) != 0)
+		return listname;
+	id += 9;
+	end = id + strcspn(id, "/ ");
+	if (end == id)
+		return listname;
+	return pawl_arena_printf(arena, "%s.%.*s", listname, (int)(end - id), id);
+}
+
+/*
+ * A stream listener's rows: one script call per stream key, each with its
+ * rows in id order (a list's rows all share a bucket, so a list's order is
+ * kept inside its stream).
+ */
+static enum pawl_err push_stream(const struct sink *to, struct pawl_arena *arena,
+    const struct pawl_outbox_batch *rows, const char **order, struct pawl_error *err)
+{
+	const char **keys = pawl_arena_calloc(arena, rows->n + 1, sizeof(*keys));
+	const char **lists = pawl_arena_calloc(arena, rows->n + 1, sizeof(*lists));
+	const char **ord = pawl_arena_calloc(arena, rows->n + 1, sizeof(*ord));
+	const char **pay = pawl_arena_calloc(arena, rows->n + 1, sizeof(*pay));
+	bool *done = pawl_arena_calloc(arena, rows->n + 1, sizeof(*done));
+	size_t i, j, n, appended;
+
+	if (keys == NULL || lists == NULL || ord == NULL || pay == NULL || done == NULL)
+		return pawl_error_nomem(err);
+	for (i = 0; i < rows->n; i++)
+		if ((keys[i] = pawl_relay_stream_key(arena, to->listname, to->cfg->stream_per_bucket,
+		    rows->list_keys[i])) == NULL)
+			return pawl_error_nomem(err);
+	for (i = 0; i < rows->n; i++) {
+		if (done[i])
+			continue;
+		for (j = i, n = 0; j < rows->n; j++) {
+			if (done[j] || strcmp(keys[j], keys[i]) != 0)
+				continue;
+			done[j] = true;
+			lists[n] = rows->list_keys[j];
+			ord[n] = order[j];
+			pay[n++] = rows->payloads[j];
+		}
+		if (pawl_redis_stream_append(to->redis, keys[i], to->cfg->maxlen,
+		    &(struct pawl_redis_events){ n, lists, ord, pay }, &appended, err) != PAWL_OK)
+			return err->code;
+	}
+	return PAWL_OK;
+}
+
+static bool is_stream(const struct sink *to)
+{
+	return to->cfg != NULL && to->cfg->type != NULL && strcmp(to->cfg->type, "stream") == 0;
+}
 
 /* What a failed push was about, for its event.delivery_failed line. */
 struct failure {
@@ -114,10 +173,12 @@ static enum pawl_err push(const struct sink *to, struct pawl_arena *arena,
 		return pawl_error_nomem(err);
 	for (i = 0; i < rows->n; i++)
 		order[i] = order_of(arena, rows->payloads[i], rows->ids[i]);
-	rc = pawl_redis_append(to->redis, to->listname, &(struct pawl_redis_events){ rows->n,
-	    (const char *const *)rows->list_keys, order, (const char *const *)rows->payloads },
-	    &appended, err);
-	if (rc != PAWL_OK)
+	if (is_stream(to))
+		rc = push_stream(to, arena, rows, order, err);
+	else
+		rc = pawl_redis_append(to->redis, to->listname, &(struct pawl_redis_events){ rows->n,
+		    (const char *const *)rows->list_keys, order, (const char *const *)rows->payloads },
+		    &appended, err);
 	if (rc != PAWL_OK) {
 		pawl_metrics_redis_error(to->slot);
 		*fail = (struct failure){ to->name, rows->n > 0 ? rows->ids[0] : 0, rows->n };
@@ -185,7 +246,8 @@ enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl
     struct pawl_arena *arena, const struct pawl_outbox_due *due, bool *busy,
     struct pawl_error *err)
 {
-	struct sink to = { due->listener, NULL, NULL, -1 };
+	struct sink to = { due->listener, NULL, NULL, -1,
+		pawl_listener_set_config(ls, due->listener) };
 	struct failure fail = { NULL, 0, 0 };
 	struct pawl_outbox_batch b;
 	enum pawl_err rc;
@@ -322,7 +384,7 @@ static enum pawl_err push_all(const struct pawl_listener_set *ls, struct pawl_ar
 	if (mine.payloads == NULL || mine.list_keys == NULL || mine.ids == NULL)
 		return pawl_error_nomem(err);
 	for (i = 0; i < n_names; i++) {
-		struct sink to = { names[i], NULL, NULL, -1 };
+		struct sink to = { names[i], NULL, NULL, -1, pawl_listener_set_config(ls, names[i]) };
 
 		to.redis = pawl_listener_set_redis(ls, names[i], &to.listname);
 		to.slot = pawl_metrics_listener_slot(names[i]);

@@ -53,6 +53,15 @@ void pawl_relay_wake(const struct pawl_listener_set *ls, const struct pawl_stage
  * wake_fd: the read end of the supervisor's wake pipe, or -1 (then it is woken
  * by NOTIFY pawl_outbox and its poll interval only).
  */
+/*
+ * The stream key of an event of list_key ("<parent_id> <resource_name>") for
+ * a stream listener: listname, or with per_bucket "<listname>.<bucket id>"
+ * when the parent lies under /buckets/<id>; events of no bucket (the
+ * buckets list, parentless resources) stay in listname. Pure; NULL on OOM.
+ */
+const char *pawl_relay_stream_key(struct pawl_arena *arena, const char *listname,
+    bool per_bucket, const char *list_key);
+
 int pawl_relay_run(const struct pawl_config *cfg, int wake_fd);
 
 /* What a relay reports on its way, for a service manager (systemd, through main.c). */

@@ -340,6 +340,17 @@ static int stack_extra_ini(int redis_port)
 			"event_listeners.%1$s.actions = %3$s\n"
 			"event_listeners.%1$s.resources = %4$s\n",
 			redis_listeners[i][0], redis_port, redis_listeners[i][1], redis_listeners[i][2]);
+	/* test_streams.c: a stream listener, and one stream per bucket trimmed short. */
+	fprintf(f, "event_listeners.stream.use = redis\n"
+		"event_listeners.stream.url = redis://127.0.0.1:%1$d/0\n"
+		"event_listeners.stream.type = stream\n"
+		"event_listeners.stream.listname = pawl.test.stream\n"
+		"event_listeners.bstream.use = redis\n"
+		"event_listeners.bstream.url = redis://127.0.0.1:%1$d/0\n"
+		"event_listeners.bstream.type = stream\n"
+		"event_listeners.bstream.listname = pawl.test.bstream\n"
+		"event_listeners.bstream.stream_per_bucket = true\n"
+		"event_listeners.bstream.maxlen = 5\n", redis_port);
 	/* test_accounts.c: the administrator who manages every account. */
 	fprintf(f, "account_write_principals = account:admin\n");
 	if (jsonl)
@@ -348,8 +359,8 @@ static int stack_extra_ini(int redis_port)
 	if (fclose(f) != 0)
 		return -1;
 	return setenv("PAWL_STACK_EXTRA_INI", path, 1) ||
-	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records jsonl" :
-			"redis creates records", 1) ||
+	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records stream bstream jsonl" :
+			"redis creates records stream bstream", 1) ||
 	       setenv("PAWL_FAULT_KILL_AFTER_COMMIT", "pawlfaultkill", 1) ||
 	       setenv("PAWL_FAULT_LOSE_COMMIT_ANSWER", "pawlfaultlost", 1) ||
 	       setenv("PAWL_FAULT_LOSE_BEFORE_COMMIT", "pawlfaultcut", 1) ||

@@ -135,6 +135,7 @@ int main(int argc, char **argv)
 	test_txn_register(); /* stops the relay (SIGSTOP), swaps events.jsonl for a FIFO */
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
 	test_consumers_register(); /* stalls Redis (SIGSTOP), empties pawl.events */
+	test_streams_register();
 	test_indexer_register(); /* stalls Redis, kills a worker */
 	test_security_input_register();
 	test_pg_register();
