@@ -30,6 +30,7 @@ int main(void)
 	test_response_register();
 	test_stage_register();
 	test_metrics_register();
+	test_stream_register();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

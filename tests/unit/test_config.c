@@ -456,7 +456,8 @@ static void test_two_redis_listeners(void)
 	CU_ASSERT_EQUAL(a->pool_size, 1);
 	CU_ASSERT_EQUAL(a->actions, PAWL_EVENT_READ | PAWL_EVENT_UPDATE);
 	CU_ASSERT_PTR_NULL(a->resources);
-	CU_ASSERT_EQUAL(a->n_options, 6); /* actions listname pool_size resources url use */
+	/* actions listname maxlen pool_size resources stream_per_bucket type url use */
+	CU_ASSERT_EQUAL(a->n_options, 9);
 	CU_ASSERT_STRING_EQUAL(pawl_config_get(cfg, "event_listeners.audit.listname"),
 	    "pawl.events");
 	pawl_config_free(cfg);

@@ -39,5 +39,6 @@ void test_txn_register(void);
 void test_response_register(void);
 void test_stage_register(void);
 void test_metrics_register(void);
+void test_stream_register(void);
 
 #endif
