@@ -163,6 +163,7 @@ void test_security_headers_register(void);
 void test_delivery_register(void);
 void test_consumers_register(void);
 void test_streams_register(void);
+void test_stream_group_register(void);
 void test_permissions_register(void);
 void test_extras_register(void);
 void test_pg_register(void);

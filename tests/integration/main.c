@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 	test_delivery_register(); /* drains pawl.events and restarts Redis */
 	test_consumers_register(); /* stalls Redis (SIGSTOP), empties pawl.events */
 	test_streams_register();
+	test_stream_group_register();
 	test_indexer_register(); /* stalls Redis, kills a worker */
 	test_security_input_register();
 	test_pg_register();

@@ -1,0 +1,258 @@
+/*
+ * pawl-stream-consumer: the example consumer of a pawl Redis stream listener
+ * (`type = stream`, docs/consumers.md "Streams"), one member of a consumer
+ * group. In a loop: first this consumer's own pending entries (read before a
+ * crash or restart and never acknowledged: XREADGROUP ... 0), then entries a
+ * dead peer left pending longer than -i ms (XAUTOCLAIM), then new entries
+ * (XREADGROUP ... >, blocking a second). Each entry is handled, then
+ * acknowledged (XACK): at least once, so de-duplicate on event_id where it
+ * matters (pawl-consumer shows a memory that survives restarts).
+ *
+ *   pawl-stream-consumer -p 6379 -s pawl.events -g search -c search-1 -o events.log
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#define IO_TIMEOUT_S 5 /* socket timeout; each XREADGROUP blocks at most 1 s */
+#define COUNT "10"     /* entries taken per read */
+
+struct options {
+	const char *host, *stream, *group, *consumer, *out_path;
+	int port;
+	long min_idle_ms; /* a peer's pending entry idle this long is taken over */
+	long delay_ms;    /* pretend each event takes this long to handle */
+	long seconds;     /* exit after this long; 0: never */
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pawl-stream-consumer: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: pawl-stream-consumer [-h host] [-p port] -s stream -g group -c consumer\n"
+	      "           [-o out] [-i min-idle-ms] [-d delay-ms] [-t seconds]\n", f);
+}
+
+static long number(const char *s, long min, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < min || v > max) {
+		say("bad number '%s'", s);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	*o = (struct options){ "127.0.0.1", NULL, NULL, NULL, NULL, 6379, 30000, 0, 0 };
+	while ((c = getopt(argc, argv, "h:p:s:g:c:o:i:d:t:")) != -1) {
+		switch (c) {
+		case 'h': o->host = optarg; break;
+		case 'p': o->port = (int)number(optarg, 1, 65535); break;
+		case 's': o->stream = optarg; break;
+		case 'g': o->group = optarg; break;
+		case 'c': o->consumer = optarg; break;
+		case 'o': o->out_path = optarg; break;
+		case 'i': o->min_idle_ms = number(optarg, 0, 86400000); break;
+		case 'd': o->delay_ms = number(optarg, 0, 60000); break;
+		case 't': o->seconds = number(optarg, 0, 86400); break;
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (o->stream == NULL || o->group == NULL || o->consumer == NULL) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static redisReply *command(redisContext *ctx, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
+
+	if (r == NULL)
+		say("Redis: %s", ctx->errstr[0] ? ctx->errstr : "no reply");
+	return r;
+}
+
+/* The group reads the stream from its start; a group that exists already is kept as it is. */
+static int create_group(redisContext *ctx, const struct options *o)
+{
+	const char *argv[] = { "XGROUP", "CREATE", o->stream, o->group, "0", "MKSTREAM" };
+	redisReply *r = command(ctx, 6, argv);
+	int ok = r != NULL && (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0);
+
+	if (r != NULL && !ok)
+		say("XGROUP CREATE: %s", r->str);
+	if (r != NULL)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Replace with the application's work. Here: one line per event, its payload. */
+static int handle(FILE *out, const char *payload, const struct options *o)
+{
+	if (o->delay_ms > 0)
+		nanosleep(&(struct timespec){ o->delay_ms / 1000, (o->delay_ms % 1000) * 1000000 }, NULL);
+	if (fprintf(out, "%s\n", payload) < 0 || fflush(out) != 0)
+		return -1;
+	return 0;
+}
+
+/* Handles then acknowledges each entry of an [id, [field, value, ...]] array; -1 on failure. */
+static int handle_entries(redisContext *ctx, const struct options *o, FILE *out,
+			  const redisReply *entries, long *handled)
+{
+	for (size_t i = 0; i < entries->elements && !stopping; i++) {
+		const redisReply *e = entries->element[i], *f;
+		const char *payload = NULL;
+		const char *ack[] = { "XACK", o->stream, o->group, NULL };
+		redisReply *r;
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+			continue;
+		ack[3] = e->element[0]->str;
+		f = e->element[1];
+		/* An entry trimmed away while pending comes back with no fields: acknowledge it. */
+		for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2)
+			if (strcmp(f->element[j]->str, "event") == 0)
+				payload = f->element[j + 1]->str;
+		if (payload != NULL && handle(out, payload, o) != 0)
+			return -1;
+		if ((r = command(ctx, 4, ack)) == NULL)
+			return -1;
+		freeReplyObject(r);
+		*handled += payload != NULL;
+	}
+	return 0;
+}
+
+/* XREADGROUP from id ("0": this consumer's pending entries; ">": new ones). Count handled. */
+static int read_group(redisContext *ctx, const struct options *o, FILE *out, const char *id,
+		      long *handled)
+{
+	const char *argv[] = { "XREADGROUP", "GROUP", o->group, o->consumer, "COUNT", COUNT,
+			       "BLOCK", "1000", "STREAMS", o->stream, id };
+	int block = strcmp(id, ">") == 0;
+	redisReply *r = block ? command(ctx, 11, argv)
+	    : command(ctx, 9, (const char *[]){ argv[0], argv[1], argv[2], argv[3], argv[4],
+					       argv[5], argv[8], argv[9], argv[10] });
+	int rc = r == NULL || r->type == REDIS_REPLY_ERROR ? -1 : 0;
+
+	/* [[stream, [entries]]], or nil when BLOCK timed out. */
+	if (rc == 0 && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->elements == 2)
+		rc = handle_entries(ctx, o, out, r->element[0]->element[1], handled);
+	if (r != NULL)
+		freeReplyObject(r);
+	return rc;
+}
+
+/* XAUTOCLAIM entries pending on a dead (or slow) peer for min_idle_ms; handles them. */
+static int reclaim(redisContext *ctx, const struct options *o, FILE *out, long *handled)
+{
+	char idle[24];
+	const char *argv[] = { "XAUTOCLAIM", o->stream, o->group, o->consumer, idle, "0-0",
+			       "COUNT", COUNT };
+	redisReply *r;
+	int rc;
+
+	snprintf(idle, sizeof idle, "%ld", o->min_idle_ms);
+	r = command(ctx, 8, argv);
+	rc = r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ? -1 : 0;
+	if (rc == 0)
+		rc = handle_entries(ctx, o, out, r->element[1], handled);
+	if (r != NULL)
+		freeReplyObject(r);
+	return rc;
+}
+
+static long now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+int main(int argc, char **argv)
+{
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+	struct options o;
+	redisContext *ctx = NULL;
+	FILE *out = stdout;
+	long handled = 0, start = now_s(), before;
+	int status = 1;
+
+	parse_args(argc, argv, &o);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	if (o.out_path != NULL && (out = fopen(o.out_path, "a")) == NULL) {
+		say("cannot open %s", o.out_path);
+		return 1;
+	}
+	while (!stopping && (o.seconds == 0 || now_s() - start < o.seconds)) {
+		if (ctx == NULL) {
+			ctx = redisConnectWithTimeout(o.host, o.port, tv);
+			if (ctx == NULL || ctx->err || create_group(ctx, &o) != 0) {
+				say("cannot connect to Redis: %s", ctx ? ctx->errstr : "out of memory");
+				if (ctx != NULL)
+					redisFree(ctx);
+				ctx = NULL;
+				sleep(1);
+				continue;
+			}
+			redisSetTimeout(ctx, tv);
+		}
+		/* Own pending entries first (a restart resumes here), then a dead peer's, then new. */
+		do {
+			before = handled;
+			if (read_group(ctx, &o, out, "0", &handled) != 0)
+				goto reconnect;
+		} while (handled > before && !stopping);
+		if (reclaim(ctx, &o, out, &handled) != 0 || read_group(ctx, &o, out, ">", &handled) != 0)
+			goto reconnect;
+		continue;
+reconnect:
+		redisFree(ctx);
+		ctx = NULL;
+		sleep(1);
+	}
+	status = 0;
+	say("handled %ld events", handled);
+	if (ctx != NULL)
+		redisFree(ctx);
+	if (out != stdout)
+		fclose(out);
+	return status;
+}
