@@ -111,6 +111,8 @@ static const struct pawl_config_key listener_keys[] = {
 	INT("pool_size", "1", 1, 64, LSN(pool_size)),
 	LIST0("actions", "create update delete", actions),
 	LIST("resources", "", NULL, LSN(resources)),
+	BOOL("include_data", "false", LSN(include_data)),
+	INT("data_max_bytes", "65536", 0, 16777216, LSN(data_max_bytes)),
 };
 
 static const struct pawl_config_key resource_keys[] = {

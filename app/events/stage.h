@@ -66,6 +66,16 @@ bool pawl_stage_outboxed(const struct pawl_stage *st);
 size_t pawl_stage_count(const struct pawl_stage *st);
 const struct pawl_event *pawl_stage_event(const struct pawl_stage *st, size_t i);
 
+/*
+ * The event's payload with each "impacted" entry's object data ("new",
+ * "old"), built in arena: what a listener with include_data receives. The
+ * compact texts of an event's objects add up to at most max_bytes; entries
+ * past that carry "data_truncated":true instead (stage.c, put_impacted).
+ * Every other byte is pawl_event_payload's. NULL on OOM.
+ */
+const char *pawl_stage_payload_data(struct pawl_arena *arena, const struct pawl_event *ev,
+    size_t max_bytes);
+
 /* The list an event belongs to ("<parent_id> <resource_name>"): the ordering key. */
 const char *pawl_event_list_key(const struct pawl_event *ev);
 
