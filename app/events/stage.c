@@ -4,7 +4,9 @@
  * transaction's arena and are published only after COMMIT (txn/txn.c; see
  * docs/ARCHITECTURE.md, "The commit and the events"); nothing here does I/O. The payload
  * JSON is built once, when the stage is sealed, from the event's first op
- * (as Kinto does) plus the cascade counts of all of them.
+ * (as Kinto does) plus the cascade counts of all of them and the ids of
+ * every impacted object; a listener that wants the objects' data gets a
+ * copy built for it (pawl_stage_payload_data).
  */
 #include <stdlib.h>
 #include <string.h>

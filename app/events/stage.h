@@ -50,7 +50,8 @@ void pawl_stage_clear(struct pawl_stage *st);
  * Builds the events: one per (resource_name, parent, action) in first-occurrence
  * order, payload from the first op, impacted objects from all of them, each with
  * a fresh event_id; the cascade counts of all of them summed into the payload's
- * "cascade" member (absent when nothing was removed below). Called once, before the outbox rows are written; the stage
+ * "cascade" member (absent when nothing was removed below), and each impacted
+ * object's id and last_modified, in op order, in its "impacted" member. Called once, before the outbox rows are written; the stage
  * takes no ops afterwards.
  */
 enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err);
