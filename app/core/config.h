@@ -31,6 +31,8 @@ struct pawl_listener_config {
 	int pool_size;        /* default 1 */
 	unsigned actions;     /* enum pawl_event_action bits; default create|update|delete */
 	char **resources;     /* NULL-terminated; NULL means every resource */
+	bool include_data;    /* redis: "impacted" entries carry new/old (stage.h) */
+	int data_max_bytes;   /* redis: their cap per event; default 65536 */
 	/* Every event_listeners.<name>.<option> as given (options handed to plugins). */
 	struct pawl_setting *options;
 	size_t n_options;

@@ -354,6 +354,7 @@ static enum pawl_err listener_load(struct pawl_config_build *b,
 	rows = pawl_config_keys_listener(&n);
 	snprintf(prefix, sizeof(prefix), "event_listeners.%s.", l->name);
 	l->pool_size = 1;
+	l->data_max_bytes = 65536;
 	l->actions = DEFAULT_ACTIONS;
 	if ((rc = listener_use(b, l, prefix, &redis)) != PAWL_OK ||
 	    (rc = check_options(b, prefix, rows, n, !redis)) != PAWL_OK)

@@ -115,6 +115,8 @@ static const struct pawl_config_key listener_keys[] = {
 	BOOL("stream_per_bucket", "false", LSN(stream_per_bucket)),
 	LIST0("actions", "create update delete", actions),
 	LIST("resources", "", NULL, LSN(resources)),
+	BOOL("include_data", "false", LSN(include_data)),
+	INT("data_max_bytes", "65536", 0, 16777216, LSN(data_max_bytes)),
 };
 
 static const struct pawl_config_key resource_keys[] = {

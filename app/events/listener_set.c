@@ -235,6 +235,19 @@ const char **pawl_listener_set_durable_for(const struct pawl_listener_set *ls,
 	return names;
 }
 
+/*
+ * What one listener receives: the event's payload, built once at seal, or
+ * for a listener with include_data a copy with the objects' data, built here
+ * per listener (each may have its own cap; none is built when none asks).
+ */
+static const char *payload_for(const struct instance *in, struct pawl_arena *arena,
+    const struct pawl_event *ev)
+{
+	if (!in->cfg->include_data)
+		return pawl_event_payload(ev);
+	return pawl_stage_payload_data(arena, ev, (size_t)in->cfg->data_max_bytes);
+}
+
 enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, struct pawl_stage *st, struct pawl_error *err)
 {
@@ -256,8 +269,9 @@ enum pawl_err pawl_listener_set_stage_outbox(const struct pawl_listener_set *ls,
 				continue;
 			names[n] = ls->items[j].cfg->name;
 			keys[n] = pawl_event_list_key(ev);
-			payloads[n] = pawl_event_payload(ev);
-			n++;
+			payloads[n] = payload_for(&ls->items[j], arena, ev);
+			if (payloads[n++] == NULL)
+				return pawl_error_nomem(err);
 		}
 	}
 	if (pawl_outbox_write(pg, arena, &(struct pawl_outbox_rows){ n, names, keys, payloads },

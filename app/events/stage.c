@@ -4,7 +4,9 @@
  * transaction's arena and are published only after COMMIT (txn/txn.c; see
  * docs/ARCHITECTURE.md, "The commit and the events"); nothing here does I/O. The payload
  * JSON is built once, when the stage is sealed, from the event's first op
- * (as Kinto does) plus the cascade counts of all of them.
+ * (as Kinto does) plus the cascade counts of all of them and the ids of
+ * every impacted object; a listener that wants the objects' data gets a
+ * copy built for it (pawl_stage_payload_data).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +14,15 @@
 #include <uuid/uuid.h>
 
 #include "events/stage.h"
+#include "core/json.h"
 #include "core/str.h"
 
 struct impact {
 	const char *new_json;
 	const char *old_json;
+	const char *id;         /* its "id", NULL when the JSON names none */
+	long long last_modified; /* of new_json (a delete's tombstone), else of old_json */
+	bool has_lm;
 };
 
 struct pawl_event {
@@ -32,6 +38,7 @@ struct pawl_event {
 	const char *item_key;   /* "<resource_name>_id" on item URLs, else NULL */
 	struct pawl_matchdict md;
 	const char *payload;
+	size_t impacted_at;     /* payload offset of ,"impacted":[...]} */
 	struct impact *impacts;
 	size_t n_impacts, cap_impacts;
 	struct pawl_cascade cascade; /* summed over the merged ops */
@@ -90,8 +97,89 @@ const char *pawl_event_get(const struct pawl_event *ev, const char *key)
 	return NULL;
 }
 
-/* {"timestamp","action","uri","user_id","resource_name",<matchdict>,"<r>_id","event_id"} */
-static const char *build_payload(struct pawl_arena *arena, const struct pawl_event *ev)
+/* {"id":...,"last_modified":... of one impacted object (the entry stays open). */
+static void put_ids(struct pawl_buf *b, const struct impact *im)
+{
+	pawl_buf_puts(b, "{\"id\":");
+	if (im->id != NULL)
+		pawl_buf_json_string(b, im->id, strlen(im->id));
+	else
+		pawl_buf_puts(b, "null");
+	if (im->has_lm)
+		pawl_buf_printf(b, ",\"last_modified\":%lld", im->last_modified);
+	else
+		pawl_buf_puts(b, ",\"last_modified\":null");
+}
+
+/*
+ * One object's JSON as compact text in arena, or NULL when absent or not
+ * parseable (it came from the database: a NULL here is a bug elsewhere, and
+ * the entry is then sent without it, as over the cap).
+ */
+static const char *compact(struct pawl_arena *arena, const char *json, size_t *len)
+{
+	struct pawl_error err;
+	json_object *o;
+
+	*len = 0;
+	if (json == NULL || pawl_json_parse(arena, json, strlen(json), PAWL_JSON_STORED_DEPTH,
+	    &o, &err) != PAWL_OK || o == NULL)
+		return NULL;
+	return pawl_json_compact(arena, o, len);
+}
+
+/*
+ * ,"impacted":[{"id","last_modified"}...] in commit order. With data (arena
+ * not NULL), each entry also gets "new" and "old" (when the object has them)
+ * while their compact texts fit in max_bytes for the whole event; the first
+ * entry that does not fit, and every later one, gets "data_truncated":true
+ * instead: a consumer sees a prefix of the data, never half an object.
+ */
+static void put_impacted(struct pawl_buf *b, const struct pawl_event *ev,
+    struct pawl_arena *arena, size_t max_bytes)
+{
+	size_t i, used = 0, ln, lo;
+	bool full = false;
+
+	pawl_buf_puts(b, ",\"impacted\":[");
+	for (i = 0; i < ev->n_impacts; i++) {
+		const struct impact *im = &ev->impacts[i];
+		const char *n = NULL, *o = NULL;
+
+		if (i > 0)
+			pawl_buf_putc(b, ',');
+		put_ids(b, im);
+		if (arena != NULL && !full) {
+			n = compact(arena, im->new_json, &ln);
+			o = compact(arena, im->old_json, &lo);
+			if ((im->new_json && !n) || (im->old_json && !o) || ln + lo > max_bytes - used)
+				full = true;
+			else
+				used += ln + lo;
+		}
+		if (arena != NULL && full) {
+			pawl_buf_puts(b, ",\"data_truncated\":true}");
+			continue;
+		}
+		if (n != NULL) {
+			pawl_buf_puts(b, ",\"new\":");
+			pawl_buf_append(b, n, ln);
+		}
+		if (o != NULL) {
+			pawl_buf_puts(b, ",\"old\":");
+			pawl_buf_append(b, o, lo);
+		}
+		pawl_buf_putc(b, '}');
+	}
+	pawl_buf_putc(b, ']');
+}
+
+/*
+ * {"timestamp","action","uri","user_id","resource_name",<matchdict>,"<r>_id",
+ *  "cascade","event_id","impacted"}; *impacted_at is where "impacted" starts.
+ */
+static const char *build_payload(struct pawl_arena *arena, const struct pawl_event *ev,
+    size_t *impacted_at)
 {
 	struct pawl_buf b;
 	size_t i;
@@ -133,7 +221,10 @@ static const char *build_payload(struct pawl_arena *arena, const struct pawl_eve
 		}
 		pawl_buf_putc(&b, '}');
 	}
-	pawl_buf_printf(&b, ",\"event_id\":\"%s\"}", ev->id);
+	pawl_buf_printf(&b, ",\"event_id\":\"%s\"", ev->id);
+	*impacted_at = b.len;
+	put_impacted(&b, ev, NULL, 0);
+	pawl_buf_putc(&b, '}');
 	return b.failed ? NULL : b.data;
 }
 
@@ -263,6 +354,31 @@ static void add_cascade(struct pawl_cascade *sum, const struct pawl_cascade *op)
 	}
 }
 
+/* The object's id and last_modified, from new (a delete's tombstone) else old. */
+static void identify(struct pawl_arena *arena, struct impact *im)
+{
+	const char *texts[2] = { im->new_json, im->old_json };
+	struct pawl_error err;
+	json_object *o, *v;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (texts[i] == NULL || pawl_json_parse(arena, texts[i], strlen(texts[i]),
+		    PAWL_JSON_STORED_DEPTH, &o, &err) != PAWL_OK || !json_object_is_type(o, json_type_object))
+			continue;
+		if (im->id == NULL && json_object_object_get_ex(o, "id", &v) &&
+		    json_object_is_type(v, json_type_string))
+			im->id = json_object_get_string(v); /* the tree lives as long as the arena */
+		if (!im->has_lm && json_object_object_get_ex(o, "last_modified", &v) &&
+		    json_object_is_type(v, json_type_int)) {
+			im->last_modified = json_object_get_int64(v);
+			im->has_lm = true;
+		}
+		if (im->id != NULL && im->has_lm)
+			return;
+	}
+}
+
 static enum pawl_err merge_op(struct pawl_stage *st, const struct pawl_stage_op *op,
     struct pawl_error *err)
 {
@@ -281,8 +397,8 @@ static enum pawl_err merge_op(struct pawl_stage *st, const struct pawl_stage_op 
 	if (!grow(st->arena, (void **)&ev->impacts, &ev->cap_impacts, ev->n_impacts, sizeof(*ev->impacts)))
 		return pawl_error_nomem(err);
 	im = &ev->impacts[ev->n_impacts++];
-	im->new_json = op->new_json;
-	im->old_json = op->old_json;
+	*im = (struct impact){ .new_json = op->new_json, .old_json = op->old_json };
+	identify(st->arena, im);
 	return PAWL_OK;
 }
 
@@ -343,6 +459,18 @@ enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *
 	return PAWL_OK;
 }
 
+const char *pawl_stage_payload_data(struct pawl_arena *arena, const struct pawl_event *ev,
+    size_t max_bytes)
+{
+	struct pawl_buf b;
+
+	pawl_buf_init(&b, arena);
+	pawl_buf_append(&b, ev->payload, ev->impacted_at);
+	put_impacted(&b, ev, arena, max_bytes);
+	pawl_buf_putc(&b, '}');
+	return b.failed ? NULL : b.data;
+}
+
 enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err)
 {
 	size_t i;
@@ -356,7 +484,8 @@ enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err)
 			return rc;
 	/* Once every op is merged in: a merged delete's cascade sums all of them. */
 	for (i = 0; i < st->n; i++)
-		if ((st->events[i]->payload = build_payload(st->arena, st->events[i])) == NULL)
+		if ((st->events[i]->payload = build_payload(st->arena, st->events[i],
+		    &st->events[i]->impacted_at)) == NULL)
 			return pawl_error_nomem(err);
 	st->sealed = true;
 	return PAWL_OK;

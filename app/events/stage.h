@@ -50,7 +50,8 @@ void pawl_stage_clear(struct pawl_stage *st);
  * Builds the events: one per (resource_name, parent, action) in first-occurrence
  * order, payload from the first op, impacted objects from all of them, each with
  * a fresh event_id; the cascade counts of all of them summed into the payload's
- * "cascade" member (absent when nothing was removed below). Called once, before the outbox rows are written; the stage
+ * "cascade" member (absent when nothing was removed below), and each impacted
+ * object's id and last_modified, in op order, in its "impacted" member. Called once, before the outbox rows are written; the stage
  * takes no ops afterwards.
  */
 enum pawl_err pawl_stage_seal(struct pawl_stage *st, struct pawl_error *err);
@@ -65,6 +66,16 @@ bool pawl_stage_outboxed(const struct pawl_stage *st);
 /* The sealed events (0 before sealing). */
 size_t pawl_stage_count(const struct pawl_stage *st);
 const struct pawl_event *pawl_stage_event(const struct pawl_stage *st, size_t i);
+
+/*
+ * The event's payload with each "impacted" entry's object data ("new",
+ * "old"), built in arena: what a listener with include_data receives. The
+ * compact texts of an event's objects add up to at most max_bytes; entries
+ * past that carry "data_truncated":true instead (stage.c, put_impacted).
+ * Every other byte is pawl_event_payload's. NULL on OOM.
+ */
+const char *pawl_stage_payload_data(struct pawl_arena *arena, const struct pawl_event *ev,
+    size_t max_bytes);
 
 /* The list an event belongs to ("<parent_id> <resource_name>"): the ordering key. */
 const char *pawl_event_list_key(const struct pawl_event *ev);

@@ -75,6 +75,10 @@ static enum pawl_err compile(struct compiled *c, const char *pattern, struct paw
 			return pawl_error_set(err, PAWL_ERR_CONFIG,
 			    "URL pattern '%s': bad placeholder", pattern);
 		}
+		/* Placeholders become event payload keys (events/stage.c): "impacted" is taken. */
+		if (s->var && strcmp(s->text, "impacted") == 0)
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "URL pattern '%s': placeholder "
+			    "{impacted} is reserved (an event payload key)", pattern);
 		p = start + len;
 	}
 	return PAWL_OK;

@@ -66,7 +66,9 @@ const char *pawl_event_get(const struct pawl_event *ev, const char *key);
  * The payload as compact JSON, exactly what the Redis listener pushes:
  * {"timestamp","action","uri","user_id","resource_name",<matchdict>...,
  *  "<resource_name>_id" (items only),"cascade" (deletes that removed
- *  children: {"<resource_name>": count, ...}),"event_id"}.
+ *  children: {"<resource_name>": count, ...}),"event_id",
+ *  "impacted" ([{"id","last_modified"}, ...]: every impacted object, in
+ *  commit order; no object data: read it with pawl_event_impacted_new/_old)}.
  */
 const char *pawl_event_payload(const struct pawl_event *ev);
 

@@ -271,7 +271,8 @@ void check_payload_at(json_object *ev, const struct expect *x, const char *file,
 {
 	char resource[32] = "", keys[8][48], vals[8][128];
 	const char *p = x->uri + 1, *uid;
-	size_t nk = 0, want_len = 6; /* timestamp action uri user_id resource_name event_id */
+	/* timestamp action uri user_id resource_name event_id impacted */
+	size_t nk = 0, want_len = 7;
 	json_object *u;
 
 	check_at(ev != NULL, file, line, "%s %s (ts %lld): no event", x->action, x->uri, x->ts);
@@ -318,6 +319,8 @@ void check_payload_at(json_object *ev, const struct expect *x, const char *file,
 			 "%s: user_id %s, expected %s", x->uri, uid, events_user_id());
 	check_at(uuid_like(jstr(ev, "event_id")), file, line, "%s: event_id %s is not a UUID",
 		 x->uri, jstr(ev, "event_id"));
+	check_at(json_object_is_type(json_object_object_get(ev, "impacted"), json_type_array), file,
+		 line, "%s: no \"impacted\" array: %s", x->uri, json_object_to_json_string(ev));
 	for (size_t i = 0; i < nk; i++)
 		check_at(jstr(ev, keys[i]) && strcmp(jstr(ev, keys[i]), vals[i]) == 0, file, line,
 			 "%s: %s is %s, expected %s", x->uri, keys[i], jstr(ev, keys[i]), vals[i]);

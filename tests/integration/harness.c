@@ -323,6 +323,7 @@ static int stack_extra_ini(int redis_port)
 	static const char *const redis_listeners[][3] = { /* name (and list), actions, resources */
 		{ "creates", "create", "bucket collection" },
 		{ "records", "update delete", "record" },
+		{ "withdata", "create update delete", "record" }, /* test_impacted.c */
 	};
 	char path[PATH_MAX], plugin[PATH_MAX];
 	bool jsonl;
@@ -351,6 +352,8 @@ static int stack_extra_ini(int redis_port)
 		"event_listeners.bstream.listname = pawl.test.bstream\n"
 		"event_listeners.bstream.stream_per_bucket = true\n"
 		"event_listeners.bstream.maxlen = 5\n", redis_port);
+	fprintf(f, "event_listeners.withdata.include_data = true\n"
+		"event_listeners.withdata.data_max_bytes = 2048\n");
 	/* test_accounts.c: the administrator who manages every account. */
 	fprintf(f, "account_write_principals = account:admin\n");
 	if (jsonl)
@@ -359,8 +362,8 @@ static int stack_extra_ini(int redis_port)
 	if (fclose(f) != 0)
 		return -1;
 	return setenv("PAWL_STACK_EXTRA_INI", path, 1) ||
-	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records stream bstream jsonl" :
-			"redis creates records stream bstream", 1) ||
+	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records withdata stream bstream jsonl" :
+			"redis creates records withdata stream bstream", 1) ||
 	       setenv("PAWL_FAULT_KILL_AFTER_COMMIT", "pawlfaultkill", 1) ||
 	       setenv("PAWL_FAULT_LOSE_COMMIT_ANSWER", "pawlfaultlost", 1) ||
 	       setenv("PAWL_FAULT_LOSE_BEFORE_COMMIT", "pawlfaultcut", 1) ||

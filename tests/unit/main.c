@@ -29,6 +29,7 @@ int main(void)
 	test_txn_register();
 	test_response_register();
 	test_stage_register();
+	test_impacted_register();
 	test_metrics_register();
 	test_stream_register();
 	CU_basic_set_mode(CU_BRM_NORMAL);

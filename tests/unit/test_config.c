@@ -432,6 +432,8 @@ static void test_two_redis_listeners(void)
 	    "kinto.event_listeners.queue.pool_size = 5\n"
 	    "kinto.event_listeners.queue.actions = create delete\n"
 	    "kinto.event_listeners.queue.resources = bucket collection\n"
+	    "kinto.event_listeners.queue.include_data = true\n"
+	    "kinto.event_listeners.queue.data_max_bytes = 1024\n"
 	    "kinto.event_listeners.audit.use = redis\n"
 	    "kinto.event_listeners.audit.actions = read update\n");
 	const struct pawl_listener_config *q, *a;
@@ -450,14 +452,19 @@ static void test_two_redis_listeners(void)
 	CU_ASSERT_STRING_EQUAL(q->resources[0], "bucket");
 	CU_ASSERT_STRING_EQUAL(q->resources[1], "collection");
 	CU_ASSERT_PTR_NULL(q->resources[2]);
+	CU_ASSERT_TRUE(q->include_data);
+	CU_ASSERT_EQUAL(q->data_max_bytes, 1024);
 	CU_ASSERT_STRING_EQUAL(a->name, "audit");
 	CU_ASSERT_STRING_EQUAL(a->url, "redis://127.0.0.1:6379/0");
 	CU_ASSERT_STRING_EQUAL(a->listname, "pawl.events");
 	CU_ASSERT_EQUAL(a->pool_size, 1);
 	CU_ASSERT_EQUAL(a->actions, PAWL_EVENT_READ | PAWL_EVENT_UPDATE);
 	CU_ASSERT_PTR_NULL(a->resources);
-	/* actions listname maxlen pool_size resources stream_per_bucket type url use */
-	CU_ASSERT_EQUAL(a->n_options, 9);
+	CU_ASSERT_FALSE(a->include_data);
+	CU_ASSERT_EQUAL(a->data_max_bytes, 65536);
+	/* actions data_max_bytes include_data listname maxlen pool_size resources
+	 * stream_per_bucket type url use */
+	CU_ASSERT_EQUAL(a->n_options, 11);
 	CU_ASSERT_STRING_EQUAL(pawl_config_get(cfg, "event_listeners.audit.listname"),
 	    "pawl.events");
 	pawl_config_free(cfg);
@@ -555,6 +562,12 @@ static void test_listener_errors(void)
 	    "'event_listeners.a.resources'", "got 'mushroom'");
 	expect_error("[pawl]\nevent_listeners = a\nevent_listeners.a.use = redis\n"
 	    "event_listeners.a.pool_size = 65\n", "'event_listeners.a.pool_size'", "got '65'");
+	expect_error("[pawl]\nevent_listeners = a\nevent_listeners.a.use = redis\n"
+	    "event_listeners.a.data_max_bytes = -1\n", "'event_listeners.a.data_max_bytes'",
+	    "got '-1'");
+	expect_error("[pawl]\nevent_listeners = a\nevent_listeners.a.use = redis\n"
+	    "event_listeners.a.include_data = maybe\n", "'event_listeners.a.include_data'",
+	    "got 'maybe'");
 	expect_error("[pawl]\nevent_listeners = a a\nevent_listeners.a.use = redis\n",
 	    "'event_listeners' must be a list without repeated names", NULL);
 	expect_error("[pawl]\nevent_listeners = kinto_redis.listeners\n",

@@ -152,6 +152,27 @@ static void test_redirects(void)
 	CU_ASSERT_STRING_EQUAL(m.location, "/v1/nothing");
 }
 
+/* {impacted} would collide with the event payload's own key: refused at start. */
+static void test_reserved_placeholder(void)
+{
+	struct pawl_error err;
+	struct pawl_config *c = pawl_config_parse("[app:main]\nresources = spore\n"
+	    "resources.spore.list = /farms/{impacted}/spores\n"
+	    "resources.spore.item = /farms/{impacted}/spores/{id}\n", "test.ini", NULL, &err);
+	struct pawl_resource_table *t = c ? pawl_resource_table_new(c, &err) : NULL;
+	struct pawl_router *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	pawl_error_clear(&err);
+	r = pawl_router_new(t, c, &err);
+	CU_ASSERT_PTR_NULL(r);
+	CU_ASSERT_EQUAL(err.code, PAWL_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "{impacted} is reserved"));
+	pawl_router_free(r);
+	pawl_resource_table_free(t);
+	pawl_config_free(c);
+}
+
 static void test_method_parse(void)
 {
 	CU_ASSERT_EQUAL(pawl_method_parse("GET"), PAWL_METHOD_GET);
@@ -172,4 +193,5 @@ void test_router_register(void)
 	CU_add_test(s, "405 with Allow", test_method_not_allowed);
 	CU_add_test(s, "307 redirects", test_redirects);
 	CU_add_test(s, "method names", test_method_parse);
+	CU_add_test(s, "placeholder {impacted} reserved", test_reserved_placeholder);
 }
