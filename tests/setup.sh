@@ -21,6 +21,7 @@ PACKAGES=(
 	libfcgi-bin # cgi-fcgi: the integration test of a worker running alone
 	mandoc # mandoc -T lint of the man pages (tests/man/check)
 	libsystemd-dev systemd # sd_notify and socket activation; systemd-analyze verify of the units
+	procps # /bin/kill, pawl.service's ExecReload (systemd-analyze verify checks it exists)
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
 # that already has a node with npm keeps it (a newer nodejs package may conflict

@@ -161,14 +161,21 @@ static int suite_cleanup(void)
 /* One phase: n_get reads (200), n_missing reads (404), n_put creations (201, one commit each). */
 static void requests(int n_get, int n_missing, int n_put, int phase)
 {
-	for (int i = 0; i < n_get; i++)
-		CHECK(status_of(writer_auth, "GET", record, NULL) == 200, "GET %s", record);
-	for (int i = 0; i < n_missing; i++)
-		CHECK(status_of(writer_auth, "GET", ru_fmt("%s/missing%d", records, i), NULL) == 404,
-		      "GET a missing record");
-	for (int i = 0; i < n_put; i++)
-		CHECK(status_of(writer_auth, "PUT", ru_fmt("%s/p%d-%d", records, phase, i),
-				"{\"data\": {\"n\": 1}}") == 201, "PUT a new record");
+	long st;
+
+	for (int i = 0; i < n_get; i++) {
+		st = status_of(writer_auth, "GET", record, NULL);
+		CHECK(st == 200, "GET %s: %ld", record, st);
+	}
+	for (int i = 0; i < n_missing; i++) {
+		st = status_of(writer_auth, "GET", ru_fmt("%s/missing%d", records, i), NULL);
+		CHECK(st == 404, "GET a missing record: %ld", st);
+	}
+	for (int i = 0; i < n_put; i++) {
+		st = status_of(writer_auth, "PUT", ru_fmt("%s/p%d-%d", records, phase, i),
+			       "{\"data\": {\"n\": 1}}");
+		CHECK(st == 201, "PUT a new record: %ld", st);
+	}
 }
 
 #define N_GET 10

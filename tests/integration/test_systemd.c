@@ -195,6 +195,7 @@ static void test_without_notify_socket(void)
 	struct unit u;
 	struct unit_start st = { .command = "serve", .extra_fd = -1, .listen = other };
 	bool ok = false;
+	int status;
 
 	CU_ASSERT_FATAL(unit_init(&u, SOCK_STREAM, NULL));
 	snprintf(other, sizeof other, "unix:%s/other.sock", u.dir);
@@ -210,7 +211,9 @@ static void test_without_notify_socket(void)
 	      "socket systemd passed", other);
 	CHECK(unit_log_has(&u, "ignored"), "the log does not say --listen was ignored");
 	CU_ASSERT_FATAL(kill(u.pid, SIGTERM) == 0);
-	CHECK(unit_exit_within(&u, STOP_MS) == 0, "no clean exit: %s", unit_log_tail(&u));
+	status = unit_exit_within(&u, STOP_MS);
+	CHECK(status == 0, "no clean exit (%d; -1: still running after %d ms): %s", status, STOP_MS,
+	      unit_log_tail(&u));
 	unit_receive(&u, 100);
 	CHECK(u.n == 0, "%zu messages sent without NOTIFY_SOCKET", u.n);
 	check_socket_kept(&u);
