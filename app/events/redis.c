@@ -249,6 +249,20 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
 }
 
 /*
+ * Both scripts' test of one (list, order) triple against its list's mark,
+ * inside their loop over ARGV: sets ok, and moves the mark in marks/dirty.
+ */
+#define MARK_CHECK \
+	"  local list, seq = ARGV[i], ARGV[i + 1]\n" \
+	"  local ok = seq == ''\n" \
+	"  if not ok then\n" \
+	"    local m = marks[list]\n" \
+	"    if m == nil then m = redis.call('HGET', KEYS[2], list) or ''; marks[list] = m end\n" \
+	"    ok = m == '' or #seq > #m or (#seq == #m and seq > m)\n" \
+	"    if ok then marks[list] = seq; dirty[list] = true end\n" \
+	"  end\n"
+
+/*
  * The append script. KEYS[1] is the Redis list, KEYS[2] its high-water
  * marks (a hash: pawl list key -> order of the last event appended).
  * ARGV holds triples (pawl list key, order, payload), oldest first; an
@@ -261,14 +275,7 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
 static const char append_script[] =
 	"local marks, dirty, out = {}, {}, {}\n"
 	"for i = 1, #ARGV, 3 do\n"
-	"  local list, seq = ARGV[i], ARGV[i + 1]\n"
-	"  local ok = seq == ''\n"
-	"  if not ok then\n"
-	"    local m = marks[list]\n"
-	"    if m == nil then m = redis.call('HGET', KEYS[2], list) or ''; marks[list] = m end\n"
-	"    ok = m == '' or #seq > #m or (#seq == #m and seq > m)\n"
-	"    if ok then marks[list] = seq; dirty[list] = true end\n"
-	"  end\n"
+	MARK_CHECK
 	"  if ok then out[#out + 1] = ARGV[i + 2] end\n"
 	"end\n"
 	/* One LPUSH per 1000 values (unpack's stack limit): LPUSH k a b = LPUSH k a; LPUSH k b. */
@@ -289,14 +296,7 @@ static const char stream_script[] =
 	"local marks, dirty, n = {}, {}, 0\n"
 	"local maxlen = tonumber(ARGV[1])\n"
 	"for i = 2, #ARGV, 3 do\n"
-	"  local list, seq = ARGV[i], ARGV[i + 1]\n"
-	"  local ok = seq == ''\n"
-	"  if not ok then\n"
-	"    local m = marks[list]\n"
-	"    if m == nil then m = redis.call('HGET', KEYS[2], list) or ''; marks[list] = m end\n"
-	"    ok = m == '' or #seq > #m or (#seq == #m and seq > m)\n"
-	"    if ok then marks[list] = seq; dirty[list] = true end\n"
-	"  end\n"
+	MARK_CHECK
 	"  if ok then\n"
 	"    if maxlen > 0 then\n"
 	"      redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'event', ARGV[i + 2], 'list', list)\n"
