@@ -58,7 +58,7 @@ struct upload {
 	size_t off;
 };
 
-static long now_ms(void)
+long harness_now_ms(void)
 {
 	struct timespec ts;
 
@@ -462,7 +462,7 @@ int harness_start(void)
 		perror("harness: fork");
 		return -1;
 	}
-	deadline = now_ms() + START_TIMEOUT_MS;
+	deadline = harness_now_ms() + START_TIMEOUT_MS;
 	h.timeout_ms = 2000; /* a crashing worker must not stall the poll */
 	for (;;) {
 		int status;
@@ -476,7 +476,7 @@ int harness_start(void)
 		}
 		if (http_status("/v1/__lbheartbeat__") == 200)
 			break;
-		if (now_ms() > deadline) {
+		if (harness_now_ms() > deadline) {
 			fprintf(stderr, "harness: no answer from %s/v1/__lbheartbeat__ in %d s\n",
 				h.base, START_TIMEOUT_MS / 1000);
 			return -1;
@@ -485,7 +485,7 @@ int harness_start(void)
 	}
 	h.timeout_ms = 10000;
 	printf("harness: stack up after %.1f s\n",
-	       (START_TIMEOUT_MS - (deadline - now_ms())) / 1000.0);
+	       (START_TIMEOUT_MS - (deadline - harness_now_ms())) / 1000.0);
 	return 0;
 }
 
@@ -497,7 +497,7 @@ int harness_stop(void)
 	if (h.stack_pid <= 0)
 		return h.stack_status;
 	kill(h.stack_pid, SIGTERM);
-	deadline = now_ms() + STOP_TIMEOUT_MS;
+	deadline = harness_now_ms() + STOP_TIMEOUT_MS;
 	for (;;) {
 		pid_t w = waitpid(h.stack_pid, &status, WNOHANG);
 
@@ -509,7 +509,7 @@ int harness_stop(void)
 			h.stack_status = -1;
 			break;
 		}
-		if (now_ms() > deadline) {
+		if (harness_now_ms() > deadline) {
 			fprintf(stderr, "harness: pawl-stack ignores SIGTERM; killing it\n");
 			kill(h.stack_pid, SIGKILL);
 			waitpid(h.stack_pid, &status, 0);

@@ -101,6 +101,9 @@ void basic_auth(char *out, size_t size, const char *user, const char *password);
 /* A fresh id accepted by Kinto: prefix + pid + counter (e.g. "b1234x7"). */
 void unique_id(char *out, size_t size, const char *prefix);
 
+/* CLOCK_MONOTONIC in milliseconds: for deadlines and for saying how long a step took. */
+long harness_now_ms(void);
+
 void sleep_ms(long ms);
 
 /* The pid on the first line of $STATE/RELATIVE (e.g. "run/nginx.pid"), or -1. */

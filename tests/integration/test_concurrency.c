@@ -47,14 +47,6 @@ static size_t repeats_ll(long long *v, size_t n)
 	return r;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Starts n threads running fn on args[0..n) (stride size); each waits on the
  * barrier its argument names. A thread that cannot be created would leave the
@@ -147,7 +139,7 @@ static void *poll_loop(void *arg)
 {
 	struct poller *p = arg;
 	char path[RU_PATH_LEN + 64];
-	long deadline = now_ms() + POLL_DEADLINE_MS;
+	long deadline = harness_now_ms() + POLL_DEADLINE_MS;
 	bool last = false;
 
 	pthread_barrier_wait(p->start);
@@ -157,7 +149,7 @@ static void *poll_loop(void *arg)
 		long long top = p->since;
 
 		last = atomic_load(p->writers_done) != 0;
-		if (now_ms() > deadline) {
+		if (harness_now_ms() > deadline) {
 			p->timed_out = 1;
 			break;
 		}

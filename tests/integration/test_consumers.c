@@ -28,14 +28,6 @@
 
 static pid_t stopped_redis = -1;
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void state_path(char *out, size_t size, const char *name)
 {
 	snprintf(out, size, "%s/%s", harness_state_dir(), name);
@@ -226,13 +218,13 @@ static void test_stalled_redis(void)
 		snprintf(p, sizeof p, "/v1/buckets/%s/collections/c%d", b, c);
 		write_ok("PUT", p, "{\"data\":{}}", 201);
 	}
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	for (; n < DRAIN_WRITES; n++)
 		write_record(b, n, &ts[n]);
-	write_ms = now_ms() - t0;
-	t0 = now_ms();
+	write_ms = harness_now_ms() - t0;
+	t0 = harness_now_ms();
 	events_wait(EVENTS_LIST, in_bucket, b, (size_t)n + 3, DELIVERY_MS, &e);
-	drain_ms = now_ms() - t0;
+	drain_ms = harness_now_ms() - t0;
 	CHECK(e.n == (size_t)n + 3, "%zu events before the stall, expected %d", e.n, n + 3);
 	printf("\n    %d writes in %ld ms (%.2f ms each), all delivered %ld ms after the last answer\n",
 	       n, write_ms, (double)write_ms / n, drain_ms);
@@ -241,8 +233,8 @@ static void test_stalled_redis(void)
 	fails = log_count("log/pawl.log", "event.delivery_failed");
 	skipped = log_count("log/pawl.log", "were already there (a retried push)");
 	CU_ASSERT_FATAL(redis_stop());
-	stall_end = now_ms() + STALL_MS;
-	while (now_ms() < stall_end && n < (int)(sizeof ts / sizeof *ts) - 20) {
+	stall_end = harness_now_ms() + STALL_MS;
+	while (harness_now_ms() < stall_end && n < (int)(sizeof ts / sizeof *ts) - 20) {
 		write_record(b, n, &ts[n]);
 		n++;
 		sleep_ms(10);
@@ -489,7 +481,7 @@ static void test_consumer_interrupted(void)
 	CU_ASSERT_FATAL((pid = consumer_start(out, seen)) > 0);
 	sleep_ms(300);
 	CU_ASSERT_FATAL(redis_stop());
-	for (long end = now_ms() + CONSUMER_STALL_MS; now_ms() < end; i++) {
+	for (long end = harness_now_ms() + CONSUMER_STALL_MS; harness_now_ms() < end; i++) {
 		put_record(&w, i);
 		sleep_ms(100);
 	}

@@ -23,14 +23,6 @@
 #define FAULT_BUCKET "pawlfaultkill" /* harness.c: PAWL_FAULT_KILL_AFTER_COMMIT */
 #define FAULT_WRITES 5
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void state_path(char *out, size_t size, const char *name)
 {
 	snprintf(out, size, "%s/%s", harness_state_dir(), name);
@@ -413,12 +405,12 @@ static void test_redis_outage(void)
 		write_ok("PUT", p, "{\"data\":{}}", 201);
 	}
 	for (int i = 0; i < 20; i++) { /* the usual time, Redis up */
-		long t = now_ms();
+		long t = harness_now_ms();
 
 		snprintf(p, sizeof p, "/v1/buckets/%s/collections/c%d/records/warm%d", b, i % 2, i);
 		write_ok("PUT", p, "{\"data\":{}}", 201);
-		if (now_ms() - t > base_ms)
-			base_ms = now_ms() - t;
+		if (harness_now_ms() - t > base_ms)
+			base_ms = harness_now_ms() - t;
 	}
 	CHECK(events_wait(EVENTS_LIST, in_bucket, b, 23, DELIVERY_MS, &e) == 23,
 	      "%zu events before the outage, expected 23", e.n);
@@ -427,11 +419,11 @@ static void test_redis_outage(void)
 	CU_ASSERT_FATAL(harness_stack("redis-stop") == 0);
 	for (int i = 0; i < OUTAGE_WRITES; i++) {
 		struct http_resp r;
-		long t = now_ms(), took;
+		long t = harness_now_ms(), took;
 
 		snprintf(p, sizeof p, "/v1/buckets/%s/collections/c%d/records/r%d", b, i % 2, i);
 		ts[i] = write_at("PUT", p, "{\"data\":{}}", true, 201, &r, __FILE__, __LINE__);
-		took = now_ms() - t;
+		took = harness_now_ms() - t;
 		ok += r.status == 201;
 		max_ms = took > max_ms ? took : max_ms;
 		http_resp_free(&r);
@@ -442,9 +434,9 @@ static void test_redis_outage(void)
 	CHECK(heartbeat("redis", &up) == 503 && up == 0, "heartbeat with Redis down: redis %d", up);
 
 	CU_ASSERT_FATAL(harness_stack("redis-start") == 0);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	events_wait(EVENTS_LIST, in_bucket, b, OUTAGE_WRITES, 30000, &e);
-	drain_ms = now_ms() - t0;
+	drain_ms = harness_now_ms() - t0;
 	dups = duplicate_ids(&e);
 	CHECK(e.n - dups == OUTAGE_WRITES, "%zu distinct events delivered after the outage, expected %d",
 	      e.n - dups, OUTAGE_WRITES);

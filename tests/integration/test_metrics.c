@@ -127,13 +127,18 @@ static void delta_at(const char *before, const char *after, const char *series, 
 }
 #define DELTA(b, a, s, w) delta_at((b), (a), (s), (w), __FILE__, __LINE__)
 
-static long status_of(const char *auth, const char *method, const char *path, const char *body)
+/* The status of one request; a failed one (0) says why, with the phase and how long it took. */
+static long status_of(const char *auth, const char *method, const char *path, const char *body,
+		      int phase)
 {
 	struct http_resp r;
-	long status;
+	long status, t0 = harness_now_ms();
 
 	as(&r, auth, method, path, body);
 	status = r.status;
+	if (status == 0)
+		fprintf(stderr, "metrics: phase %d: %s: no answer after %ld ms %s\n", phase, r.what,
+			harness_now_ms() - t0, r.error);
 	http_resp_free(&r);
 	return status;
 }
@@ -164,16 +169,17 @@ static void requests(int n_get, int n_missing, int n_put, int phase)
 	long st;
 
 	for (int i = 0; i < n_get; i++) {
-		st = status_of(writer_auth, "GET", record, NULL);
+		st = status_of(writer_auth, "GET", record, NULL, phase);
 		CHECK(st == 200, "GET %s: %ld", record, st);
 	}
 	for (int i = 0; i < n_missing; i++) {
-		st = status_of(writer_auth, "GET", ru_fmt("%s/missing%d", records, i), NULL);
+		st = status_of(writer_auth, "GET", ru_fmt("%s/missing%d", records, i), NULL,
+			       phase);
 		CHECK(st == 404, "GET a missing record: %ld", st);
 	}
 	for (int i = 0; i < n_put; i++) {
 		st = status_of(writer_auth, "PUT", ru_fmt("%s/p%d-%d", records, phase, i),
-			       "{\"data\": {\"n\": 1}}");
+			       "{\"data\": {\"n\": 1}}", phase);
 		CHECK(st == 201, "PUT a new record: %ld", st);
 	}
 }
