@@ -226,7 +226,12 @@ int pawl_worker_run(const struct pawl_config *cfg, int listen_fd, int relay_wake
 			pawl_log_reopen();
 		}
 
-		if (rc > 0 && !stop_requested)
+		/*
+		 * Woken for a connection: take it even if a stop came meanwhile.
+		 * EPOLLEXCLUSIVE woke this worker alone, so a connection left
+		 * in the queue would wait for the next one to wake a peer.
+		 */
+		if (rc > 0)
 			rc = pawl_fcgi_accept(fcgi);
 		if (rc < 0) {
 			pawl_log_error("worker: accept failed: %s", strerror(errno));

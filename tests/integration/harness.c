@@ -148,6 +148,23 @@ size_t children_of(pid_t parent, pid_t *out, size_t max)
 	return n;
 }
 
+bool stop_process(pid_t pid)
+{
+	char state = '?';
+	pid_t ppid;
+
+	if (pid <= 0 || kill(pid, SIGSTOP) != 0)
+		return false;
+	for (long waited = 0; waited < 5000; waited += 5) {
+		if (proc_stat(pid, &state, &ppid) != 0)
+			return false;
+		if (state == 'T' || state == 't')
+			return true;
+		sleep_ms(5);
+	}
+	return false;
+}
+
 pid_t harness_pid_file(const char *relative)
 {
 	char path[PATH_MAX];

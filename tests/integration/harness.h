@@ -119,6 +119,14 @@ size_t children_of(pid_t parent, pid_t *out, size_t max);
 bool pid_alive(pid_t pid);
 
 /*
+ * SIGSTOP, then waits (up to 5 s) until pid is seen stopped. kill() returns
+ * before the target has stopped: a worker still parked in epoll_wait can be
+ * handed the next connection by EPOLLEXCLUSIVE and then stop holding it.
+ * False when the signal failed or the process never showed as stopped.
+ */
+bool stop_process(pid_t pid);
+
+/*
  * Assertions with the caller's file and line, recorded as CUnit failures.
  * assert_status: resp->status == status (prints the body when not).
  * assert_json_type: resp is application/json and its body parses.

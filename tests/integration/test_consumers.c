@@ -48,7 +48,7 @@ static bool redis_stop(void)
 
 	if (!hooked)
 		hooked = atexit(redis_cont) == 0;
-	if (pid <= 0 || kill(pid, SIGSTOP) != 0)
+	if (!stop_process(pid))
 		return false;
 	stopped_redis = pid;
 	return true;

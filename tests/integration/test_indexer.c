@@ -158,7 +158,7 @@ static void stall_redis(long ms)
 {
 	pid_t pid = harness_pid_file("run/redis.pid");
 
-	if (pid <= 0 || kill(pid, SIGSTOP) != 0)
+	if (!stop_process(pid))
 		return;
 	sleep_ms(ms);
 	kill(pid, SIGCONT);

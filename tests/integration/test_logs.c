@@ -320,7 +320,7 @@ static void test_heartbeat_outbox_age(void)
 	CHECK(ok, "before: %s", body_snip(&r));
 	http_resp_free(&r);
 	relay = relay_pid();
-	CU_ASSERT_FATAL(relay > 0 && kill(relay, SIGSTOP) == 0);
+	CU_ASSERT_FATAL(stop_process(relay));
 	unique_id(b, sizeof b, "hbage");
 	snprintf(p, sizeof p, "/v1/buckets/%s", b);
 	write_ok("PUT", p, "{\"data\":{}}", 201);

@@ -208,7 +208,7 @@ static void test_counts_across_workers(void)
 	for (int phase = 0; phase < 2; phase++) {
 		pid_t idle = w[1 - phase];
 
-		CU_ASSERT_FATAL(kill(idle, SIGSTOP) == 0);
+		CU_ASSERT_FATAL(stop_process(idle));
 		requests(N_GET, N_MISSING, N_PUT, phase);
 		CU_ASSERT_FATAL(kill(idle, SIGCONT) == 0);
 	}

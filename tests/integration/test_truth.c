@@ -267,7 +267,7 @@ static void test_heartbeat_redis_hung(void)
 
 	CU_ASSERT_FATAL(pid > 0);
 	heartbeat(200, "redis", true);
-	CU_ASSERT_FATAL(kill(pid, SIGSTOP) == 0);
+	CU_ASSERT_FATAL(stop_process(pid));
 	/* Twice: once on the worker's kept connection, once on a fresh one. */
 	heartbeat(503, "redis", true);
 	heartbeat(503, "redis", true);
@@ -311,7 +311,7 @@ static void test_heartbeat_pg_hung(void)
 	pids[0] = harness_pid_file("pg/postmaster.pid");
 	CU_ASSERT_FATAL(pids[0] > 0 && n > 0);
 	for (size_t i = 0; i <= n; i++)
-		kill(pids[i], SIGSTOP);
+		stop_process(pids[i]);
 	/* A statement on the kept connection, then new connections (and their back-off). */
 	heartbeat(503, "storage", false);
 	heartbeat(503, "storage", false);

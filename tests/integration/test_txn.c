@@ -218,7 +218,7 @@ static void test_relay_delivers_implicit_creations(void)
 
 	CU_ASSERT_FATAL(relay > 0);
 	new_user(auth, sizeof auth, bid, sizeof bid);
-	CU_ASSERT_FATAL(kill(relay, SIGSTOP) == 0);
+	CU_ASSERT_FATAL(stop_process(relay));
 	first_write(auth, &ms);
 	sleep_ms(300); /* time for a worker's own delivery, had it made one */
 	events_fetch(EVENTS_LIST, in_bucket, bid, &e);
