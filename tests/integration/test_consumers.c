@@ -5,6 +5,7 @@
  * example consumer (tests/consumer) handles every event exactly once, in
  * commit order per list, while it is killed and restarted and Redis stalls.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -328,6 +329,10 @@ static pid_t consumer_start(const char *out, const char *seen)
 
 	snprintf(bin, sizeof bin, "%s/tests/consumer/pawl-consumer", getenv("PAWL_BUILDDIR"));
 	state_path(err, sizeof err, "consumers.err");
+	if (access(bin, X_OK) != 0) {
+		fprintf(stderr, "consumers: %s: %s (built by make check)\n", bin, strerror(errno));
+		return -1;
+	}
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
 		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
