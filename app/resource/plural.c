@@ -410,6 +410,9 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = prepare(c, &l, true, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_list_access(c, "write", &full, err)) != PAWL_OK)
 		return rc;
+	/* History is purged by the bucket's writers only, whatever entries one may read. */
+	if (!full && c->res->history)
+		return pawl_permissions_deny(c, err);
 	/* Without write on the whole list, only the objects the caller may write go. */
 	if (!full)
 		pawl_permissions_filter(c, "write", &l.lr);
@@ -437,8 +440,9 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 		    (rc = pawl_store_remove(c->app->store, c->req->arena, &it, &tomb, err)) != PAWL_OK)
 			return rc;
 		ts = it.ts;
-		if ((rc = pawl_resource_forget(c, pawl_arena_printf(c->req->arena, "%s/%s",
-		    c->list_path, id), &cascades[i], err)) != PAWL_OK)
+		/* A history entry has no ACEs nor children of its own. */
+		if (!c->res->history && (rc = pawl_resource_forget(c, pawl_arena_printf(
+		    c->req->arena, "%s/%s", c->list_path, id), &cascades[i], err)) != PAWL_OK)
 			return rc;
 		tombs[i] = tomb.data;
 	}

@@ -190,6 +190,11 @@ static void put_where(struct sql *s, struct pawl_arena *arena, const struct pawl
 		    "AND a.principal = ANY($%d::text[] || ARRAY(SELECT principal FROM user_principals "
 		    "WHERE user_id = ANY($%d::text[]))))", prefix, perms, who, who);
 	}
+	if (lr->readers != NULL) {
+		int who = bind(s, pawl_acl_principals_param(arena, lr->readers));
+
+		pawl_buf_printf(&s->text, " AND read_principals && " PAWL_ACL_EXPANDED_AT, who, who);
+	}
 	if (q == NULL)
 		return;
 	if (q->has_since)

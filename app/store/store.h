@@ -126,6 +126,12 @@ struct pawl_list_request {
 	const char *const *acl_perms;
 	size_t n_acl_perms;
 	const char *const *acl_principals;
+	/*
+	 * History (sql/0008): when set, only entries whose readers at the time
+	 * of the change include one of these principals (NULL-terminated, their
+	 * groups included) match.
+	 */
+	const char *const *readers;
 };
 
 /* A personal (`default`) bucket and the user it is for (sql/0006). */
