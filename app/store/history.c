@@ -17,13 +17,14 @@
 
 /*
  * e: the rows in order; g: each row's rank k among its bucket's c rows;
+ * hid: each entry's id (in g's select list: one per row, never an initplan's one);
  * ts: one bump per bucket by c (buckets in order: two writers never wait on
  * each other's rows crosswise); the entry of rank k gets ts - c + k.
  */
 #define INSERT_SQL \
 	"WITH e AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], " \
 	"$5::text[]) WITH ORDINALITY AS e(bucket, coll, uri, attrs, target, n)), " \
-	"g AS (SELECT e.*, row_number() OVER (PARTITION BY bucket ORDER BY n) AS k, " \
+	"g AS (SELECT e.*, gen_random_uuid()::text AS hid, row_number() OVER (PARTITION BY bucket ORDER BY n) AS k, " \
 	"count(*) OVER (PARTITION BY bucket) AS c FROM e), " \
 	"lists AS (SELECT bucket, max(c) AS c FROM g GROUP BY 1), " \
 	"ts AS (INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) " \
@@ -32,8 +33,8 @@
 	"GREATEST(EXCLUDED.last_modified, t.last_modified + (SELECT l.c FROM lists l " \
 	"WHERE l.bucket = t.parent_id)) RETURNING parent_id, last_modified) " \
 	"INSERT INTO objects (parent_id, resource_name, id, last_modified, data, read_principals) " \
-	"SELECT g.bucket, 'history', x.id, ts.last_modified - g.c + g.k, " \
-	"g.attrs::jsonb || jsonb_build_object('id', x.id, " \
+	"SELECT g.bucket, 'history', g.hid, ts.last_modified - g.c + g.k, " \
+	"g.attrs::jsonb || jsonb_build_object('id', g.hid, " \
 	"'last_modified', ts.last_modified - g.c + g.k, " \
 	"'date', to_char(clock_timestamp() AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00', " \
@@ -43,7 +44,6 @@
 	"WHERE a.object_id IN (g.bucket, g.coll, g.uri) AND a.permission IN ('read', 'write') " \
 	"ORDER BY 1) " \
 	"FROM g JOIN ts ON ts.parent_id = g.bucket " \
-	"CROSS JOIN LATERAL (SELECT gen_random_uuid()::text AS id) x " \
 	"LEFT JOIN LATERAL (SELECT jsonb_object_agg(q.permission, q.ps) AS perms FROM " \
 	"(SELECT permission, jsonb_agg(principal ORDER BY principal) AS ps " \
 	"FROM access_control_entries WHERE object_id = g.uri GROUP BY permission) q) p ON true"
