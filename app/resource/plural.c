@@ -50,6 +50,44 @@ static const char *token_scope(const struct pawl_rctx *c)
 	    c->req->user_id != NULL ? c->req->user_id : "");
 }
 
+/* A number as the JSON string of its text ("123" for 123); anything else as it is. */
+static json_object *as_id_string(struct pawl_arena *arena, json_object *v)
+{
+	if (!json_object_is_type(v, json_type_int))
+		return v;
+	return pawl_json_own(arena, json_object_new_string(json_object_to_json_string(v)));
+}
+
+/*
+ * History's ids are strings, whatever the query string looks like: Kinto's
+ * history resource reads ?collection_id=2024 as the id "2024", not as a number.
+ */
+static void history_ids_as_strings(struct pawl_arena *arena, struct pawl_query *q)
+{
+	static const char *const ids[] = { "bucket_id", "collection_id", "group_id", "record_id" };
+
+	for (size_t i = 0; i < q->n_filters; i++) {
+		struct pawl_filter *f = &q->filters[i];
+		json_object *v = f->value, *copy;
+		bool named = false;
+
+		for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
+			named = named || (f->field.depth == 1 && strcmp(f->field.name, ids[k]) == 0);
+		if (!named || v == NULL)
+			continue;
+		if (!json_object_is_type(v, json_type_array)) {
+			f->value = as_id_string(arena, v);
+			continue;
+		}
+		if ((copy = pawl_json_own(arena, json_object_new_array())) == NULL)
+			continue;
+		for (size_t j = 0; j < json_object_array_length(v); j++)
+			json_object_array_add(copy, json_object_get(as_id_string(arena,
+			    json_object_array_get_idx(v, j))));
+		f->value = copy;
+	}
+}
+
 /*
  * Parses the query string and checks the token into l (its verdict is kept
  * for admit_token: authorization comes first); lock for DELETE.
@@ -63,6 +101,8 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 	memset(l, 0, sizeof(*l));
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, pawl_clock_wall_ms(), &l->q, err)) != PAWL_OK)
 		return rc;
+	if (c->res->history)
+		history_ids_as_strings(c->req->arena, &l->q);
 	if (l->q.token != NULL) {
 		if ((scope = token_scope(c)) == NULL)
 			return pawl_error_nomem(err);

@@ -257,6 +257,27 @@ static void test_plural_and_batch(void)
 	      "the batch's collection");
 }
 
+/* /buckets/default/history is the caller's own bucket's; a batch may read history too. */
+static void test_default_bucket(void)
+{
+	struct http_resp r;
+	json_object *d;
+
+	ok_as(CAROL, "PUT", "/v1/buckets/default/collections/notes/records/n1", "{\"data\":{}}", 201);
+	d = hist(&r, CAROL, "default", "resource_name=record");
+	CHECK(r.status == 200 && ru_len(d) == 1 &&
+	      strstr(member(json_object_array_get_idx(d, 0), "uri") ?: "", "/collections/notes/records/n1") &&
+	      strncmp(member(json_object_array_get_idx(d, 0), "uri") ?: "", "/buckets/default/", 17) != 0,
+	      "the personal bucket's history names the real bucket: %s", body_snip(&r));
+	http_resp_free(&r);
+	as(&r, CAROL, "POST", "/v1/batch",
+	   "{\"requests\":[{\"method\":\"GET\",\"path\":\"/buckets/default/history\"}]}");
+	d = resp_json(&r, "responses");
+	CHECK(r.status == 200 && ru_int(json_object_array_get_idx(d, 0), "status") == 200,
+	      "history in a batch: %s", body_snip(&r));
+	http_resp_free(&r);
+}
+
 /* A change that does not commit leaves no entry: a 412, a COMMIT that never happens. */
 static void test_same_transaction(void)
 {
@@ -362,6 +383,11 @@ static void test_filters_and_pages(void)
 		      resp_header(&r, "Total-Records") ?: "(none)");
 		http_resp_free(&r);
 	}
+	/* Ids are strings, even when they look like numbers (Kinto's history does the same). */
+	ok_as(ALICE, "PUT", ru_fmt("/v1/buckets/%s/collections/2024", b), "{}", 201);
+	CHECK(count_as(ALICE, b, "collection_id=2024") == 1, "collection_id=2024: %ld",
+	      count_as(ALICE, b, "collection_id=2024"));
+	CHECK(count_as(ALICE, b, "in_collection_id=2024,c") == 7, "in_collection_id=2024,c");
 	/* POST and items are no part of history. */
 	ok_as(ALICE, "POST", ru_fmt("/v1/buckets/%s/history", b), "{\"data\":{}}", 405);
 	ok_as(ALICE, "GET", ru_fmt("/v1/buckets/%s/history/x", b), NULL, 404);
@@ -649,6 +675,7 @@ void test_history_register(void)
 
 	CU_add_test(s, "every action on every resource, the object's own URI", test_entries);
 	CU_add_test(s, "plural DELETE: one per object; batch: one per sub-request", test_plural_and_batch);
+	CU_add_test(s, "the personal bucket's history, and in a batch", test_default_bucket);
 	CU_add_test(s, "same transaction: a 412 or a lost COMMIT leaves no entry", test_same_transaction);
 	CU_add_test(s, "filters, _since/_before, _sort, pages, _fields, ETag, HEAD", test_filters_and_pages);
 	CU_add_test(s, "who sees what: bucket, collection, record, group readers; 403/401",
