@@ -83,7 +83,7 @@ static int run_history_trim(const struct pawl_config *cfg)
 {
 	struct pawl_pg *pg = pawl_pg_new(cfg);
 	struct pawl_arena *arena = pawl_arena_new(16 * 1024);
-	struct pawl_history_trim t = { .more = true };
+	struct pawl_history_trim t = { .more = false };
 	struct pawl_error err;
 	long long total = 0;
 	int status = 0;
@@ -93,7 +93,9 @@ static int run_history_trim(const struct pawl_config *cfg)
 		    "neither history_max_age_seconds nor history_max_per_bucket is set\n");
 		status = pg != NULL && arena != NULL ? 0 : 1;
 	}
-	while (status == 0 && pawl_history_trims(cfg) && t.more && pg != NULL && arena != NULL) {
+	/* One whole round: until no batch is left full and the cursor is back at the start. */
+	for (bool first = true; status == 0 && pawl_history_trims(cfg) && pg != NULL && arena != NULL &&
+	    (first || t.more || t.cursor[0] != '\0'); first = false) {
 		if (pawl_history_trim_step(cfg, pg, arena, &t, &err) != PAWL_OK) {
 			fprintf(stderr, "pawl-fcgi history-trim: %s\n", err.message);
 			status = 1;

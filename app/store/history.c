@@ -12,6 +12,7 @@
 
 #include "store/history.h"
 #include "store/pg.h"
+#include "core/clock.h"
 
 #define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
@@ -106,14 +107,14 @@ static enum pawl_err trim_age(struct pawl_pg *pg, struct pawl_arena *arena,
 }
 
 /*
- * The next buckets (their history timestamps rows, one per bucket that ever
- * had history), each one's newest-but-max_per_bucket entry found by its
+ * The next buckets of the round (their history timestamps rows: one per
+ * bucket that ever had history, its newest entry's timestamp), each one's newest-but-max_per_bucket entry found by its
  * list index (a scan of at most max_per_bucket index entries), and up to
  * batch entries at or below it removed, oldest first.
  */
 #define TRIM_COUNT_SQL \
 	"WITH b AS (SELECT parent_id FROM timestamps WHERE resource_name = 'history' " \
-	"AND parent_id > $1 ORDER BY parent_id LIMIT $2::bigint), " \
+	"AND parent_id > $1 AND last_modified >= $5::bigint ORDER BY parent_id LIMIT $2::bigint), " \
 	"cut AS (SELECT b.parent_id, (SELECT o.last_modified FROM objects o " \
 	"WHERE o.parent_id = b.parent_id AND o.resource_name = 'history' " \
 	"ORDER BY o.last_modified DESC OFFSET $3::bigint LIMIT 1) AS lm FROM b), " \
@@ -127,31 +128,36 @@ static enum pawl_err trim_age(struct pawl_pg *pg, struct pawl_arena *arena,
 static enum pawl_err trim_count(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_history_trim *t, struct pawl_error *err)
 {
-	const char *params[4];
+	const char *params[5];
 	struct pg_result *res;
 	enum pawl_err rc;
 	long long n, seen;
 
+	/* A round begins: what changed since the previous one began is looked at. */
+	if (t->cursor[0] == '\0') {
+		t->since_ms = t->round_start_ms > 0 ? t->round_start_ms - 60000 : 0;
+		t->round_start_ms = pawl_clock_wall_ms();
+	}
 	params[0] = t->cursor;
+	params[4] = pawl_arena_printf(arena, "%lld", t->since_ms);
 	params[1] = pawl_arena_printf(arena, "%lld", t->buckets);
 	params[2] = pawl_arena_printf(arena, "%lld", t->max_per_bucket);
 	params[3] = pawl_arena_printf(arena, "%lld", t->batch);
-	if (params[1] == NULL || params[2] == NULL || params[3] == NULL)
+	if (params[1] == NULL || params[2] == NULL || params[3] == NULL || params[4] == NULL)
 		return pawl_error_nomem(err);
 	if ((rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
-	    TRIM_COUNT_SQL, 4, params, 0 }, &res, err)) != PAWL_OK)
+	    TRIM_COUNT_SQL, 5, params, 0 }, &res, err)) != PAWL_OK)
 		return rc;
 	n = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
 	seen = strtoll(pawl_pg_value(res, 0, 2), NULL, 10);
 	t->removed += n;
-	/* A full batch: the same buckets again; past the last bucket: from the first. */
+	/* A full batch: the same buckets again; past the last bucket: the round is over. */
 	if (n == t->batch)
 		t->more = true;
 	else if (seen < t->buckets)
 		t->cursor[0] = '\0';
 	else
 		snprintf(t->cursor, sizeof(t->cursor), "%s", pawl_pg_value(res, 0, 1));
-	t->more = t->more || (seen == t->buckets && n < t->batch);
 	return PAWL_OK;
 }
 

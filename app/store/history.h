@@ -52,15 +52,24 @@ struct pawl_history_trim {
 	long long batch;           /* at most this many entries removed per statement */
 	long long buckets;         /* buckets looked at per count pass */
 	char cursor[320];          /* the last bucket URI looked at ("" first); kept across passes */
+	/*
+	 * A round of the count pass looks at the buckets whose history changed
+	 * since the previous round began (less a minute for clocks that differ):
+	 * a bucket nobody wrote to cannot have grown. Kept across passes; 0 at
+	 * first, so the first round looks at every bucket.
+	 */
+	long long round_start_ms;
+	long long since_ms;
 	long long removed;         /* out: entries removed */
-	bool more;                 /* out: a batch was full, another pass has work */
+	bool more;                 /* out: a batch was full: there is work left right now */
 };
 
 /*
- * One bounded pass, outside any request transaction (it runs its own): the
- * oldest entries past max_age_ms, then the buckets after t->cursor whose
- * history holds more than max_per_bucket entries lose their oldest ones.
- * Index ranges only: no scan of the whole history.
+ * One bounded pass, outside any request transaction (each statement commits
+ * on its own): the oldest entries past max_age_ms, then the next buckets of
+ * the round whose history holds more than max_per_bucket entries lose their
+ * oldest ones. Index ranges only: no scan of the whole history. A round is
+ * over when t->cursor is back to "".
  */
 enum pawl_err pawl_history_trim_pass(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_history_trim *t, struct pawl_error *err);
