@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "events_util.h"
 #include "resource_util.h"
 
 enum { ALICE, BOB, CAROL, DAVE, ERIN, FRANK, ZED, N_USERS };
@@ -558,6 +559,29 @@ static void test_delete(void)
 	      ru_fmt("{\"permissions\":{\"write\":[\"%s\"]}}", uid[DAVE]), 200);
 	ok_as(DAVE, "DELETE", ru_fmt("/v1/buckets/%s/history?resource_name=collection", b), NULL, 200);
 	CHECK(count_as(ALICE, b, "resource_name=collection") == 0, "dave's purge");
+	/* Purging history is no event: once a later write's event is there, none of history's. */
+	ok_as(ALICE, "PUT", ru_fmt("/v1/buckets/%s/collections/marker", b), "{}", 201);
+	{
+		struct events e;
+		bool marker = false, history = false;
+
+		for (long waited = 0; !marker && waited <= DELIVERY_MS; waited += 100) {
+			events_fetch(EVENTS_LIST, in_bucket, b, &e);
+			for (size_t i = 0; i < e.n; i++) {
+				const char *rn = e.v[i] ? jstr(e.v[i], "resource_name") : NULL;
+				const char *u = e.v[i] ? jstr(e.v[i], "uri") : NULL;
+
+				marker = marker || (u && strstr(u, "/collections/marker"));
+				history = history || (rn && strcmp(rn, "history") == 0) ||
+					  (u && strstr(u, "/history"));
+			}
+			events_free(&e);
+			if (!marker)
+				sleep_ms(100);
+		}
+		CHECK(marker, "the marker's event never came");
+		CHECK(!history, "purging history sent an event");
+	}
 	/* Deleting the bucket drops its history; a new bucket of that name starts afresh. */
 	ok_as(ALICE, "DELETE", ru_fmt("/v1/buckets/%s", b), NULL, 200);
 	ok_as(ALICE, "PUT", ru_fmt("/v1/buckets/%s", b), "{}", 201);
