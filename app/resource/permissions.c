@@ -382,7 +382,7 @@ void pawl_permissions_filter(struct pawl_rctx *c, const char *perm, struct pawl_
 	static const char *const write_perms[] = { "write" };
 	bool reading = strcmp(perm, "read") == 0;
 
-	/* History: the entry's readers were fixed when it was written (Kinto). */
+	/* History: the entry's readers were fixed when it was written (Kinto; plural.c). */
 	if (c->res->history) {
 		static const char *const nobody[] = { NULL };
 

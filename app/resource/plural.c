@@ -259,11 +259,50 @@ static enum pawl_err fetch(struct pawl_rctx *c, struct listing *l, struct pawl_e
  * token stands in for no check). Only then is a foreign or altered token a
  * 400, and a good one where the page resumes.
  */
+/*
+ * History, for a caller who may not read the whole bucket: the entries they
+ * may read, counted up to HISTORY_FEW through the readers' index (whatever
+ * the query string says, as Kinto's shared entries). None: refused, at the
+ * cost of one index lookup, the bucket's size whatever it is. A few: pages
+ * are read through that index too, not along a list where they are sparse.
+ */
+#define HISTORY_FEW 5000
+
+static enum pawl_err authorize_history(struct pawl_rctx *c, struct listing *l,
+    struct pawl_error *err)
+{
+	struct pawl_list_request any = l->lr;
+	long long count = 0;
+	enum pawl_err rc;
+
+	any.query = NULL;
+	any.after = NULL;
+	any.lock = false;
+	any.by_readers = true;
+	any.count_cap = HISTORY_FEW;
+	if ((rc = pawl_store_count(c->app->store, c->req->arena, &any, &count, err)) != PAWL_OK)
+		return rc;
+	if (count == 0)
+		return pawl_permissions_deny(c, err);
+	l->lr.by_readers = count < HISTORY_FEW;
+	if (l->q.token == NULL)
+		return PAWL_OK;
+	if (l->token_rc != PAWL_OK) {
+		*err = l->token_err;
+		return l->token_rc;
+	}
+	l->lr.after = &l->token;
+	return PAWL_OK;
+}
+
 static enum pawl_err authorize(struct pawl_rctx *c, struct listing *l, bool full,
     struct pawl_error *err)
 {
 	long long count = 0;
 	enum pawl_err rc;
+
+	if (!full && c->res->history)
+		return authorize_history(c, l, err);
 
 	if (!full && l->q.token != NULL &&
 	    ((rc = pawl_store_count(c->app->store, c->req->arena, &l->lr, &count, err)) != PAWL_OK ||

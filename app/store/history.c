@@ -33,7 +33,7 @@
 	"ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = " \
 	"GREATEST(EXCLUDED.last_modified, t.last_modified + (SELECT l.c FROM lists l " \
 	"WHERE l.bucket = t.parent_id)) RETURNING parent_id, last_modified) " \
-	"INSERT INTO objects (parent_id, resource_name, id, last_modified, data, read_principals) " \
+	"INSERT INTO objects (parent_id, resource_name, id, last_modified, data, history_readers) " \
 	"SELECT g.bucket, 'history', g.hid, ts.last_modified - g.c + g.k, " \
 	"g.attrs::jsonb || jsonb_build_object('id', g.hid, " \
 	"'last_modified', ts.last_modified - g.c + g.k, " \
@@ -41,7 +41,7 @@
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00', " \
 	"'target', jsonb_build_object('data', g.target::jsonb, " \
 	"'permissions', coalesce(p.perms, '{}'::jsonb))), " \
-	"ARRAY(SELECT DISTINCT a.principal FROM access_control_entries a " \
+	"ARRAY(SELECT DISTINCT g.bucket || ' ' || a.principal FROM access_control_entries a " \
 	"WHERE a.object_id IN (g.bucket, g.coll, g.uri) AND a.permission IN ('read', 'write') " \
 	"ORDER BY 1) " \
 	"FROM g JOIN ts ON ts.parent_id = g.bucket " \
@@ -80,44 +80,25 @@ enum pawl_err pawl_history_drop(struct pawl_pg *pg, struct pawl_arena *arena,
 	    "AND resource_name = 'history'", 1, &param, err);
 }
 
-/* The oldest entries of every bucket, by the partial index on last_modified. */
-static enum pawl_err trim_age(struct pawl_pg *pg, struct pawl_arena *arena,
-    struct pawl_history_trim *t, struct pawl_error *err)
-{
-	const char *params[2];
-	struct pg_result *res;
-	enum pawl_err rc;
-	long long n;
-
-	params[0] = pawl_arena_printf(arena, "%lld", t->max_age_ms);
-	params[1] = pawl_arena_printf(arena, "%lld", t->batch);
-	if (params[0] == NULL || params[1] == NULL)
-		return pawl_error_nomem(err);
-	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
-	    "WITH old AS (SELECT ctid FROM objects WHERE resource_name = 'history' "
-	    "AND last_modified < " NOW_MS " - $1::bigint ORDER BY last_modified LIMIT $2::bigint), "
-	    "gone AS (DELETE FROM objects WHERE ctid IN (SELECT ctid FROM old) RETURNING 1) "
-	    "SELECT count(*) FROM gone", 2, params, 0 }, &res, err);
-	if (rc != PAWL_OK)
-		return rc;
-	n = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
-	t->removed += n;
-	t->more = t->more || n == t->batch;
-	return PAWL_OK;
-}
-
 /*
  * The next buckets of the round (their history timestamps rows: one per
- * bucket that ever had history, its newest entry's timestamp), each one's newest-but-max_per_bucket entry found by its
- * list index (a scan of at most max_per_bucket index entries), and up to
- * batch entries at or below it removed, oldest first.
+ * bucket that ever had history, holding its newest entry's timestamp), and
+ * in each the entries to go: older than the age cut, and, in a bucket written
+ * to since the previous round began (an idle bucket cannot have grown), those
+ * past the newest max_per_bucket (found by the list index: at most that many
+ * index entries read). Up to batch entries removed, oldest first.
+ * $1 cursor, $2 buckets, $3 max_per_bucket, $4 batch, $5 since, $6 max_age_ms.
  */
-#define TRIM_COUNT_SQL \
-	"WITH b AS (SELECT parent_id FROM timestamps WHERE resource_name = 'history' " \
-	"AND parent_id > $1 AND last_modified >= $5::bigint ORDER BY parent_id LIMIT $2::bigint), " \
-	"cut AS (SELECT b.parent_id, (SELECT o.last_modified FROM objects o " \
-	"WHERE o.parent_id = b.parent_id AND o.resource_name = 'history' " \
-	"ORDER BY o.last_modified DESC OFFSET $3::bigint LIMIT 1) AS lm FROM b), " \
+#define TRIM_SQL \
+	"WITH b AS (SELECT parent_id, last_modified FROM timestamps " \
+	"WHERE resource_name = 'history' AND parent_id > $1 " \
+	"AND ($6::bigint > 0 OR last_modified >= $5::bigint) ORDER BY parent_id LIMIT $2::bigint), " \
+	"cut AS (SELECT b.parent_id, GREATEST(" \
+	"CASE WHEN $3::bigint > 0 AND b.last_modified >= $5::bigint THEN " \
+	"(SELECT o.last_modified FROM objects o WHERE o.parent_id = b.parent_id " \
+	"AND o.resource_name = 'history' ORDER BY o.last_modified DESC " \
+	"OFFSET $3::bigint LIMIT 1) END, " \
+	"CASE WHEN $6::bigint > 0 THEN " NOW_MS " - $6::bigint - 1 END) AS lm FROM b), " \
 	"old AS (SELECT o.ctid FROM objects o JOIN cut ON o.parent_id = cut.parent_id " \
 	"WHERE o.resource_name = 'history' AND o.last_modified <= cut.lm " \
 	"ORDER BY o.last_modified LIMIT $4::bigint), " \
@@ -125,46 +106,13 @@ static enum pawl_err trim_age(struct pawl_pg *pg, struct pawl_arena *arena,
 	"SELECT (SELECT count(*) FROM gone), (SELECT max(parent_id) FROM b), " \
 	"(SELECT count(*) FROM b)"
 
-static enum pawl_err trim_count(struct pawl_pg *pg, struct pawl_arena *arena,
-    struct pawl_history_trim *t, struct pawl_error *err)
-{
-	const char *params[5];
-	struct pg_result *res;
-	enum pawl_err rc;
-	long long n, seen;
-
-	/* A round begins: what changed since the previous one began is looked at. */
-	if (t->cursor[0] == '\0') {
-		t->since_ms = t->round_start_ms > 0 ? t->round_start_ms - 60000 : 0;
-		t->round_start_ms = pawl_clock_wall_ms();
-	}
-	params[0] = t->cursor;
-	params[4] = pawl_arena_printf(arena, "%lld", t->since_ms);
-	params[1] = pawl_arena_printf(arena, "%lld", t->buckets);
-	params[2] = pawl_arena_printf(arena, "%lld", t->max_per_bucket);
-	params[3] = pawl_arena_printf(arena, "%lld", t->batch);
-	if (params[1] == NULL || params[2] == NULL || params[3] == NULL || params[4] == NULL)
-		return pawl_error_nomem(err);
-	if ((rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
-	    TRIM_COUNT_SQL, 5, params, 0 }, &res, err)) != PAWL_OK)
-		return rc;
-	n = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
-	seen = strtoll(pawl_pg_value(res, 0, 2), NULL, 10);
-	t->removed += n;
-	/* A full batch: the same buckets again; past the last bucket: the round is over. */
-	if (n == t->batch)
-		t->more = true;
-	else if (seen < t->buckets)
-		t->cursor[0] = '\0';
-	else
-		snprintf(t->cursor, sizeof(t->cursor), "%s", pawl_pg_value(res, 0, 1));
-	return PAWL_OK;
-}
-
 enum pawl_err pawl_history_trim_pass(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_history_trim *t, struct pawl_error *err)
 {
+	const char *params[6];
+	struct pg_result *res;
 	enum pawl_err rc;
+	long long n, seen;
 
 	t->removed = 0;
 	t->more = false;
@@ -172,9 +120,34 @@ enum pawl_err pawl_history_trim_pass(struct pawl_pg *pg, struct pawl_arena *aren
 		t->batch = 1000;
 	if (t->buckets <= 0)
 		t->buckets = 50;
-	if (t->max_age_ms > 0 && (rc = trim_age(pg, arena, t, err)) != PAWL_OK)
+	if (t->max_age_ms <= 0 && t->max_per_bucket <= 0)
+		return PAWL_OK;
+	/* A round begins: what changed since the previous one began is counted. */
+	if (t->cursor[0] == '\0') {
+		t->since_ms = t->round_start_ms > 0 ? t->round_start_ms - 60000 : 0;
+		t->round_start_ms = pawl_clock_wall_ms();
+	}
+	params[0] = t->cursor;
+	params[1] = pawl_arena_printf(arena, "%lld", t->buckets);
+	params[2] = pawl_arena_printf(arena, "%lld", t->max_per_bucket);
+	params[3] = pawl_arena_printf(arena, "%lld", t->batch);
+	params[4] = pawl_arena_printf(arena, "%lld", t->since_ms);
+	params[5] = pawl_arena_printf(arena, "%lld", t->max_age_ms);
+	for (size_t i = 1; i < 6; i++)
+		if (params[i] == NULL)
+			return pawl_error_nomem(err);
+	if ((rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
+	    TRIM_SQL, 6, params, 0 }, &res, err)) != PAWL_OK)
 		return rc;
-	if (t->max_per_bucket > 0 && (rc = trim_count(pg, arena, t, err)) != PAWL_OK)
-		return rc;
+	n = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
+	seen = strtoll(pawl_pg_value(res, 0, 2), NULL, 10);
+	t->removed = n;
+	/* A full batch: the same buckets again; past the last bucket: the round is over. */
+	if (n == t->batch)
+		t->more = true;
+	else if (seen < t->buckets)
+		t->cursor[0] = '\0';
+	else
+		snprintf(t->cursor, sizeof(t->cursor), "%s", pawl_pg_value(res, 0, 1));
 	return PAWL_OK;
 }

@@ -65,11 +65,11 @@ struct pawl_history_trim {
 };
 
 /*
- * One bounded pass, outside any request transaction (each statement commits
- * on its own): the oldest entries past max_age_ms, then the next buckets of
- * the round whose history holds more than max_per_bucket entries lose their
- * oldest ones. Index ranges only: no scan of the whole history. A round is
- * over when t->cursor is back to "".
+ * One bounded pass, one statement committing on its own (outside any
+ * request): in the next buckets of the round, the entries older than
+ * max_age_ms and those past the newest max_per_bucket go, oldest first.
+ * Index ranges only: no scan of the whole history. A round is over when
+ * t->cursor is back to "".
  */
 enum pawl_err pawl_history_trim_pass(struct pawl_pg *pg, struct pawl_arena *arena,
     struct pawl_history_trim *t, struct pawl_error *err);
