@@ -482,6 +482,63 @@ static void test_who_sees_what(void)
 	http_resp_free(&r);
 }
 
+/*
+ * A reader of many entries (more than plural.c reads through the readers'
+ * index): pages along the list, still only theirs. The entries are written
+ * straight into the table, 5200 of bob's among 10400.
+ */
+static void test_dense_reader(void)
+{
+	char b[RU_ID_LEN];
+	struct http_resp r;
+	json_object *d;
+	char *next = NULL;
+	long theirs = 0, seen = 0;
+
+	fresh(b, "hdense");
+	CU_ASSERT_FATAL(harness_psql(ru_fmt(
+		"INSERT INTO objects (parent_id, resource_name, id, last_modified, data, history_readers) "
+		"SELECT '/buckets/%1$s', 'history', 'd' || g, 1000000 + g, jsonb_build_object('id', "
+		"'d' || g, 'last_modified', 1000000 + g, 'uri', '/buckets/%1$s/collections/c/records/d' || g, "
+		"'parity', CASE WHEN g %% 2 = 0 THEN 'even' ELSE 'odd' END), "
+		"CASE WHEN g %% 2 = 0 THEN ARRAY['/buckets/%1$s %2$s'] ELSE ARRAY['/buckets/%1$s %3$s'] END "
+		"FROM generate_series(1, 10400) g", b, uid[BOB], uid[ALICE]), NULL, 0));
+	hist(&r, BOB, b, "_limit=7");
+	for (int page = 0; page < 3; page++) {
+		d = resp_json(&r, "data");
+		CHECK(r.status == 200 && ru_len(d) == 7, "page %d: %ld %s", page, r.status, body_snip(&r));
+		for (size_t i = 0; i < ru_len(d); i++, seen++)
+			theirs += strcmp(member(json_object_array_get_idx(d, i), "parity") ?: "", "even") == 0;
+		free(next);
+		next = resp_header(&r, "Next-Page") ? strdup(strstr(resp_header(&r, "Next-Page"), "/v1/")) : NULL;
+		http_resp_free(&r);
+		if (next == NULL)
+			break;
+		as(&r, BOB, "GET", next, NULL);
+	}
+	free(next);
+	CHECK(seen == 21 && theirs == seen, "%ld of %ld entries were bob's", theirs, seen);
+	{
+		const char *h[2] = { auth[BOB], NULL };
+
+		http_request("HEAD", ru_fmt("/v1/buckets/%s/history", b), h, NULL, &r);
+		CHECK(r.status == 200 && strcmp(resp_header(&r, "Total-Records") ?: "", "5200") == 0,
+		      "bob counts %s", resp_header(&r, "Total-Records") ?: "(none)");
+		http_resp_free(&r);
+	}
+	hist(&r, DAVE, b, "");
+	assert_error(&r, 403, 121);
+	http_resp_free(&r);
+	{
+		const char *h[2] = { auth[ALICE], NULL };
+
+		http_request("HEAD", ru_fmt("/v1/buckets/%s/history", b), h, NULL, &r);
+		CHECK(strcmp(resp_header(&r, "Total-Records") ?: "", "10402") == 0,
+		      "alice, the bucket's writer, counts %s", resp_header(&r, "Total-Records") ?: "-");
+		http_resp_free(&r);
+	}
+}
+
 /* What bob asks for never shows more than cpub's entries. */
 static void test_widening(void)
 {
@@ -705,6 +762,8 @@ void test_history_register(void)
 	CU_add_test(s, "who sees what: bucket, collection, record, group readers; 403/401",
 		    test_who_sees_what);
 	CU_add_test(s, "filters, fields, sorts and paths never widen what is seen", test_widening);
+	CU_add_test(s, "a reader of thousands of entries pages along the list, theirs only",
+		    test_dense_reader);
 	CU_add_test(s, "DELETE by bucket writers; a deleted bucket's history goes", test_delete);
 	CU_add_test(s, "excluded resources and users", test_excluded);
 	CU_add_test(s, "trimming by count (history-trim, the relay) and by age", test_trim);
