@@ -80,9 +80,9 @@ static int suite_init(void)
 	unique_id(partial_bucket, sizeof partial_bucket, "hpart");
 	/* No CUnit assertion here: this runs outside any test. */
 	return !ru_reload(ru_fmt("\nhistory_enabled = true\n"
-				 "history_exclude_resources = /buckets/%s "
+				 "history.exclude_resources = /buckets/%s "
 				 "/buckets/%s/collections/secret\n"
-				 "history_exclude_user_ids = %s\n",
+				 "history.exclude_user_ids = %s\n",
 				 excluded_bucket, partial_bucket, uid[ERIN]));
 }
 
@@ -649,7 +649,7 @@ static void test_delete(void)
 	http_resp_free(&r);
 }
 
-/* history_exclude_resources and history_exclude_user_ids (set by suite_init). */
+/* history.exclude_resources and history.exclude_user_ids (set by suite_init). */
 static void test_excluded(void)
 {
 	char *b = excluded_bucket, *p = partial_bucket;

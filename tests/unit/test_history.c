@@ -26,9 +26,9 @@ static int setup(void)
 
 	arena = pawl_arena_new(8192);
 	cfg = pawl_config_parse("[app:main]\nhistory_enabled = true\n"
-	    "history_exclude_resources = /buckets/ex /buckets/b/collections/secret\n"
+	    "history.exclude_resources = /buckets/ex /buckets/b/collections/secret\n"
 	    "    /buckets/b/collections/c/records/hid\n"
-	    "history_exclude_user_ids = basicauth:eve\n", "unit", NULL, &err);
+	    "history.exclude_user_ids = basicauth:eve\n", "unit", NULL, &err);
 	return arena == NULL || cfg == NULL;
 }
 
@@ -196,6 +196,25 @@ static void test_route(void)
 	pawl_config_free(off);
 }
 
+/* A Kinto ini's history settings are read under their Kinto names. */
+static void test_kinto_names(void)
+{
+	struct pawl_error err;
+	struct pawl_config *k = pawl_config_parse("[app:main]\n"
+	    "kinto.history.exclude_resources = /buckets/preview\n"
+	    "    /buckets/signed/collections/certificates\n"
+	    "kinto.history.exclude_user_ids = account:robot\n", "unit", NULL, &err);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k->history_exclude_resources);
+	CU_ASSERT_STRING_EQUAL(k->history_exclude_resources[0], "/buckets/preview");
+	CU_ASSERT_STRING_EQUAL(k->history_exclude_resources[1], "/buckets/signed/collections/certificates");
+	CU_ASSERT_PTR_NULL(k->history_exclude_resources[2]);
+	CU_ASSERT_STRING_EQUAL(k->history_exclude_user_ids[0], "account:robot");
+	CU_ASSERT_FALSE(k->history_enabled);
+	pawl_config_free(k);
+}
+
 void test_history_register(void)
 {
 	CU_pSuite s = CU_add_suite("history", setup, teardown);
@@ -205,4 +224,5 @@ void test_history_register(void)
 	CU_add_test(s, "reads, other resources, excluded resources and users", test_skipped);
 	CU_add_test(s, "a deleted bucket drops its history", test_bucket_delete);
 	CU_add_test(s, "the route exists only when enabled", test_route);
+	CU_add_test(s, "Kinto's names of the exclusion settings", test_kinto_names);
 }
