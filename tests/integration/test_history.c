@@ -356,7 +356,7 @@ static void test_filters_and_pages(void)
 		free(next);
 		next = resp_header(&r, "Next-Page") ? strdup(strstr(resp_header(&r, "Next-Page"), "/v1/")) : NULL;
 		http_resp_free(&r);
-		if (next == NULL)
+		if (next == NULL || page == 4)
 			break;
 		as(&r, ALICE, "GET", next, NULL);
 		assert_status(&r, 200);
@@ -512,7 +512,7 @@ static void test_dense_reader(void)
 		free(next);
 		next = resp_header(&r, "Next-Page") ? strdup(strstr(resp_header(&r, "Next-Page"), "/v1/")) : NULL;
 		http_resp_free(&r);
-		if (next == NULL)
+		if (next == NULL || page == 2)
 			break;
 		as(&r, BOB, "GET", next, NULL);
 	}
