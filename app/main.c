@@ -23,6 +23,8 @@
 #include "store/pg.h"
 #include "privileges.h"
 #include "events/relay.h"
+#include "events/history.h"
+#include "core/arena.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "worker.h"
@@ -37,6 +39,7 @@ static void usage(FILE *f)
 	fputs("usage: pawl-fcgi [serve] -c FILE [--listen unix:PATH|HOST:PORT] [--workers N]\n"
 	    "       pawl-fcgi migrate -c FILE\n"
 	    "       pawl-fcgi relay -c FILE\n"
+	    "       pawl-fcgi history-trim -c FILE\n"
 	    "       pawl-fcgi check -c FILE [--connect]\n"
 	    "       pawl-fcgi accounts create|set-password|delete -c FILE ID  (password on stdin)\n"
 	    "       pawl-fcgi help | --help | --version\n"
@@ -51,6 +54,8 @@ static void usage(FILE *f)
 	    "Started as root, it binds, then runs as the `user` setting (or refuses unless\n"
 	    "allow_root = true).\n"
 	    "`relay` delivers outbox events left behind (for setups without --workers).\n"
+	    "`history-trim` trims history as history_max_age_seconds and\n"
+	    "history_max_per_bucket say, until nothing is left (the relay does it too).\n"
 	    "Started by systemd (NOTIFY_SOCKET), the supervisor and `relay` tell it\n"
 	    "READY=1, RELOADING=1, STOPPING=1 and, under WatchdogSec=, WATCHDOG=1.\n"
 	    "`check` validates the file without side effects (plugins are loaded, not run);\n"
@@ -71,6 +76,40 @@ static int bad_usage(const char *fmt, ...)
 	fputs("\n\n", stderr);
 	usage(stderr);
 	return 2;
+}
+
+/* history-trim: bounded passes until nothing is left to trim (README, "History"). */
+static int run_history_trim(const struct pawl_config *cfg)
+{
+	struct pawl_pg *pg = pawl_pg_new(cfg);
+	struct pawl_arena *arena = pawl_arena_new(16 * 1024);
+	struct pawl_history_trim t = { .more = false };
+	struct pawl_error err;
+	long long total = 0;
+	int status = 0;
+
+	if (!pawl_history_trims(cfg)) {
+		fprintf(stderr, "pawl-fcgi history-trim: nothing to do: history_enabled is off or "
+		    "neither history_max_age_seconds nor history_max_per_bucket is set\n");
+		status = pg != NULL && arena != NULL ? 0 : 1;
+	}
+	/* One whole round: until no batch is left full and the cursor is back at the start. */
+	for (bool first = true; status == 0 && pawl_history_trims(cfg) && pg != NULL && arena != NULL &&
+	    (first || t.more || t.cursor[0] != '\0'); first = false) {
+		if (pawl_history_trim_step(cfg, pg, arena, &t, &err) != PAWL_OK) {
+			fprintf(stderr, "pawl-fcgi history-trim: %s\n", err.message);
+			status = 1;
+		}
+		total += t.removed;
+		pawl_arena_reset(arena);
+	}
+	if (pg == NULL || arena == NULL)
+		status = 1;
+	if (status == 0)
+		printf("history: %lld entries trimmed\n", total);
+	pawl_arena_free(arena);
+	pawl_pg_free(pg);
+	return status;
 }
 
 static int run_migrate(const struct pawl_config *cfg)
@@ -239,7 +278,8 @@ static int run_relay(const struct pawl_config *cfg)
 
 static bool known_command(const char *c)
 {
-	static const char *const commands[] = { "serve", "migrate", "check", "relay", "accounts", NULL };
+	static const char *const commands[] = { "serve", "migrate", "check", "relay", "accounts",
+	    "history-trim", NULL };
 	size_t i;
 
 	for (i = 0; commands[i] != NULL; i++)
@@ -265,6 +305,8 @@ static int run(const char *command, const char *path, struct pawl_config *cfg,
 			printf("%s: configuration OK\n", path);
 	} else if (strcmp(command, "migrate") == 0) {
 		status = run_migrate(cfg);
+	} else if (strcmp(command, "history-trim") == 0) {
+		status = run_history_trim(cfg);
 	} else if (pawl_privileges_drop(cfg, &err) != PAWL_OK) {
 		fprintf(stderr, "pawl-fcgi: %s\n", err.message);
 		status = 2;

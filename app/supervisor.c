@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "events/relay.h"
+#include "events/history.h"
 #include "metrics_shm.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -124,11 +125,13 @@ static int count(const struct sup *s, bool current_only, bool relay)
 	return n;
 }
 
-/* The relay runs when some listener is durable (the Redis queue listener). */
+/* The relay runs when some listener is durable (the Redis queue listener), or to trim history. */
 static bool wants_relay(const struct pawl_config *cfg)
 {
 	size_t i;
 
+	if (pawl_history_trims(cfg))
+		return true;
 	for (i = 0; i < cfg->n_listeners; i++)
 		if (strcmp(cfg->listeners[i].use, "redis") == 0)
 			return true;

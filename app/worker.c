@@ -135,6 +135,7 @@ static void serve_one(struct pawl_app *app, struct pawl_fcgi *fcgi, struct pawl_
 	const struct pawl_txn_env env = {
 		.pg = app->pg, .listeners = app->listeners, .subscribers = app->subscribers,
 		.relay_wake_fd = relay_wake_fd,
+		.history = app->cfg->history_enabled ? app->cfg : NULL,
 	};
 
 	pawl_txn_init(&txn, arena, &env);

@@ -98,6 +98,12 @@ struct pawl_config {
 	bool metrics_enabled;             /* default true: GET /v1/__metrics__ (README, "Metrics") */
 	char **metrics_read_principals;   /* who may read it, NULL-terminated; default NULL: nobody */
 	char *metrics_shm_file;           /* NULL: counters shared through the supervisor only */
+	/* Kinto's history plugin (README, "History") */
+	bool history_enabled;             /* default false: no entries, /buckets/{id}/history is 404 */
+	char **history_exclude_resources; /* bucket, collection or object URIs not tracked */
+	char **history_exclude_user_ids;  /* users whose changes are not tracked */
+	int history_max_age_seconds;      /* default 0: entries are never trimmed by age */
+	int history_max_per_bucket;       /* default 0: no cap on a bucket's entries */
 	char **warnings;                  /* said while parsing (settings ignored...) */
 	size_t n_warnings;
 

@@ -150,6 +150,8 @@ void pawl_config_free(struct pawl_config *cfg)
 	free(cfg->log_level);
 	free(cfg->log_file);
 	pawl_config_keys_strv_free(cfg->metrics_read_principals);
+	pawl_config_keys_strv_free(cfg->history_exclude_resources);
+	pawl_config_keys_strv_free(cfg->history_exclude_user_ids);
 	free(cfg->metrics_shm_file);
 	for (i = 0; i < cfg->n_warnings; i++)
 		free(cfg->warnings[i]);

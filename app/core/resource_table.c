@@ -125,6 +125,19 @@ struct pawl_resource_table *pawl_resource_table_new(const struct pawl_config *cf
 	for (i = 0; i < n; i++)
 		if (res->items[i].parent != NULL)
 			res->items[res->items[i].parent->index].has_children = true;
+	if (cfg->history_enabled) {
+		res->has_history = true;
+		res->history = (struct pawl_resource){ .name = "history",
+		    .list_pattern = "/buckets/{bucket_id}/history", .item_pattern = NULL,
+		    .parent = pawl_resource_table_find(res, "bucket"), .id_kind = PAWL_ID_UUID4,
+		    .history = true, .index = n };
+		for (i = 0; i < n; i++)
+			if (strcmp(res->items[i].list_pattern, res->history.list_pattern) == 0) {
+				pawl_error_set(err, PAWL_ERR_CONFIG, "resource '%s': its URL pattern "
+				    "collides with the history (history_enabled)", res->items[i].name);
+				goto fail;
+			}
+	}
 	return res;
 fail:
 	pawl_resource_table_free(res);

@@ -30,12 +30,20 @@ struct pawl_resource {
 	enum pawl_id_kind id_kind;
 	bool has_children;         /* another resource names this one as parent */
 	bool has_members;          /* Kinto groups: data.members are principals */
+	bool history;              /* Kinto's history: a list the server writes (no POST, no items, no events) */
 	size_t index;              /* position in the table */
 };
 
 struct pawl_resource_table {
 	struct pawl_resource *items;
 	size_t n;
+	/*
+	 * /buckets/{bucket_id}/history when history_enabled: routed as a list,
+	 * child of the bucket, yet outside items -- no `history:create`
+	 * permission, no cascade, no resource_name to configure.
+	 */
+	struct pawl_resource history;
+	bool has_history;
 };
 
 /*

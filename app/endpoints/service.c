@@ -63,6 +63,9 @@ static json_object *capabilities(const struct pawl_config *cfg)
 		json_object_object_add(caps, capability_table[i].name,
 		    capability(capability_table[i].description, capability_table[i].url));
 	}
+	if (cfg->history_enabled)
+		json_object_object_add(caps, "history", capability("Track changes on data.",
+		    "https://kinto.readthedocs.io/en/latest/api/1.x/history.html"));
 	/* Kinto's name for its Prometheus endpoint, GET /v1/__metrics__. */
 	if (cfg->metrics_enabled)
 		json_object_object_add(caps, "prometheus", capability("Prometheus metrics.",

@@ -19,6 +19,7 @@
 #include "store/pg.h"
 #include "events/redis.h"
 #include "events/relay.h"
+#include "events/history.h"
 
 #define RELAY_GATHER_US 3000
 /* The relay vacuums the outbox after this many deliveries, at most this often. */
@@ -26,6 +27,8 @@
 #define VACUUM_EVERY_MS 1000
 /* After a failed pass (Redis or the database down), the next one comes this much later. */
 #define RETRY_MS 1000
+/* Trimming history: one bounded pass this often while there is nothing left over. */
+#define HISTORY_TRIM_EVERY_MS 5000
 
 static volatile sig_atomic_t relay_stop;
 static volatile sig_atomic_t relay_reopen;
@@ -488,6 +491,28 @@ static void relay_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Trims history off the request path (README, "History"): one bounded pass
+ * every HISTORY_TRIM_EVERY_MS, or at once after a pass that left work.
+ */
+static void trim_history(const struct pawl_config *cfg, struct pawl_pg *pg,
+    struct pawl_arena *arena, struct pawl_history_trim *t)
+{
+	static long long last_ms;
+	struct pawl_error err;
+
+	if (!pawl_history_trims(cfg) ||
+	    (!t->more && last_ms != 0 && pawl_clock_mono_ms() - last_ms < HISTORY_TRIM_EVERY_MS))
+		return;
+	last_ms = pawl_clock_mono_ms();
+	if (pawl_history_trim_step(cfg, pg, arena, t, &err) != PAWL_OK) {
+		pawl_log_warn("relay: history trimming: %s", err.message);
+		t->more = false;
+	} else if (t->removed > 0) {
+		pawl_log_info("relay: history trimmed: %lld entries", t->removed);
+	}
+}
+
 /* The relay's loop, until SIGTERM: wait for a wake-up, a NOTIFY or the poll, then a pass. */
 static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener_set *ls,
     struct pawl_pg *pg, struct pawl_arena *arena, int wake_fd, const struct pawl_relay_report *r)
@@ -497,6 +522,7 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 	long taken = 0;              /* rows delivered since the last VACUUM */
 	long failed = 0;             /* passes failed in a row */
 	long long vacuumed_ms = 0;
+	struct pawl_history_trim trim = { .more = false };
 	struct pawl_error err;
 
 	/* The channel is re-listened after every reconnect; a first failure is retried below. */
@@ -533,9 +559,13 @@ static void relay_loop(const struct pawl_config *cfg, const struct pawl_listener
 			taken = 0;
 			vacuumed_ms = pawl_clock_mono_ms();
 		}
+		if (ok)
+			trim_history(cfg, pg, arena, &trim);
 		pawl_arena_reset(arena);
 		/* After a failure retry after a second; otherwise sleep until woken or polled. */
 		wait_ms = ok ? poll_ms : RETRY_MS;
+		if (ok && trim.more)
+			wait_ms = 0;
 	}
 }
 

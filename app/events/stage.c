@@ -64,6 +64,8 @@ const char *pawl_event_user_id(const struct pawl_event *ev) { return ev->user_id
 const char *pawl_event_payload(const struct pawl_event *ev) { return ev->payload; }
 const char *pawl_event_list_key(const struct pawl_event *ev) { return ev->list_key; }
 size_t pawl_event_impacted_count(const struct pawl_event *ev) { return ev->n_impacts; }
+size_t pawl_stage_op_count(const struct pawl_stage *st) { return st->n_ops; }
+const struct pawl_stage_op *pawl_stage_op_at(const struct pawl_stage *st, size_t i) { return &st->ops[i]; }
 
 const char *pawl_event_impacted_new(const struct pawl_event *ev, size_t i)
 {

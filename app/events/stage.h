@@ -39,6 +39,10 @@ struct pawl_stage *pawl_stage_new(struct pawl_arena *arena);
 enum pawl_err pawl_stage_add(struct pawl_stage *st, const struct pawl_stage_op *op,
     struct pawl_error *err);
 
+/* The ops staged so far, in order (history entries are built from them). */
+size_t pawl_stage_op_count(const struct pawl_stage *st);
+const struct pawl_stage_op *pawl_stage_op_at(const struct pawl_stage *st, size_t i);
+
 /* The number of ops so far, to rewind to (a batch's failed sub-request). */
 size_t pawl_stage_mark(const struct pawl_stage *st);
 void pawl_stage_rewind(struct pawl_stage *st, size_t mark);

@@ -115,7 +115,7 @@ struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
 	struct pawl_router *r = calloc(1, sizeof(*r));
 	size_t i;
 
-	if (r == NULL || (r->routes = calloc(N_SERVICE + 2 * res->n, sizeof(*r->routes))) == NULL) {
+	if (r == NULL || (r->routes = calloc(N_SERVICE + 2 * res->n + 1, sizeof(*r->routes))) == NULL) {
 		pawl_error_nomem(err);
 		goto fail;
 	}
@@ -132,6 +132,10 @@ struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
 		    add(r, PAWL_ROUTE_ITEM, rs, rs->item_pattern, ITEM_METHODS, err) != PAWL_OK)
 			goto fail;
 	}
+	/* Kinto's history is read and purged, never posted to; switched off it is a 404. */
+	if (res->has_history && add(r, PAWL_ROUTE_LIST, &res->history, res->history.list_pattern,
+	    PAWL_METHOD_GET | PAWL_METHOD_HEAD | PAWL_METHOD_DELETE, err) != PAWL_OK)
+		goto fail;
 	return r;
 fail:
 	pawl_router_free(r);

@@ -20,6 +20,9 @@
  */
 static enum pawl_err stage(struct pawl_rctx *c, struct pawl_stage_op *op, struct pawl_error *err)
 {
+	/* History is itself the record of changes: reading or purging it is no event. */
+	if (c->res->history)
+		return PAWL_OK;
 	if (op->action == PAWL_EVENT_READ &&
 	    !pawl_subscribers_wanted(c->app->subscribers, op->action, c->res->name) &&
 	    !pawl_listener_set_wanted(c->app->listeners, op->action, c->res->name))

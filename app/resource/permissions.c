@@ -382,6 +382,15 @@ void pawl_permissions_filter(struct pawl_rctx *c, const char *perm, struct pawl_
 	static const char *const write_perms[] = { "write" };
 	bool reading = strcmp(perm, "read") == 0;
 
+	/* History: the entry's readers were fixed when it was written (Kinto; plural.c). */
+	if (c->res->history) {
+		static const char *const nobody[] = { NULL };
+
+		lr->readers = pawl_permissions_principals(c->req->arena, c->req->user_id);
+		if (lr->readers == NULL)
+			lr->readers = nobody; /* out of memory: nothing matches */
+		return;
+	}
 	lr->acl_prefix = c->list_path;
 	lr->acl_perms = reading ? read_perms : write_perms;
 	lr->n_acl_perms = reading ? 2 : 1;

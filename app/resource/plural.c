@@ -50,6 +50,44 @@ static const char *token_scope(const struct pawl_rctx *c)
 	    c->req->user_id != NULL ? c->req->user_id : "");
 }
 
+/* A number as the JSON string of its text ("123" for 123); anything else as it is. */
+static json_object *as_id_string(struct pawl_arena *arena, json_object *v)
+{
+	if (!json_object_is_type(v, json_type_int))
+		return v;
+	return pawl_json_own(arena, json_object_new_string(json_object_to_json_string(v)));
+}
+
+/*
+ * History's ids are strings, whatever the query string looks like: Kinto's
+ * history resource reads ?collection_id=2024 as the id "2024", not as a number.
+ */
+static void history_ids_as_strings(struct pawl_arena *arena, struct pawl_query *q)
+{
+	static const char *const ids[] = { "bucket_id", "collection_id", "group_id", "record_id" };
+
+	for (size_t i = 0; i < q->n_filters; i++) {
+		struct pawl_filter *f = &q->filters[i];
+		json_object *v = f->value, *copy;
+		bool named = false;
+
+		for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
+			named = named || (f->field.depth == 1 && strcmp(f->field.name, ids[k]) == 0);
+		if (!named || v == NULL)
+			continue;
+		if (!json_object_is_type(v, json_type_array)) {
+			f->value = as_id_string(arena, v);
+			continue;
+		}
+		if ((copy = pawl_json_own(arena, json_object_new_array())) == NULL)
+			continue;
+		for (size_t j = 0; j < json_object_array_length(v); j++)
+			json_object_array_add(copy, json_object_get(as_id_string(arena,
+			    json_object_array_get_idx(v, j))));
+		f->value = copy;
+	}
+}
+
 /*
  * Parses the query string and checks the token into l (its verdict is kept
  * for admit_token: authorization comes first); lock for DELETE.
@@ -63,6 +101,8 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 	memset(l, 0, sizeof(*l));
 	if ((rc = pawl_query_parse(c->req->arena, c->req->query, pawl_clock_wall_ms(), &l->q, err)) != PAWL_OK)
 		return rc;
+	if (c->res->history)
+		history_ids_as_strings(c->req->arena, &l->q);
 	if (l->q.token != NULL) {
 		if ((scope = token_scope(c)) == NULL)
 			return pawl_error_nomem(err);
@@ -219,11 +259,50 @@ static enum pawl_err fetch(struct pawl_rctx *c, struct listing *l, struct pawl_e
  * token stands in for no check). Only then is a foreign or altered token a
  * 400, and a good one where the page resumes.
  */
+/*
+ * History, for a caller who may not read the whole bucket: the entries they
+ * may read, counted up to HISTORY_FEW through the readers' index (whatever
+ * the query string says, as Kinto's shared entries). None: refused, at the
+ * cost of one index lookup, the bucket's size whatever it is. A few: pages
+ * are read through that index too, not along a list where they are sparse.
+ */
+#define HISTORY_FEW 5000
+
+static enum pawl_err authorize_history(struct pawl_rctx *c, struct listing *l,
+    struct pawl_error *err)
+{
+	struct pawl_list_request any = l->lr;
+	long long count = 0;
+	enum pawl_err rc;
+
+	any.query = NULL;
+	any.after = NULL;
+	any.lock = false;
+	any.by_readers = true;
+	any.count_cap = HISTORY_FEW;
+	if ((rc = pawl_store_count(c->app->store, c->req->arena, &any, &count, err)) != PAWL_OK)
+		return rc;
+	if (count == 0)
+		return pawl_permissions_deny(c, err);
+	l->lr.by_readers = count < HISTORY_FEW;
+	if (l->q.token == NULL)
+		return PAWL_OK;
+	if (l->token_rc != PAWL_OK) {
+		*err = l->token_err;
+		return l->token_rc;
+	}
+	l->lr.after = &l->token;
+	return PAWL_OK;
+}
+
 static enum pawl_err authorize(struct pawl_rctx *c, struct listing *l, bool full,
     struct pawl_error *err)
 {
 	long long count = 0;
 	enum pawl_err rc;
+
+	if (!full && c->res->history)
+		return authorize_history(c, l, err);
 
 	if (!full && l->q.token != NULL &&
 	    ((rc = pawl_store_count(c->app->store, c->req->arena, &l->lr, &count, err)) != PAWL_OK ||
@@ -410,6 +489,9 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 	if ((rc = prepare(c, &l, true, err)) != PAWL_OK ||
 	    (rc = pawl_permissions_list_access(c, "write", &full, err)) != PAWL_OK)
 		return rc;
+	/* History is purged by the bucket's writers only, whatever entries one may read. */
+	if (!full && c->res->history)
+		return pawl_permissions_deny(c, err);
 	/* Without write on the whole list, only the objects the caller may write go. */
 	if (!full)
 		pawl_permissions_filter(c, "write", &l.lr);
@@ -437,8 +519,9 @@ enum pawl_err pawl_plural_delete(struct pawl_rctx *c, struct pawl_error *err)
 		    (rc = pawl_store_remove(c->app->store, c->req->arena, &it, &tomb, err)) != PAWL_OK)
 			return rc;
 		ts = it.ts;
-		if ((rc = pawl_resource_forget(c, pawl_arena_printf(c->req->arena, "%s/%s",
-		    c->list_path, id), &cascades[i], err)) != PAWL_OK)
+		/* A history entry has no ACEs nor children of its own. */
+		if (!c->res->history && (rc = pawl_resource_forget(c, pawl_arena_printf(
+		    c->req->arena, "%s/%s", c->list_path, id), &cascades[i], err)) != PAWL_OK)
 			return rc;
 		tombs[i] = tomb.data;
 	}

@@ -20,6 +20,10 @@ struct pawl_pg;
 #define PAWL_ACL_EXPANDED(n) "($" #n "::text[] || ARRAY(SELECT principal FROM user_principals " \
 	"WHERE user_id = ANY($" #n "::text[])))"
 
+/* The same with the parameter's number as a printf argument (twice: "%d", "%d"). */
+#define PAWL_ACL_EXPANDED_AT "($%d::text[] || ARRAY(SELECT principal FROM user_principals " \
+	"WHERE user_id = ANY($%d::text[])))"
+
 /* struct pawl_acl_grant: store/store.h. */
 
 /*

@@ -176,8 +176,17 @@ static void put_where(struct sql *s, struct pawl_arena *arena, const struct pawl
 	const struct pawl_query *q = lr->query;
 	size_t i;
 
-	pawl_buf_printf(&s->text, " FROM objects WHERE parent_id = $%d AND resource_name = $%d",
-	    bind(s, lr->key->parent_id), bind(s, lr->key->resource_name));
+	/*
+	 * History's readers are '<bucket URI> <principal>' (sql/0008): they name
+	 * the list, so a lookup by them needs no parent_id, and leaving it out
+	 * leaves the planner no path along the list index.
+	 */
+	if (lr->readers != NULL && lr->by_readers)
+		pawl_buf_printf(&s->text, " FROM objects WHERE resource_name = $%d",
+		    bind(s, lr->key->resource_name));
+	else
+		pawl_buf_printf(&s->text, " FROM objects WHERE parent_id = $%d AND resource_name = $%d",
+		    bind(s, lr->key->parent_id), bind(s, lr->key->resource_name));
 	if (live_only || q == NULL || !q->with_tombstones)
 		pawl_buf_puts(&s->text, " AND NOT deleted");
 	if (lr->acl_prefix != NULL) {
@@ -189,6 +198,13 @@ static void put_where(struct sql *s, struct pawl_arena *arena, const struct pawl
 		    "WHERE a.object_id = $%d || '/' || objects.id AND a.permission = ANY($%d::text[]) "
 		    "AND a.principal = ANY($%d::text[] || ARRAY(SELECT principal FROM user_principals "
 		    "WHERE user_id = ANY($%d::text[]))))", prefix, perms, who, who);
+	}
+	if (lr->readers != NULL) {
+		int list = bind(s, lr->key->parent_id);
+		int who = bind(s, pawl_acl_principals_param(arena, lr->readers));
+
+		pawl_buf_printf(&s->text, " AND history_readers && ARRAY(SELECT $%d || ' ' || p "
+		    "FROM unnest" PAWL_ACL_EXPANDED_AT " AS p)", list, who, who);
 	}
 	if (q == NULL)
 		return;
@@ -351,8 +367,16 @@ enum pawl_err pawl_list_query_count(struct pawl_pg *pg, struct pawl_arena *arena
 
 	memset(&s, 0, sizeof(s));
 	pawl_buf_init(&s.text, arena);
-	pawl_buf_puts(&s.text, "SELECT count(*)");
-	put_where(&s, arena, lr, true);
+	if (lr->count_cap > 0) {
+		/* Bounded: "are there any, or more than a few?" costs what a few cost. */
+		pawl_buf_puts(&s.text, "SELECT count(*) FROM (SELECT 1");
+		put_where(&s, arena, lr, true);
+		pawl_buf_printf(&s.text, " LIMIT $%d::bigint) capped", bind(&s,
+		    pawl_arena_printf(arena, "%lld", lr->count_cap)));
+	} else {
+		pawl_buf_puts(&s.text, "SELECT count(*)");
+		put_where(&s, arena, lr, true);
+	}
 	if ((rc = run(pg, arena, &s, &res, err)) != PAWL_OK)
 		return rc;
 	*count = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);

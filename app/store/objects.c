@@ -249,11 +249,13 @@ enum pawl_err pawl_objects_delete(struct pawl_pg *pg, struct pawl_arena *arena,
  * newest version taken) and then updated by ctid: a plan that stays one TID
  * lookup per row whatever the table's statistics say.
  * '0' follows '/' in byte order: [uri/, uri0) is exactly the subtree.
+ * History entries are no children: a deleted bucket's history is dropped
+ * with the delete's COMMIT (events/history.c), never turned into tombstones.
  */
 #define CASCADE_SQL \
 	"WITH live AS (SELECT ctid AS tid, parent_id, resource_name, last_modified FROM objects " \
 	"WHERE (parent_id = $1 OR (parent_id >= $1 || '/' AND parent_id < $1 || '0')) " \
-	"AND NOT deleted FOR UPDATE), " \
+	"AND NOT deleted AND resource_name <> 'history' FOR UPDATE), " \
 	"gone AS (SELECT tid, parent_id, resource_name, " \
 	"row_number() OVER (PARTITION BY parent_id, resource_name ORDER BY last_modified) AS n, " \
 	"count(*) OVER (PARTITION BY parent_id, resource_name) AS c FROM live), " \

@@ -126,6 +126,16 @@ struct pawl_list_request {
 	const char *const *acl_perms;
 	size_t n_acl_perms;
 	const char *const *acl_principals;
+	/*
+	 * History (sql/0008): when set, only entries whose readers at the time
+	 * of the change include one of these principals (NULL-terminated, their
+	 * groups included) match. by_readers: the caller sees few entries, so
+	 * they are looked up through the readers' index, not along the list.
+	 */
+	const char *const *readers;
+	bool by_readers;
+	/* count: stop counting at this many (0: count them all). */
+	long long count_cap;
 };
 
 /* A personal (`default`) bucket and the user it is for (sql/0006). */

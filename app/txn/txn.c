@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "txn/txn.h"
+#include "events/history.h"
 #include "events/listener_set.h"
 #include "events/subscribers.h"
 #include "events/relay.h"
@@ -128,8 +129,13 @@ enum pawl_err pawl_txn_commit(struct pawl_txn *t, struct pawl_error *err)
 		pawl_txn_abort(t);
 		return pawl_error_nomem(err);
 	}
-	/* Outbox rows join the same transaction: the change and its events commit together. */
+	/*
+	 * Outbox rows and history entries join the same transaction: the change,
+	 * its events and its history commit together (or none of them).
+	 */
 	if (t->stage != NULL && ((rc = pawl_stage_seal(t->stage, err)) != PAWL_OK ||
+	    (rc = pawl_history_stage_write(t->env.history, t->env.pg, t->arena, t->stage,
+	    err)) != PAWL_OK ||
 	    (rc = pawl_listener_set_stage_outbox(t->env.listeners, t->env.pg, t->arena, t->stage,
 	    err)) != PAWL_OK)) {
 		pawl_txn_abort(t);

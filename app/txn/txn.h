@@ -16,6 +16,7 @@
 #include "events/stage.h"
 
 struct pawl_pg;
+struct pawl_config;
 struct pawl_listener_set;
 struct pawl_subscribers;
 
@@ -28,6 +29,7 @@ struct pawl_txn_env {
 	const struct pawl_listener_set *listeners;  /* NULL: none, so no outbox rows */
 	const struct pawl_subscribers *subscribers; /* NULL: none */
 	int relay_wake_fd; /* the relay's wake pipe under the supervisor; -1: deliver here */
+	const struct pawl_config *history; /* history_enabled's settings; NULL: no history */
 };
 
 struct pawl_txn_done; /* a committed stage, waiting for the response to be sent */
@@ -73,7 +75,7 @@ enum pawl_err pawl_txn_rollback_to(struct pawl_txn *t, struct pawl_error *err);
 
 /*
  * Seals the stage, writes the outbox rows of the durable listeners that
- * want its events, and COMMITs, all in the one transaction (pawl_pg_commit:
+ * want its events and the history entries of its changes, and COMMITs, all in the one transaction (pawl_pg_commit:
  * early lock release, a lost COMMIT answer resolved). On success the events
  * wait for pawl_txn_publish; on failure the transaction is rolled back and
  * its events forgotten. Savepoints still held are committed with it.

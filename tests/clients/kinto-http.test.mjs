@@ -616,6 +616,52 @@ for (const [clientName, KintoClient] of CLIENTS) {
       assert.deepEqual((await bobMixed.listRecords({ sort: "id" })).data.map((r) => r.id), ["shared"]);
     });
 
+    test("history: bucket.listHistory() as Kinto's history plugin serves it", async () => {
+      const caps = await alice.fetchServerCapabilities();
+      assert.ok(caps.history, `history capability (got ${Object.keys(caps)})`);
+      const { bid, bucket } = await privateBucket("history");
+      await bucket.createCollection("posts");
+      await bucket.createCollection("shared", { permissions: { read: [bobId] } });
+      const posts = bucket.collection("posts");
+      const created = await posts.createRecord({ title: "first" });
+      await posts.updateRecord({ ...created.data, title: "second" });
+      await posts.deleteRecord(created.data.id);
+      await bucket.collection("shared").createRecord({ id: "s1", title: "for bob" });
+
+      const all = await bucket.listHistory({ pages: Infinity });
+      const uri = `/buckets/${bid}/collections/posts/records/${created.data.id}`;
+      const mine = all.data.filter((e) => e.uri === uri);
+      assert.deepEqual(mine.map((e) => e.action), ["delete", "update", "create"], "newest first");
+      for (const e of mine) {
+        assert.equal(e.resource_name, "record");
+        assert.equal(e.collection_id, "posts");
+        assert.equal(e.record_id, created.data.id);
+        assert.equal(e.user_id, aliceId);
+        assert.equal(e.target.data.id, created.data.id);
+        assert.match(e.date, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
+      }
+      assert.equal(mine[1].target.data.title, "second");
+      assert.equal(mine[0].target.data.deleted, true);
+      assert.ok(all.data.some((e) => e.resource_name === "bucket" && e.bucket_id === bid));
+
+      // Filters, sort, since and pages go through the client's usual options.
+      const records = await bucket.listHistory({ filters: { resource_name: "record" } });
+      assert.equal(records.data.length, 6, "privateBucket's 2, posts' 3, shared's 1");
+      const since = await bucket.listHistory({ since: String(mine[1].last_modified) });
+      assert.deepEqual(since.data.map((e) => e.action), ["create", "delete"]);
+      const paged = await bucket.listHistory({ limit: 2, pages: Infinity, sort: "last_modified" });
+      assert.equal(paged.data.length, all.data.length, "every page followed");
+      assert.deepEqual(paged.data.map((e) => e.id), all.data.map((e) => e.id).reverse());
+
+      // bob sees the entries of what he may read; a stranger nothing.
+      const bobs = await bob.bucket(bid).listHistory();
+      assert.deepEqual(bobs.data.map((e) => e.uri).sort(),
+        [`/buckets/${bid}/collections/shared`, `/buckets/${bid}/collections/shared/records/s1`]);
+      const carol = new KintoClient(PAWL_URL, { headers: basic("carol") });
+      await rejectsWith(carol.bucket(bid).listHistory(), 403, 121, "a stranger's history");
+      await rejectsWith(anonymous.bucket(bid).listHistory(), 401, 104, "anonymous history");
+    });
+
     test("permissions: group members get what the group is granted", async () => {
       const { bid, bucket } = await privateBucket("groups");
       await bucket.createGroup("editors", [bobId]);

@@ -170,6 +170,7 @@ void test_lists_register(void);
 void test_concurrency_register(void);
 void test_events_register(void);
 void test_impacted_register(void);
+void test_history_register(void);
 void test_txn_register(void);
 void test_security_headers_register(void);
 void test_delivery_register(void);

@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 	test_extras_register(); /* reloads the config (SIGHUP) */
 	test_events_register();
 	test_impacted_register();
+	test_history_register(); /* reloads the config (SIGHUP) */
 	test_security_headers_register();
 	test_txn_register(); /* stops the relay (SIGSTOP), swaps events.jsonl for a FIFO */
 	test_delivery_register(); /* drains pawl.events and restarts Redis */

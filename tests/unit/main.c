@@ -32,6 +32,7 @@ int main(void)
 	test_impacted_register();
 	test_metrics_register();
 	test_stream_register();
+	test_history_register();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

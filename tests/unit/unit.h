@@ -38,6 +38,7 @@ void test_handlers_register(void);
 void test_txn_register(void);
 void test_response_register(void);
 void test_stage_register(void);
+void test_history_register(void);
 void test_impacted_register(void);
 void test_metrics_register(void);
 void test_stream_register(void);
