@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 
 #include "resource/accounts.h"
 #include "accounts_cli.h"
 #include "store/acl.h"
+#include "core/crypto.h"
 #include "core/json.h"
 #include "store/objects.h"
 #include "store/pg.h"
@@ -149,7 +149,7 @@ int pawl_accounts_cli_run(const struct pawl_config *cfg, const char *verb, const
 out:
 	if (status != 0)
 		fprintf(stderr, "pawl-fcgi accounts %s: %s\n", verb, err.message);
-	OPENSSL_cleanse(password, sizeof(password));
+	pawl_secure_zero(password, sizeof(password));
 	pawl_pg_free(pg);
 	pawl_arena_free(arena);
 	return status;

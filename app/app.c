@@ -145,7 +145,7 @@ static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct 
 	    (app->listeners = pawl_listener_set_new(cfg, app->subscribers, err)) == NULL)
 		goto fail;
 	if (cfg->userid_hmac_secret != NULL &&
-	    (app->auth_key = pawl_auth_key_new(cfg->userid_hmac_secret)) == NULL) {
+	    (app->auth_key = pawl_hmac_key_new(cfg->userid_hmac_secret)) == NULL) {
 		pawl_error_set(err, PAWL_ERR_INTERNAL, "cannot set up HMAC-SHA256 (OpenSSL)");
 		goto fail;
 	}
@@ -190,7 +190,7 @@ void pawl_app_free(struct pawl_app *app)
 	if (app == NULL)
 		return;
 	pawl_accounts_cache_free(app->accounts);
-	pawl_auth_key_free(app->auth_key);
+	pawl_hmac_key_free(app->auth_key);
 	pawl_listener_set_free(app->listeners);
 	pawl_subscribers_free(app->subscribers);
 	free(app->version_json);

@@ -16,7 +16,7 @@ struct pawl_pg;
 struct pawl_store;
 struct pawl_subscribers;
 struct pawl_listener_set;
-struct pawl_auth_key;
+struct pawl_hmac_key;
 struct pawl_accounts_cache;
 struct pawl_dispatch;
 
@@ -29,7 +29,7 @@ struct pawl_app {
 	struct pawl_store *store;  /* what the handlers see: pg behind store/store.h */
 	struct pawl_subscribers *subscribers;      /* in-process subscribers (plugins included) */
 	struct pawl_listener_set *listeners; /* configured listeners */
-	struct pawl_auth_key *auth_key;   /* userid_hmac_secret, keyed once (NULL: none set) */
+	struct pawl_hmac_key *auth_key;   /* userid_hmac_secret, keyed once (NULL: none set) */
 	struct pawl_accounts_cache *accounts; /* the `account` policy's cache (NULL: not enabled) */
 	char *version_json; /* /__version__ body, compact JSON */
 	long long eos;      /* end of service (time_t), 0 when none */

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uuid/uuid.h>
 
 #include "events/stage.h"
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/str.h"
 
@@ -29,7 +29,7 @@ struct pawl_event {
 	enum pawl_event_type type;
 	enum pawl_event_action action;
 	long long timestamp;
-	char id[37];
+	char id[PAWL_UUID_LEN + 1];
 	const char *resource_name;
 	const char *parent_id;
 	const char *list_key;
@@ -315,15 +315,13 @@ static struct pawl_event *create(struct pawl_stage *st, const struct pawl_stage_
 {
 	struct pawl_arena *a = st->arena;
 	struct pawl_event *ev = pawl_arena_calloc(a, 1, sizeof(*ev));
-	uuid_t u;
 
 	if (ev == NULL)
 		return NULL;
 	ev->type = op->action == PAWL_EVENT_READ ? PAWL_EVENT_RESOURCE_READ : PAWL_EVENT_RESOURCE_CHANGED;
 	ev->action = op->action;
 	ev->timestamp = op->timestamp;
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, ev->id);
+	pawl_uuid4(ev->id);
 	ev->resource_name = op->resource_name;
 	ev->parent_id = op->parent_id;
 	ev->uri = op->uri;

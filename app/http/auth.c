@@ -8,84 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/core_names.h>
-#include <openssl/params.h>
-
 #include "http/auth.h"
+#include "core/crypto.h"
 #include "core/str.h"
 
 /* Longer Authorization headers are treated as anonymous without decoding. */
 #define AUTH_HEADER_MAX 8192u
-
-static const char hexdigits[] = "0123456789abcdef";
-
-/*
- * OpenSSL 3 looks the algorithm up and builds a context on every one-shot
- * HMAC() call, a visible share of a cached GET: a key handle sets the key
- * once, and each message only re-initialises the context.
- */
-struct pawl_auth_key {
-	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx;
-};
-
-void pawl_auth_key_free(struct pawl_auth_key *k)
-{
-	if (k == NULL)
-		return;
-	EVP_MAC_CTX_free(k->ctx);
-	EVP_MAC_free(k->mac);
-	free(k);
-}
-
-struct pawl_auth_key *pawl_auth_key_new(const char *secret)
-{
-	char sha256[] = "SHA256";
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256, 0),
-		OSSL_PARAM_construct_end(),
-	};
-	struct pawl_auth_key *k = calloc(1, sizeof(*k));
-
-	if (k == NULL || secret == NULL || (k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (k->ctx = EVP_MAC_CTX_new(k->mac)) == NULL ||
-	    EVP_MAC_init(k->ctx, (const unsigned char *)secret, strlen(secret), params) != 1) {
-		pawl_auth_key_free(k);
-		return NULL;
-	}
-	return k;
-}
-
-void pawl_auth_key_hex(struct pawl_auth_key *k, const char *msg, size_t msg_len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	size_t md_len = 0;
-	unsigned int i;
-
-	out[0] = '\0';
-	/* A NULL key re-uses the one given at creation. */
-	if (k == NULL || EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(k->ctx, (const unsigned char *)(msg != NULL ? msg : ""), msg_len) != 1 ||
-	    EVP_MAC_final(k->ctx, md, &md_len, sizeof(md)) != 1 || md_len != 32)
-		return;
-	for (i = 0; i < md_len; i++) {
-		out[2 * i] = hexdigits[md[i] >> 4];
-		out[2 * i + 1] = hexdigits[md[i] & 0xf];
-	}
-	out[64] = '\0';
-	OPENSSL_cleanse(md, sizeof(md));
-}
-
-void pawl_auth_hmac_hex(const char *key, const char *msg, size_t msg_len, char out[65])
-{
-	struct pawl_auth_key *k = pawl_auth_key_new(key != NULL ? key : "");
-
-	out[0] = '\0';
-	pawl_auth_key_hex(k, msg, msg_len, out);
-	pawl_auth_key_free(k);
-}
 
 static bool is_space(char c)
 {
@@ -125,7 +53,7 @@ static bool basic_token(const char *h, const char **tok, size_t *toklen)
 
 /*
  * Strict base64 (RFC 4648 alphabet, length a multiple of 4, '=' only as the
- * last one or two characters) into the arena. EVP_DecodeBlock accepts '='
+ * last one or two characters) into the arena. The decoder accepts '='
  * anywhere and counts padding as output, hence the checks around it.
  */
 static unsigned char *b64_decode(struct pawl_arena *arena, const char *in, size_t len,
@@ -133,7 +61,7 @@ static unsigned char *b64_decode(struct pawl_arena *arena, const char *in, size_
 {
 	unsigned char *out;
 	size_t pad = 0, i;
-	int n;
+	long n;
 
 	if (len % 4 != 0)
 		return NULL;
@@ -145,9 +73,9 @@ static unsigned char *b64_decode(struct pawl_arena *arena, const char *in, size_
 	out = pawl_arena_alloc(arena, len / 4 * 3 + 1);
 	if (out == NULL)
 		return NULL;
-	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+	n = pawl_base64_decode_block(out, in, len);
 	if (n < 0 || (size_t)n != len / 4 * 3) {
-		OPENSSL_cleanse(out, len / 4 * 3 + 1);
+		pawl_secure_zero(out, len / 4 * 3 + 1);
 		return NULL;
 	}
 	*out_len = (size_t)n - pad;
@@ -185,7 +113,7 @@ static char *as_utf8(struct pawl_arena *arena, unsigned char *s, size_t len,
 	return (char *)out;
 }
 
-const char *pawl_auth_basic_userid(struct pawl_arena *arena, struct pawl_auth_key *key,
+const char *pawl_auth_basic_userid(struct pawl_arena *arena, struct pawl_hmac_key *key,
     const char *authorization)
 {
 	const char *tok, *result = NULL;
@@ -206,15 +134,15 @@ const char *pawl_auth_basic_userid(struct pawl_arena *arena, struct pawl_auth_ke
 	msg = as_utf8(arena, raw, rawlen, &msglen);
 	if (msg == NULL)
 		goto out;
-	pawl_auth_key_hex(key, msg, msglen, hex);
+	pawl_hmac_key_hex(key, msg, msglen, hex);
 	if (hex[0] != '\0')
 		result = pawl_arena_printf(arena, "basicauth:%s", hex);
 out:
 	/* The password must not linger in the arena until the next reset. */
 	if (msg != NULL && msg != (char *)raw)
-		OPENSSL_cleanse(msg, msglen);
+		pawl_secure_zero(msg, msglen);
 	if (raw != NULL)
-		OPENSSL_cleanse(raw, toklen / 4 * 3); /* padding bytes too */
+		pawl_secure_zero(raw, toklen / 4 * 3); /* padding bytes too */
 	return result;
 }
 
@@ -239,6 +167,6 @@ char *pawl_auth_basic_decode(struct pawl_arena *arena, const char *authorization
 	    (msg = as_utf8(arena, raw, rawlen, len)) != NULL)
 		*user_len = (size_t)(memchr(msg, ':', *len) ? (char *)memchr(msg, ':', *len) - msg : 0);
 	if (msg != (char *)raw)
-		OPENSSL_cleanse(raw, toklen / 4 * 3);
+		pawl_secure_zero(raw, toklen / 4 * 3);
 	return msg;
 }

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "core/clock.h"
+#include "core/crypto.h"
 #include "http/request.h"
 #include "core/str.h"
 
@@ -55,7 +55,6 @@ bool pawl_request_id_valid(const char *s)
  */
 const char *pawl_request_id(struct pawl_arena *arena, char *const *params)
 {
-	static const char hex[] = "0123456789abcdef";
 	const struct pawl_request from = { .params = params };
 	const char *given = pawl_request_param(&from, "PAWL_REQUEST_ID");
 	unsigned char rnd[16];
@@ -64,7 +63,7 @@ const char *pawl_request_id(struct pawl_arena *arena, char *const *params)
 
 	if (pawl_request_id_valid(given))
 		return pawl_arena_strdup(arena, given);
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	if (!pawl_random_bytes(rnd, sizeof(rnd))) {
 		/* No entropy: still unique on this host, which is all a log key needs. */
 		long long now = pawl_clock_wall_ns();
 
@@ -72,11 +71,7 @@ const char *pawl_request_id(struct pawl_arena *arena, char *const *params)
 		i = (size_t)getpid();
 		memcpy(rnd + sizeof(now), &i, sizeof(i) < 8 ? sizeof(i) : 8);
 	}
-	for (i = 0; i < sizeof(rnd); i++) {
-		id[2 * i] = hex[rnd[i] >> 4];
-		id[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	id[2 * sizeof(rnd)] = '\0';
+	pawl_hex_encode(id, rnd, sizeof(rnd));
 	return pawl_arena_strdup(arena, id);
 }
 

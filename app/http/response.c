@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include <openssl/rand.h>
 
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "http/response.h"
@@ -164,20 +164,14 @@ static void drop_validators(struct pawl_response *resp)
 static const char *internal_error(struct pawl_response *resp, const struct pawl_error *err,
     enum pawl_err code)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[8];
 	char *id = pawl_arena_alloc(resp->arena, 2 * sizeof(rnd) + 1);
-	size_t i;
 
-	if (id == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	if (id == NULL || !pawl_random_bytes(rnd, sizeof(rnd))) {
 		pawl_log_error("error (no id): %s (%s)", err->message, pawl_err_name(code));
 		return NULL;
 	}
-	for (i = 0; i < sizeof(rnd); i++) {
-		id[2 * i] = hex[rnd[i] >> 4];
-		id[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	id[2 * sizeof(rnd)] = '\0';
+	pawl_hex_encode(id, rnd, sizeof(rnd));
 	pawl_log_error("error_id=%s %s (%s)", id, err->message, pawl_err_name(code));
 	return id;
 }

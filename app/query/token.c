@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "core/crypto.h"
 #include "core/json.h"
 #include "query/query.h"
 #include "core/str.h"
@@ -95,19 +93,14 @@ static long b64url_decode(const char *s, size_t n, unsigned char *out)
 static bool sign(struct pawl_arena *arena, const char *key, const char *scope,
     const char *payload, size_t len, unsigned char sig[SIG_LEN])
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int mac_len = 0;
+	unsigned char mac[PAWL_SHA256_LEN];
 	struct pawl_buf msg;
 
-	if (key == NULL)
-		key = "";
 	pawl_buf_init(&msg, arena);
 	pawl_buf_puts(&msg, scope != NULL ? scope : "");
 	pawl_buf_putc(&msg, '\n');
 	pawl_buf_append(&msg, payload, len);
-	if (msg.failed || msg.data == NULL ||
-	    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg.data, msg.len,
-	    mac, &mac_len) == NULL || mac_len < SIG_LEN)
+	if (msg.failed || msg.data == NULL || !pawl_hmac_sha256(key, msg.data, msg.len, mac))
 		return false;
 	memcpy(sig, mac, SIG_LEN);
 	return true;
@@ -156,22 +149,15 @@ static const char *canonical(struct pawl_arena *arena, const struct pawl_query *
 
 const char *pawl_token_query_hash(struct pawl_arena *arena, const struct pawl_query *q)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0, i;
+	unsigned char md[PAWL_SHA256_LEN];
 	const char *text = canonical(arena, q);
 	char *out;
 
-	if (text == NULL || (out = pawl_arena_alloc(arena, HASH_HEX_LEN + 1)) == NULL)
+	_Static_assert(2 * PAWL_SHA256_LEN == HASH_HEX_LEN, "the hash is a hex SHA-256");
+	if (text == NULL || (out = pawl_arena_alloc(arena, HASH_HEX_LEN + 1)) == NULL ||
+	    !pawl_sha256(text, strlen(text), md))
 		return NULL;
-	if (!EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL) ||
-	    md_len * 2 != HASH_HEX_LEN)
-		return NULL;
-	for (i = 0; i < md_len; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[HASH_HEX_LEN] = '\0';
+	pawl_hex_encode(out, md, sizeof(md));
 	return out;
 }
 
@@ -273,7 +259,7 @@ enum pawl_err pawl_token_decode(struct pawl_arena *arena, const struct pawl_toke
 		return bad_token(err);
 	if (!sign(arena, signer->key, signer->scope, token, plen, want))
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "Cannot sign _token");
-	if (CRYPTO_memcmp(want, got, SIG_LEN) != 0)
+	if (!pawl_secure_equal(want, got, SIG_LEN))
 		return bad_token(err);
 	if ((json = pawl_arena_alloc(arena, plen * 3 / 4 + 1)) == NULL)
 		return pawl_error_nomem(err);

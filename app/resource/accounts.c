@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "resource/accounts.h"
 #include "http/auth.h"
+#include "core/crypto.h"
 #include "core/json.h"
 #include "store/store.h"
 #include "resource/permissions.h"
@@ -86,7 +86,7 @@ enum pawl_err pawl_accounts_hash(const char *password, char *out, size_t size,
 	if (cd == NULL)
 		return pawl_error_nomem(err);
 	ok = hash_password(cd, password, hash);
-	OPENSSL_cleanse(cd, sizeof(*cd));
+	pawl_secure_zero(cd, sizeof(*cd));
 	free(cd);
 	if (!ok || strlen(hash) >= size)
 		return pawl_error_set(err, PAWL_ERR_INTERNAL, "libcrypt could not hash a password");
@@ -98,9 +98,9 @@ static bool verify(struct crypt_data *cd, const char *password, const char *hash
 {
 	const char *h = crypt_rn(password, hash, cd, sizeof(*cd));
 	size_t n = strlen(hash);
-	bool ok = h != NULL && h[0] != '*' && strlen(h) == n && CRYPTO_memcmp(h, hash, n) == 0;
+	bool ok = h != NULL && h[0] != '*' && strlen(h) == n && pawl_secure_equal(h, hash, n);
 
-	OPENSSL_cleanse(cd->output, sizeof(cd->output));
+	pawl_secure_zero(cd->output, sizeof(cd->output));
 	return ok;
 }
 
@@ -125,7 +125,7 @@ void pawl_accounts_cache_free(struct pawl_accounts_cache *cache)
 {
 	if (cache == NULL)
 		return;
-	OPENSSL_cleanse(cache, sizeof(*cache));
+	pawl_secure_zero(cache, sizeof(*cache));
 	free(cache);
 }
 
@@ -210,7 +210,7 @@ const char *pawl_accounts_identify(struct pawl_app *app, struct pawl_arena *aren
 	if (app->accounts == NULL || app->auth_key == NULL ||
 	    (msg = pawl_auth_basic_decode(arena, authorization, &len, &user_len)) == NULL)
 		return NULL;
-	pawl_auth_key_hex(app->auth_key, msg, len, key);
+	pawl_hmac_key_hex(app->auth_key, msg, len, key);
 	user = pawl_arena_strndup(arena, msg, user_len);
 	if (user != NULL && key[0] != '\0') {
 		struct pawl_accounts_cache *cache = app->accounts;
@@ -231,7 +231,7 @@ const char *pawl_accounts_identify(struct pawl_app *app, struct pawl_arena *aren
 				f->count++;
 		}
 	}
-	OPENSSL_cleanse(msg, len);
+	pawl_secure_zero(msg, len);
 	return result;
 }
 
@@ -260,7 +260,7 @@ static enum pawl_err hash_in_body(struct pawl_rctx *c, bool required, struct paw
 	if ((rc = pawl_accounts_hash(json_object_get_string(pw), hash, sizeof(hash), err)) != PAWL_OK)
 		return rc;
 	/* The clear text goes with the old string; json-c frees it, so wipe it first. */
-	OPENSSL_cleanse((char *)(uintptr_t)json_object_get_string(pw), (size_t)json_object_get_string_len(pw));
+	pawl_secure_zero((char *)(uintptr_t)json_object_get_string(pw), (size_t)json_object_get_string_len(pw));
 	json_object_object_add(data, "password", json_object_new_string(hash));
 	return PAWL_OK;
 }

@@ -5,10 +5,9 @@
  */
 #include <string.h>
 
-#include <openssl/rand.h>
-#include <uuid/uuid.h>
 
 #include "resource/resource.h"
+#include "core/crypto.h"
 #include "store/store.h"
 #include "core/str.h"
 
@@ -25,19 +24,16 @@ const char *pawl_resource_new_id(struct pawl_arena *arena, const struct pawl_res
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	unsigned char rnd[8];
-	char *out = pawl_arena_alloc(arena, 37);
+	char *out = pawl_arena_alloc(arena, PAWL_UUID_LEN + 1);
 	size_t i;
 
 	if (out == NULL)
 		return NULL;
 	if (res->id_kind == PAWL_ID_UUID4) {
-		uuid_t u;
-
-		uuid_generate_random(u);
-		uuid_unparse_lower(u, out);
+		pawl_uuid4(out);
 		return out;
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	if (!pawl_random_bytes(rnd, sizeof(rnd)))
 		return NULL;
 	/* 62 letters: the modulo bias is below 1% and harmless for names. */
 	for (i = 0; i < sizeof(rnd); i++)

@@ -18,7 +18,7 @@ const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_c
 	const char *secret = pawl_config_default_bucket_secret(cfg);
 	char hex[65];
 
-	pawl_auth_hmac_hex(secret ? secret : "", user_id, strlen(user_id), hex);
+	pawl_hmac_hex(secret ? secret : "", user_id, strlen(user_id), hex);
 	/* The first 32 hex digits, shaped as a UUID, as Kinto does. */
 	return pawl_arena_printf(arena, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 16, hex + 20);

@@ -251,14 +251,19 @@ static enum pawl_err fetch(struct pawl_rctx *c, struct listing *l, struct pawl_e
 	return rc;
 }
 
-/*
- * Authorization, before anything that reveals the list's state (the
- * preconditions' 304, 412 and ETag) and before the token is believed. A
- * caller who may read only some objects is authorized by what the list shares
- * with them (the first page: that page itself; a later page: a count, as a
- * token stands in for no check). Only then is a foreign or altered token a
- * 400, and a good one where the page resumes.
- */
+/* After authorization: a foreign or altered token is a 400, a good one is where the page resumes. */
+static enum pawl_err admit_token(struct listing *l, struct pawl_error *err)
+{
+	if (l->q.token == NULL)
+		return PAWL_OK;
+	if (l->token_rc != PAWL_OK) {
+		*err = l->token_err;
+		return l->token_rc;
+	}
+	l->lr.after = &l->token;
+	return PAWL_OK;
+}
+
 /*
  * History, for a caller who may not read the whole bucket: the entries they
  * may read, counted up to HISTORY_FEW through the readers' index (whatever
@@ -285,16 +290,17 @@ static enum pawl_err authorize_history(struct pawl_rctx *c, struct listing *l,
 	if (count == 0)
 		return pawl_permissions_deny(c, err);
 	l->lr.by_readers = count < HISTORY_FEW;
-	if (l->q.token == NULL)
-		return PAWL_OK;
-	if (l->token_rc != PAWL_OK) {
-		*err = l->token_err;
-		return l->token_rc;
-	}
-	l->lr.after = &l->token;
-	return PAWL_OK;
+	return admit_token(l, err);
 }
 
+/*
+ * Authorization, before anything that reveals the list's state (the
+ * preconditions' 304, 412 and ETag) and before the token is believed. A
+ * caller who may read only some objects is authorized by what the list shares
+ * with them (the first page: that page itself; a later page: a count, as a
+ * token stands in for no check). Only then is a foreign or altered token a
+ * 400, and a good one where the page resumes.
+ */
 static enum pawl_err authorize(struct pawl_rctx *c, struct listing *l, bool full,
     struct pawl_error *err)
 {
@@ -311,14 +317,7 @@ static enum pawl_err authorize(struct pawl_rctx *c, struct listing *l, bool full
 	if (!full && l->q.token == NULL &&
 	    ((rc = fetch(c, l, err)) != PAWL_OK || (rc = deny_if_nothing(c, full, l->count, err)) != PAWL_OK))
 		return rc;
-	if (l->q.token == NULL)
-		return PAWL_OK;
-	if (l->token_rc != PAWL_OK) {
-		*err = l->token_err;
-		return l->token_rc;
-	}
-	l->lr.after = &l->token;
-	return PAWL_OK;
+	return admit_token(l, err);
 }
 
 static enum pawl_err list_head(struct pawl_rctx *c, struct listing *l, struct pawl_error *err)

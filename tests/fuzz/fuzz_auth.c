@@ -13,13 +13,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pawl_arena *arena;
-	static struct pawl_auth_key *key;
+	static struct pawl_hmac_key *key;
 	char *header;
 	const char *uid;
 
 	if (arena == NULL && (arena = pawl_arena_new(65536)) == NULL)
 		abort();
-	if (key == NULL && (key = pawl_auth_key_new("secret")) == NULL)
+	if (key == NULL && (key = pawl_hmac_key_new("secret")) == NULL)
 		abort();
 	header = pawl_arena_strndup(arena, (const char *)data, size);
 	uid = pawl_auth_basic_userid(arena, key, header);

@@ -16,6 +16,7 @@ int main(void)
 	test_config_register();
 	test_json_register();
 	test_auth_register();
+	test_crypto_register();
 	test_router_register();
 	test_request_register();
 	test_pipeline_register();

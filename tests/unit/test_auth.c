@@ -20,12 +20,12 @@
 #define HEX_EMPTY_KEY "5741b99cc5b467903f9a392b092d59f6d227354acbca1834bdd1dea1dd350a8e"
 
 static struct pawl_arena *arena;
-static struct pawl_auth_key *key;
+static struct pawl_hmac_key *key;
 
 static int setup(void)
 {
 	arena = pawl_arena_new(4096);
-	key = pawl_auth_key_new(SECRET);
+	key = pawl_hmac_key_new(SECRET);
 	return arena == NULL || key == NULL;
 }
 
@@ -33,7 +33,7 @@ static int teardown(void)
 {
 	pawl_arena_free(arena);
 	arena = NULL;
-	pawl_auth_key_free(key);
+	pawl_hmac_key_free(key);
 	key = NULL;
 	return 0;
 }
@@ -47,25 +47,25 @@ static void test_hmac_known_answer(void)
 {
 	char out[65];
 
-	pawl_auth_hmac_hex("secret", "user:pass", 9, out);
+	pawl_hmac_hex("secret", "user:pass", 9, out);
 	CU_ASSERT_STRING_EQUAL(out, HEX_USER_PASS);
-	pawl_auth_hmac_hex("", "user:pass", 9, out);
+	pawl_hmac_hex("", "user:pass", 9, out);
 	CU_ASSERT_STRING_EQUAL(out, HEX_EMPTY_KEY);
-	pawl_auth_hmac_hex("secret", "user:passXXXX", 9, out); /* msg_len bounds msg */
+	pawl_hmac_hex("secret", "user:passXXXX", 9, out); /* msg_len bounds msg */
 	CU_ASSERT_STRING_EQUAL(out, HEX_USER_PASS);
 	/* A key handle hashes message after message with the same key. */
 	{
-		struct pawl_auth_key *k = pawl_auth_key_new("secret");
+		struct pawl_hmac_key *k = pawl_hmac_key_new("secret");
 
 		for (int i = 0; i < 3; i++) {
-			pawl_auth_key_hex(k, "user:pass", 9, out);
+			pawl_hmac_key_hex(k, "user:pass", 9, out);
 			CU_ASSERT_STRING_EQUAL(out, HEX_USER_PASS);
 		}
-		pawl_auth_key_free(k);
+		pawl_hmac_key_free(k);
 	}
-	pawl_auth_key_hex(NULL, "user:pass", 9, out);
+	pawl_hmac_key_hex(NULL, "user:pass", 9, out);
 	CU_ASSERT_STRING_EQUAL(out, "");
-	CU_ASSERT_PTR_NULL(pawl_auth_key_new(NULL));
+	CU_ASSERT_PTR_NULL(pawl_hmac_key_new(NULL));
 }
 
 static void test_basic_known_answer(void)
@@ -151,7 +151,7 @@ static void test_non_utf8_is_latin1(void)
 
 static void test_secret_matters(void)
 {
-	struct pawl_auth_key *other = pawl_auth_key_new("other");
+	struct pawl_hmac_key *other = pawl_hmac_key_new("other");
 	const char *a = pawl_auth_basic_userid(arena, key, "Basic dXNlcjpwYXNz");
 	const char *b = pawl_auth_basic_userid(arena, other, "Basic dXNlcjpwYXNz");
 
@@ -159,7 +159,7 @@ static void test_secret_matters(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT(strcmp(a, b) != 0);
 	CU_ASSERT_PTR_NULL(pawl_auth_basic_userid(arena, NULL, "Basic dXNlcjpwYXNz"));
-	pawl_auth_key_free(other);
+	pawl_hmac_key_free(other);
 }
 
 static void test_header_length_cap(void)

@@ -25,6 +25,7 @@ void test_str_register(void);
 void test_config_register(void);
 void test_json_register(void);
 void test_auth_register(void);
+void test_crypto_register(void);
 void test_router_register(void);
 void test_request_register(void);
 void test_pipeline_register(void);
