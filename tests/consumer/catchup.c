@@ -207,6 +207,16 @@ static int snapshot_object(struct catchup *c, json_object *o)
 	return 0;
 }
 
+/* Whether b has a's scheme, host and port ("http://h:p/..."). */
+static bool same_origin(const char *a, const char *b)
+{
+	const char *sep = strstr(a, "://");
+	const char *end = sep ? strchr(sep + 3, '/') : NULL;
+	size_t n = end ? (size_t)(end - a) : strlen(a);
+
+	return strncmp(a, b, n) == 0 && (b[n] == '/' || b[n] == '\0');
+}
+
 /*
  * Every page, newest first (Kinto's default order, -last_modified). The list
  * is read without _since: live objects only. Each page continues below the
@@ -239,6 +249,11 @@ int catchup_snapshot(struct catchup *c, long page_delay_ms)
 		if (rc == 0 && strstr(url, "_token=") == NULL)
 			fprintf(c->log, "etag %s\n", b.etag); /* T: the list's timestamp then */
 		json_object_put(doc);
+		/* The credentials go with every page: never to another origin than the list's. */
+		if (rc == 0 && b.next[0] != '\0' && !same_origin(c->url, b.next)) {
+			fprintf(stderr, "catch-up: Next-Page leaves %s: refused\n", c->url);
+			rc = -1;
+		}
 		snprintf(url, sizeof url, "%s", rc == 0 ? b.next : "");
 		if (url[0] != '\0' && page_delay_ms > 0)
 			nanosleep(&(struct timespec){ page_delay_ms / 1000,

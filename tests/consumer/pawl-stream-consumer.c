@@ -20,6 +20,9 @@
  *   pawl-stream-consumer -p 6379 -s pawl.events -g search -c search-1 -o decisions.log \
  *       --catch-up http://127.0.0.1:8888/v1/buckets/blog/collections/articles/records \
  *       --user alice:secret --index index.jsonl
+ *
+ * (--user, or PAWL_CONSUMER_USER in the environment, which other local users
+ * cannot read from the process list.)
  */
 #include <getopt.h>
 #include <signal.h>
@@ -44,7 +47,7 @@ struct options {
 	const char *host, *stream, *group, *consumer, *out_path;
 	int port;
 	long min_idle_ms; /* a peer's pending entry idle this long is taken over */
-	long delay_ms;    /* pretend each event takes this long to handle */
+	long delay_ms;    /* pretend each event takes this long to handle (catch-up: each page) */
 	long seconds;     /* exit after this long; 0: never */
 	const char *catchup_url, *userpass, *index_path; /* --catch-up, --user, --index */
 	long page;        /* --page: _limit of each snapshot page */
@@ -340,6 +343,9 @@ int main(int argc, char **argv)
 		say("cannot open %s", o.out_path);
 		return 1;
 	}
+	/* A command line is visible to every local user: the password can come from the environment. */
+	if (o.userpass == NULL)
+		o.userpass = getenv("PAWL_CONSUMER_USER");
 	if (o.catchup_url != NULL &&
 	    (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	     (index_of = catchup_new(o.catchup_url, o.userpass, o.page, out)) == NULL)) {

@@ -115,12 +115,13 @@ static pid_t consumer_start(const char *b, const char *group, const char *log, c
 	if ((pid = fork()) == 0) {
 		int fd = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
-		if (fd < 0 || dup2(fd, 2) < 0)
+		if (fd < 0 || dup2(fd, 2) < 0 ||
+		    setenv("PAWL_CONSUMER_USER", "events-user:events-password", 1) != 0)
 			_exit(126);
 		/* Small pages, each after 40 ms: the copy spans many writes. */
 		execl(bin, bin, "-p", getenv("PAWL_REDIS_PORT"), "-s", STREAM, "-g", group, "-c", "m1",
 		      "-o", log, "-d", "40", "--page", "7", "--catch-up", url,
-		      "--user", "events-user:events-password", "--index", index, (char *)NULL);
+		      "--index", index, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
