@@ -342,15 +342,36 @@ static void wait_for_line(const char *path, const char *prefix)
 	CHECK(false, "%s: no '%s' line", path, prefix);
 }
 
+/*
+ * The writers stop; once the relay has appended everything (the outbox is
+ * empty), SIGTERM makes the consumer take what the stream holds and write
+ * its index.
+ */
+static void stop_and_drain(const char *stop, const pid_t *writers, pid_t consumer)
+{
+	long long left = -1;
+	int st;
+
+	CU_ASSERT_FATAL(close(open(stop, O_WRONLY | O_CREAT, 0644)) == 0);
+	for (int w = 0; w < WRITERS; w++) {
+		CU_ASSERT_FATAL(waitpid(writers[w], &st, 0) == writers[w]);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed (status %d)", w, st);
+	}
+	for (long waited = 0; waited < DELIVERY_MS && (left = outbox_rows()) != 0; waited += 50)
+		sleep_ms(50);
+	CU_ASSERT_FATAL(left == 0);
+	kill(consumer, SIGTERM);
+	CU_ASSERT_FATAL(waitpid(consumer, &st, 0) == consumer);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the consumer failed (status %d)", st);
+}
+
 static void test_catch_up_under_writes(void)
 {
 	char b[64], group[64], stop[512], log[512], index[512], bad[512];
 	pid_t writers[WRITERS], consumer;
 	json_object *server, *ix;
 	struct decisions d;
-	long long left = -1;
 	long want;
-	int st;
 
 	unique_id(b, sizeof b, "cu");
 	unique_id(group, sizeof group, "cug");
@@ -375,17 +396,7 @@ static void test_catch_up_under_writes(void)
 	      redis_cmd("XADD %s * event %s list x", STREAM, bad), "XADD of the hostile entries");
 	wait_for_line(log, "following "); /* the copy is done; the writers go on a while */
 	sleep_ms(1500);
-	CU_ASSERT_FATAL(close(open(stop, O_WRONLY | O_CREAT, 0644)) == 0);
-	for (int w = 0; w < WRITERS; w++) {
-		CU_ASSERT_FATAL(waitpid(writers[w], &st, 0) == writers[w]);
-		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed (status %d)", w, st);
-	}
-	for (long waited = 0; waited < DELIVERY_MS && (left = outbox_rows()) != 0; waited += 50)
-		sleep_ms(50);
-	CU_ASSERT_FATAL(left == 0);
-	kill(consumer, SIGTERM);
-	CU_ASSERT_FATAL(waitpid(consumer, &st, 0) == consumer);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the consumer failed (status %d)", st);
+	stop_and_drain(stop, writers, consumer);
 
 	server = server_records(b);
 	ix = index_read(index);
