@@ -56,6 +56,7 @@ struct options {
 static volatile sig_atomic_t stopping;
 static bool draining;            /* stopping, and taking what the stream holds (catch-up) */
 static struct catchup *index_of; /* catch-up mode: the index entries are applied to */
+static char cursor[64];          /* catch-up mode: the highest entry ID read (P at first) */
 
 static void on_signal(int sig)
 {
@@ -177,6 +178,7 @@ static int catch_up_start(redisContext *ctx, const struct options *o, FILE *out)
 		snprintf(from, sizeof from, "%s", r->element[0]->element[0]->str);
 	freeReplyObject(r);
 	fprintf(out, "position %s\n", from);
+	snprintf(cursor, sizeof cursor, "%s", from);
 	if ((rc = create_group(ctx, o, from, true)) == 0 &&
 	    (rc = catchup_snapshot(index_of, o->delay_ms)) != 0)
 		say("the snapshot failed: start again with a new group");
@@ -203,6 +205,65 @@ static int handle(FILE *out, const char *entry_id, const char *payload, const st
 	return 0;
 }
 
+/* Stream IDs "ms-seq" compared as numbers: <0, 0, >0. */
+static int id_cmp(const char *a, const char *b)
+{
+	unsigned long long am = 0, as = 0, bm = 0, bs = 0;
+
+	sscanf(a, "%llu-%llu", &am, &as);
+	sscanf(b, "%llu-%llu", &bm, &bs);
+	return am != bm ? (am < bm ? -1 : 1) : as != bs ? (as < bs ? -1 : 1) : 0;
+}
+
+/* A catch-up cannot go on past a lost entry: only a new copy knows what it said. */
+static void gap(const char *why)
+{
+	say("%s: entries were lost before this consumer read them (maxlen too small, or XDEL); "
+	    "catch up again with a new group", why);
+	exit(3);
+}
+
+/*
+ * Catch-up: whether an entry above `before` (the cursor before the last
+ * read) was deleted unread. maxlen trims the stream from its oldest entry:
+ * while the oldest entry left is at or below `before`, nothing above it was
+ * trimmed when the read ran; once it is above, entries the read should have
+ * returned may be gone. An empty stream lost whatever its last ID has above
+ * what was read. With an empty stream at the note (`before` is 0) nothing
+ * tells a trimmed entry from one never added: the check waits for a first
+ * read. (A consumer this close to the trimming is too slow for its maxlen
+ * anyway.)
+ */
+static int gap_check(redisContext *ctx, const struct options *o, const char *before)
+{
+	const char *argv[] = { "XINFO", "STREAM", o->stream };
+	redisReply *r = command(ctx, 3, argv);
+	const char *first = NULL, *last = NULL;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		if (r != NULL)
+			freeReplyObject(r);
+		return r == NULL ? -1 : 0;
+	}
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *k = r->element[i], *v = r->element[i + 1];
+
+		if (k->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(k->str, "first-entry") == 0 && v->type == REDIS_REPLY_ARRAY &&
+		    v->elements > 0 && v->element[0]->type == REDIS_REPLY_STRING)
+			first = v->element[0]->str;
+		else if (strcmp(k->str, "last-generated-id") == 0 && v->type == REDIS_REPLY_STRING)
+			last = v->str;
+	}
+	if (first != NULL && id_cmp(before, "0-0") > 0 && id_cmp(first, before) > 0)
+		gap(first);
+	if (first == NULL && last != NULL && id_cmp(last, cursor) > 0)
+		gap(last);
+	freeReplyObject(r);
+	return 0;
+}
+
 /* Handles then acknowledges each entry of an [id, [field, value, ...]] array; -1 on failure. */
 static int handle_entries(redisContext *ctx, const struct options *o, FILE *out,
 			  const redisReply *entries, long *handled)
@@ -221,8 +282,12 @@ static int handle_entries(redisContext *ctx, const struct options *o, FILE *out,
 		for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2)
 			if (strcmp(f->element[j]->str, "event") == 0)
 				payload = f->element[j + 1]->str;
+		if (payload == NULL && index_of != NULL)
+			gap(ack[3]); /* pending, and trimmed before it was handled */
 		if (payload != NULL && handle(out, ack[3], payload, o) != 0)
 			return -1;
+		if (index_of != NULL && id_cmp(ack[3], cursor) > 0)
+			snprintf(cursor, sizeof cursor, "%s", ack[3]);
 		if ((r = command(ctx, 4, ack)) == NULL)
 			return -1;
 		freeReplyObject(r);
@@ -250,6 +315,17 @@ static int read_group(redisContext *ctx, const struct options *o, FILE *out, con
 	if (r != NULL)
 		freeReplyObject(r);
 	return rc;
+}
+
+/* New entries; in catch-up mode, then the check that none above the cursor was lost. */
+static int read_new(redisContext *ctx, const struct options *o, FILE *out, long *handled)
+{
+	char before[64];
+
+	snprintf(before, sizeof before, "%s", cursor);
+	if (read_group(ctx, o, out, ">", handled) != 0)
+		return -1;
+	return index_of != NULL ? gap_check(ctx, o, before) : 0;
 }
 
 /* XAUTOCLAIM entries pending on a dead (or slow) peer for min_idle_ms; handles them. */
@@ -316,7 +392,8 @@ static int finish_catch_up(redisContext *ctx, const struct options *o, FILE *out
 	for (int pass = 0; pass < 2; pass++)
 		do {
 			before = *handled;
-			if (ctx == NULL || read_group(ctx, o, out, pass ? ">" : "0", handled) != 0)
+			if (ctx == NULL ||
+			    (pass ? read_new(ctx, o, out, handled) : read_group(ctx, o, out, "0", handled)) != 0)
 				return -1;
 		} while (*handled > before);
 	catchup_report(index_of);
@@ -363,7 +440,7 @@ int main(int argc, char **argv)
 			if (read_group(ctx, &o, out, "0", &handled) != 0)
 				goto reconnect;
 		} while (handled > before && !stopping);
-		if (reclaim(ctx, &o, out, &handled) != 0 || read_group(ctx, &o, out, ">", &handled) != 0)
+		if (reclaim(ctx, &o, out, &handled) != 0 || read_new(ctx, &o, out, &handled) != 0)
 			goto reconnect;
 		continue;
 reconnect:

@@ -418,10 +418,78 @@ static void test_catch_up_under_writes(void)
 	redis_cmd("XGROUP DESTROY %s %s", STREAM, group);
 }
 
+/* The exit status of pid within ms, or -1 (then it is killed). */
+static int exit_within(pid_t pid, long ms)
+{
+	int st;
+
+	for (long waited = 0; waited < ms; waited += 50) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		sleep_ms(50);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	while (f != NULL && !found && getline(&line, &cap, f) > 0)
+		found = strstr(line, needle) != NULL;
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
+/*
+ * A gap the recipe cannot close: entries appended after the noted position
+ * and trimmed before the consumer read them (maxlen too small for its lag).
+ * The consumer must stop and say so (exit 3), not go on with a stale index.
+ */
+static void test_trimmed_entries_stop_the_catch_up(void)
+{
+	char b[64], group[64], log[512], index[512], err[512];
+	pid_t consumer;
+	long long left = -1;
+
+	unique_id(b, sizeof b, "ct");
+	unique_id(group, sizeof group, "ctg");
+	snprintf(log, sizeof log, "%s/%s.decisions", harness_state_dir(), b);
+	snprintf(index, sizeof index, "%s/%s.index", harness_state_dir(), b);
+	snprintf(err, sizeof err, "%s/catchup-consumer.err", harness_state_dir());
+	write_ok("PUT", ru_fmt("/v1/buckets/%s", b), "{\"data\":{}}", 201);
+	write_ok("PUT", ru_fmt("/v1/buckets/%s/collections/c", b), "{\"data\":{}}", 201);
+	write_ok("PUT", ru_fmt("/v1/buckets/%s/collections/c/records/r0", b), "{\"data\":{}}", 201);
+	consumer = consumer_start(b, group, log, index);
+	wait_for_line(log, "following ");
+	CU_ASSERT_FATAL(kill(consumer, SIGSTOP) == 0);
+	for (int i = 1; i < 6; i++)
+		write_ok("PUT", ru_fmt("/v1/buckets/%s/collections/c/records/r%d", b, i),
+			 "{\"data\":{}}", 201);
+	for (long waited = 0; waited < DELIVERY_MS && (left = outbox_rows()) != 0; waited += 50)
+		sleep_ms(50);
+	CU_ASSERT_FATAL(left == 0);
+	/* As maxlen does: the oldest go, the newest entry stays. */
+	CHECK(redis_cmd("XTRIM %s MAXLEN 1", STREAM), "XTRIM");
+	kill(consumer, SIGCONT);
+	CHECK(exit_within(consumer, 10000) == 3, "the consumer did not stop on the lost entries");
+	CHECK(file_has(err, "entries were lost"), "%s does not say the entries were lost", err);
+	redis_cmd("XGROUP DESTROY %s %s", STREAM, group);
+}
+
 void test_catchup_register(void)
 {
 	CU_pSuite s = CU_add_suite("catchup", NULL, NULL);
 
 	CU_add_test(s, "a consumer that starts from empty under writes ends with the server's state",
 		    test_catch_up_under_writes);
+	CU_add_test(s, "entries trimmed before the consumer read them stop the catch-up",
+		    test_trimmed_entries_stop_the_catch_up);
 }
