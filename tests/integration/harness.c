@@ -369,6 +369,14 @@ static int stack_extra_ini(int redis_port)
 		"event_listeners.bstream.listname = pawl.test.bstream\n"
 		"event_listeners.bstream.stream_per_bucket = true\n"
 		"event_listeners.bstream.maxlen = 5\n", redis_port);
+	/* test_catchup.c: records with their data, some without (over data_max_bytes). */
+	fprintf(f, "event_listeners.catchup.use = redis\n"
+		"event_listeners.catchup.url = redis://127.0.0.1:%1$d/0\n"
+		"event_listeners.catchup.type = stream\n"
+		"event_listeners.catchup.listname = pawl.test.catchup\n"
+		"event_listeners.catchup.resources = record\n"
+		"event_listeners.catchup.include_data = true\n"
+		"event_listeners.catchup.data_max_bytes = 700\n", redis_port);
 	fprintf(f, "event_listeners.withdata.include_data = true\n"
 		"event_listeners.withdata.data_max_bytes = 2048\n");
 	/* test_accounts.c: the administrator who manages every account. */
@@ -379,8 +387,8 @@ static int stack_extra_ini(int redis_port)
 	if (fclose(f) != 0)
 		return -1;
 	return setenv("PAWL_STACK_EXTRA_INI", path, 1) ||
-	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records withdata stream bstream jsonl" :
-			"redis creates records withdata stream bstream", 1) ||
+	       setenv("PAWL_EVENT_LISTENERS", jsonl ? "redis creates records withdata stream bstream catchup jsonl" :
+			"redis creates records withdata stream bstream catchup", 1) ||
 	       setenv("PAWL_FAULT_KILL_AFTER_COMMIT", "pawlfaultkill", 1) ||
 	       setenv("PAWL_FAULT_LOSE_COMMIT_ANSWER", "pawlfaultlost", 1) ||
 	       setenv("PAWL_FAULT_LOSE_BEFORE_COMMIT", "pawlfaultcut", 1) ||

@@ -184,6 +184,7 @@ void test_security_proxy_register(void);
 void test_truth_register(void);
 void test_admin_register(void);
 void test_indexer_register(void);
+void test_catchup_register(void);
 void test_accounts_register(void);
 void test_metrics_register(void);
 void test_systemd_register(void);

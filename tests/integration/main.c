@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 	test_streams_register();
 	test_stream_group_register();
 	test_indexer_register(); /* stalls Redis, kills a worker */
+	test_catchup_register();
 	test_security_input_register();
 	test_pg_register();
 	test_security_proxy_register(); /* reloads the config (SIGHUP) */
