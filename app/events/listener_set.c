@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/str.h"
 #include "store/outbox.h"
 #include "events/redis.h"
 
@@ -61,6 +62,13 @@ enum pawl_err pawl_listener_redis_new(const struct pawl_listener_config *c, int 
 	} else {
 		if (pawl_redis_parse_sentinels(c->sentinels, &sentinels, err) != PAWL_OK)
 			return bad_setting(c, "sentinels", err);
+		/* A name Sentinel would take: no blanks or control characters, and it fits. */
+		if (c->sentinel_master == NULL || strlen(c->sentinel_master) >= PAWL_REDIS_MASTER_MAX ||
+		    c->sentinel_master[strcspn(c->sentinel_master, " \t")] != '\0' ||
+		    pawl_str_has_ctl(c->sentinel_master))
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s."
+			    "sentinel_master': expected a name of at most %d characters, without blanks",
+			    c->name, PAWL_REDIS_MASTER_MAX - 1);
 		if (c->sentinel_password != NULL && strlen(c->sentinel_password) >= sizeof(url.password))
 			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s."
 			    "sentinel_password': too long", c->name);

@@ -32,7 +32,7 @@ struct pawl_redis {
 	char why[128];          /* the cause of the last failed push, for its error message */
 	/* A Sentinel handle (sentinels != NULL): url holds the master's address once asked. */
 	struct pawl_redis_sentinels *sentinels;
-	char master[128];       /* the master's name at the Sentinels */
+	char master[PAWL_REDIS_MASTER_MAX]; /* the master's name at the Sentinels */
 	size_t first;           /* the Sentinel asked first: the last one that answered */
 	char last[300];         /* "host:port" of the last master connected to ("": none yet) */
 	bool switched;          /* the master changed since a push last counted it */

@@ -24,8 +24,9 @@ struct pawl_redis_url {
 enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
     struct pawl_error *err);
 
-/* The most Sentinels one listener may name. */
+/* The most Sentinels one listener may name; the longest master name, NUL included. */
 #define PAWL_REDIS_SENTINELS_MAX 16
+#define PAWL_REDIS_MASTER_MAX 128
 
 /* A listener's Sentinels: each asked in turn for the master's address. */
 struct pawl_redis_sentinels {

@@ -36,6 +36,8 @@
 #define MASTER "pawlmaster"
 #define LISTENER "withdata"            /* a listener of the harness's (records) */
 #define LISTNAME "pawl.test.withdata"    /* its list */
+#define STREAM "stream"                  /* a stream listener of the harness's (everything) */
+#define STREAMNAME "pawl.test.stream"    /* its stream */
 #define SETUP_MS 30000 /* servers up, Sentinels aware of each other and of the replicas */
 #define FAILOVER_MS 30000
 
@@ -306,24 +308,57 @@ static int suite_clean(void)
 
 /* --- pawl's side ------------------------------------------------------------------ */
 
+/* text with its line "event_listeners.<name>.url = ..." replaced by the Sentinel settings. */
+static char *turn_over(const char *text, const char *name, const char *list, int wait_replicas)
+{
+	char key[128], with[1024], *out;
+	const char *at, *end;
+
+	snprintf(key, sizeof key, "\nevent_listeners.%s.url = ", name);
+	if ((at = strstr(text, key)) == NULL || (end = strchr(at + 1, '\n')) == NULL)
+		return NULL;
+	snprintf(with, sizeof with, "\nevent_listeners.%1$s.sentinels = %2$s\n"
+		 "event_listeners.%1$s.sentinel_master = " MASTER "\n"
+		 "event_listeners.%1$s.wait_replicas = %3$d", name, list, wait_replicas);
+	if ((out = malloc(strlen(text) + strlen(with) + 1)) == NULL)
+		return NULL;
+	sprintf(out, "%.*s%s%s", (int)(at - text), text, with, end);
+	return out;
+}
+
 /*
- * Reloads pawl with the harness's listener LISTENER (records, every action)
- * asking the Sentinels in list instead of its url. The harness fixes the
- * list of listeners (PAWL_EVENT_LISTENERS): an existing one is turned over.
+ * Reloads pawl with the harness's listeners LISTENER (a list, records) and
+ * STREAM (a stream, everything) asking the Sentinels in list instead of
+ * their url. The harness fixes the list of listeners (PAWL_EVENT_LISTENERS):
+ * existing ones are turned over.
  */
 static bool configure(const char *list, int wait_replicas)
 {
-	static char url[256]; /* as the original pawl.ini has it (the edit starts from there) */
-	char from[512];
+	static char *original; /* pawl.ini before the suite (the edit starts from there) */
+	static const char open_scrape[] = "metrics_read_principals = system.Everyone\n";
+	char path[4200], *a = NULL, *b = NULL, *c = NULL;
+	bool ok = false;
+	FILE *f;
 
-	if (url[0] == '\0')
-		harness_ini_value("event_listeners." LISTENER ".url", url, sizeof url);
-	snprintf(from, sizeof from, "event_listeners." LISTENER ".url = %s\n", url);
-	return url[0] != '\0' && ru_reload_edit(from, ru_fmt(
-		"event_listeners." LISTENER ".sentinels = %s\n"
-		"event_listeners." LISTENER ".sentinel_master = " MASTER "\n"
-		"event_listeners." LISTENER ".wait_replicas = %d\n"
-		"metrics_read_principals = system.Everyone\n", list, wait_replicas));
+	if (original == NULL) {
+		snprintf(path, sizeof path, "%s/pawl.ini", harness_state_dir());
+		if ((f = fopen(path, "r")) == NULL)
+			return false;
+		original = calloc(1, 1 << 16);
+		if (original != NULL)
+			(void)!fread(original, 1, (1 << 16) - 1, f);
+		fclose(f);
+	}
+	if (original != NULL && (a = turn_over(original, LISTENER, list, wait_replicas)) != NULL &&
+	    (b = turn_over(a, STREAM, list, wait_replicas)) != NULL &&
+	    (c = malloc(strlen(b) + sizeof open_scrape)) != NULL) {
+		sprintf(c, "%s%s", b, open_scrape); /* the whole file: more than ru_fmt holds */
+		ok = ru_reload_edit(original, c);
+	}
+	free(a);
+	free(b);
+	free(c);
+	return ok;
 }
 
 /* The heartbeat's LISTENER: 1, 0, or -1 when absent; *ms: how long it took. */
@@ -427,6 +462,36 @@ static const char *impacted_id(json_object *ev)
 	return jstr(json_object_array_get_idx(imp, 0), "id");
 }
 
+/* Our records' events in STREAMNAME at port, oldest first (XRANGE). */
+static bool fetch_stream(int port, struct events *out)
+{
+	redisContext *c = connect_to(port);
+	redisReply *r = c ? redisCommand(c, "XRANGE %s - +", STREAMNAME) : NULL;
+	bool ok = r != NULL && r->type == REDIS_REPLY_ARRAY;
+
+	memset(out, 0, sizeof *out);
+	if (ok && r->elements > 0)
+		out->v = calloc(r->elements, sizeof *out->v);
+	for (size_t i = 0; ok && i < r->elements; i++) {
+		redisReply *fields = r->element[i]->elements == 2 ? r->element[i]->element[1] : NULL;
+		json_object *ev = NULL;
+
+		for (size_t k = 0; fields != NULL && k + 1 < fields->elements; k += 2)
+			if (strcmp(fields->element[k]->str, "event") == 0)
+				ev = json_tokener_parse(fields->element[k + 1]->str);
+		if (ev != NULL && jstr(ev, "bucket_id") != NULL && strcmp(jstr(ev, "bucket_id"), bucket) == 0 &&
+		    jstr(ev, "resource_name") != NULL && strcmp(jstr(ev, "resource_name"), "record") == 0)
+			out->v[out->n++] = ev;
+		else if (ev != NULL)
+			json_object_put(ev);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	if (c != NULL)
+		redisFree(c);
+	return ok;
+}
+
 /* How many events of e are of record id (its create). */
 static size_t count_of(const struct events *e, const char *id)
 {
@@ -455,7 +520,7 @@ static void make_collection(void)
 }
 
 /* Checks e holds each answered write's event once, in commit (timestamp) order. */
-static void check_delivered(const struct events *e, const struct answered *a)
+static void check_delivered(const struct events *e, const struct answered *a, const char *what)
 {
 	size_t missing = 0, doubled = 0, disordered = 0;
 
@@ -468,11 +533,12 @@ static void check_delivered(const struct events *e, const struct answered *a)
 	for (size_t i = 1; i < e->n; i++)
 		disordered += e->v[i] && e->v[i - 1] && jint(e->v[i], "timestamp") <= jint(e->v[i - 1],
 											   "timestamp");
-	CHECK(e->n == a->n, "%zu events in the new master for %zu answered writes", e->n, a->n);
-	CHECK(duplicate_ids(e) == 0, "%zu repeated event_ids", duplicate_ids(e));
-	CHECK(missing == 0 && doubled == 0, "%zu answered writes without their event, %zu twice",
-	      missing, doubled);
-	CHECK(disordered == 0, "%zu events out of commit order", disordered);
+	CHECK(e->n == a->n, "%s: %zu events in the new master for %zu answered writes", what, e->n,
+	      a->n);
+	CHECK(duplicate_ids(e) == 0, "%s: %zu repeated event_ids", what, duplicate_ids(e));
+	CHECK(missing == 0 && doubled == 0, "%s: %zu answered writes without their event, %zu twice",
+	      what, missing, doubled);
+	CHECK(disordered == 0, "%s: %zu events out of commit order", what, disordered);
 }
 
 /* --- the failover ------------------------------------------------------------------ */
@@ -545,7 +611,13 @@ static void test_failover(void)
 	sleep_ms(1500); /* a late duplicate would land now */
 	events_free(&e);
 	CHECK(fetch(node_port[promoted], &e), "cannot read the new master");
-	check_delivered(&e, &a);
+	check_delivered(&e, &a, "list");
+	/* The same for the stream listener, through the same Sentinels. */
+	do {
+		events_free(&e);
+		fetch_stream(node_port[promoted], &e);
+	} while (e.n < a.n && harness_now_ms() < deadline && (sleep_ms(200), true));
+	check_delivered(&e, &a, "stream");
 	switches = metric(series);
 	CHECK(switches >= 1, "%s is %g after a failover", series, switches);
 	printf("\n    sentinel: %zu writes (%zu before the kill), node %d promoted, "

@@ -155,6 +155,12 @@ static void test_sentinel_settings_refused(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "setting 'event_listeners.q.sentinels': invalid "
 	    "Sentinel address '127.0.0.1:0': bad port"));
 	pawl_config_free(cfg);
+	cfg = parse("event_listeners.q.sentinels = 127.0.0.1:1\n"
+	    "event_listeners.q.sentinel_master = my master\n", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_EQUAL(pawl_listener_redis_new(&cfg->listeners[0], 100, NULL, &err), PAWL_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'event_listeners.q.sentinel_master': expected a name"));
+	pawl_config_free(cfg);
 }
 
 void test_sentinel_register(void)
