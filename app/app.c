@@ -93,8 +93,6 @@ static char *file_version(const char *path, struct pawl_error *err)
  */
 static enum pawl_err check_listeners(const struct pawl_config *cfg, struct pawl_error *err)
 {
-	char msg[PAWL_ERROR_MESSAGE_MAX];
-	struct pawl_redis_url url;
 	size_t i;
 
 	for (i = 0; i < cfg->n_listeners; i++) {
@@ -103,11 +101,9 @@ static enum pawl_err check_listeners(const struct pawl_config *cfg, struct pawl_
 		void *dl;
 
 		if (strcmp(c->use, "redis") == 0) {
-			if (pawl_redis_parse_url(c->url, &url, err) == PAWL_OK)
+			if (pawl_listener_redis_new(c, 0, NULL, err) == PAWL_OK)
 				continue;
-			snprintf(msg, sizeof(msg), "%s", err->message);
-			return pawl_error_set(err, PAWL_ERR_CONFIG,
-			    "setting 'event_listeners.%s.url': %s", c->name, msg);
+			return PAWL_ERR_CONFIG;
 		}
 		if (pawl_listener_plugin_open(c, &dl, &load, err) != PAWL_OK)
 			return PAWL_ERR_CONFIG;

@@ -11,6 +11,7 @@
 #include "store/migrate.h"
 #include "store/pg.h"
 #include "events/redis.h"
+#include "events/listener_set.h"
 
 #define REDIS_TIMEOUT_MS 2000
 
@@ -42,18 +43,19 @@ static int check_redis(const struct pawl_listener_config *l, FILE *out)
 	int status = 1;
 
 	/* The address only: the URL may carry a password. */
-	if (pawl_redis_parse_url(l->url, &url, &err) != PAWL_OK) {
-		fprintf(out, "Redis listener '%s': bad url: %s\n", l->name, err.message);
+	if (pawl_listener_redis_new(l, REDIS_TIMEOUT_MS, &r, &err) != PAWL_OK) {
+		fprintf(out, "Redis listener '%s': %s\n", l->name, err.message);
 		return 1;
 	}
-	if (url.path[0] != '\0')
+	if (l->sentinels != NULL)
+		fprintf(out, "Redis listener '%s' (master '%s' through Sentinel, db %d): ROLE... ",
+		    l->name, l->sentinel_master, l->sentinel_db);
+	else if (pawl_redis_parse_url(l->url, &url, &err) == PAWL_OK && url.path[0] != '\0')
 		fprintf(out, "Redis listener '%s' (%s, db %d): PING... ", l->name, url.path, url.db);
 	else
 		fprintf(out, "Redis listener '%s' (%s:%d, db %d): PING... ", l->name, url.host,
 		    url.port, url.db);
-	if ((r = pawl_redis_new(&url, REDIS_TIMEOUT_MS)) == NULL)
-		fprintf(out, "failed: out of memory\n");
-	else if (pawl_redis_ping(r, REDIS_TIMEOUT_MS, &err) != PAWL_OK)
+	if (pawl_redis_ping(r, REDIS_TIMEOUT_MS, &err) != PAWL_OK)
 		fprintf(out, "failed: %s\n", err.message);
 	else
 		status = 0;

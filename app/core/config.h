@@ -25,6 +25,11 @@ struct pawl_listener_config {
 	char *use;            /* "redis" or a path to a plugin .so */
 	char *url;            /* redis: redis://[:pw@]host[:port][/db] or unix:///path */
 	char *listname;       /* redis: the list's (or stream's) key, default "pawl.events" */
+	char *sentinels;      /* redis: "host:port ..." asked for the master instead of url; NULL: url */
+	char *sentinel_master; /* redis with sentinels: the master's name there */
+	int sentinel_db;      /* redis with sentinels: SELECT this database (url's /db) */
+	char *sentinel_password; /* redis with sentinels: AUTH to the master (url's password); NULL: none */
+	int wait_replicas;    /* redis: WAIT for this many replicas after each push; 0: none */
 	char *type;           /* redis: "list" (LPUSH, the default) or "stream" (XADD) */
 	int maxlen;           /* redis stream: MAXLEN ~ bound on each XADD; 0: no trimming */
 	bool stream_per_bucket; /* redis stream: one stream per bucket, "<listname>.<bucket>" */

@@ -341,6 +341,40 @@ static enum pawl_err listener_stream(struct pawl_config_build *b,
 	    "set '%stype = stream' or remove it", prefix, bad, prefix);
 }
 
+/*
+ * A Redis listener reaches its Redis either at `url` or through `sentinels`
+ * and `sentinel_master`: both, or half of the second, is a mistake to name.
+ * url_given: `url` was in the file or the environment (not the default).
+ */
+static enum pawl_err listener_sentinel(struct pawl_config_build *b,
+    const struct pawl_listener_config *l, const char *prefix, bool url_given)
+{
+	const char *stray = l->sentinel_master != NULL ? "sentinel_master" :
+	    l->sentinel_password != NULL ? "sentinel_password" : l->sentinel_db != 0 ? "sentinel_db" : NULL;
+	const struct pawl_config_entry *e;
+	char key[2 * KEY_MAX];
+
+	snprintf(key, sizeof(key), "%ssentinels", prefix);
+	e = pawl_config_build_find(b, key);
+	if (e != NULL && e->value[strspn(e->value, " \t,")] == '\0')
+		return pawl_error_set(b->err, PAWL_ERR_CONFIG, "setting '%ssentinels' is empty: "
+		    "expected host:port host:port ...", prefix);
+	if (l->sentinels == NULL) {
+		if (stray == NULL)
+			return PAWL_OK;
+		return pawl_error_set(b->err, PAWL_ERR_CONFIG, "setting '%s%s' applies to a Sentinel "
+		    "listener only: set '%ssentinels' too, or remove it", prefix, stray, prefix);
+	}
+	if (url_given)
+		return pawl_error_set(b->err, PAWL_ERR_CONFIG, "settings '%surl' and '%ssentinels' are "
+		    "both set: a listener reaches Redis at a fixed url or through Sentinel, not both; "
+		    "remove one", prefix, prefix);
+	if (l->sentinel_master == NULL || l->sentinel_master[0] == '\0')
+		return pawl_error_set(b->err, PAWL_ERR_CONFIG, "setting '%ssentinels' needs "
+		    "'%ssentinel_master', the name the Sentinels monitor the master under", prefix, prefix);
+	return PAWL_OK;
+}
+
 static enum pawl_err listener_load(struct pawl_config_build *b,
     const struct pawl_config *cfg, struct pawl_listener_config *l)
 {
@@ -348,11 +382,16 @@ static enum pawl_err listener_load(struct pawl_config_build *b,
 	struct pawl_config_entry *e;
 	char prefix[KEY_MAX], key[2 * KEY_MAX];
 	enum pawl_err rc;
-	bool redis = false;
+	bool redis = false, url_given;
 	size_t n, i;
 
 	rows = pawl_config_keys_listener(&n);
 	snprintf(prefix, sizeof(prefix), "event_listeners.%s.", l->name);
+	/* Before the default fills it in: was `url` given (in the file or the environment)? */
+	snprintf(key, sizeof(key), "%surl", prefix);
+	if ((rc = pawl_config_build_ensure(b, key, NULL, &e)) != PAWL_OK)
+		return rc;
+	url_given = e != NULL;
 	l->pool_size = 1;
 	l->data_max_bytes = 65536;
 	l->actions = DEFAULT_ACTIONS;
@@ -379,6 +418,8 @@ static enum pawl_err listener_load(struct pawl_config_build *b,
 		if (rc != PAWL_OK)
 			return rc;
 	}
+	if (redis && (rc = listener_sentinel(b, l, prefix, url_given)) != PAWL_OK)
+		return rc;
 	return redis ? listener_stream(b, l, prefix) : PAWL_OK;
 }
 

@@ -14,7 +14,7 @@
 #include "core/metrics.h"
 
 /* Bumped whenever the layout below changes: a file of another layout is refused. */
-#define LAYOUT_VERSION 1
+#define LAYOUT_VERSION 2
 #define MAGIC 0x7061776c6d657472ULL /* "pawlmetr": a zero-filled file has no magic */
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to be shared");
@@ -32,7 +32,7 @@ enum { SLOT_FREE, SLOT_CLAIMING, SLOT_READY };
 struct slot {
 	_Atomic unsigned state;
 	char name[PAWL_METRICS_NAME_MAX]; /* written once, before state turns READY */
-	counter staged, delivered, redis_errors;
+	counter staged, delivered, redis_errors, master_switches;
 	struct hist delivery;
 };
 
@@ -306,6 +306,14 @@ void pawl_metrics_redis_error(int slot)
 		add(&s->redis_errors, 1);
 }
 
+void pawl_metrics_redis_master_switch(int slot)
+{
+	struct slot *s = slot_at(slot);
+
+	if (s != NULL)
+		add(&s->master_switches, 1);
+}
+
 void pawl_metrics_delivery_latency(int slot, long long ns)
 {
 	struct slot *s = slot_at(slot);
@@ -340,6 +348,7 @@ static bool read_slot(const struct slot *s, struct pawl_metrics_listener *out, b
 	out->staged = get(&s->staged);
 	out->delivered = get(&s->delivered);
 	out->redis_errors = get(&s->redis_errors);
+	out->master_switches = get(&s->master_switches);
 	read_hist(&s->delivery, &out->delivery);
 	return true;
 }

@@ -52,6 +52,7 @@ struct pawl_metrics_hist {
 struct pawl_metrics_listener {
 	char name[PAWL_METRICS_NAME_MAX]; /* the alias; "" for the overflow slot */
 	uint64_t staged, delivered, redis_errors;
+	uint64_t master_switches; /* a Sentinel listener's master changed under a push */
 	struct pawl_metrics_hist delivery; /* outbox row written (with COMMIT) → accepted by Redis */
 };
 
@@ -133,6 +134,8 @@ int pawl_metrics_listener_slot(const char *name);
 void pawl_metrics_staged(int slot, uint64_t n);
 void pawl_metrics_delivered(int slot, uint64_t n);
 void pawl_metrics_redis_error(int slot);
+/* A Sentinel listener pushed to a master other than the one before (events/redis.c). */
+void pawl_metrics_redis_master_switch(int slot);
 void pawl_metrics_delivery_latency(int slot, long long ns);
 
 /* --- label sets, for the renderer ---------------------------------------------- */

@@ -146,6 +146,7 @@ static void database(struct pawl_buf *b, const struct pawl_metrics_snapshot *s)
 static bool listener_used(const struct pawl_metrics_listener *l)
 {
 	return l->name[0] != '\0' || l->staged || l->delivered || l->redis_errors ||
+	    l->master_switches ||
 	    hist_count(&l->delivery) != 0;
 }
 
@@ -197,6 +198,9 @@ static void events(struct pawl_buf *b, const struct pawl_metrics_snapshot *s)
 	listener_counter(b, s, "pawl_redis_errors_total",
 	    "Failed pushes to a Redis listener (the events stay in the outbox).",
 	    offsetof(struct pawl_metrics_listener, redis_errors));
+	listener_counter(b, s, "pawl_redis_master_switches_total",
+	    "Times a Sentinel listener's pushes moved to another master (a failover).",
+	    offsetof(struct pawl_metrics_listener, master_switches));
 	if (s->outbox_known) {
 		family(b, "pawl_outbox_pending_events", "gauge",
 		    "Outbox rows waiting for delivery, at scrape time.");

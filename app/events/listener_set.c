@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/str.h"
 #include "store/outbox.h"
 #include "events/redis.h"
 
@@ -34,18 +35,63 @@ struct pawl_listener_set {
 	size_t n;
 };
 
-static enum pawl_err load_redis(struct instance *in, struct pawl_error *err)
+/* The parse error of c's setting key, named. */
+static enum pawl_err bad_setting(const struct pawl_listener_config *c, const char *key,
+    struct pawl_error *err)
 {
-	struct pawl_redis_url url;
 	char msg[PAWL_ERROR_MESSAGE_MAX];
 
-	if (pawl_redis_parse_url(in->cfg->url, &url, err) != PAWL_OK) {
-		snprintf(msg, sizeof(msg), "%s", err->message);
-		return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.url': %s",
-		    in->cfg->name, msg);
+	snprintf(msg, sizeof(msg), "%s", err->message);
+	return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s.%s': %s", c->name,
+	    key, msg);
+}
+
+enum pawl_err pawl_listener_redis_new(const struct pawl_listener_config *c, int timeout_ms,
+    struct pawl_redis **out, struct pawl_error *err)
+{
+	struct pawl_redis_sentinels sentinels;
+	struct pawl_redis_url url;
+	struct pawl_redis *r;
+
+	if (c->sentinels == NULL) {
+		if (pawl_redis_parse_url(c->url, &url, err) != PAWL_OK)
+			return bad_setting(c, "url", err);
+		if (out == NULL)
+			return PAWL_OK;
+		r = pawl_redis_new(&url, timeout_ms);
+	} else {
+		if (pawl_redis_parse_sentinels(c->sentinels, &sentinels, err) != PAWL_OK)
+			return bad_setting(c, "sentinels", err);
+		/* A name Sentinel would take: no blanks or control characters, and it fits. */
+		if (c->sentinel_master == NULL || strlen(c->sentinel_master) >= PAWL_REDIS_MASTER_MAX ||
+		    c->sentinel_master[strcspn(c->sentinel_master, " \t")] != '\0' ||
+		    pawl_str_has_ctl(c->sentinel_master))
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s."
+			    "sentinel_master': expected a name of at most %d characters, without blanks",
+			    c->name, PAWL_REDIS_MASTER_MAX - 1);
+		if (c->sentinel_password != NULL && strlen(c->sentinel_password) >= sizeof(url.password))
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s."
+			    "sentinel_password': too long", c->name);
+		if (out == NULL)
+			return PAWL_OK;
+		memset(&url, 0, sizeof(url));
+		snprintf(url.password, sizeof(url.password), "%s",
+		    c->sentinel_password != NULL ? c->sentinel_password : "");
+		url.db = c->sentinel_db;
+		r = pawl_redis_new_sentinel(&sentinels, c->sentinel_master, &url, timeout_ms);
 	}
-	if ((in->redis = pawl_redis_new(&url, REDIS_TIMEOUT_MS)) == NULL)
+	if (r == NULL)
 		return pawl_error_nomem(err);
+	pawl_redis_set_wait_replicas(r, c->wait_replicas);
+	*out = r;
+	return PAWL_OK;
+}
+
+static enum pawl_err load_redis(struct instance *in, struct pawl_error *err)
+{
+	if (pawl_listener_redis_new(in->cfg, REDIS_TIMEOUT_MS, &in->redis, err) != PAWL_OK)
+		return err->code;
+	pawl_redis_set_slot(in->redis, in->slot);
 	return PAWL_OK;
 }
 

@@ -37,6 +37,14 @@ struct pawl_listener_set *pawl_listener_set_new(const struct pawl_config *cfg,
 enum pawl_err pawl_listener_plugin_open(const struct pawl_listener_config *c, void **dl,
     pawl_listener_load_fn **load, struct pawl_error *err);
 
+/*
+ * The Redis handle of listener c (use = redis): at its url, or through its
+ * Sentinels; does not connect. out NULL: only checks the settings parse.
+ * PAWL_ERR_CONFIG naming the setting.
+ */
+enum pawl_err pawl_listener_redis_new(const struct pawl_listener_config *c, int timeout_ms,
+    struct pawl_redis **out, struct pawl_error *err);
+
 /* Closes plugins (their close hook) and connections. */
 void pawl_listener_set_free(struct pawl_listener_set *ls);
 

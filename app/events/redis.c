@@ -1,7 +1,8 @@
 /*
- * Redis connections for listeners: URL parsing (pure), connect with a
- * timeout, AUTH/SELECT, and commands under a timeout so that a hung Redis
- * costs a bounded wait. The only file that includes hiredis.h.
+ * Redis connections for listeners: connect with a timeout (to a fixed
+ * address, or to the master Sentinel names), AUTH/SELECT, and commands under
+ * a timeout so that a hung Redis costs a bounded wait. The only file that
+ * includes hiredis.h; the addresses are parsed in redis_addr.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,15 +14,13 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "events/redis.h"
 #include "core/str.h"
 
 #define BACKOFF_MS 1000
 /* The timeout when the caller gives none: a second, as for a local Redis. */
 #define DEFAULT_TIMEOUT_MS 1000
-/* The highest database number a URL may name: a bound for the parse only;
- * Redis itself refuses a number beyond its `databases` setting. */
-#define DB_MAX 1000
 
 struct pawl_redis {
 	struct pawl_redis_url url;
@@ -31,94 +30,16 @@ struct pawl_redis {
 	bool closed;            /* the last command failed because the peer had closed the link */
 	char sha[2][48];        /* each script's digest on this connection (enum script); empty: not loaded */
 	char why[128];          /* the cause of the last failed push, for its error message */
+	/* A Sentinel handle (sentinels != NULL): url holds the master's address once asked. */
+	struct pawl_redis_sentinels *sentinels;
+	char master[PAWL_REDIS_MASTER_MAX]; /* the master's name at the Sentinels */
+	size_t first;           /* the Sentinel asked first: the last one that answered */
+	char last[300];         /* "host:port" of the last master connected to ("": none yet) */
+	bool switched;          /* the master changed since a push last counted it */
+	bool readonly;          /* the last command was refused with -READONLY */
+	int wait_replicas;      /* > 0: WAIT for this many replicas after each append */
+	int slot;               /* metrics slot of the master switches; -1: none */
 };
-
-static enum pawl_err bad_url(const char *url, const char *why, struct pawl_error *err)
-{
-	return pawl_error_set(err, PAWL_ERR_CONFIG, "invalid Redis URL '%s': %s", url, why);
-}
-
-static enum pawl_err parse_userinfo(const char *url, const char *s, size_t n,
-    struct pawl_redis_url *out, struct pawl_error *err)
-{
-	const char *colon = memchr(s, ':', n);
-
-	if (colon == NULL)
-		return bad_url(url, "credentials must be [user]:password", err);
-	if ((size_t)(colon - s) >= sizeof(out->username) || n - (size_t)(colon - s) - 1 >= sizeof(out->password))
-		return bad_url(url, "credentials too long", err);
-	memcpy(out->username, s, (size_t)(colon - s));
-	out->username[colon - s] = '\0';
-	memcpy(out->password, colon + 1, n - (size_t)(colon - s) - 1);
-	out->password[n - (size_t)(colon - s) - 1] = '\0';
-	return PAWL_OK;
-}
-
-static enum pawl_err parse_hostport(const char *url, const char *s, size_t n,
-    struct pawl_redis_url *out, struct pawl_error *err)
-{
-	const char *colon = memchr(s, ':', n);
-	size_t hlen = colon ? (size_t)(colon - s) : n;
-	long long port = 6379;
-	char num[8];
-
-	if (hlen == 0 || hlen >= sizeof(out->host))
-		return bad_url(url, "missing or too long host", err);
-	memcpy(out->host, s, hlen);
-	out->host[hlen] = '\0';
-	if (colon != NULL) {
-		size_t plen = n - hlen - 1;
-
-		if (plen == 0 || plen >= sizeof(num))
-			return bad_url(url, "bad port", err);
-		memcpy(num, colon + 1, plen);
-		num[plen] = '\0';
-		if (!pawl_str_to_ll(num, 1, 65535, &port))
-			return bad_url(url, "bad port", err);
-	}
-	out->port = (int)port;
-	return PAWL_OK;
-}
-
-enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
-    struct pawl_error *err)
-{
-	const char *p, *slash, *at;
-	long long db = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->port = 6379;
-	if (url == NULL || pawl_str_has_ctl(url))
-		return bad_url(url ? "?" : "(none)", "control characters", err);
-	if (strncmp(url, "unix://", 7) == 0) {
-		const char *q = strchr(url + 7, '?');
-		size_t n = q ? (size_t)(q - url - 7) : strlen(url + 7);
-
-		if (n == 0 || url[7] != '/' || n >= sizeof(out->path))
-			return bad_url(url, "expected unix:///absolute/path", err);
-		memcpy(out->path, url + 7, n);
-		if (q != NULL && (strncmp(q, "?db=", 4) != 0 || !pawl_str_to_ll(q + 4, 0, DB_MAX, &db)))
-			return bad_url(url, "only ?db=N is understood", err);
-		out->db = (int)db;
-		return PAWL_OK;
-	}
-	if (strncmp(url, "redis://", 8) != 0)
-		return bad_url(url, "expected redis:// or unix://", err);
-	p = url + 8;
-	slash = strchr(p, '/');
-	at = strrchr(p, '@');
-	if (at != NULL && (slash == NULL || at < slash)) {
-		if (parse_userinfo(url, p, (size_t)(at - p), out, err) != PAWL_OK)
-			return err->code;
-		p = at + 1;
-	}
-	if (parse_hostport(url, p, slash ? (size_t)(slash - p) : strlen(p), out, err) != PAWL_OK)
-		return err->code;
-	if (slash != NULL && slash[1] != '\0' && !pawl_str_to_ll(slash + 1, 0, DB_MAX, &db))
-		return bad_url(url, "the path must be a database number", err);
-	out->db = (int)db;
-	return PAWL_OK;
-}
 
 struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_ms)
 {
@@ -128,7 +49,35 @@ struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_
 		return NULL;
 	r->url = *url;
 	r->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+	r->slot = -1;
 	return r;
+}
+
+struct pawl_redis *pawl_redis_new_sentinel(const struct pawl_redis_sentinels *sentinels,
+    const char *master, const struct pawl_redis_url *auth, int timeout_ms)
+{
+	struct pawl_redis *r = pawl_redis_new(auth, timeout_ms);
+
+	if (r == NULL)
+		return NULL;
+	if ((r->sentinels = malloc(sizeof(*r->sentinels))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	*r->sentinels = *sentinels;
+	snprintf(r->master, sizeof(r->master), "%s", master);
+	r->url.host[0] = r->url.path[0] = '\0';
+	return r;
+}
+
+void pawl_redis_set_wait_replicas(struct pawl_redis *r, int replicas)
+{
+	r->wait_replicas = replicas > 0 ? replicas : 0;
+}
+
+void pawl_redis_set_slot(struct pawl_redis *r, int slot)
+{
+	r->slot = slot;
 }
 
 static void disconnect(struct pawl_redis *r)
@@ -145,6 +94,7 @@ void pawl_redis_free(struct pawl_redis *r)
 	if (r == NULL)
 		return;
 	disconnect(r);
+	free(r->sentinels);
 	free(r);
 }
 
@@ -182,13 +132,12 @@ static bool command_ok(struct pawl_redis *r, const char *what, int argc, const c
 	return ok;
 }
 
-static enum pawl_err connect_redis(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
+/* Connects to r->url's node (the fixed one, or the master Sentinel named): AUTH, SELECT. */
+static enum pawl_err connect_node(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
 {
 	struct timeval tv = tv_ms(timeout_ms);
 	char db[16];
 
-	if (r->ctx != NULL && r->ctx->err == 0)
-		return PAWL_OK;
 	disconnect(r);
 	r->ctx = r->url.path[0] ? redisConnectUnixWithTimeout(r->url.path, tv)
 	    : redisConnectWithTimeout(r->url.host, r->url.port, tv);
@@ -222,6 +171,124 @@ fail:
 	return pawl_error_set(err, PAWL_ERR_BACKEND, "%s", r->why);
 }
 
+/*
+ * Asks one Sentinel where the master is: url.host and url.port on success.
+ * Anything but a two-string answer with a sane host and port is refused (a
+ * Sentinel that does not know the name answers nil; a stranger, garbage).
+ */
+static bool ask_sentinel(struct pawl_redis *r, const struct pawl_redis_sentinel_addr *at,
+    int timeout_ms)
+{
+	const char *argv[] = { "SENTINEL", "get-master-addr-by-name", r->master };
+	redisContext *c = redisConnectWithTimeout(at->host, at->port, tv_ms(timeout_ms));
+	redisReply *reply = NULL;
+	long long port = 0;
+	bool ok = false;
+
+	if (c != NULL && c->err == 0 && redisSetTimeout(c, tv_ms(timeout_ms)) == REDIS_OK)
+		reply = redisCommandArgv(c, 3, argv, NULL);
+	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    reply->element[1]->type == REDIS_REPLY_STRING &&
+	    reply->element[0]->len > 0 && reply->element[0]->len < sizeof(r->url.host) &&
+	    !pawl_str_has_ctl(reply->element[0]->str) &&
+	    pawl_str_to_ll(reply->element[1]->str, 1, 65535, &port)) {
+		memcpy(r->url.host, reply->element[0]->str, reply->element[0]->len + 1);
+		r->url.port = (int)port;
+		ok = true;
+	} else {
+		snprintf(r->why, sizeof(r->why), "Sentinel %.60s:%d: %.50s", at->host, at->port,
+		    c == NULL ? "out of memory" : c->err ? c->errstr : reply == NULL ? "no reply"
+		    : reply->type == REDIS_REPLY_NIL ? "does not know the master's name"
+		    : reply->type == REDIS_REPLY_ERROR ? reply->str : "an unexpected answer");
+		pawl_log_warn("Redis master '%s': %s", r->master, r->why);
+	}
+	if (reply != NULL)
+		freeReplyObject(reply);
+	if (c != NULL)
+		redisFree(c);
+	return ok;
+}
+
+/*
+ * ROLE on the connection: true for a master. A node Sentinel names may have
+ * been demoted since (its answer is older than the failover): writing there
+ * would be refused, or worse, lost when it resyncs.
+ */
+static bool is_master(struct pawl_redis *r)
+{
+	const char *argv[] = { "ROLE" };
+	redisReply *reply = redisCommandArgv(r->ctx, 1, argv, NULL);
+	bool ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING && strcmp(reply->element[0]->str, "master") == 0;
+
+	r->closed = reply == NULL && peer_closed(r->ctx);
+	if (!ok)
+		snprintf(r->why, sizeof(r->why), "%.60s:%d is not a master (ROLE: %.30s)",
+		    r->url.host, r->url.port, reply == NULL ? r->ctx->errstr :
+		    reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+		    reply->element[0]->type == REDIS_REPLY_STRING ? reply->element[0]->str
+		    : reply->type == REDIS_REPLY_ERROR ? reply->str : "an unexpected answer");
+	if (reply != NULL)
+		freeReplyObject(reply);
+	return ok;
+}
+
+/* A new master address: remembered, logged, and owed to the switch counter. */
+static void note_master(struct pawl_redis *r)
+{
+	char now[sizeof(r->last)];
+
+	snprintf(now, sizeof(now), "%s:%d", r->url.host, r->url.port);
+	if (strcmp(now, r->last) == 0)
+		return;
+	if (r->last[0] != '\0') {
+		r->switched = true;
+		pawl_log_warn("Redis master '%s' moved from %s to %s", r->master, r->last, now);
+	}
+	memcpy(r->last, now, sizeof(now));
+}
+
+/*
+ * Every new connection of a Sentinel handle asks the Sentinels again, each
+ * in turn from the last one that answered, and keeps the first named node
+ * that is reachable and a master. One timeout bounds the whole search.
+ */
+static enum pawl_err connect_master(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
+{
+	long long deadline = pawl_clock_mono_ms() + timeout_ms, left;
+	size_t n = r->sentinels->n, i, k;
+
+	snprintf(r->why, sizeof(r->why), "no Sentinel could be asked in time");
+	for (i = 0; i < n && (left = deadline - pawl_clock_mono_ms()) > 0; i++) {
+		k = (r->first + i) % n;
+		if (!ask_sentinel(r, &r->sentinels->at[k], (int)left))
+			continue;
+		if ((left = deadline - pawl_clock_mono_ms()) <= 0)
+			break;
+		if (connect_node(r, (int)left, err) == PAWL_OK && is_master(r)) {
+			r->first = k;
+			note_master(r);
+			return PAWL_OK;
+		}
+		pawl_log_warn("Redis master '%s': %s", r->master, r->why);
+		disconnect(r);
+	}
+	/* Next time, start with another Sentinel: one that hangs costs one timeout, not each. */
+	r->first = (r->first + 1) % n;
+	return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis master '%s' not found: %s", r->master,
+	    r->why);
+}
+
+static enum pawl_err connect_redis(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
+{
+	if (r->ctx != NULL && r->ctx->err == 0)
+		return PAWL_OK;
+	disconnect(r);
+	return r->sentinels != NULL ? connect_master(r, timeout_ms, err)
+	    : connect_node(r, timeout_ms, err);
+}
+
 static enum pawl_err ping_once(struct pawl_redis *r, int timeout_ms, struct pawl_error *err)
 {
 	const char *ping[] = { "PING" };
@@ -230,7 +297,12 @@ static enum pawl_err ping_once(struct pawl_redis *r, int timeout_ms, struct pawl
 	if (rc != PAWL_OK)
 		return rc;
 	redisSetTimeout(r->ctx, tv_ms(timeout_ms));
-	if (!command_ok(r, "PING", 1, ping))
+	if (r->sentinels != NULL && !is_master(r)) {
+		/* Demoted under a kept link (a failover): the next attempt asks the Sentinels. */
+		disconnect(r);
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis master '%s': %s", r->master, r->why);
+	}
+	if (r->sentinels == NULL && !command_ok(r, "PING", 1, ping))
 		return pawl_error_set(err, PAWL_ERR_BACKEND, "Redis did not answer PING");
 	if (r->ctx != NULL)
 		redisSetTimeout(r->ctx, tv_ms(r->timeout_ms));
@@ -242,8 +314,8 @@ enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_
 	bool kept = r->ctx != NULL;
 	enum pawl_err rc = ping_once(r, timeout_ms, err);
 
-	/* A kept link Redis closed (a restart) says nothing of Redis now: ask again. */
-	if (rc != PAWL_OK && kept && r->closed)
+	/* A kept link Redis closed (a restart), or a demoted master, says nothing of now: ask again. */
+	if (rc != PAWL_OK && kept && (r->closed || r->sentinels != NULL))
 		rc = ping_once(r, timeout_ms, err);
 	return rc;
 }
@@ -342,7 +414,7 @@ static bool append_once(struct pawl_redis *r, enum script which, int argc, const
 	redisReply *reply = NULL;
 	bool ok;
 
-	r->closed = false;
+	r->closed = r->readonly = false;
 	if (!load_script(r, which)) {
 		/* hiredis's errstr is 128 bytes: its start says what happened. */
 		snprintf(r->why, sizeof(r->why), "SCRIPT LOAD failed: %.100s",
@@ -364,11 +436,46 @@ static bool append_once(struct pawl_redis *r, enum script which, int argc, const
 	r->closed = reply == NULL && peer_closed(r->ctx);
 	if (ok)
 		*appended = reply->integer;
-	else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+	/* A master demoted under a kept link refuses before the script runs: safe to retry. */
+	r->readonly = reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "READONLY", 8) == 0;
+	if (!ok && reply != NULL && reply->type == REDIS_REPLY_ERROR)
 		snprintf(r->why, sizeof(r->why), "the append script failed: %.100s", reply->str);
-	else
+	else if (!ok)
 		snprintf(r->why, sizeof(r->why), "%s", r->ctx->errstr[0] ? r->ctx->errstr :
 		    reply == NULL ? "no reply" : "an unexpected reply");
+	if (reply != NULL)
+		freeReplyObject(reply);
+	return ok;
+}
+
+/*
+ * After an append: with wait_replicas, true once that many replicas have
+ * it (WAIT). Redis replicates asynchronously, so an append only the master
+ * holds dies with it in a failover; reporting it undone keeps the outbox
+ * rows, and pushing them again adds nothing where the marks arrived.
+ */
+static bool replicated(struct pawl_redis *r)
+{
+	char n[16], ms[16];
+	const char *argv[] = { "WAIT", n, ms };
+	redisReply *reply;
+	bool ok;
+
+	if (r->wait_replicas <= 0)
+		return true;
+	snprintf(n, sizeof(n), "%d", r->wait_replicas);
+	/* Redis's own bound, under the socket's: an answer, not a timeout. */
+	snprintf(ms, sizeof(ms), "%d", r->timeout_ms * 3 / 4 > 0 ? r->timeout_ms * 3 / 4 : 1);
+	reply = redisCommandArgv(r->ctx, 3, argv, NULL);
+	ok = reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer >= r->wait_replicas;
+	if (!ok)
+		snprintf(r->why, sizeof(r->why), "WAIT: %.100s", reply == NULL ? r->ctx->errstr
+		    : reply->type == REDIS_REPLY_INTEGER ? "too few replicas acknowledged in time"
+		    : reply->type == REDIS_REPLY_ERROR ? reply->str : "an unexpected answer");
+	if (!ok && reply != NULL && reply->type == REDIS_REPLY_INTEGER)
+		pawl_log_warn("Redis WAIT: %lld of %d replicas acknowledged", reply->integer,
+		    r->wait_replicas);
 	if (reply != NULL)
 		freeReplyObject(reply);
 	return ok;
@@ -434,8 +541,12 @@ static enum pawl_err append_events(struct pawl_redis *r, enum script which, cons
 		goto backoff;
 	if (append_once(r, which, argc, argv, &count))
 		goto done;
-	/* A kept link Redis closed (a restart): once more on a fresh one (it adds nothing twice). */
-	if (kept && r->closed) {
+	/*
+	 * A kept link Redis closed (a restart), or a master demoted under it (a
+	 * failover; a Sentinel handle then asks again): once more on a fresh
+	 * one (it adds nothing twice).
+	 */
+	if (kept && (r->closed || (r->readonly && r->sentinels != NULL))) {
 		disconnect(r);
 		if ((rc = connect_redis(r, r->timeout_ms, err)) != PAWL_OK)
 			goto backoff;
@@ -449,6 +560,15 @@ backoff:
 	r->retry_at_ms = pawl_clock_mono_ms() + BACKOFF_MS;
 	goto out;
 done:
+	if (!replicated(r)) {
+		disconnect(r);
+		rc = pawl_error_set(err, PAWL_ERR_BACKEND, "Redis push not replicated: %s", r->why);
+		goto backoff;
+	}
+	if (r->switched) {
+		pawl_metrics_redis_master_switch(r->slot);
+		r->switched = false;
+	}
 	*appended = (size_t)count;
 	rc = PAWL_OK;
 	if (count < (long long)n)

@@ -24,13 +24,62 @@ struct pawl_redis_url {
 enum pawl_err pawl_redis_parse_url(const char *url, struct pawl_redis_url *out,
     struct pawl_error *err);
 
+/* The most Sentinels one listener may name; the longest master name, NUL included. */
+#define PAWL_REDIS_SENTINELS_MAX 16
+#define PAWL_REDIS_MASTER_MAX 128
+
+/* A listener's Sentinels: each asked in turn for the master's address. */
+struct pawl_redis_sentinels {
+	size_t n;
+	struct pawl_redis_sentinel_addr {
+		char host[256];
+		int port; /* default 26379 */
+	} at[PAWL_REDIS_SENTINELS_MAX];
+};
+
+/*
+ * Parses "host:port host:port ..." (spaces, tabs or commas between
+ * entries; host[:port], port defaulting to 26379; [v6addr]:port for an
+ * IPv6 literal). PAWL_ERR_CONFIG with a message naming the bad entry on an
+ * empty list, a bad port, a missing host, control characters or more than
+ * PAWL_REDIS_SENTINELS_MAX entries. Pure.
+ */
+enum pawl_err pawl_redis_parse_sentinels(const char *list, struct pawl_redis_sentinels *out,
+    struct pawl_error *err);
+
 struct pawl_redis;
 
 /* A handle for url; does not connect. NULL on OOM. */
 struct pawl_redis *pawl_redis_new(const struct pawl_redis_url *url, int timeout_ms);
+
+/*
+ * A handle whose master is found through Sentinel: asks sentinels in turn
+ * for `SENTINEL get-master-addr-by-name master`, connects there (AUTH with
+ * auth->password and auth->username, SELECT auth->db; its host and path are
+ * unused), and checks with ROLE that the node is a master. On a connection
+ * error, a timeout, a -READONLY reply or a node that is not a master, it
+ * forgets the address and asks again on the next attempt (after the
+ * back-off). Does not connect. NULL on OOM.
+ */
+struct pawl_redis *pawl_redis_new_sentinel(const struct pawl_redis_sentinels *sentinels,
+    const char *master, const struct pawl_redis_url *auth, int timeout_ms);
+
+/*
+ * After each append, `WAIT replicas timeout`: the push counts as done only
+ * once that many replicas have it, so a failover cannot lose an event
+ * whose outbox row was already deleted. 0 (the default): no WAIT.
+ */
+void pawl_redis_set_wait_replicas(struct pawl_redis *r, int replicas);
+
+/* The metrics slot a master switch is counted in (core/metrics.h); -1: none. */
+void pawl_redis_set_slot(struct pawl_redis *r, int slot);
 void pawl_redis_free(struct pawl_redis *r);
 
-/* PING within timeout_ms, connecting first if needed. PAWL_ERR_BACKEND on failure. */
+/*
+ * PING within timeout_ms, connecting first if needed (a Sentinel handle
+ * sends ROLE instead, and answers only for a master). PAWL_ERR_BACKEND on
+ * failure.
+ */
 enum pawl_err pawl_redis_ping(struct pawl_redis *r, int timeout_ms, struct pawl_error *err);
 
 /* Events to append: event i is payloads[i], of pawl list lists[i], in place orders[i]. */

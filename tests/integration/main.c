@@ -139,6 +139,7 @@ int main(int argc, char **argv)
 	test_consumers_register(); /* stalls Redis (SIGSTOP), empties pawl.events */
 	test_streams_register();
 	test_stream_group_register();
+	test_sentinel_register(); /* Redis servers and Sentinels of its own; reloads the config (SIGHUP) */
 	test_indexer_register(); /* stalls Redis, kills a worker */
 	test_catchup_register();
 	test_security_input_register();

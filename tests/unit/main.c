@@ -34,6 +34,7 @@ int main(void)
 	test_metrics_register();
 	test_stream_register();
 	test_history_register();
+	test_sentinel_register();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -463,8 +463,8 @@ static void test_two_redis_listeners(void)
 	CU_ASSERT_FALSE(a->include_data);
 	CU_ASSERT_EQUAL(a->data_max_bytes, 65536);
 	/* actions data_max_bytes include_data listname maxlen pool_size resources
-	 * stream_per_bucket type url use */
-	CU_ASSERT_EQUAL(a->n_options, 11);
+	 * sentinel_db stream_per_bucket type url use wait_replicas */
+	CU_ASSERT_EQUAL(a->n_options, 13);
 	CU_ASSERT_STRING_EQUAL(pawl_config_get(cfg, "event_listeners.audit.listname"),
 	    "pawl.events");
 	pawl_config_free(cfg);

@@ -43,5 +43,6 @@ void test_history_register(void);
 void test_impacted_register(void);
 void test_metrics_register(void);
 void test_stream_register(void);
+void test_sentinel_register(void);
 
 #endif
