@@ -20,8 +20,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// esbuild's metafile names outputs relative to its working directory.
-process.chdir(here);
 const out = path.resolve(process.argv[2] || path.join(here, "build"));
 const require = createRequire(import.meta.url);
 const version = JSON.parse(
@@ -51,6 +49,7 @@ await mkdir(out, { recursive: true });
 const result = await esbuild.build({
   entryPoints: { admin: path.join(here, "src", "index.js") },
   bundle: true,
+  absWorkingDir: here, // what the metafile's paths are relative to
   outdir: path.join(out, "assets"),
   entryNames: "[name]-[hash]",
   assetNames: "[name]-[hash]",
@@ -82,7 +81,7 @@ const result = await esbuild.build({
 // index.html names the hashed script and stylesheet by absolute path: it is
 // also the answer for any client route below /v1/admin/.
 const outputs = Object.entries(result.metafile.outputs).map(([f, o]) => ({
-  name: path.relative(out, path.resolve(f)),
+  name: path.relative(out, path.resolve(here, f)),
   bytes: o.bytes,
 }));
 const pick = (ext) => {
