@@ -233,6 +233,63 @@ test("the hello view lists the admin capability with the kinto-admin version", a
   assert.match(res.body.capabilities.admin.version, /^\d+\.\d+\.\d+$/);
 });
 
+test("nginx serves the admin: index.html for client routes, cache headers, a tight policy", async () => {
+  for (const p of ["", "index.html", "buckets/x/collections/y", "no/such/file.js"]) {
+    const res = await fetch(ADMIN + p);
+    assert.equal(res.status, 200, p);
+    assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8", p);
+    assert.equal(res.headers.get("cache-control"), "no-cache", p);
+    assert.equal(res.headers.get("x-frame-options"), "DENY", p);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff", p);
+    const csp = res.headers.get("content-security-policy");
+    assert.match(csp, /connect-src 'self'/, p);
+    assert.match(csp, /frame-ancestors 'none'/, p);
+    assert.doesNotMatch(csp.split(";").find((d) => d.includes("script-src")), /unsafe-inline/, p);
+    assert.match(await res.text(), /<div id="root"><\/div>/, p);
+  }
+  const html = await (await fetch(ADMIN)).text();
+  const script = html.match(/src="(\/v1\/admin\/assets\/admin-[A-Z0-9]+\.js)"/)[1];
+  const js = await fetch(ORIGIN + script);
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get("content-type"), "application/javascript; charset=utf-8");
+  assert.equal(js.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  const version = await fetch(ADMIN + "VERSION");
+  assert.match(await version.text(), /^\d+\.\d+\.\d+\n$/);
+  // /v1/admin redirects, relatively (no host name from the request echoed).
+  const bare = await fetch(`${URL_V1}/admin`, { redirect: "manual" });
+  assert.equal(bare.status, 301);
+  assert.equal(bare.headers.get("location"), "/v1/admin/");
+});
+
+test("hostile paths below /v1/admin/ get pawl's JSON 404, never a file outside the build", async () => {
+  const raw = async (p) => {
+    // fetch() normalises dot segments; a raw request line keeps them.
+    const net = await import("node:net");
+    const { port } = new URL(ORIGIN);
+    return new Promise((ok, ko) => {
+      const sock = net.connect(Number(port), "127.0.0.1", () =>
+        sock.end(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+      let data = "";
+      sock.on("data", (d) => (data += d));
+      sock.on("end", () => ok(data));
+      sock.on("error", ko);
+    });
+  };
+  for (const p of ["/v1/admin/assets/../../../../etc/passwd", "/v1/admin/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/v1/admin/assets/..%2f..%2f..%2fetc%2fpasswd", "/v1/admin/assets/nope.js",
+    "/v1/admin/assets/", "/v1/admin/..;/etc/passwd"]) {
+    const answer = await raw(p);
+    assert.doesNotMatch(answer, /root:.*:0:0:/, p);
+    const status = Number(answer.split(" ")[1]);
+    assert.ok([200, 307, 400, 404].includes(status), `${p}: ${status}`);
+    if (status === 400 || status === 404) assert.match(answer, /\r\n\r\n\{"code":(404|400)/, p);
+    // pawl's trailing-slash redirect of an unknown URL, to this server.
+    if (status === 307) assert.match(answer, /\r\nLocation: (\/v1\/|http:\/\/127\.0\.0\.1[:/])/i, p);
+    // A 200 is index.html (a client route), never another file.
+    if (status === 200) assert.match(answer, /<div id="root"><\/div>/, p);
+  }
+});
+
 test("Basic Auth: bucket, collection and record created and edited through the forms", async () => {
   await signIn("basicauth", ALICE);
   await waitText(`basicauth:`); // the session's user id, shown in the sidebar
