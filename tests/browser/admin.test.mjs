@@ -260,7 +260,7 @@ test("hostile paths below /v1/admin/ get pawl's JSON 404, never a file outside t
     const { port } = new URL(ORIGIN);
     return new Promise((ok, ko) => {
       const sock = net.connect(Number(port), "127.0.0.1", () =>
-        sock.end(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+        sock.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
       let data = "";
       sock.on("data", (d) => (data += d));
       sock.on("end", () => ok(data));
@@ -272,6 +272,7 @@ test("hostile paths below /v1/admin/ get pawl's JSON 404, never a file outside t
     "/v1/admin/assets/", "/v1/admin/..;/etc/passwd"]) {
     const answer = await raw(p);
     assert.doesNotMatch(answer, /root:.*:0:0:/, p);
+    assert.match(answer, /^HTTP\/1\.1 \d{3} /, `${p}: no answer (${JSON.stringify(answer.slice(0, 80))})`);
     const status = Number(answer.split(" ")[1]);
     assert.ok([200, 307, 400, 404].includes(status), `${p}: ${status}`);
     if (status === 400 || status === 404) assert.match(answer, /\r\n\r\n\{"code":(404|400)/, p);
