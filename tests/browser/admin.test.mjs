@@ -283,6 +283,22 @@ test("hostile paths below /v1/admin/ get pawl's JSON 404, never a file outside t
   }
 });
 
+test("methods other than GET and HEAD get Kinto's JSON 405, not nginx's page", async () => {
+  const html = await (await fetch(ADMIN)).text();
+  const script = html.match(/src="(\/v1\/admin\/assets\/[^"]+)"/)[1];
+  for (const [method, url] of [["POST", ADMIN], ["PUT", ADMIN + "index.html"],
+    ["DELETE", ADMIN + "buckets/x"], ["OPTIONS", ADMIN], ["POST", ORIGIN + script]]) {
+    const res = await fetch(url, { method, body: method === "POST" ? "{}" : undefined });
+    assert.equal(res.status, 405, `${method} ${url}`);
+    assert.equal(res.headers.get("content-type"), "application/json", `${method} ${url}`);
+    assert.equal(res.headers.get("allow"), "GET, HEAD");
+    const body = await res.json();
+    assert.equal(body.errno, 115);
+  }
+  const head = await fetch(ADMIN, { method: "HEAD" });
+  assert.equal(head.status, 200);
+});
+
 test("Basic Auth: bucket, collection and record created and edited through the forms", async () => {
   await signIn("basicauth", ALICE);
   await waitText(`basicauth:`); // the session's user id, shown in the sidebar
