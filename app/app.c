@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
 #include "resource/accounts.h"
 #include "app.h"
+#include "core/log.h"
 #include "http/auth.h"
 #include "store/pg.h"
 #include "store/pg_store.h"
@@ -84,6 +86,40 @@ static char *file_version(const char *path, struct pawl_error *err)
 	}
 	json_object_put(o);
 	return text;
+}
+
+/*
+ * Kinto Admin is served by nginx, not by the workers: admin_assets_path names
+ * the folder nginx serves at /v1/admin/, and the hello view lists the `admin`
+ * capability when it holds an index.html, as Kinto's admin plugin does. Its
+ * VERSION file (the kinto-admin release) becomes the capability's version.
+ * A folder without the app is not an error: the admin may be installed after
+ * pawl, and a reload finds it then. Returns NULL when absent or out of memory.
+ */
+static char *admin_version(const char *dir)
+{
+	char path[4096], line[65] = "";
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	if (snprintf(path, sizeof(path), "%s/index.html", dir) >= (int)sizeof(path) ||
+	    stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		pawl_log_warn("admin_assets_path '%s' has no index.html: the hello view does not "
+		    "list the admin capability", dir);
+		return NULL;
+	}
+	if (snprintf(path, sizeof(path), "%s/VERSION", dir) < (int)sizeof(path) &&
+	    (f = fopen(path, "r")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		fclose(f);
+	}
+	/* One printable word, whatever the file holds. */
+	for (n = 0; line[n] != '\0' && line[n] > ' ' && line[n] < 0x7f && line[n] != '"'; n++)
+		;
+	line[n] = '\0';
+	return strdup(line);
 }
 
 /*
@@ -160,6 +196,8 @@ static struct pawl_app *build(const struct pawl_config *cfg, bool check, struct 
 	    : builtin_version();
 	if (app->version_json == NULL)
 		goto fail;
+	if (cfg->admin_assets_path != NULL)
+		app->admin_version = admin_version(cfg->admin_assets_path);
 	return app;
 fail:
 	pawl_app_free(app);
@@ -190,6 +228,7 @@ void pawl_app_free(struct pawl_app *app)
 	pawl_listener_set_free(app->listeners);
 	pawl_subscribers_free(app->subscribers);
 	free(app->version_json);
+	free(app->admin_version);
 	pawl_pg_store_free(app->store);
 	pawl_pg_free(app->pg);
 	pawl_router_free(app->router);

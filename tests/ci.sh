@@ -8,6 +8,7 @@
 #   build/       make distcheck (the tarball builds and passes make check)
 #   build/       make fuzz (every libFuzzer target, a few seconds each)
 #   build-deb/   tests/package/build (dpkg-buildpackage -us -uc -b on a copy, lintian)
+#   build/       make check-browser (Kinto Admin in headless Chromium, once)
 #
 # Ends with "ci: N passed, M failed" (N: make check runs that passed) and
 # exits non-zero on any failure, after printing the failed tests' logs.
@@ -111,6 +112,19 @@ if [[ -f build/Makefile ]]; then
 else
 	FAILED=$((FAILED + 1))
 	SUMMARY+=("distcheck: not run (build/ did not configure)")
+fi
+
+# Kinto Admin in Debian's headless Chromium against build/'s pawl-fcgi: once
+# (about a minute), not in each build's make check. Screenshots: build/tests/browser/out.
+if [[ -f build/Makefile ]]; then
+	say "browser: make check-browser"
+	if (cd build && CI=true make check-browser); then
+		PASSED=$((PASSED + 1))
+		SUMMARY+=("browser: Kinto Admin in headless Chromium passed (screenshots in build/tests/browser/out)")
+	else
+		FAILED=$((FAILED + 1))
+		SUMMARY+=("browser: FAILED (see above; screenshots in build/tests/browser/out)")
+	fi
 fi
 
 # The Debian packages, built as the README says on a copy of the tree, and lintian.

@@ -22,6 +22,7 @@ PACKAGES=(
 	mandoc # mandoc -T lint of the man pages (tests/man/check)
 	libsystemd-dev systemd # sd_notify and socket activation; systemd-analyze verify of the units
 	procps # /bin/kill, pawl.service's ExecReload (systemd-analyze verify checks it exists)
+	chromium # the headless browser of tests/browser (Kinto Admin), run by tests/ci.sh
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
 # that already has a node with npm keeps it (a newer nodejs package may conflict

@@ -79,6 +79,7 @@ struct pawl_config {
 	int heartbeat_timeout_seconds;    /* default 1 */
 	int heartbeat_outbox_max_age_seconds; /* default 60; 0: the outbox is not checked */
 	char *version_json_path;          /* default NULL: built-in version info */
+	char *admin_assets_path;          /* default NULL: no Kinto Admin installed */
 	char *http_scheme;                /* NULL: from the request */
 	char *http_host;                  /* NULL: from the request */
 	/* Peers whose X-Forwarded-Host/-Proto are believed; default none. */

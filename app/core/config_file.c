@@ -146,6 +146,7 @@ void pawl_config_free(struct pawl_config *cfg)
 	free(cfg->storage_url);
 	free(cfg->userid_hmac_secret);
 	free(cfg->version_json_path);
+	free(cfg->admin_assets_path);
 	free(cfg->http_scheme);
 	free(cfg->http_host);
 	free(cfg->trusted_proxies);

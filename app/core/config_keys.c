@@ -63,6 +63,7 @@ static const struct pawl_config_key static_keys[] = {
 	INT("heartbeat_outbox_max_age_seconds", "60", 0, 86400,
 	    CFG(heartbeat_outbox_max_age_seconds)),
 	STR("version_json_path", "", true, CFG(version_json_path)),
+	STR("admin_assets_path", "", true, CFG(admin_assets_path)),
 	ENUM("http_scheme", "", schemes, true, CFG(http_scheme)),
 	STR("http_host", "", true, CFG(http_host)),
 	LIST0("trusted_proxies", "", NULL),
@@ -172,7 +173,6 @@ static const char *const ignored_keys[] = {
 	"experimental_collection_schema_validation", "experimental_permissions_endpoint",
 	"permissions_read_principals", "vary", "newrelic_config", "newrelic_env",
 	"profiler_enabled", "profiler_dir", "initialization_sequence", "logging_renderer",
-	"admin_assets_path",
 	NULL
 };
 /* multiauth.policy.<name>.use and friends name Python classes. */

@@ -32,6 +32,8 @@ struct pawl_app {
 	struct pawl_hmac_key *auth_key;   /* userid_hmac_secret, keyed once (NULL: none set) */
 	struct pawl_accounts_cache *accounts; /* the `account` policy's cache (NULL: not enabled) */
 	char *version_json; /* /__version__ body, compact JSON */
+	/* Kinto Admin found in admin_assets_path: its VERSION ("" without one); NULL when absent. */
+	char *admin_version;
 	long long eos;      /* end of service (time_t), 0 when none */
 };
 

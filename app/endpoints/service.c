@@ -51,8 +51,9 @@ static json_object *capability(const char *description, const char *url)
 	return c;
 }
 
-static json_object *capabilities(const struct pawl_config *cfg)
+static json_object *capabilities(const struct pawl_app *app)
 {
+	const struct pawl_config *cfg = app->cfg;
 	json_object *caps = json_object_new_object();
 	size_t i;
 
@@ -66,6 +67,16 @@ static json_object *capabilities(const struct pawl_config *cfg)
 	if (cfg->history_enabled)
 		json_object_object_add(caps, "history", capability("Track changes on data.",
 		    "https://kinto.readthedocs.io/en/latest/api/1.x/history.html"));
+	/* Kinto's admin plugin: served by nginx from admin_assets_path (app.c). */
+	if (app->admin_version != NULL) {
+		json_object *admin = capability("Serves the admin console.",
+		    "https://github.com/Kinto/kinto-admin/");
+
+		if (*app->admin_version != '\0')
+			json_object_object_add(admin, "version",
+			    json_object_new_string(app->admin_version));
+		json_object_object_add(caps, "admin", admin);
+	}
 	/* Kinto's name for its Prometheus endpoint, GET /v1/__metrics__. */
 	if (cfg->metrics_enabled)
 		json_object_object_add(caps, "prometheus", capability("Prometheus metrics.",
@@ -113,7 +124,7 @@ enum pawl_err pawl_service_hello(struct pawl_app *app, struct pawl_request *req,
 		    pawl_default_bucket_id(req->arena, cfg, req->user_id)));
 		json_object_object_add(o, "user", user);
 	}
-	json_object_object_add(o, "capabilities", capabilities(cfg));
+	json_object_object_add(o, "capabilities", capabilities(app));
 	pawl_response_json(resp, 200, o);
 	return PAWL_OK;
 }

@@ -2,9 +2,12 @@
  * heartbeats and version. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "resource_util.h"
 
 static bool is_string(json_object *o)
 {
@@ -147,6 +150,74 @@ static void test_version(void)
 	http_resp_free(&r);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	FILE *f = fopen(ru_fmt("%s/%s", dir, name), "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The admin capability after a reload with admin_assets_path = DIR; NULL when absent. */
+static char *admin_version_after_reload(const char *dir, bool *listed)
+{
+	struct http_resp r;
+	json_object *v;
+	char *version = NULL;
+
+	*listed = false;
+	CU_ASSERT_FATAL(ru_reload(ru_fmt("admin_assets_path = %s\n", dir)));
+	http_request("GET", "/v1/", NULL, NULL, &r);
+	assert_status(&r, 200);
+	if (resp_json(&r, "capabilities.admin") != NULL) {
+		*listed = true;
+		CHECK(is_string(resp_json(&r, "capabilities.admin.url")), "admin url: %s", body_snip(&r));
+		v = resp_json(&r, "capabilities.admin.version");
+		version = strdup(is_string(v) ? json_object_get_string(v) : "");
+	}
+	http_resp_free(&r);
+	return version;
+}
+
+/*
+ * Kinto Admin's capability: listed when admin_assets_path holds an index.html
+ * (nginx serves the files; pawl only looks), with VERSION's first word as its
+ * version; whatever VERSION holds, the answer stays one printable word.
+ */
+static void test_admin_capability(void)
+{
+	char dir[] = "/tmp/pawl-admin-cap-XXXXXX";
+	struct http_resp r;
+	char *v;
+	bool listed;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	v = admin_version_after_reload(dir, &listed);
+	CHECK(!listed, "an empty folder is listed as the admin (version %s)", v ? v : "");
+	free(v);
+	write_file(dir, "index.html", "<!doctype html>\n");
+	v = admin_version_after_reload(dir, &listed);
+	CHECK(listed && v != NULL && *v == '\0', "index.html, no VERSION: %s", v ? v : "(absent)");
+	free(v);
+	write_file(dir, "VERSION", "1.31.1\n");
+	v = admin_version_after_reload(dir, &listed);
+	CHECK(listed && v != NULL && strcmp(v, "1.31.1") == 0, "version: %s", v ? v : "(absent)");
+	free(v);
+	write_file(dir, "VERSION", "2.0\"<script>alert(1)</script>\n" "more lines\n");
+	v = admin_version_after_reload(dir, &listed);
+	CHECK(listed && v != NULL && strcmp(v, "2.0") == 0, "hostile VERSION gave: %s", v ? v : "(absent)");
+	free(v);
+	unlink(ru_fmt("%s/VERSION", dir));
+	unlink(ru_fmt("%s/index.html", dir));
+	rmdir(dir);
+	CU_ASSERT_FATAL(ru_reload_restore());
+	http_request("GET", "/v1/", NULL, NULL, &r);
+	CHECK(r.status == 200 && resp_json(&r, "capabilities.admin") == NULL,
+	      "without admin_assets_path, the admin is still listed: %s", body_snip(&r));
+	http_resp_free(&r);
+}
+
 void test_service_register(void)
 {
 	CU_pSuite s = CU_add_suite("service", NULL, NULL);
@@ -156,4 +227,5 @@ void test_service_register(void)
 	CU_add_test(s, "heartbeat", test_heartbeat);
 	CU_add_test(s, "lbheartbeat", test_lbheartbeat);
 	CU_add_test(s, "version", test_version);
+	CU_add_test(s, "admin capability from admin_assets_path", test_admin_capability);
 }
