@@ -79,7 +79,13 @@ static const struct {
 	{ "40001", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
 	{ "40P01", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
 	{ "55P03", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
-	{ "25006", PAWL_ERR_METHOD, "This server is read-only." },
+	/*
+	 * A read-only transaction: the session reached a hot standby, or a primary
+	 * turned read-only (a failover in progress). Not the client's fault and
+	 * not for good: a 503, and the session is dropped (pawl_pg_sqlstate_lost)
+	 * so the next one looks for the primary again.
+	 */
+	{ "25006", PAWL_ERR_BACKEND, "The database is read-only for now, please retry later." },
 	{ "08", PAWL_ERR_BACKEND, "database connection lost" },   /* connection exceptions */
 	{ "57", PAWL_ERR_BACKEND, "database connection lost" },   /* shutdown, crash */
 	{ "53", PAWL_ERR_BACKEND, "database out of resources" },  /* disk full, memory */
@@ -114,11 +120,25 @@ enum pawl_err pawl_pg_sqlstate_error(const char *state, const char **message)
 	return PAWL_ERR_INTERNAL;
 }
 
-/* Whether the session itself is gone (PostgreSQL's classes 08 and 57 but 57014). */
+/*
+ * Whether the session is no use any more: gone (PostgreSQL's classes 08 and
+ * 57 but 57014), or read-only (25006) when it was opened to write.
+ */
 bool pawl_pg_sqlstate_lost(const char *state)
 {
-	return state == NULL || strncmp(state, "08", 2) == 0 ||
+	return state == NULL || strncmp(state, "08", 2) == 0 || strcmp(state, "25006") == 0 ||
 	    (strncmp(state, "57", 2) == 0 && strcmp(state, "57014") != 0);
+}
+
+const char *pawl_pg_default_session_attrs(bool readonly)
+{
+	/*
+	 * A writable pawl needs the primary: with several hosts in storage_url,
+	 * libpq skips a standby (or a read-only primary) and tries the next
+	 * one, which is how a failover is followed. A read-only head takes any
+	 * server. What storage_url says wins over both.
+	 */
+	return readonly ? "any" : "read-write";
 }
 
 enum pawl_err pawl_pg_unavailable(struct pawl_error *err, const char *what)
@@ -210,8 +230,9 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
     struct pawl_error *err)
 {
 	char timeout[16], options[64];
-	const char *keys[] = { "connect_timeout", "application_name", "options", "dbname", NULL };
-	const char *vals[5];
+	const char *keys[] = { "connect_timeout", "application_name", "options",
+	    "target_session_attrs", "dbname", NULL };
+	const char *vals[6];
 	long long started;
 
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
@@ -225,9 +246,10 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 	vals[0] = timeout;
 	vals[1] = "pawl-fcgi";
 	vals[2] = options;
+	vals[3] = pawl_pg_default_session_attrs(pg->cfg->readonly);
 	/* Last: what the admin wrote in storage_url overrides our defaults. */
-	vals[3] = pg->cfg->storage_url;
-	vals[4] = NULL;
+	vals[4] = pg->cfg->storage_url;
+	vals[5] = NULL;
 	started = pawl_clock_mono_ms();
 	pg->conn = timeout_ms > 0 ? connect_until(keys, vals, started + timeout_ms)
 	    : PQconnectdbParams(keys, vals, 1);
@@ -535,6 +557,34 @@ const char *pawl_pg_text_array(struct pawl_arena *arena, const char *const *item
 	}
 	pawl_buf_putc(&b, '}');
 	return b.failed ? NULL : b.data;
+}
+
+/*
+ * now() - pg_last_xact_replay_timestamp() alone grows on an idle primary's
+ * standby although nothing is missing: when everything received has been
+ * replayed the lag is 0. WAL received but not replayed yet is the lag.
+ */
+#define REPLICATION_SQL "SELECT pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() " \
+	"OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ELSE coalesce(" \
+	"extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) END"
+
+enum pawl_err pawl_pg_replication(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
+    bool *in_recovery, double *lag_seconds, struct pawl_error *err)
+{
+	struct pg_result *res;
+	enum pawl_err rc;
+
+	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ REPLICATION_SQL, 0, NULL, timeout_ms },
+	    &res, err);
+	if (rc != PAWL_OK)
+		return rc;
+	if (pawl_pg_rows(res) != 1)
+		return pawl_error_set(err, PAWL_ERR_INTERNAL, "replication status: no row");
+	*in_recovery = strcmp(pawl_pg_value(res, 0, 0), "t") == 0;
+	*lag_seconds = strtod(pawl_pg_value(res, 0, 1), NULL);
+	if (*lag_seconds < 0)
+		*lag_seconds = 0; /* the standby's clock a little ahead of the primary's */
+	return PAWL_OK;
 }
 
 enum pawl_err pawl_pg_listen(struct pawl_pg *pg, const char *channel, struct pawl_error *err)
