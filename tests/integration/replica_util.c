@@ -198,6 +198,13 @@ static bool head_ready(const struct head *h)
 
 bool head_start(struct head *h, const char *name, const char *storage_url, const char *extra)
 {
+	return head_start_workers(h, name, storage_url, extra, 0);
+}
+
+bool head_start_workers(struct head *h, const char *name, const char *storage_url,
+			const char *extra, int workers)
+{
+	char nstr[16];
 	char ini[256], listen[300], log[256], secret[256], policies[256];
 	const char *bin = getenv("PAWL_BIN");
 	FILE *f;
@@ -230,8 +237,13 @@ bool head_start(struct head *h, const char *name, const char *storage_url, const
 			dup2(fd, 2);
 			close(fd);
 		}
-		execle(bin, bin, "-c", ini, "--listen", listen, (char *)NULL,
-		       (char *const[]){ "PATH=/usr/bin:/bin", NULL });
+		snprintf(nstr, sizeof nstr, "%d", workers);
+		if (workers > 0)
+			execle(bin, bin, "-c", ini, "--listen", listen, "--workers", nstr,
+			       (char *)NULL, (char *const[]){ "PATH=/usr/bin:/bin", NULL });
+		else
+			execle(bin, bin, "-c", ini, "--listen", listen, (char *)NULL,
+			       (char *const[]){ "PATH=/usr/bin:/bin", NULL });
 		_exit(127);
 	}
 	return head_ready(h);

@@ -58,6 +58,9 @@ struct head {
  * plus extra lines), and the process started and accepting. False on failure.
  */
 bool head_start(struct head *h, const char *name, const char *storage_url, const char *extra);
+/* The same under a supervisor of workers workers (--workers). */
+bool head_start_workers(struct head *h, const char *name, const char *storage_url,
+			const char *extra, int workers);
 void head_stop(struct head *h);    /* SIGTERM, wait, remove the folder */
 bool head_alive(const struct head *h);
 bool head_log_has(const struct head *h, const char *needle);

@@ -205,6 +205,45 @@ static void test_standby_only(void)
 	head_stop(&w);
 }
 
+/*
+ * A supervised read-only head with the writable hosts' Redis listener: it
+ * starts no relay (it would push the primary's outbox rows a second time and
+ * fail to delete them on the replica), and `pawl-fcgi relay` refuses it.
+ */
+static void test_readonly_no_relay(void)
+{
+	char url[600], redis[512], extra[700], cmd[600], out[512] = "";
+	pid_t kids[8];
+	struct head h;
+	size_t n;
+	FILE *p;
+
+	snprintf(url, sizeof url, "%s user=postgres dbname=pawl", cluster_conninfo(&replica));
+	harness_ini_value("event_listeners.redis.url", redis, sizeof redis);
+	snprintf(extra, sizeof extra, "readonly = true\nevent_listeners = redis\n"
+		 "event_listeners.redis.use = redis\nevent_listeners.redis.url = %s\n"
+		 "event_listeners.redis.listname = replica.events\n", redis);
+	CU_ASSERT_FATAL(head_start_workers(&h, "sup", url, extra, 2));
+	sleep_ms(1500); /* a relay would be spawned by now */
+	n = children_of(h.pid, kids, 8);
+	CHECK(n == 2, "%zu children under the read-only supervisor (2 workers, no relay)", n);
+	CHECK(head_request(&h, "GET", "/v1/__heartbeat__", NULL, NULL, out, sizeof out, NULL, 0)
+	      == 200, "heartbeat of the supervised head: %s", out);
+	CHECK(!head_log_has(&h, "LISTEN failed") && !head_log_has(&h, "read-only transaction"),
+	      "something tried to write on the replica");
+	/* A clean environment: the harness's PAWL_* variables would override the ini. */
+	snprintf(cmd, sizeof cmd, "env -i PATH=/usr/bin:/bin %s relay -c %s/pawl.ini 2>&1",
+		 getenv("PAWL_BIN"), h.dir);
+	if ((p = popen(cmd, "r")) != NULL) {
+		size_t got = fread(out, 1, sizeof out - 1, p);
+
+		out[got] = '\0';
+		CHECK(pclose(p) != 0 && strstr(out, "readonly") != NULL,
+		      "pawl-fcgi relay on a readonly config: %s", out);
+	}
+	head_stop(&h);
+}
+
 void test_replica_failover(void); /* test_replica_failover.c */
 
 void test_replica_register(void)
@@ -217,6 +256,8 @@ void test_replica_register(void)
 		    test_readonly_head);
 	CU_add_test(s, "lag from a write on the primary to a _since poll on the replica head",
 		    test_lag_measured);
+	CU_add_test(s, "a supervised readonly head runs no relay; `relay` refuses readonly",
+		    test_readonly_no_relay);
 	CU_add_test(s, "a writable pawl on a standby only: 503 + Retry-After, a log line",
 		    test_standby_only);
 	CU_add_test(s, "failover: multi-host storage_url follows pg_ctl promote, nothing lost",
