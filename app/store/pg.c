@@ -263,6 +263,8 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 		return pawl_pg_unavailable(err, "cannot connect");
 	}
 	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
+	snprintf(pg->server, sizeof(pg->server), "%s:%s", PQhost(pg->conn) ? PQhost(pg->conn) : "",
+	    PQport(pg->conn) ? PQport(pg->conn) : "");
 	if (schema && check_schema(pg, timeout_ms > 0 ? started + timeout_ms : pawl_clock_mono_ms() +
 	    (pg->cfg->storage_statement_timeout_ms > 0 ? pg->cfg->storage_statement_timeout_ms :
 	    UNTIMED_STATEMENT_MS), err) != PAWL_OK)
@@ -362,15 +364,32 @@ static bool sent_and_lost(struct pawl_pg *pg)
 #define OUTCOME_WAIT_MS 5000
 #define OUTCOME_POLL_MS 100
 
-/* The outcome PostgreSQL records for xid: "committed", "aborted", "in progress", or NULL. */
-static const char *xact_status(struct pawl_pg *pg, struct pawl_arena *arena, const char *xid)
+bool pawl_pg_same_server(const char *before, const char *now)
+{
+	return before != NULL && now != NULL && before[0] != '\0' && strcmp(before, now) == 0;
+}
+
+/*
+ * The outcome PostgreSQL records for xid: "committed", "aborted", "in
+ * progress", or NULL. Asked only of the server the COMMIT went to (before):
+ * after a failover the new primary may never have received that transaction
+ * and may have given its xid to another one since, whose outcome it would tell.
+ */
+static const char *xact_status(struct pawl_pg *pg, struct pawl_arena *arena, const char *xid,
+    const char *before, bool *moved)
 {
 	const char *params[1] = { xid };
 	struct pg_result *res = NULL;
 	struct pawl_error err;
 
 	pg->next_attempt_ms = 0;
-	if (pawl_pg_connect(pg, false, &err) != PAWL_OK ||
+	if (pawl_pg_connect(pg, false, &err) != PAWL_OK)
+		return NULL;
+	if (!pawl_pg_same_server(before, pg->server)) {
+		*moved = true;
+		return NULL;
+	}
+	if (
 	    pawl_pg_exec_once(pg, arena, &(struct pawl_pg_stmt){
 	    XID_STATUS_SQL, 1, params, 0 }, &res, &err) != PAWL_OK ||
 	    pawl_pg_rows(res) != 1 || pawl_pg_is_null(res, 0, 0))
@@ -393,9 +412,18 @@ static enum pawl_err resolve_lost_commit(struct pawl_pg *pg, struct pawl_arena *
 	long long until = pawl_clock_mono_ms() + OUTCOME_WAIT_MS;
 	const struct timespec pause = { 0, OUTCOME_POLL_MS * 1000000L };
 	const char *status;
+	char before[sizeof(pg->server)];
+	bool moved = false;
 
+	memcpy(before, pg->server, sizeof(before));
 	for (;;) {
-		status = xact_status(pg, arena, xid);
+		status = xact_status(pg, arena, xid, before, &moved);
+		if (moved) {
+			pawl_log_error("the answer to COMMIT was lost and PostgreSQL is now reached at "
+			    "%s, not %s (a failover): whether transaction %s committed cannot be told",
+			    pg->server, before, xid);
+			return failed;
+		}
 		if (status != NULL && strcmp(status, "committed") == 0 &&
 		    pawl_pg_exec_once(pg, arena, &(struct pawl_pg_stmt){
 		    BARRIER_SQL, 0, NULL, 0 }, NULL, err) == PAWL_OK) {

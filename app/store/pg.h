@@ -121,6 +121,12 @@ enum pawl_err pawl_pg_sqlstate_error(const char *sqlstate, const char **message)
  */
 bool pawl_pg_sqlstate_lost(const char *sqlstate);
 
+/*
+ * Whether two "host:port" of connections name the same server (neither
+ * empty): a lost COMMIT's outcome is asked only of the server it went to.
+ */
+bool pawl_pg_same_server(const char *before, const char *now);
+
 /* libpq's target_session_attrs unless storage_url says: "read-write", or "any" when readonly. */
 const char *pawl_pg_default_session_attrs(bool readonly);
 

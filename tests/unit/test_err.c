@@ -225,6 +225,12 @@ static void test_sqlstate_mapping(void)
 	CU_ASSERT(!pawl_pg_sqlstate_lost("25P02"));
 	CU_ASSERT_STRING_EQUAL(pawl_pg_default_session_attrs(false), "read-write");
 	CU_ASSERT_STRING_EQUAL(pawl_pg_default_session_attrs(true), "any");
+	/* A lost COMMIT is asked about only where it went: not across a failover. */
+	CU_ASSERT(pawl_pg_same_server("/run/pg-a:5432", "/run/pg-a:5432"));
+	CU_ASSERT(!pawl_pg_same_server("/run/pg-a:5432", "/run/pg-b:5433"));
+	CU_ASSERT(!pawl_pg_same_server("/run/pg-a:5432", "/run/pg-a:5433"));
+	CU_ASSERT(!pawl_pg_same_server("", ""));
+	CU_ASSERT(!pawl_pg_same_server(NULL, "/run/pg-a:5432"));
 }
 
 /* A 500's body: Kinto's generic message and an id; its cause only in the log. */
