@@ -284,6 +284,19 @@ bool head_log_has(const struct head *h, const char *needle)
 	return found;
 }
 
+static void header_value(const char *head, const char *name, char *out, size_t size);
+
+/* The header block of the last head_request (after a line feed, so every header follows one). */
+static char last_head[8192];
+
+const char *head_last_header(const char *name)
+{
+	static char value[1024];
+
+	header_value(last_head, name, value, sizeof value);
+	return value;
+}
+
 /* The value of header name in the head block (up to the blank line), into out. */
 static void header_value(const char *head, const char *name, char *out, size_t size)
 {
@@ -349,6 +362,7 @@ long head_request(const struct head *h, const char *method, const char *uri, con
 	/* Status comes first: every other header follows a line feed. */
 	if (retry_after != NULL)
 		header_value(buf, "Retry-After", retry_after, ra_size);
+	snprintf(last_head, sizeof last_head, "\n%s", sep != NULL ? buf : "");
 	free(buf);
 	return status;
 }

@@ -74,4 +74,7 @@ bool head_log_has(const struct head *h, const char *needle);
 long head_request(const struct head *h, const char *method, const char *uri, const char *auth,
 		  const char *body, char *out, size_t size, char *retry_after, size_t ra_size);
 
+/* The value of a header of the last head_request's answer ("" when absent; static). */
+const char *head_last_header(const char *name);
+
 #endif

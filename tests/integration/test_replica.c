@@ -124,6 +124,8 @@ static void test_readonly_head(void)
 	lm = ru_list_etag("GET", ru_records(b, "never-read"));
 	CHECK(wait_on_head(&ro_head, ru_records(b, "never-read"), "\"data\":[]", LAG_BOUND_MS) >= 0,
 	      "the list never became readable on the head (primary's ETag %lld)", lm);
+	CHECK(atoll(head_last_header("ETag") + 1) == lm, "ETag on the head %s, on the primary %lld",
+	      head_last_header("ETag"), lm);
 	st = head_request(&ro_head, "GET", "/v1/__heartbeat__", NULL, NULL, body, sizeof body, NULL, 0);
 	CHECK(st == 200 && strstr(body, "\"storage\":true") != NULL, "heartbeat: %ld %s", st, body);
 	st = head_request(&ro_head, "GET", "/v1/__metrics__", NULL, NULL, body, sizeof body, NULL, 0);

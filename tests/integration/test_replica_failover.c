@@ -83,6 +83,13 @@ static int check_nothing_lost(const struct cluster *c, const char *bucket)
 	}
 	CHECK(duplicate_ids(&ev) == 0, "%zu events delivered twice", duplicate_ids(&ev));
 	for (int i = 0; i < n_w; i++) {
+		if (w[i].status == 503) {
+			/* Refused with no primary to send it to: never applied. */
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM objects WHERE parent_id = "
+				 "'/buckets/%.64s/collections/c' AND id = '%.20s'", bucket, w[i].id);
+			CHECK(cluster_psql(c, sql, out, sizeof out) && strcmp(out, "0") == 0,
+			      "write %s answered 503 was applied: %s", w[i].id, out);
+		}
 		if (w[i].status < 200 || w[i].status > 299)
 			continue;
 		checked++;
@@ -101,6 +108,19 @@ static int check_nothing_lost(const struct cluster *c, const char *bucket)
 	}
 	events_free(&ev);
 	return checked;
+}
+
+/* pawl_db_in_recovery on h's metrics when the lag reads 0 beside it; -1 otherwise. */
+static int in_recovery_gauge(const struct head *h)
+{
+	static char body[65536];
+	const char *p;
+
+	if (head_request(h, "GET", "/v1/__metrics__", NULL, NULL, body, sizeof body, NULL, 0) != 200 ||
+	    strstr(body, "\npawl_db_replication_lag_seconds 0.000000\n") == NULL ||
+	    (p = strstr(body, "\npawl_db_in_recovery ")) == NULL)
+		return -1;
+	return atoi(p + strlen("\npawl_db_in_recovery "));
 }
 
 static bool write_pair(struct cluster *a, struct cluster *b)
@@ -146,6 +166,7 @@ void test_replica_failover(void)
 	for (int i = 0; i < 10; i++)
 		ok_before += put_one(&h, auth, bucket, &ms, NULL, 0) / 100 == 2;
 	CHECK(ok_before == 10, "writes before the failover: %d of 10", ok_before);
+	CHECK(in_recovery_gauge(&h) == 0, "the primary's gauges: %d", in_recovery_gauge(&h));
 	/* The primary is lost: no clean shutdown, no last WAL sent. */
 	CU_ASSERT_FATAL(cluster_stop(&a, "immediate"));
 	for (int i = 0; i < 5; i++) {
@@ -171,6 +192,7 @@ void test_replica_failover(void)
 	for (int i = 0; i < 10; i++)
 		ok_after += put_one(&h, auth, bucket, &ms, NULL, 0) / 100 == 2;
 	CHECK(ok_after == 10, "writes after the failover: %d of 10", ok_after);
+	CHECK(in_recovery_gauge(&h) == 0, "the promoted standby's gauges: %d", in_recovery_gauge(&h));
 	checked = check_nothing_lost(&b, bucket);
 	CHECK(checked == ok_before + ok_after + 1, "answered writes checked: %d", checked);
 	printf("\n    failover: %d writes before, %d answered 503 + Retry-After during the outage "
