@@ -134,6 +134,10 @@ void cluster_remove(struct cluster *c)
 	if (c->data[0] == '\0')
 		return;
 	(void)cluster_stop(c, "immediate");
+	if (getenv("REPLICA_KEEP_HEADS") != NULL) {
+		fprintf(stderr, "replica: kept %s\n", c->data);
+		return;
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->data);
 	*strrchr(cmd, '/') = '\0'; /* the folder holding data, run and the log */
 	strcat(cmd, "'");
@@ -263,6 +267,10 @@ void head_stop(struct head *h)
 	h->pid = 0;
 	if (h->dir[0] == '\0')
 		return;
+	if (getenv("REPLICA_KEEP_HEADS") != NULL) { /* for a look at the logs after a failure */
+		fprintf(stderr, "replica: kept %s\n", h->dir);
+		return;
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "replica: could not remove %s\n", h->dir);

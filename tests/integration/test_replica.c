@@ -136,6 +136,39 @@ static void test_readonly_head(void)
 	      "the head tried to write on the replica");
 }
 
+/*
+ * The personal default bucket on a read-only head: the one a writable host
+ * created is served (checked as the caller's); none is created there, so a
+ * user who never used it gets the answer of any missing bucket.
+ */
+static void test_readonly_default_bucket(void)
+{
+	char body[65536], fresh[512], user[64], bid[96] = "", ra[32];
+	struct http_resp r;
+	json_object *id;
+	long st;
+
+	ru_req(&r, "GET", "/v1/buckets/default", NULL, NULL, NULL);
+	assert_status(&r, 200);
+	if ((id = resp_json(&r, "data.id")) != NULL)
+		snprintf(bid, sizeof bid, "%s", json_object_get_string(id));
+	http_resp_free(&r);
+	CHECK(wait_on_head(&ro_head, "/v1/buckets/default", bid, LAG_BOUND_MS) >= 0,
+	      "the default bucket %s on the head: %ld %.300s", bid, last_status, last_body);
+	unique_id(user, sizeof user, "fresh");
+	basic_auth(fresh, sizeof fresh, user, "pw");
+	st = head_request(&ro_head, "GET", "/v1/buckets/default", fresh, NULL, body, sizeof body,
+			  NULL, 0);
+	CHECK(st == 403 || st == 404, "a default bucket never used, on the head: %ld %.300s", st,
+	      body);
+	/* Its lists have no timestamp either: Kinto's readonly 503, with Retry-After. */
+	st = head_request(&ro_head, "GET", "/v1/buckets/default/collections/c/records", fresh, NULL,
+			  body, sizeof body, ra, sizeof ra);
+	CHECK(st == 503 && ra[0] != '\0', "a list of a default bucket never used, on the head: "
+	      "%ld %.300s", st, body);
+	CHECK(!head_log_has(&ro_head, "read-only transaction"), "the head tried to create it");
+}
+
 /* From a 2xx on the primary to the change in a _since poll on the head, LAG_SAMPLES times. */
 static void test_lag_measured(void)
 {
@@ -256,6 +289,8 @@ void test_replica_register(void)
 		    test_standby_replays);
 	CU_add_test(s, "a readonly head on the replica: reads, _since, 405 writes, gauges",
 		    test_readonly_head);
+	CU_add_test(s, "the default bucket on a readonly head: served, never created",
+		    test_readonly_default_bucket);
 	CU_add_test(s, "lag from a write on the primary to a _since poll on the replica head",
 		    test_lag_measured);
 	CU_add_test(s, "a supervised readonly head runs no relay; `relay` refuses readonly",
