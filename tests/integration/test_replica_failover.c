@@ -5,8 +5,10 @@
  * answered commit is on the standby too; B, a hot standby of A. A pawl with
  * both in storage_url (target_session_attrs=read-write) writes; A is stopped
  * -m immediate; every write answers 503 with Retry-After, quickly, until B
- * is promoted; then writes succeed again, and every write answered 2xx is on
- * B with its outbox row (no relay runs for this pawl: the rows stay).
+ * is promoted; then writes succeed again. B is then made read-only under
+ * the connected pawl (a primary being demoted): 503s, then writes again once
+ * it is writable. Every write answered 2xx is on B with its event (in Redis,
+ * pushed by the worker, or still in B's outbox); none answered 503 is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +125,42 @@ static int in_recovery_gauge(const struct head *h)
 	return atoi(p + strlen("\npawl_db_in_recovery "));
 }
 
+/* Sets default_transaction_read_only on c, server-wide (ALTER SYSTEM and a reload). */
+static bool set_read_only(const struct cluster *c, bool on)
+{
+	return cluster_psql(c, on ? "ALTER SYSTEM SET default_transaction_read_only = on" :
+			    "ALTER SYSTEM RESET default_transaction_read_only", NULL, 0) &&
+	    cluster_psql(c, "SELECT pg_reload_conf()", NULL, 0);
+}
+
+/*
+ * The primary turns read-only under a connected pawl (as one being demoted
+ * does): the write on the open session fails with 25006 and answers 503,
+ * not 500, the session is dropped, the next ones find no read-write server
+ * (503 again); once it is writable, writes succeed with no restart.
+ */
+static void primary_turns_read_only(const struct cluster *c, const struct head *h,
+				    const char *auth, const char *bucket)
+{
+	char ra[32];
+	long ms, st;
+	int ok = 0;
+
+	CU_ASSERT_FATAL(set_read_only(c, true));
+	sleep_ms(300); /* sessions apply a reload between statements */
+	for (int i = 0; i < 3; i++) {
+		st = put_one(h, auth, bucket, &ms, ra, sizeof ra);
+		CHECK(st == 503 && ra[0] != '\0', "write %d on a read-only primary: %ld", i, st);
+	}
+	CHECK(head_log_has(h, "PostgreSQL refused a write: the session is read-only"),
+	      "no log line for the read-only session");
+	CU_ASSERT_FATAL(set_read_only(c, false));
+	for (long start = harness_now_ms(); ok == 0 && harness_now_ms() - start < 5000;
+	     sleep_ms(100))
+		ok = put_one(h, auth, bucket, &ms, NULL, 0) / 100 == 2;
+	CHECK(ok == 1, "no write succeeded once the primary was writable again");
+}
+
 static bool write_pair(struct cluster *a, struct cluster *b)
 {
 	struct cluster stack_pg;
@@ -193,8 +231,10 @@ void test_replica_failover(void)
 		ok_after += put_one(&h, auth, bucket, &ms, NULL, 0) / 100 == 2;
 	CHECK(ok_after == 10, "writes after the failover: %d of 10", ok_after);
 	CHECK(in_recovery_gauge(&h) == 0, "the promoted standby's gauges: %d", in_recovery_gauge(&h));
+	primary_turns_read_only(&b, &h, auth, bucket);
 	checked = check_nothing_lost(&b, bucket);
-	CHECK(checked == ok_before + ok_after + 1, "answered writes checked: %d", checked);
+	/* Before, after, the first once promoted, the first once writable again. */
+	CHECK(checked == ok_before + ok_after + 2, "answered writes checked: %d", checked);
 	printf("\n    failover: %d writes before, %d answered 503 + Retry-After during the outage "
 	       "(slowest %ld ms), first 2xx %ld ms after pg_ctl promote returned, %d answered "
 	       "writes all on the new primary, each with its event (Redis or outbox)\n", ok_before, outage_503,
