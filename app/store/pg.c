@@ -1,7 +1,8 @@
 /*
  * The worker's one PostgreSQL connection. Connects lazily, backs off briefly
- * after a failed attempt, maps SQLSTATEs in one table, and runs transactions
- * (with early lock release); statements themselves go through pg_exec.c.
+ * after a failed attempt, and runs transactions (with early lock release);
+ * statements themselves go through pg_exec.c, and what a SQLSTATE means is
+ * pg_rules.c's.
  * Never builds SQL from values: parameters travel separately.
  */
 #include <errno.h>
@@ -63,82 +64,6 @@ void pawl_pg_free(struct pawl_pg *pg)
 bool pawl_pg_connected(const struct pawl_pg *pg)
 {
 	return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
-}
-
-/*
- * Every SQLSTATE to a Kinto error (PostgreSQL's Appendix A, "PostgreSQL Error
- * Codes"), with the plain message a client sees: no SQLSTATE or server text
- * ever reaches one. Full codes before their class; the first match wins.
- */
-static const struct {
-	const char *prefix; /* a full SQLSTATE or a two-character class */
-	enum pawl_err code;
-	const char *message;
-} sqlstate_map[] = {
-	{ "57014", PAWL_ERR_TIMEOUT, "The database took too long, please retry later." },
-	{ "40001", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
-	{ "40P01", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
-	{ "55P03", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
-	/*
-	 * A read-only transaction: the session reached a hot standby, or a primary
-	 * turned read-only (a failover in progress). Not the client's fault and
-	 * not for good: a 503, and the session is dropped (pawl_pg_sqlstate_lost)
-	 * so the next one looks for the primary again.
-	 */
-	{ "25006", PAWL_ERR_BACKEND, "The database is read-only for now, please retry later." },
-	{ "08", PAWL_ERR_BACKEND, "database connection lost" },   /* connection exceptions */
-	{ "57", PAWL_ERR_BACKEND, "database connection lost" },   /* shutdown, crash */
-	{ "53", PAWL_ERR_BACKEND, "database out of resources" },  /* disk full, memory */
-	{ "23", PAWL_ERR_CONFLICT, "Integrity constraint violated, please retry." },
-	{ "22", PAWL_ERR_INVALID, "A value of the request is out of range or cannot be stored." },
-};
-
-enum pawl_err pawl_pg_map_sqlstate(const char *state)
-{
-	return pawl_pg_sqlstate_error(state, NULL);
-}
-
-enum pawl_err pawl_pg_sqlstate_error(const char *state, const char **message)
-{
-	size_t i;
-
-	if (message != NULL)
-		*message = "A programmatic error occurred, developers have been informed.";
-	if (state == NULL || strlen(state) != 5) {
-		if (message != NULL)
-			*message = "database connection lost";
-		return PAWL_ERR_BACKEND;
-	}
-	for (i = 0; i < sizeof(sqlstate_map) / sizeof(sqlstate_map[0]); i++) {
-		if (strncmp(state, sqlstate_map[i].prefix, strlen(sqlstate_map[i].prefix)) != 0)
-			continue;
-		if (message != NULL && sqlstate_map[i].message != NULL)
-			*message = sqlstate_map[i].message;
-		return sqlstate_map[i].code;
-	}
-	/* Our SQL is wrong (42), a bug or an unknown failure: a 500 with an error id. */
-	return PAWL_ERR_INTERNAL;
-}
-
-/*
- * Whether the session is no use any more: gone (PostgreSQL's classes 08 and
- * 57 but 57014), or read-only (25006) when it was opened to write.
- */
-bool pawl_pg_sqlstate_lost(const char *state)
-{
-	return state == NULL || strncmp(state, "08", 2) == 0 || strcmp(state, "25006") == 0 ||
-	    (strncmp(state, "57", 2) == 0 && strcmp(state, "57014") != 0);
-}
-
-const char *pawl_pg_default_session_attrs(bool readonly)
-{
-	/*
-	 * A writable pawl needs the primary: with several hosts in storage_url,
-	 * libpq skips a standby (or a read-only primary) and tries the next
-	 * one, which is how a failover is followed. A read-only head takes any
-	 * server. What storage_url says wins over both.
-	 */
-	return readonly ? "any" : "read-write";
 }
 
 enum pawl_err pawl_pg_unavailable(struct pawl_error *err, const char *what)
@@ -364,11 +289,6 @@ static bool sent_and_lost(struct pawl_pg *pg)
 #define OUTCOME_WAIT_MS 5000
 #define OUTCOME_POLL_MS 100
 
-bool pawl_pg_same_server(const char *before, const char *now)
-{
-	return before != NULL && now != NULL && before[0] != '\0' && strcmp(before, now) == 0;
-}
-
 /*
  * The outcome PostgreSQL records for xid: "committed", "aborted", "in
  * progress", or NULL. Asked only of the server the COMMIT went to (before):
@@ -585,34 +505,6 @@ const char *pawl_pg_text_array(struct pawl_arena *arena, const char *const *item
 	}
 	pawl_buf_putc(&b, '}');
 	return b.failed ? NULL : b.data;
-}
-
-/*
- * now() - pg_last_xact_replay_timestamp() alone grows on an idle primary's
- * standby although nothing is missing: when everything received has been
- * replayed the lag is 0. WAL received but not replayed yet is the lag.
- */
-#define REPLICATION_SQL "SELECT pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() " \
-	"OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ELSE coalesce(" \
-	"extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) END"
-
-enum pawl_err pawl_pg_replication(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
-    bool *in_recovery, double *lag_seconds, struct pawl_error *err)
-{
-	struct pg_result *res;
-	enum pawl_err rc;
-
-	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){ REPLICATION_SQL, 0, NULL, timeout_ms },
-	    &res, err);
-	if (rc != PAWL_OK)
-		return rc;
-	if (pawl_pg_rows(res) != 1)
-		return pawl_error_set(err, PAWL_ERR_INTERNAL, "replication status: no row");
-	*in_recovery = strcmp(pawl_pg_value(res, 0, 0), "t") == 0;
-	*lag_seconds = strtod(pawl_pg_value(res, 0, 1), NULL);
-	if (*lag_seconds < 0)
-		*lag_seconds = 0; /* the standby's clock a little ahead of the primary's */
-	return PAWL_OK;
 }
 
 enum pawl_err pawl_pg_listen(struct pawl_pg *pg, const char *channel, struct pawl_error *err)
