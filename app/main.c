@@ -271,6 +271,12 @@ static int run_relay(const struct pawl_config *cfg)
 	struct pawl_systemd_watchdog watchdog;
 	struct pawl_relay_report r = { .fn = relay_report, .arg = &watchdog };
 
+	if (cfg->readonly) {
+		/* Delivering means deleting outbox rows: a read-only host has none to deliver. */
+		fprintf(stderr, "pawl-fcgi relay: readonly = true: nothing to deliver from a "
+		    "read-only host; run the relay with a writable host's configuration\n");
+		return 1;
+	}
 	pawl_systemd_watchdog_init(&watchdog);
 	r.alive_ms = watchdog.every_ms > INT_MAX ? INT_MAX : (int)watchdog.every_ms;
 	return pawl_relay_serve(cfg, -1, &r);

@@ -125,11 +125,18 @@ static int count(const struct sup *s, bool current_only, bool relay)
 	return n;
 }
 
-/* The relay runs when some listener is durable (the Redis queue listener), or to trim history. */
+/* The relay runs when some listener is durable (the Redis queue listener), or to trim history; never readonly. */
 static bool wants_relay(const struct pawl_config *cfg)
 {
 	size_t i;
 
+	/*
+	 * A read-only head writes nothing, so it stages no event; on a replica
+	 * it could not delete a delivered row either, and would push the
+	 * primary's events a second time. The writable hosts' relays deliver.
+	 */
+	if (cfg->readonly)
+		return false;
 	if (pawl_history_trims(cfg))
 		return true;
 	for (i = 0; i < cfg->n_listeners; i++)

@@ -72,6 +72,9 @@ struct pawl_metrics_snapshot {
 	bool outbox_known;    /* the two gauges below were read */
 	long long outbox_pending;
 	double outbox_oldest_seconds;
+	bool replication_known; /* the two below were read (the database answered) */
+	bool in_recovery;       /* the server is a hot standby */
+	double replication_lag_seconds;
 };
 
 /* --- the block ---------------------------------------------------------------- */

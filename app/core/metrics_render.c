@@ -212,10 +212,26 @@ static void events(struct pawl_buf *b, const struct pawl_metrics_snapshot *s)
 	}
 }
 
+/* Read at scrape time from the server this process talks to; absent when it did not answer. */
+static void replication(struct pawl_buf *b, const struct pawl_metrics_snapshot *s)
+{
+	if (!s->replication_known)
+		return;
+	family(b, "pawl_db_in_recovery", "gauge",
+	    "1 when the database of this host is a hot standby (a read replica), 0 on a primary.");
+	pawl_buf_printf(b, "pawl_db_in_recovery %d\n", s->in_recovery ? 1 : 0);
+	family(b, "pawl_db_replication_lag_seconds", "gauge",
+	    "How far the standby's replay is behind the last commit it received "
+	    "(0 when caught up, and on a primary).");
+	pawl_buf_printf(b, "pawl_db_replication_lag_seconds %.6f\n",
+	    s->replication_lag_seconds > 0 ? s->replication_lag_seconds : 0.0);
+}
+
 void pawl_metrics_render(struct pawl_buf *b, const struct pawl_metrics_snapshot *s)
 {
 	requests(b, s);
 	database(b, s);
+	replication(b, s);
 	events(b, s);
 	family(b, "pawl_worker_restarts_total", "counter",
 	    "Children the supervisor respawned after they died.");

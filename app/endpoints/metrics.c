@@ -12,6 +12,7 @@
 #include "events/listener_set.h"
 #include "resource/permissions.h"
 #include "store/outbox.h"
+#include "store/pg.h"
 #include "endpoints/metrics.h"
 
 static bool allowed(const struct pawl_config *cfg, struct pawl_request *req)
@@ -40,6 +41,20 @@ static void outbox_gauges(struct pawl_app *app, struct pawl_arena *arena,
 	    &s->outbox_oldest_seconds, &err) == PAWL_OK;
 }
 
+/* A replica's lag, what a read-only head's readers wait for; left out when the database does not answer. */
+static void replication_gauges(struct pawl_app *app, struct pawl_arena *arena,
+    struct pawl_metrics_snapshot *s)
+{
+	struct pawl_error err;
+
+	/* The outbox query just failed: a second try would count a second failure. */
+	if (pawl_listener_set_any_durable(app->listeners) && !s->outbox_known)
+		return;
+	s->replication_known = pawl_pg_replication(app->pg, arena,
+	    app->cfg->heartbeat_timeout_seconds * 1000, &s->in_recovery,
+	    &s->replication_lag_seconds, &err) == PAWL_OK;
+}
+
 enum pawl_err pawl_metrics_handle(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, struct pawl_txn *txn, struct pawl_error *err)
 {
@@ -55,6 +70,7 @@ enum pawl_err pawl_metrics_handle(struct pawl_app *app, struct pawl_request *req
 	if (pawl_metrics_bound() != NULL)
 		pawl_metrics_read(pawl_metrics_bound(), s);
 	outbox_gauges(app, req->arena, s);
+	replication_gauges(app, req->arena, s);
 	resp->status = 200;
 	pawl_metrics_render(&resp->body, s);
 	pawl_response_header(resp, "Content-Type", PAWL_METRICS_CONTENT_TYPE);

@@ -31,7 +31,8 @@ const char *pawl_default_bucket_id(struct pawl_arena *arena, const struct pawl_c
  */
 static enum pawl_err check_owner(struct pawl_rctx *c, struct pawl_error *err)
 {
-	const struct pawl_personal_ref ref = { c->id, c->uri, c->req->user_id };
+	const struct pawl_personal_ref ref = { c->id, c->uri, c->req->user_id,
+		c->app->cfg->readonly };
 	bool mine = false;
 	enum pawl_err rc = pawl_store_personal_check(c->app->store, c->req->arena, &ref, &mine, err);
 
@@ -51,7 +52,7 @@ static enum pawl_err create_if_absent(struct pawl_rctx *c, struct pawl_error *er
 {
 	const struct pawl_store_item locked = { .key = &c->key, .id = c->id, .lock = true };
 	const struct pawl_store_item empty = { .key = &c->key, .id = c->id, .data = "{}" };
-	const struct pawl_personal_ref ref = { c->id, c->uri, c->req->user_id };
+	const struct pawl_personal_ref ref = { c->id, c->uri, c->req->user_id, false };
 	struct pawl_object obj;
 	bool found = false;
 	enum pawl_err rc;
@@ -67,6 +68,24 @@ static enum pawl_err create_if_absent(struct pawl_rctx *c, struct pawl_error *er
 	    err)) != PAWL_OK))
 		return rc;
 	return pawl_resource_stage(c, PAWL_EVENT_CREATE, obj.last_modified, obj.data, NULL, err);
+}
+
+/*
+ * A read-only host (readonly = true, a head on a read replica) creates
+ * nothing: it reads what a writable host created, and a bucket that is not
+ * there yet answers as any missing bucket does. An existing one is still
+ * checked to be the caller's.
+ */
+static enum pawl_err check_if_present(struct pawl_rctx *c, struct pawl_error *err)
+{
+	const struct pawl_store_item item = { .key = &c->key, .id = c->id };
+	struct pawl_object obj;
+	bool found = false;
+	enum pawl_err rc;
+
+	if ((rc = pawl_store_get(c->app->store, c->req->arena, &item, &obj, &found, err)) != PAWL_OK)
+		return rc;
+	return found && !obj.deleted && is_bucket(c) ? check_owner(c, err) : PAWL_OK;
 }
 
 /*
@@ -92,6 +111,8 @@ static enum pawl_err ensure(const struct pawl_rctx *base, const struct pawl_reso
 	c.event_md = md;
 	if (c.list_path == NULL || c.uri == NULL)
 		return pawl_error_nomem(err);
+	if (base->app->cfg->readonly)
+		return check_if_present(&c, err);
 	return pawl_resource_write(&c, create_if_absent, err);
 }
 

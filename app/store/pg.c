@@ -1,7 +1,8 @@
 /*
  * The worker's one PostgreSQL connection. Connects lazily, backs off briefly
- * after a failed attempt, maps SQLSTATEs in one table, and runs transactions
- * (with early lock release); statements themselves go through pg_exec.c.
+ * after a failed attempt, and runs transactions (with early lock release);
+ * statements themselves go through pg_exec.c, and what a SQLSTATE means is
+ * pg_rules.c's.
  * Never builds SQL from values: parameters travel separately.
  */
 #include <errno.h>
@@ -63,62 +64,6 @@ void pawl_pg_free(struct pawl_pg *pg)
 bool pawl_pg_connected(const struct pawl_pg *pg)
 {
 	return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
-}
-
-/*
- * Every SQLSTATE to a Kinto error (PostgreSQL's Appendix A, "PostgreSQL Error
- * Codes"), with the plain message a client sees: no SQLSTATE or server text
- * ever reaches one. Full codes before their class; the first match wins.
- */
-static const struct {
-	const char *prefix; /* a full SQLSTATE or a two-character class */
-	enum pawl_err code;
-	const char *message;
-} sqlstate_map[] = {
-	{ "57014", PAWL_ERR_TIMEOUT, "The database took too long, please retry later." },
-	{ "40001", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
-	{ "40P01", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
-	{ "55P03", PAWL_ERR_CONFLICT, "Conflict with a concurrent request, please retry." },
-	{ "25006", PAWL_ERR_METHOD, "This server is read-only." },
-	{ "08", PAWL_ERR_BACKEND, "database connection lost" },   /* connection exceptions */
-	{ "57", PAWL_ERR_BACKEND, "database connection lost" },   /* shutdown, crash */
-	{ "53", PAWL_ERR_BACKEND, "database out of resources" },  /* disk full, memory */
-	{ "23", PAWL_ERR_CONFLICT, "Integrity constraint violated, please retry." },
-	{ "22", PAWL_ERR_INVALID, "A value of the request is out of range or cannot be stored." },
-};
-
-enum pawl_err pawl_pg_map_sqlstate(const char *state)
-{
-	return pawl_pg_sqlstate_error(state, NULL);
-}
-
-enum pawl_err pawl_pg_sqlstate_error(const char *state, const char **message)
-{
-	size_t i;
-
-	if (message != NULL)
-		*message = "A programmatic error occurred, developers have been informed.";
-	if (state == NULL || strlen(state) != 5) {
-		if (message != NULL)
-			*message = "database connection lost";
-		return PAWL_ERR_BACKEND;
-	}
-	for (i = 0; i < sizeof(sqlstate_map) / sizeof(sqlstate_map[0]); i++) {
-		if (strncmp(state, sqlstate_map[i].prefix, strlen(sqlstate_map[i].prefix)) != 0)
-			continue;
-		if (message != NULL && sqlstate_map[i].message != NULL)
-			*message = sqlstate_map[i].message;
-		return sqlstate_map[i].code;
-	}
-	/* Our SQL is wrong (42), a bug or an unknown failure: a 500 with an error id. */
-	return PAWL_ERR_INTERNAL;
-}
-
-/* Whether the session itself is gone (PostgreSQL's classes 08 and 57 but 57014). */
-bool pawl_pg_sqlstate_lost(const char *state)
-{
-	return state == NULL || strncmp(state, "08", 2) == 0 ||
-	    (strncmp(state, "57", 2) == 0 && strcmp(state, "57014") != 0);
 }
 
 enum pawl_err pawl_pg_unavailable(struct pawl_error *err, const char *what)
@@ -210,8 +155,9 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
     struct pawl_error *err)
 {
 	char timeout[16], options[64];
-	const char *keys[] = { "connect_timeout", "application_name", "options", "dbname", NULL };
-	const char *vals[5];
+	const char *keys[] = { "connect_timeout", "application_name", "options",
+	    "target_session_attrs", "dbname", NULL };
+	const char *vals[6];
 	long long started;
 
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
@@ -225,9 +171,10 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 	vals[0] = timeout;
 	vals[1] = "pawl-fcgi";
 	vals[2] = options;
+	vals[3] = pawl_pg_default_session_attrs(pg->cfg->readonly);
 	/* Last: what the admin wrote in storage_url overrides our defaults. */
-	vals[3] = pg->cfg->storage_url;
-	vals[4] = NULL;
+	vals[4] = pg->cfg->storage_url;
+	vals[5] = NULL;
 	started = pawl_clock_mono_ms();
 	pg->conn = timeout_ms > 0 ? connect_until(keys, vals, started + timeout_ms)
 	    : PQconnectdbParams(keys, vals, 1);
@@ -241,6 +188,8 @@ enum pawl_err pawl_pg_connect_within(struct pawl_pg *pg, bool schema, int timeou
 		return pawl_pg_unavailable(err, "cannot connect");
 	}
 	PQsetNoticeProcessor(pg->conn, notice_to_log, NULL);
+	snprintf(pg->server, sizeof(pg->server), "%s:%s", PQhost(pg->conn) ? PQhost(pg->conn) : "",
+	    PQport(pg->conn) ? PQport(pg->conn) : "");
 	if (schema && check_schema(pg, timeout_ms > 0 ? started + timeout_ms : pawl_clock_mono_ms() +
 	    (pg->cfg->storage_statement_timeout_ms > 0 ? pg->cfg->storage_statement_timeout_ms :
 	    UNTIMED_STATEMENT_MS), err) != PAWL_OK)
@@ -340,15 +289,27 @@ static bool sent_and_lost(struct pawl_pg *pg)
 #define OUTCOME_WAIT_MS 5000
 #define OUTCOME_POLL_MS 100
 
-/* The outcome PostgreSQL records for xid: "committed", "aborted", "in progress", or NULL. */
-static const char *xact_status(struct pawl_pg *pg, struct pawl_arena *arena, const char *xid)
+/*
+ * The outcome PostgreSQL records for xid: "committed", "aborted", "in
+ * progress", or NULL. Asked only of the server the COMMIT went to (before):
+ * after a failover the new primary may never have received that transaction
+ * and may have given its xid to another one since, whose outcome it would tell.
+ */
+static const char *xact_status(struct pawl_pg *pg, struct pawl_arena *arena, const char *xid,
+    const char *before, bool *moved)
 {
 	const char *params[1] = { xid };
 	struct pg_result *res = NULL;
 	struct pawl_error err;
 
 	pg->next_attempt_ms = 0;
-	if (pawl_pg_connect(pg, false, &err) != PAWL_OK ||
+	if (pawl_pg_connect(pg, false, &err) != PAWL_OK)
+		return NULL;
+	if (!pawl_pg_same_server(before, pg->server)) {
+		*moved = true;
+		return NULL;
+	}
+	if (
 	    pawl_pg_exec_once(pg, arena, &(struct pawl_pg_stmt){
 	    XID_STATUS_SQL, 1, params, 0 }, &res, &err) != PAWL_OK ||
 	    pawl_pg_rows(res) != 1 || pawl_pg_is_null(res, 0, 0))
@@ -371,9 +332,18 @@ static enum pawl_err resolve_lost_commit(struct pawl_pg *pg, struct pawl_arena *
 	long long until = pawl_clock_mono_ms() + OUTCOME_WAIT_MS;
 	const struct timespec pause = { 0, OUTCOME_POLL_MS * 1000000L };
 	const char *status;
+	char before[sizeof(pg->server)];
+	bool moved = false;
 
+	memcpy(before, pg->server, sizeof(before));
 	for (;;) {
-		status = xact_status(pg, arena, xid);
+		status = xact_status(pg, arena, xid, before, &moved);
+		if (moved) {
+			pawl_log_error("the answer to COMMIT was lost and PostgreSQL is now reached at "
+			    "%s, not %s (a failover): whether transaction %s committed cannot be told",
+			    pg->server, before, xid);
+			return failed;
+		}
 		if (status != NULL && strcmp(status, "committed") == 0 &&
 		    pawl_pg_exec_once(pg, arena, &(struct pawl_pg_stmt){
 		    BARRIER_SQL, 0, NULL, 0 }, NULL, err) == PAWL_OK) {

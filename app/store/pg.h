@@ -115,8 +115,28 @@ enum pawl_err pawl_pg_map_sqlstate(const char *sqlstate);
  */
 enum pawl_err pawl_pg_sqlstate_error(const char *sqlstate, const char **message);
 
-/* Whether an error with this SQLSTATE (NULL: none) means the session is gone. */
+/*
+ * Whether an error with this SQLSTATE (NULL: none) means the session is no
+ * use any more: gone, or read-only (25006) when opened to write.
+ */
 bool pawl_pg_sqlstate_lost(const char *sqlstate);
+
+/*
+ * Whether two "host:port" of connections name the same server (neither
+ * empty): a lost COMMIT's outcome is asked only of the server it went to.
+ */
+bool pawl_pg_same_server(const char *before, const char *now);
+
+/* libpq's target_session_attrs unless storage_url says: "read-write", or "any" when readonly. */
+const char *pawl_pg_default_session_attrs(bool readonly);
+
+/*
+ * Where the session's server stands: *in_recovery (a hot standby), and
+ * *lag_seconds, how far its replay is behind the primary's last commit it
+ * received (0 when caught up, and always 0 on a primary).
+ */
+enum pawl_err pawl_pg_replication(struct pawl_pg *pg, struct pawl_arena *arena, int timeout_ms,
+    bool *in_recovery, double *lag_seconds, struct pawl_error *err);
 
 /* A text[] literal ({"a","b"}, quotes and backslashes escaped) for n strings. */
 const char *pawl_pg_text_array(struct pawl_arena *arena, const char *const *items, size_t n);

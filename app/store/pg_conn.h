@@ -45,6 +45,7 @@ struct pawl_pg {
 	bool pending_begin; /* pending[0] is the BEGIN of a transaction not yet sent */
 	char listen[64];           /* channel to LISTEN on after (re)connecting */
 	long long next_attempt_ms; /* monotonic; no connect before this */
+	char server[192];          /* "host:port" of the last connection (kept after a drop) */
 #ifdef PAWL_FAULT_INJECTION
 	enum pawl_pg_fault fault;  /* armed for the next commit only */
 #endif

@@ -110,6 +110,14 @@ static enum pawl_err result_error(struct pawl_pg *pg, PGresult *res, struct pawl
 	const char *plain;
 	enum pawl_err code = pawl_pg_sqlstate_error(state, &plain);
 
+	if (state != NULL && strcmp(state, "25006") == 0) {
+		/* One clear line: the admin's storage_url, or a failover, is the cause. */
+		pawl_log_error("PostgreSQL refused a write: the session is read-only (a hot standby, "
+		    "or a primary being demoted); the connection is dropped and the next one looks "
+		    "for the primary (storage_url: list every host, target_session_attrs=read-write)");
+		pawl_pg_drop(pg);
+		return pawl_error_set(err, PAWL_ERR_BACKEND, "%s", plain);
+	}
 	if (PQstatus(pg->conn) != CONNECTION_OK ||
 	    (code == PAWL_ERR_BACKEND && pawl_pg_sqlstate_lost(state))) {
 		pawl_log_warn("PostgreSQL connection lost: %s", msg);

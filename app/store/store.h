@@ -143,6 +143,7 @@ struct pawl_personal_ref {
 	const char *bucket_id;
 	const char *bucket_uri;
 	const char *user_id;
+	bool read_only; /* check without recording an adoption (a readonly host, on a replica) */
 };
 
 /*

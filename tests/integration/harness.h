@@ -190,5 +190,6 @@ void test_metrics_register(void);
 void test_systemd_register(void);
 void test_logs_register(void);
 void test_sentinel_register(void);
+void test_replica_register(void);
 
 #endif

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
 	test_accounts_register(); /* reloads the config (SIGHUP) */
 	test_systemd_register(); /* pawl-fcgi processes of its own, as systemd starts them */
 	test_logs_register(); /* reloads the config (SIGHUP), stops the relay, kills a worker */
+	test_replica_register(); /* PostgreSQL clusters and pawl-fcgi processes of its own */
 	test_truth_register(); /* stalls Redis and stops PostgreSQL, then waits for both */
 	test_storage_register(); /* stops and starts backends: keep it last */
 	s = CU_add_suite("stack", NULL, NULL);

@@ -196,7 +196,7 @@ static void test_sqlstate_mapping(void)
 		{ "55P03", PAWL_ERR_CONFLICT }, { "57014", PAWL_ERR_TIMEOUT },
 		{ "57P01", PAWL_ERR_BACKEND }, { "08006", PAWL_ERR_BACKEND },
 		{ "53100", PAWL_ERR_BACKEND }, { "53200", PAWL_ERR_BACKEND },
-		{ "25006", PAWL_ERR_METHOD }, { "42P01", PAWL_ERR_INTERNAL },
+		{ "25006", PAWL_ERR_BACKEND }, { "42P01", PAWL_ERR_INTERNAL },
 		{ "XX000", PAWL_ERR_INTERNAL }, { "P0001", PAWL_ERR_INTERNAL },
 		{ "0A000", PAWL_ERR_INTERNAL }, { NULL, PAWL_ERR_BACKEND },
 		{ "5", PAWL_ERR_BACKEND },
@@ -220,6 +220,17 @@ static void test_sqlstate_mapping(void)
 	CU_ASSERT(!pawl_pg_sqlstate_lost("57014"));
 	CU_ASSERT(!pawl_pg_sqlstate_lost("53100"));
 	CU_ASSERT(!pawl_pg_sqlstate_lost("23505"));
+	/* A read-only session (a standby, a demoted primary) is dropped to find the primary. */
+	CU_ASSERT(pawl_pg_sqlstate_lost("25006"));
+	CU_ASSERT(!pawl_pg_sqlstate_lost("25P02"));
+	CU_ASSERT_STRING_EQUAL(pawl_pg_default_session_attrs(false), "read-write");
+	CU_ASSERT_STRING_EQUAL(pawl_pg_default_session_attrs(true), "any");
+	/* A lost COMMIT is asked about only where it went: not across a failover. */
+	CU_ASSERT(pawl_pg_same_server("/run/pg-a:5432", "/run/pg-a:5432"));
+	CU_ASSERT(!pawl_pg_same_server("/run/pg-a:5432", "/run/pg-b:5433"));
+	CU_ASSERT(!pawl_pg_same_server("/run/pg-a:5432", "/run/pg-a:5433"));
+	CU_ASSERT(!pawl_pg_same_server("", ""));
+	CU_ASSERT(!pawl_pg_same_server(NULL, "/run/pg-a:5432"));
 }
 
 /* A 500's body: Kinto's generic message and an id; its cause only in the log. */

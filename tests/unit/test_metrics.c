@@ -413,6 +413,22 @@ static void test_render_exact(void)
 	pawl_metrics_render(&b, &snap);
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "pawl_events_staged_total{listener=\"(other)\"} 9\n"));
 	CU_ASSERT_PTR_NULL(strstr(b.data, "pawl_outbox_pending_events"));
+	CU_ASSERT_PTR_NULL(strstr(b.data, "pawl_db_replication_lag_seconds"));
+	/* A standby's lag once read; a primary's is 0 whatever was read. */
+	snap.replication_known = true;
+	snap.in_recovery = true;
+	snap.replication_lag_seconds = 1.25;
+	pawl_buf_init(&b, arena);
+	pawl_metrics_render(&b, &snap);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\npawl_db_in_recovery 1\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "# TYPE pawl_db_replication_lag_seconds gauge\n"
+	    "pawl_db_replication_lag_seconds 1.250000\n"));
+	snap.in_recovery = false;
+	snap.replication_lag_seconds = -3;
+	pawl_buf_init(&b, arena);
+	pawl_metrics_render(&b, &snap);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\npawl_db_in_recovery 0\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\npawl_db_replication_lag_seconds 0.000000\n"));
 	pawl_arena_free(arena);
 }
 
