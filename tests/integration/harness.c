@@ -233,11 +233,12 @@ int harness_stack(const char *subcommand)
 
 /* --- setup ---------------------------------------------------------------- */
 
-/* Finds n distinct free ports by binding 127.0.0.1:0 n times at once. */
-static int free_ports(int *ports, int n)
+int harness_free_ports(int *ports, int n)
 {
-	int fds[8], i, rc = 0;
+	int fds[HARNESS_FREE_PORTS_MAX], i, rc = 0;
 
+	if (n > HARNESS_FREE_PORTS_MAX)
+		return -1;
 	for (i = 0; i < n; i++) {
 		struct sockaddr_in sin = { .sin_family = AF_INET };
 		socklen_t len = sizeof sin;
@@ -467,7 +468,7 @@ int harness_start(void)
 		return -1;
 	}
 	snprintf(h.state, sizeof h.state, "%s", tmpl);
-	if (free_ports(ports, 3) != 0) {
+	if (harness_free_ports(ports, 3) != 0) {
 		perror("harness: no free port");
 		return -1;
 	}

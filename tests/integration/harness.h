@@ -115,6 +115,13 @@ pid_t supervisor_pid(void);
 /* Live (non-zombie) children of parent, up to max; returns how many. */
 size_t children_of(pid_t parent, pid_t *out, size_t max);
 
+/*
+ * n distinct free ports of 127.0.0.1 (bound at once, then closed again: a
+ * small race, harmless in tests), n at most HARNESS_FREE_PORTS_MAX; 0 or -1.
+ */
+#define HARNESS_FREE_PORTS_MAX 16
+int harness_free_ports(int *ports, int n);
+
 /* True while pid exists and is not a zombie. */
 bool pid_alive(pid_t pid);
 

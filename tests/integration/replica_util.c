@@ -40,18 +40,12 @@ static bool as_pg(const char *fmt, ...)
 	return system(cmd) == 0;
 }
 
+/* A free loopback port, or -1. */
 static int free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	int port = -1;
 
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return harness_free_ports(&port, 1) == 0 ? port : -1;
 }
 
 bool cluster_of_stack(struct cluster *c)

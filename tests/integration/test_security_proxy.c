@@ -531,20 +531,12 @@ static void test_nginx_bad_request(void)
 	}
 }
 
-/* A free loopback port (closed again: a small race, harmless in tests). */
+/* A free loopback port, or -1. */
 static int free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+	int port = -1;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return harness_free_ports(&port, 1) == 0 ? port : -1;
 }
 
 /*

@@ -51,30 +51,6 @@ static char bucket[64], collection[64];
 
 /* --- servers ------------------------------------------------------------- */
 
-static int free_ports(int *ports, int n)
-{
-	int fds[16], i, rc = 0;
-
-	for (i = 0; i < n; i++) {
-		struct sockaddr_in sin = { .sin_family = AF_INET };
-		socklen_t len = sizeof sin;
-
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sin, sizeof sin) != 0 ||
-		    getsockname(fds[i], (struct sockaddr *)&sin, &len) != 0) {
-			rc = -1;
-			if (fds[i] >= 0)
-				close(fds[i]);
-			break;
-		}
-		ports[i] = ntohs(sin.sin_port);
-	}
-	while (i-- > 0)
-		close(fds[i]);
-	return rc;
-}
-
 /* redis-server CONF [--sentinel] in the foreground, its output to LOG; its pid. */
 static pid_t spawn_redis(const char *conf, bool sentinel, const char *log)
 {
@@ -258,7 +234,7 @@ static int setup(void)
 	snprintf(dir, sizeof dir, "%s/sentinel", harness_state_dir());
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return -1;
-	if (free_ports(ports, NODES + SENTINELS + 2) != 0)
+	if (harness_free_ports(ports, NODES + SENTINELS + 2) != 0)
 		return -1;
 	lone_port = ports[NODES + SENTINELS];
 	for (int i = 0; i < NODES; i++)
@@ -704,7 +680,7 @@ static void test_hostile(void)
 	long ms, slowest = 0, deadline;
 	int closed[1], master = -1, hb = -1;
 
-	CU_ASSERT_FATAL(free_ports(closed, 1) == 0);
+	CU_ASSERT_FATAL(harness_free_ports(closed, 1) == 0);
 	/* Whoever is master now (after the failover test), where the last step delivers. */
 	master = settled_master(FAILOVER_MS);
 	CU_ASSERT_FATAL(master >= 0);
