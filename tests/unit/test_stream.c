@@ -36,18 +36,7 @@ static void test_stream_settings(void)
 
 static void expect_refused(const char *text, const char *want)
 {
-	struct pawl_error err;
-	struct pawl_config *cfg = parse(text, &err);
-
-	CU_ASSERT_PTR_NULL(cfg);
-	if (cfg != NULL) {
-		pawl_config_free(cfg);
-		return;
-	}
-	CU_ASSERT_EQUAL(err.code, PAWL_ERR_CONFIG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
-	if (strstr(err.message, want) == NULL)
-		fprintf(stderr, "\n  got: %s\n  want: %s\n", err.message, want);
+	unit_config_refused(text, want);
 }
 
 static void test_stream_settings_refused(void)

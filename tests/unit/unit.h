@@ -19,6 +19,9 @@ struct pawl_app *unit_offline_app(const char *extra, struct pawl_config **cfg);
 const char *unit_str_at(json_object *o, const char *key);
 int unit_int_at(json_object *o, const char *key);
 
+/* The config text is refused as a config error whose message holds want (printed when not). */
+void unit_config_refused(const char *text, const char *want);
+
 void test_arena_register(void);
 void test_err_register(void);
 void test_str_register(void);

@@ -1,5 +1,6 @@
 /* Helpers shared by the unit suites (declared in unit.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "app.h"
 #include "unit.h"
@@ -29,4 +30,20 @@ int unit_int_at(json_object *o, const char *key)
 	json_object *v;
 
 	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int(v) : -1;
+}
+
+void unit_config_refused(const char *text, const char *want)
+{
+	struct pawl_error err;
+	struct pawl_config *cfg = pawl_config_parse(text, "test.ini", NULL, &err);
+
+	CU_ASSERT_PTR_NULL(cfg);
+	if (cfg != NULL) {
+		pawl_config_free(cfg);
+		return;
+	}
+	CU_ASSERT_EQUAL(err.code, PAWL_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
+	if (strstr(err.message, want) == NULL)
+		fprintf(stderr, "\n  got: %s\n  want: %s\n", err.message, want);
 }
