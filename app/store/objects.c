@@ -169,9 +169,19 @@ enum pawl_err pawl_objects_list_timestamp(struct pawl_pg *pg, struct pawl_arena 
 		*ts = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
 		return PAWL_OK;
 	}
-	if (readonly)
-		return pawl_error_set(err, PAWL_ERR_BACKEND, "Resource timestamp cannot be written. "
-		    "Plural endpoint must be hit at least once from a writable instance.");
+	/*
+	 * No row: nothing was ever written to this list (rows are never
+	 * deleted), and no writable host has listed it. A read-only head cannot
+	 * store one; it answers the empty list with timestamp 0 rather than
+	 * Kinto's 503: every later write gets a larger timestamp, so a client
+	 * polling _since=0 misses nothing, and the answer comes after the same
+	 * authorization as any list's (a 503 before it told strangers which
+	 * lists were never used).
+	 */
+	if (readonly) {
+		*ts = 0;
+		return PAWL_OK;
+	}
 	/* Stored once, so an empty list keeps one ETag until it changes. */
 	rc = pawl_pg_exec(pg, arena, &(struct pawl_pg_stmt){
 	    "WITH ins AS (INSERT INTO timestamps (parent_id, resource_name, last_modified) "
