@@ -29,6 +29,7 @@ struct pawl_listener_config {
 	char *sentinel_master; /* redis with sentinels: the master's name there */
 	int sentinel_db;      /* redis with sentinels: SELECT this database (url's /db) */
 	char *sentinel_password; /* redis with sentinels: AUTH to the master (url's password); NULL: none */
+	char *sentinels_password; /* redis with sentinels: AUTH to each Sentinel; NULL: none */
 	int wait_replicas;    /* redis: WAIT for this many replicas after each push; 0: none */
 	char *type;           /* redis: "list" (LPUSH, the default) or "stream" (XADD) */
 	int maxlen;           /* redis stream: MAXLEN ~ bound on each XADD; 0: no trimming */

@@ -350,7 +350,9 @@ static enum pawl_err listener_sentinel(struct pawl_config_build *b,
     const struct pawl_listener_config *l, const char *prefix, bool url_given)
 {
 	const char *stray = l->sentinel_master != NULL ? "sentinel_master" :
-	    l->sentinel_password != NULL ? "sentinel_password" : l->sentinel_db != 0 ? "sentinel_db" : NULL;
+	    l->sentinel_password != NULL ? "sentinel_password" :
+	    l->sentinels_password != NULL ? "sentinels_password" :
+	    l->sentinel_db != 0 ? "sentinel_db" : NULL;
 	const struct pawl_config_entry *e;
 	char key[2 * KEY_MAX];
 

@@ -111,6 +111,7 @@ static void listener_free(struct pawl_listener_config *l)
 	free(l->sentinels);
 	free(l->sentinel_master);
 	free(l->sentinel_password);
+	free(l->sentinels_password);
 	free(l->type);
 	pawl_config_keys_strv_free(l->resources);
 	for (i = 0; i < l->n_options; i++) {

@@ -119,6 +119,7 @@ static const struct pawl_config_key listener_keys[] = {
 	STR("sentinel_master", NULL, true, LSN(sentinel_master)),
 	INT("sentinel_db", "0", 0, 1000, LSN(sentinel_db)),
 	STR("sentinel_password", NULL, true, LSN(sentinel_password)),
+	STR("sentinels_password", NULL, true, LSN(sentinels_password)),
 	INT("wait_replicas", "0", 0, 16, LSN(wait_replicas)),
 	INT("pool_size", "1", 1, 64, LSN(pool_size)),
 	ENUM("type", "list", redis_types, false, LSN(type)),

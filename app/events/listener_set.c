@@ -72,6 +72,12 @@ enum pawl_err pawl_listener_redis_new(const struct pawl_listener_config *c, int 
 		if (c->sentinel_password != NULL && strlen(c->sentinel_password) >= sizeof(url.password))
 			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s."
 			    "sentinel_password': too long", c->name);
+		if (c->sentinels_password != NULL &&
+		    strlen(c->sentinels_password) >= sizeof(sentinels.password))
+			return pawl_error_set(err, PAWL_ERR_CONFIG, "setting 'event_listeners.%s."
+			    "sentinels_password': too long", c->name);
+		snprintf(sentinels.password, sizeof(sentinels.password), "%s",
+		    c->sentinels_password != NULL ? c->sentinels_password : "");
 		if (out == NULL)
 			return PAWL_OK;
 		memset(&url, 0, sizeof(url));

@@ -172,6 +172,27 @@ fail:
 }
 
 /*
+ * AUTH to a Sentinel that has a requirepass of its own: true to go on (no
+ * password, or accepted); else false with the refusal in *reply, which then
+ * names the error (never the password) like any other answer.
+ */
+static bool sentinel_auth(const struct pawl_redis *r, redisContext *c, redisReply **reply)
+{
+	const char *argv[] = { "AUTH", r->sentinels->password };
+	redisReply *got;
+
+	if (r->sentinels->password[0] == '\0')
+		return true;
+	got = redisCommandArgv(c, 2, argv, NULL);
+	if (got != NULL && got->type != REDIS_REPLY_ERROR) {
+		freeReplyObject(got);
+		return true;
+	}
+	*reply = got;
+	return false;
+}
+
+/*
  * Asks one Sentinel where the master is: url.host and url.port on success.
  * Anything but a two-string answer with a sane host and port is refused (a
  * Sentinel that does not know the name answers nil; a stranger, garbage).
@@ -185,7 +206,8 @@ static bool ask_sentinel(struct pawl_redis *r, const struct pawl_redis_sentinel_
 	long long port = 0;
 	bool ok = false;
 
-	if (c != NULL && c->err == 0 && redisSetTimeout(c, tv_ms(timeout_ms)) == REDIS_OK)
+	if (c != NULL && c->err == 0 && redisSetTimeout(c, tv_ms(timeout_ms)) == REDIS_OK &&
+	    sentinel_auth(r, c, &reply))
 		reply = redisCommandArgv(c, 3, argv, NULL);
 	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
 	    reply->element[0]->type == REDIS_REPLY_STRING &&

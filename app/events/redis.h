@@ -35,6 +35,7 @@ struct pawl_redis_sentinels {
 		char host[256];
 		int port; /* default 26379 */
 	} at[PAWL_REDIS_SENTINELS_MAX];
+	char password[256]; /* the Sentinels' own (their requirepass); empty: no AUTH */
 };
 
 /*

@@ -284,10 +284,14 @@ static int suite_clean(void)
 
 /* --- pawl's side ------------------------------------------------------------------ */
 
-/* text with its line "event_listeners.<name>.url = ..." replaced by the Sentinel settings. */
-static char *turn_over(const char *text, const char *name, const char *list, int wait_replicas)
+/*
+ * text with its line "event_listeners.<name>.url = ..." replaced by the
+ * Sentinel settings (and the Sentinels' password when spw is not NULL).
+ */
+static char *turn_over(const char *text, const char *name, const char *list, int wait_replicas,
+		       const char *spw)
 {
-	char key[128], with[1024], *out;
+	char key[128], with[1280], *out;
 	const char *at, *end;
 
 	snprintf(key, sizeof key, "\nevent_listeners.%s.url = ", name);
@@ -295,7 +299,8 @@ static char *turn_over(const char *text, const char *name, const char *list, int
 		return NULL;
 	snprintf(with, sizeof with, "\nevent_listeners.%1$s.sentinels = %2$s\n"
 		 "event_listeners.%1$s.sentinel_master = " MASTER "\n"
-		 "event_listeners.%1$s.wait_replicas = %3$d", name, list, wait_replicas);
+		 "event_listeners.%1$s.wait_replicas = %3$d%4$s%5$s", name, list, wait_replicas,
+		 spw ? ru_fmt("\nevent_listeners.%s.sentinels_password = ", name) : "", spw ? spw : "");
 	if ((out = malloc(strlen(text) + strlen(with) + 1)) == NULL)
 		return NULL;
 	sprintf(out, "%.*s%s%s", (int)(at - text), text, with, end);
@@ -308,7 +313,7 @@ static char *turn_over(const char *text, const char *name, const char *list, int
  * their url. The harness fixes the list of listeners (PAWL_EVENT_LISTENERS):
  * existing ones are turned over.
  */
-static bool configure(const char *list, int wait_replicas)
+static bool configure_auth(const char *list, int wait_replicas, const char *spw)
 {
 	static char *original; /* pawl.ini before the suite (the edit starts from there) */
 	static const char open_scrape[] = "metrics_read_principals = system.Everyone\n";
@@ -325,8 +330,8 @@ static bool configure(const char *list, int wait_replicas)
 			(void)!fread(original, 1, (1 << 16) - 1, f);
 		fclose(f);
 	}
-	if (original != NULL && (a = turn_over(original, LISTENER, list, wait_replicas)) != NULL &&
-	    (b = turn_over(a, STREAM, list, wait_replicas)) != NULL &&
+	if (original != NULL && (a = turn_over(original, LISTENER, list, wait_replicas, spw)) != NULL &&
+	    (b = turn_over(a, STREAM, list, wait_replicas, spw)) != NULL &&
 	    (c = malloc(strlen(b) + sizeof open_scrape)) != NULL) {
 		sprintf(c, "%s%s", b, open_scrape); /* the whole file: more than ru_fmt holds */
 		ok = ru_reload_edit(original, c);
@@ -335,6 +340,11 @@ static bool configure(const char *list, int wait_replicas)
 	free(b);
 	free(c);
 	return ok;
+}
+
+static bool configure(const char *list, int wait_replicas)
+{
+	return configure_auth(list, wait_replicas, NULL);
 }
 
 /* The heartbeat's LISTENER: 1, 0, or -1 when absent; *ms: how long it took. */
@@ -737,10 +747,102 @@ static void test_hostile(void)
 	fake_stop(&liar);
 }
 
+/* ACL SETUSER default on a Sentinel: its requirepass, set or (pw NULL) removed. */
+static bool sentinel_password(int port, const char *old_pw, const char *pw)
+{
+	redisContext *c = connect_to(port);
+	redisReply *r = NULL;
+	bool ok = c != NULL;
+
+	if (ok && old_pw != NULL) {
+		r = redisCommand(c, "AUTH %s", old_pw);
+		ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	if (ok) {
+		r = pw != NULL ? redisCommand(c, "ACL SETUSER default on resetpass >%s", pw)
+			       : redisCommand(c, "ACL SETUSER default on nopass");
+		ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	if (c != NULL)
+		redisFree(c);
+	return ok;
+}
+
+/* Polls the heartbeat's LISTENER until it is want (or DELIVERY_MS passed): its last value. */
+static int heartbeat_becomes(int want)
+{
+	long ms, deadline = harness_now_ms() + DELIVERY_MS;
+	int hb;
+
+	while ((hb = heartbeat_ha(&ms)) != want && harness_now_ms() < deadline)
+		sleep_ms(200);
+	return hb;
+}
+
+/*
+ * A Sentinel with a requirepass of its own: asked without a password or with
+ * a wrong one, it names no master (false, the events wait, the password is in
+ * no log line); with sentinels_password, the waiting events arrive, once.
+ */
+static void test_sentinel_auth(void)
+{
+	static const char good[] = "s3ntinel-Pw", wrong[] = "not-the-pw-7f3a";
+	char list[64], id[64], first[64] = "";
+	struct events e = { NULL, 0 };
+	int master = settled_master(FAILOVER_MS), hb;
+	size_t failed = 0, before = log_count("log/pawl.log", "WRONGPASS");
+
+	CU_ASSERT_FATAL(master >= 0);
+	snprintf(list, sizeof list, "127.0.0.1:%d", sentinel_port[1]);
+	CU_ASSERT_FATAL(sentinel_password(sentinel_port[1], NULL, good));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		CU_ASSERT_FATAL(configure_auth(list, 0, attempt == 0 ? NULL : wrong));
+		make_collection();
+		hb = heartbeat_becomes(0);
+		CHECK(hb == 0, "heartbeat '" LISTENER "' is %d with %s", hb,
+		      attempt == 0 ? "no password for the Sentinel" : "a wrong password");
+		if (!write_record(id, sizeof id))
+			failed++;
+		else if (first[0] == '\0')
+			snprintf(first, sizeof first, "%s", id);
+		sleep_ms(1500); /* relay passes that ask the Sentinel and are refused */
+		CHECK(fetch(node_port[master], &e) && count_of(&e, id) == 0,
+		      "an event reached Redis through a Sentinel that refused us");
+		events_free(&e);
+	}
+	CHECK(failed == 0, "%zu writes failed while the Sentinel refused us", failed);
+	CHECK(log_count("log/pawl.log", "NOAUTH") > 0, "no log line says the Sentinel wants AUTH");
+	CHECK(log_count("log/pawl.log", "WRONGPASS") > before, "no log line says the password is wrong");
+	CHECK(log_count("log/pawl.log", wrong) == 0 && log_count("log/pawl.log", good) == 0,
+	      "a Sentinel password is in pawl's log");
+
+	CU_ASSERT_FATAL(configure_auth(list, 0, good));
+	hb = heartbeat_becomes(1);
+	CHECK(hb == 1, "heartbeat '" LISTENER "' is %d with the Sentinel's password", hb);
+	for (long deadline = harness_now_ms() + DELIVERY_MS;;) {
+		events_free(&e);
+		fetch(node_port[master], &e);
+		if ((count_of(&e, first) > 0 && count_of(&e, id) > 0) || harness_now_ms() > deadline)
+			break;
+		sleep_ms(200);
+	}
+	CHECK(count_of(&e, first) == 1 && count_of(&e, id) == 1,
+	      "the events written while the Sentinel refused us arrived %zu and %zu times",
+	      count_of(&e, first), count_of(&e, id));
+	events_free(&e);
+	CHECK(sentinel_password(sentinel_port[1], good, NULL), "the Sentinel's password stays set");
+}
+
 void test_sentinel_register(void)
 {
 	CU_pSuite s = CU_add_suite("sentinel", suite_init, suite_clean);
 
 	CU_add_test(s, "master killed: promoted replica gets every event once", test_failover);
 	CU_add_test(s, "hostile Sentinels: false, bounded, no crash", test_hostile);
+	CU_add_test(s, "Sentinels with a password: refused without it, delivered with it",
+		    test_sentinel_auth);
 }

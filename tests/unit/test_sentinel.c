@@ -4,6 +4,7 @@
  * when they contradict `url` or each other.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
@@ -91,13 +92,15 @@ static void test_sentinel_settings(void)
 	struct pawl_redis *r = NULL;
 	struct pawl_config *cfg = parse("event_listeners.q.sentinels = 127.0.0.1:26379 127.0.0.1:26380\n"
 	    "event_listeners.q.sentinel_master = mymaster\nevent_listeners.q.sentinel_db = 3\n"
-	    "event_listeners.q.sentinel_password = pw\nevent_listeners.q.wait_replicas = 1\n", &err);
+	    "event_listeners.q.sentinel_password = pw\nevent_listeners.q.wait_replicas = 1\n"
+	    "event_listeners.q.sentinels_password = spw\n", &err);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].sentinels, "127.0.0.1:26379 127.0.0.1:26380");
 	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].sentinel_master, "mymaster");
 	CU_ASSERT_EQUAL(cfg->listeners[0].sentinel_db, 3);
 	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].sentinel_password, "pw");
+	CU_ASSERT_STRING_EQUAL(cfg->listeners[0].sentinels_password, "spw");
 	CU_ASSERT_EQUAL(cfg->listeners[0].wait_replicas, 1);
 	CU_ASSERT_EQUAL(pawl_listener_redis_new(&cfg->listeners[0], 100, &r, &err), PAWL_OK);
 	CU_ASSERT_PTR_NOT_NULL(r);
@@ -137,6 +140,8 @@ static void test_sentinel_settings_refused(void)
 	    "event_listeners.q.sentinel_master =\n", "needs 'event_listeners.q.sentinel_master'");
 	settings_refused("event_listeners.q.sentinel_master = m\n",
 	    "setting 'event_listeners.q.sentinel_master' applies to a Sentinel listener only");
+	settings_refused("event_listeners.q.sentinels_password = x\n",
+	    "setting 'event_listeners.q.sentinels_password' applies to a Sentinel listener only");
 	settings_refused("event_listeners.q.sentinel_db = 2\n",
 	    "setting 'event_listeners.q.sentinel_db' applies to a Sentinel listener only");
 	settings_refused("event_listeners.q.wait_replicas = 17\n",
@@ -154,6 +159,27 @@ static void test_sentinel_settings_refused(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	CU_ASSERT_EQUAL(pawl_listener_redis_new(&cfg->listeners[0], 100, NULL, &err), PAWL_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'event_listeners.q.sentinel_master': expected a name"));
+	pawl_config_free(cfg);
+	/*
+	 * A password the handle cannot hold is refused, not cut short (it would
+	 * never match). A file's line is shorter; the environment's is not.
+	 */
+	cfg = parse("event_listeners.q.sentinels = 127.0.0.1:1\n"
+	    "event_listeners.q.sentinel_master = m\nevent_listeners.q.sentinels_password = x\n", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	{
+		char *saved = cfg->listeners[0].sentinels_password, *long_pw = calloc(1, 301);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(long_pw);
+		memset(long_pw, '7', 300);
+		cfg->listeners[0].sentinels_password = long_pw;
+		CU_ASSERT_EQUAL(pawl_listener_redis_new(&cfg->listeners[0], 100, NULL, &err),
+		    PAWL_ERR_CONFIG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'event_listeners.q.sentinels_password': too long"));
+		CU_ASSERT_PTR_NULL(strstr(err.message, "777"));
+		cfg->listeners[0].sentinels_password = saved;
+		free(long_pw);
+	}
 	pawl_config_free(cfg);
 }
 
