@@ -117,7 +117,7 @@ static void never_read_strangers(const char *b)
 							       sizeof body, NULL, 0);
 					char got[128];
 
-					snprintf(got, sizeof got, "%ld %s", st, m ? "" :
+					snprintf(got, sizeof got, "%ld %.100s", st, m ? "" :
 						 strstr(body, "\"errno\":121") ? "121" :
 						 strstr(body, "\"errno\":104") ? "104" : body);
 					if (want[who][0] == '\0' && m == 0)
