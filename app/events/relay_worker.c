@@ -17,15 +17,13 @@
 #include "events/relay.h"
 #include "events/sink.h"
 
+/* One delivery transaction's work: take one list's rows under its lock, push them. */
 struct delivery {
 	struct pawl_pg *pg;
 	struct pawl_arena *arena;
-	const struct pawl_sink *to;         /* one listener's (deliver_batch) */
-	const struct pawl_listener_set *ls; /* several listeners' (deliver_group) */
+	const struct pawl_sink *to;
 	const struct pawl_outbox_due *due;
 	struct pawl_outbox_batch *b;
-	bool *failed;                       /* deliver_group: per listener of due, its push failed */
-	size_t n_failed;
 };
 
 static enum pawl_err take_and_push(void *ctx, struct pawl_error *err)
