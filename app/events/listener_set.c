@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "core/str.h"
 #include "store/outbox.h"
+#include "events/outage.h"
 #include "events/redis.h"
 
 #define REDIS_TIMEOUT_MS 500
@@ -28,6 +29,7 @@ struct instance {
 	struct pawl_listener plugin;
 	struct pawl_listener_option *options;
 	int slot;                        /* its counters (core/metrics.h); -1: none */
+	struct pawl_outage outage;       /* durable: this process's failed pushes (events/outage.h) */
 };
 
 struct pawl_listener_set {
@@ -344,6 +346,17 @@ struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, c
 			return ls->items[i].redis;
 		}
 	}
+	return NULL;
+}
+
+struct pawl_outage *pawl_listener_set_outage(const struct pawl_listener_set *ls,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; ls != NULL && i < ls->n; i++)
+		if (ls->items[i].redis != NULL && strcmp(ls->items[i].cfg->name, name) == 0)
+			return &ls->items[i].outage;
 	return NULL;
 }
 

@@ -72,6 +72,14 @@ void pawl_listener_set_count_staged(const struct pawl_listener_set *ls,
 struct pawl_redis *pawl_listener_set_redis(const struct pawl_listener_set *ls, const char *name,
     const char **listname);
 
+/*
+ * The outage record of the durable listener name (NULL when unknown): the
+ * failures of this process's pushes, for the throttled delivery lines.
+ */
+struct pawl_outage;
+struct pawl_outage *pawl_listener_set_outage(const struct pawl_listener_set *ls,
+    const char *name);
+
 /* The settings of the listener name (NULL when unknown). */
 const struct pawl_listener_config *pawl_listener_set_config(const struct pawl_listener_set *ls,
     const char *name);

@@ -25,8 +25,11 @@ struct pawl_pg;
  * due->limit, each batch in one transaction: take under the list lock, LPUSH
  * pipelined, COMMIT. Only rows of transactions that due->snapshot
  * (pawl_outbox_barrier's) saw finished, so only durable ones. *busy is set
- * when another process held the lock. PAWL_ERR_BACKEND when Redis failed
- * (the rows stay for later).
+ * when the rows are left to the relay: another process held the lock, or
+ * this process's last push to the listener failed less than a second ago
+ * (no take and rollback per write while Redis is down). PAWL_ERR_BACKEND
+ * when Redis failed (the rows stay for later; the line is throttled,
+ * events/outage.h).
  */
 struct pawl_outbox_due;
 enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl_pg *pg,
@@ -35,8 +38,10 @@ enum pawl_err pawl_relay_deliver(const struct pawl_listener_set *ls, struct pawl
 
 /*
  * The fast path after COMMIT, for a worker running alone: a barrier, then the
- * lists the stage touched, for every durable listener. Whatever it cannot
- * deliver, it leaves to the relay and wakes it (NOTIFY).
+ * lists the stage touched, for every durable listener, each (listener,
+ * list) in a transaction of its own, so a listener that fails holds back
+ * nothing of the others'. Whatever it cannot deliver, it leaves to the
+ * relay and wakes it (NOTIFY).
  */
 void pawl_relay_after_commit(const struct pawl_listener_set *ls, struct pawl_pg *pg,
     struct pawl_arena *arena, const struct pawl_stage *st);
@@ -53,15 +58,6 @@ void pawl_relay_wake(const struct pawl_listener_set *ls, const struct pawl_stage
  * wake_fd: the read end of the supervisor's wake pipe, or -1 (then it is woken
  * by NOTIFY pawl_outbox and its poll interval only).
  */
-/*
- * The stream key of an event of list_key ("<parent_id> <resource_name>") for
- * a stream listener: listname, or with per_bucket "<listname>.<bucket id>"
- * when the parent lies under /buckets/<id>; events of no bucket (the
- * buckets list, parentless resources) stay in listname. Pure; NULL on OOM.
- */
-const char *pawl_relay_stream_key(struct pawl_arena *arena, const char *listname,
-    bool per_bucket, const char *list_key);
-
 int pawl_relay_run(const struct pawl_config *cfg, int wake_fd);
 
 /* What a relay reports on its way, for a service manager (systemd, through main.c). */

@@ -197,6 +197,7 @@ void test_metrics_register(void);
 void test_systemd_register(void);
 void test_logs_register(void);
 void test_sentinel_register(void);
+void test_isolation_register(void);
 void test_replica_register(void);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "core/arena.h"
 #include "core/config.h"
-#include "events/relay.h"
+#include "events/sink.h"
 #include "unit.h"
 
 static struct pawl_config *parse(const char *text, struct pawl_error *err)
@@ -59,17 +59,17 @@ static void test_stream_key(void)
 	struct pawl_arena *a = pawl_arena_new(4096);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT_STRING_EQUAL(pawl_relay_stream_key(a, "ev", false, "/buckets/b/collections/c record"),
+	CU_ASSERT_STRING_EQUAL(pawl_sink_stream_key(a, "ev", false, "/buckets/b/collections/c record"),
 	    "ev");
-	CU_ASSERT_STRING_EQUAL(pawl_relay_stream_key(a, "ev", true, "/buckets/b/collections/c record"),
+	CU_ASSERT_STRING_EQUAL(pawl_sink_stream_key(a, "ev", true, "/buckets/b/collections/c record"),
 	    "ev.b");
-	CU_ASSERT_STRING_EQUAL(pawl_relay_stream_key(a, "ev", true, "/buckets/blog collection"),
+	CU_ASSERT_STRING_EQUAL(pawl_sink_stream_key(a, "ev", true, "/buckets/blog collection"),
 	    "ev.blog");
-	CU_ASSERT_STRING_EQUAL(pawl_relay_stream_key(a, "ev", true, "/buckets/b-1_x group"), "ev.b-1_x");
+	CU_ASSERT_STRING_EQUAL(pawl_sink_stream_key(a, "ev", true, "/buckets/b-1_x group"), "ev.b-1_x");
 	/* Events of no bucket: the buckets list, a parentless resource. */
-	CU_ASSERT_STRING_EQUAL(pawl_relay_stream_key(a, "ev", true, " bucket"), "ev");
-	CU_ASSERT_STRING_EQUAL(pawl_relay_stream_key(a, "ev", true, "/mushrooms mushroom"), "ev");
-	CU_ASSERT_STRING_EQUAL(pawl_relay_stream_key(a, "ev", true, "/buckets/ x"), "ev");
+	CU_ASSERT_STRING_EQUAL(pawl_sink_stream_key(a, "ev", true, " bucket"), "ev");
+	CU_ASSERT_STRING_EQUAL(pawl_sink_stream_key(a, "ev", true, "/mushrooms mushroom"), "ev");
+	CU_ASSERT_STRING_EQUAL(pawl_sink_stream_key(a, "ev", true, "/buckets/ x"), "ev");
 	pawl_arena_free(a);
 }
 
