@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "resource_util.h"
 
 #define RECOVERY_MS 15000
 
@@ -46,6 +47,9 @@ static bool heartbeat_is(long status, const char *key, bool value, struct http_r
 	       json_object_get_boolean(o) == value;
 }
 
+/* The seconds a 503 tells clients to wait: retry_after_seconds, set for the outage test. */
+#define OUTAGE_RETRY_AFTER 7
+
 static void assert_backend_down(const struct http_resp *r, const char *what)
 {
 	const char *retry = resp_header(r, "Retry-After");
@@ -53,9 +57,9 @@ static void assert_backend_down(const struct http_resp *r, const char *what)
 	long secs = retry ? strtol(retry, &end, 10) : 0;
 
 	assert_error(r, 503, 201);
-	CHECK(retry != NULL && end != retry && *end == '\0' && secs > 0,
-	      "%s: Retry-After is %s, expected a positive number of seconds", what,
-	      retry ? retry : "missing");
+	CHECK(retry != NULL && end != retry && *end == '\0' && secs == OUTAGE_RETRY_AFTER,
+	      "%s: Retry-After is %s, expected retry_after_seconds (%d)", what,
+	      retry ? retry : "missing", OUTAGE_RETRY_AFTER);
 }
 
 static void test_postgresql_outage(void)
@@ -77,6 +81,7 @@ static void test_postgresql_outage(void)
 	CHECK(id != NULL && strcmp(json_object_get_string(id), a) == 0, "data.id: %s", body_snip(&r));
 	http_resp_free(&r);
 
+	CU_ASSERT_FATAL(ru_reload(ru_fmt("\nretry_after_seconds = %d\n", OUTAGE_RETRY_AFTER)));
 	CU_ASSERT_FATAL(harness_stack("pg-stop") == 0);
 
 	bucket_request("PUT", b, &r);
@@ -123,6 +128,7 @@ static void test_postgresql_outage(void)
 	CHECK(hb, "heartbeat after recovery: %ld %s",
 	      r.status, body_snip(&r));
 	http_resp_free(&r);
+	CHECK(ru_reload_restore(), "restoring the config after the outage failed");
 }
 
 static void test_redis_outage(void)
