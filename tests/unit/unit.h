@@ -47,5 +47,6 @@ void test_impacted_register(void);
 void test_metrics_register(void);
 void test_stream_register(void);
 void test_sentinel_register(void);
+void test_permissions_tree_register(void);
 
 #endif
