@@ -126,36 +126,39 @@ static enum pawl_err adapt(struct pawl_arena *arena, const struct pawl_resource_
 	return PAWL_OK;
 }
 
-/* An item pattern as an anchored regular expression, one group per placeholder, and their names. */
-static bool kind_of(struct pawl_arena *arena, const char *pattern, const char **re,
-    const char **keys)
+/*
+ * An item pattern's shape (store/perm_list.h): its segment count, the static
+ * segment before the id, and each placeholder's name and position.
+ */
+static bool kind_of(struct pawl_arena *arena, const char *pattern, struct pawl_perm_kinds *k)
 {
-	struct pawl_buf r, k;
-	const char *p;
+	struct pawl_buf keys, at;
+	const char *p = pattern, *prev = NULL, *last = NULL;
+	int pos = 1;
 
-	pawl_buf_init(&r, arena);
-	pawl_buf_init(&k, arena);
-	pawl_buf_putc(&r, '^');
-	for (p = pattern; *p != '\0'; p++) {
-		if (*p == '{') {
-			size_t n = strcspn(p + 1, "}");
+	pawl_buf_init(&keys, arena);
+	pawl_buf_init(&at, arena);
+	while (*p == '/') {
+		size_t n = strcspn(++p, "/");
 
-			if (k.len > 0)
-				pawl_buf_putc(&k, ',');
-			pawl_buf_append(&k, p + 1, n);
-			pawl_buf_puts(&r, "([^/]+)");
-			p += n + (p[n + 1] == '}');
-			continue;
+		pos++;
+		prev = last;
+		last = p;
+		if (n > 2 && p[0] == '{' && p[n - 1] == '}') {
+			pawl_buf_puts(&keys, keys.len ? "," : "");
+			pawl_buf_append(&keys, p + 1, n - 2);
+			pawl_buf_printf(&at, "%s%d", at.len ? "," : "", pos);
 		}
-		/* Static segments are words; anything else is matched literally. */
-		if (strchr("\\.^$|?*+()[]{}", *p) != NULL)
-			pawl_buf_putc(&r, '\\');
-		pawl_buf_putc(&r, *p);
+		p += n;
 	}
-	pawl_buf_putc(&r, '$');
-	*re = r.data;
-	*keys = k.data;
-	return !r.failed && !k.failed && *re != NULL && *keys != NULL;
+	if (prev == NULL)
+		return false;
+	k->segment[k->n] = pawl_arena_strndup(arena, prev, strcspn(prev, "/"));
+	k->depth[k->n] = pawl_arena_printf(arena, "%d", pos);
+	k->keys[k->n] = keys.data;
+	k->at[k->n] = at.data;
+	return !keys.failed && !at.failed && keys.data != NULL && at.data != NULL &&
+	    k->segment[k->n] != NULL && k->depth[k->n] != NULL;
 }
 
 /* The last static segment of a list pattern ("collections"). */
@@ -219,8 +222,9 @@ static bool kinds_of(struct pawl_arena *arena, const struct pawl_resource_table 
 		c = children(all, &all->items[i]);
 		cap += (2 + c) * (3 + c);
 	}
-	if ((k->pattern = ARR(all->n)) == NULL || (k->name = ARR(all->n)) == NULL ||
-	    (k->keys = ARR(all->n)) == NULL || (im->name = ARR(cap)) == NULL ||
+	if ((k->name = ARR(all->n)) == NULL || (k->segment = ARR(all->n)) == NULL ||
+	    (k->depth = ARR(all->n)) == NULL || (k->keys = ARR(all->n)) == NULL ||
+	    (k->at = ARR(all->n)) == NULL || (im->name = ARR(cap)) == NULL ||
 	    (im->perm = ARR(cap)) == NULL || (im->implied = ARR(cap)) == NULL)
 		return false;
 	for (i = 0; i < all->n; i++) {
@@ -229,8 +233,7 @@ static bool kinds_of(struct pawl_arena *arena, const struct pawl_resource_table 
 		if (r->per_user)
 			continue;
 		k->name[k->n] = r->name;
-		if (!kind_of(arena, r->item_pattern, &k->pattern[k->n], &k->keys[k->n]) ||
-		    !implied_of(arena, all, r, im))
+		if (!kind_of(arena, r->item_pattern, k) || !implied_of(arena, all, r, im))
 			return false;
 		k->n++;
 	}

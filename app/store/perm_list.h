@@ -17,10 +17,17 @@
 #include "store/pg.h"
 
 /* Parallel arrays of n strings each (NULL-terminated too). */
+/*
+ * A kind of object URI, told without a regular expression: its segments
+ * ("/buckets/b" splits on '/' into 3, the first empty), the static one
+ * before the id, and which segments are ids under which names.
+ */
 struct pawl_perm_kinds {
-	const char **pattern;  /* an object URI's anchored regular expression, one group per id */
 	const char **name;     /* its resource_name */
-	const char **keys;     /* the groups' names, comma-joined ("bucket_id,id") */
+	const char **segment;  /* the static segment before the id ("records") */
+	const char **depth;    /* how many segments, as decimal text ("7") */
+	const char **keys;     /* the ids' names, comma-joined ("bucket_id,collection_id,id") */
+	const char **at;       /* their positions (1-based), comma-joined ("3,5,7") */
 	size_t n;
 };
 

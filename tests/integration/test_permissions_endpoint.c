@@ -456,6 +456,28 @@ static void test_settings(void)
 	LISTS(CAROL, ru_fmt("uri=/buckets/%s-gone", bkt), "");
 }
 
+/* An account holds write on itself: listed as Kinto's accounts plugin lists it. */
+static void test_account(void)
+{
+	char name[RU_ID_LEN], hdr[512];
+	const char *h[2] = { hdr, NULL };
+	struct http_resp r;
+	json_object *e;
+
+	unique_id(name, sizeof name, "peacct");
+	OK(ANON, "PUT", ru_fmt("/v1/accounts/%s", name), "{\"data\":{\"password\":\"pe-Acct-1\"}}", 201);
+	basic_auth(hdr, sizeof hdr, name, "pe-Acct-1");
+	http_request("GET", "/v1/permissions?resource_name=account", h, NULL, &r);
+	e = ru_len(resp_json(&r, "data")) == 1 ? json_object_array_get_idx(resp_json(&r, "data"), 0) : NULL;
+	CHECK(e != NULL && strcmp(ru_str(e, "uri") ? ru_str(e, "uri") : "", ru_fmt("/accounts/%s", name)) == 0 &&
+	      strcmp(ru_str(e, "account_id") ? ru_str(e, "account_id") : "", name) == 0 &&
+	      strcmp(json_object_to_json_string_ext(json_object_object_get(e, "permissions"),
+						    JSON_C_TO_STRING_PLAIN), "[\"read\",\"write\"]") == 0,
+	      "account entry: %s", body_snip(&r));
+	http_resp_free(&r);
+	LISTS(BOB, "resource_name=account", "");
+}
+
 void test_permissions_endpoint_register(void)
 {
 	CU_pSuite s = CU_add_suite("permissions_endpoint", suite_init, suite_clean);
@@ -472,4 +494,5 @@ void test_permissions_endpoint_register(void)
 	CU_add_test(s, "hostile: principals, foreign tokens, bad filters", test_hostile);
 	CU_add_test(s, "settings: the root's bucket:create, group:create on buckets",
 		    test_settings);
+	CU_add_test(s, "accounts: their own entry", test_account);
 }
