@@ -373,6 +373,22 @@ static void test_pages(void)
 	}
 	LISTS(ALICE, b, all);
 	CHECK(pages == 4, "%d pages of 2 for 7 entries", pages);
+	/* The root has no id: sorted on id, it comes last, and a page resumes after it. */
+	{
+		char q[256];
+
+		snprintf(q, sizeof q, "in_uri=/,%s&_sort=id&_limit=1", u(""));
+		as(&r, ALICE, "GET", ru_fmt("/v1/permissions?%s", q), NULL);
+		CHECK(strcmp(uris(&r), u("")) == 0 && resp_header(&r, "Next-Page") != NULL,
+		      "first page on id: %s", body_snip(&r));
+		p = resp_header(&r, "Next-Page") ? strstr(resp_header(&r, "Next-Page"), "/v1/") : NULL;
+		snprintf(next, sizeof next, "%s", p ? p : "/v1/permissions?_token=none");
+		http_resp_free(&r);
+		as(&r, ALICE, "GET", next, NULL);
+		CHECK(strcmp(uris(&r), "/") == 0 && resp_header(&r, "Next-Page") == NULL,
+		      "second page on id: %s", body_snip(&r));
+		http_resp_free(&r);
+	}
 	CHECK(total(ALICE, b) == 7, "Total-Records %ld, expected 7", total(ALICE, b));
 }
 
