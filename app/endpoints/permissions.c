@@ -59,12 +59,11 @@ static json_object *as_string(struct pawl_arena *arena, json_object *v)
 	if ((copy = pawl_json_own(arena, json_object_new_array())) == NULL)
 		return NULL;
 	for (size_t j = 0; j < json_object_array_length(v); j++) {
-		json_object *s = json_object_new_string(json_object_to_json_string_ext(
-		    json_object_array_get_idx(v, j), JSON_C_TO_STRING_PLAIN));
+		json_object *item = json_object_array_get_idx(v, j);
 
-		if (json_object_is_type(json_object_array_get_idx(v, j), json_type_string))
-			s = json_object_get(json_object_array_get_idx(v, j));
-		json_object_array_add(copy, s);
+		json_object_array_add(copy, json_object_is_type(item, json_type_string) ?
+		    json_object_get(item) : json_object_new_string(json_object_to_json_string_ext(item,
+		    JSON_C_TO_STRING_PLAIN)));
 	}
 	return copy;
 }
