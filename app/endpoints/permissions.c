@@ -8,7 +8,6 @@
  * the settings grant them (resource/permissions_tree.c); the statement is
  * store/perm_list.c, filters, sort and pages those of every list.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
