@@ -28,6 +28,7 @@
 #include "http/pipeline.h"
 #include "endpoints/batch.h"
 #include "endpoints/metrics.h"
+#include "endpoints/permissions.h"
 #include "endpoints/service.h"
 #include "resource/dispatch.h"
 
@@ -49,6 +50,7 @@ static const struct pawl_dispatch dispatch = {
 		[PAWL_ROUTE_LIST] = pawl_resource_handle,
 		[PAWL_ROUTE_ITEM] = pawl_resource_handle,
 		[PAWL_ROUTE_METRICS] = pawl_metrics_handle,
+		[PAWL_ROUTE_PERMISSIONS] = pawl_permissions_handle,
 	},
 	.account = pawl_accounts_identify,
 };

@@ -111,6 +111,8 @@ struct pawl_config {
 	char **history_exclude_user_ids;  /* users whose changes are not tracked */
 	int history_max_age_seconds;      /* default 0: entries are never trimmed by age */
 	int history_max_per_bucket;       /* default 0: no cap on a bucket's entries */
+	/* Kinto's GET /v1/permissions (README, "Listing permissions") */
+	bool experimental_permissions_endpoint; /* default false: /permissions is 404 */
 	char **warnings;                  /* said while parsing (settings ignored...) */
 	size_t n_warnings;
 

@@ -87,6 +87,7 @@ static const struct pawl_config_key static_keys[] = {
 	LIST("metrics_read_principals", "", NULL, CFG(metrics_read_principals)),
 	STR("metrics_shm_file", "", true, CFG(metrics_shm_file)),
 	BOOL("history_enabled", "false", CFG(history_enabled)),
+	BOOL("experimental_permissions_endpoint", "false", CFG(experimental_permissions_endpoint)),
 	LIST("history.exclude_resources", "", NULL, CFG(history_exclude_resources)),
 	LIST("history.exclude_user_ids", "", NULL, CFG(history_exclude_user_ids)),
 	INT("history_max_age_seconds", "0", 0, 10 * YEAR, CFG(history_max_age_seconds)),
@@ -171,7 +172,7 @@ static const char *const ignored_keys[] = {
 	"transaction_per_request", "error_info_link",
 	"id_generator", "bucket_id_generator", "collection_id_generator",
 	"group_id_generator", "record_id_generator",
-	"experimental_collection_schema_validation", "experimental_permissions_endpoint",
+	"experimental_collection_schema_validation",
 	"permissions_read_principals", "vary", "newrelic_config", "newrelic_env",
 	"profiler_enabled", "profiler_dir", "initialization_sequence", "logging_renderer",
 	NULL

@@ -13,8 +13,8 @@
 
 #include "core/metrics.h"
 
-/* Bumped whenever the layout below changes: a file of another layout is refused. */
-#define LAYOUT_VERSION 2
+/* Bumped whenever the layout below changes (3: the permissions route): a file of another layout is refused. */
+#define LAYOUT_VERSION 3
 #define MAGIC 0x7061776c6d657472ULL /* "pawlmetr": a zero-filled file has no magic */
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to be shared");
@@ -91,7 +91,8 @@ static const char *const routes[PAWL_METRICS_ROUTES] = {
 	[PAWL_ROUTE_HELLO] = "hello", [PAWL_ROUTE_HEARTBEAT] = "heartbeat",
 	[PAWL_ROUTE_LBHEARTBEAT] = "lbheartbeat", [PAWL_ROUTE_VERSION] = "version",
 	[PAWL_ROUTE_BATCH] = "batch", [PAWL_ROUTE_LIST] = "list", [PAWL_ROUTE_ITEM] = "item",
-	[PAWL_ROUTE_METRICS] = "metrics", [PAWL_METRICS_ROUTE_NONE] = "none",
+	[PAWL_ROUTE_METRICS] = "metrics",
+	[PAWL_ROUTE_PERMISSIONS] = "permissions", [PAWL_METRICS_ROUTE_NONE] = "none",
 };
 
 static const char *const db_errors[PAWL_METRICS_DB_ERRORS] = {

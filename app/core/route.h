@@ -40,6 +40,7 @@ enum pawl_route_kind {
 	PAWL_ROUTE_LIST,
 	PAWL_ROUTE_ITEM,
 	PAWL_ROUTE_METRICS, /* only routed when metrics_enabled */
+	PAWL_ROUTE_PERMISSIONS, /* only routed when experimental_permissions_endpoint */
 	PAWL_ROUTE_KINDS /* how many kinds there are */
 };
 

@@ -64,6 +64,12 @@ static json_object *capabilities(const struct pawl_app *app)
 		json_object_object_add(caps, capability_table[i].name,
 		    capability(capability_table[i].description, capability_table[i].url));
 	}
+	/* Kinto's name for GET /v1/permissions (endpoints/permissions.c). */
+	if (cfg->experimental_permissions_endpoint)
+		json_object_object_add(caps, "permissions_endpoint", capability("The permissions "
+		    "endpoint can be used to list all user objects permissions.",
+		    "https://kinto.readthedocs.io/en/latest/configuration/settings.html"
+		    "#activating-the-permissions-endpoint"));
 	if (cfg->history_enabled)
 		json_object_object_add(caps, "history", capability("Track changes on data.",
 		    "https://kinto.readthedocs.io/en/latest/api/1.x/history.html"));

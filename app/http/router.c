@@ -42,6 +42,7 @@ static const struct {
 	{ PAWL_ROUTE_VERSION, "/__version__", PAWL_METHOD_GET | PAWL_METHOD_HEAD },
 	{ PAWL_ROUTE_BATCH, "/batch", PAWL_METHOD_POST },
 	{ PAWL_ROUTE_METRICS, "/__metrics__", PAWL_METHOD_GET | PAWL_METHOD_HEAD },
+	{ PAWL_ROUTE_PERMISSIONS, "/permissions", PAWL_METHOD_GET | PAWL_METHOD_HEAD },
 };
 
 #define N_SERVICE (sizeof(service_routes) / sizeof(service_routes[0]))
@@ -109,6 +110,16 @@ static enum pawl_err add(struct pawl_router *r, enum pawl_route_kind kind,
 	return compile(c, pattern, err);
 }
 
+/* Switched off, __metrics__ and /permissions are a 404 like any unknown URL. */
+static bool switched_on(const struct pawl_config *cfg, enum pawl_route_kind kind)
+{
+	if (kind == PAWL_ROUTE_METRICS)
+		return cfg->metrics_enabled;
+	if (kind == PAWL_ROUTE_PERMISSIONS)
+		return cfg->experimental_permissions_endpoint;
+	return true;
+}
+
 struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
     const struct pawl_config *cfg, struct pawl_error *err)
 {
@@ -121,9 +132,8 @@ struct pawl_router *pawl_router_new(const struct pawl_resource_table *res,
 	}
 	r->cfg = cfg;
 	for (i = 0; i < N_SERVICE; i++)
-		/* Switched off, __metrics__ is a 404 like any unknown URL. */
-		if ((service_routes[i].kind != PAWL_ROUTE_METRICS || cfg->metrics_enabled) && add(r, service_routes[i].kind, NULL, service_routes[i].pattern,
-		    service_routes[i].methods, err) != PAWL_OK)
+		if (switched_on(cfg, service_routes[i].kind) && add(r, service_routes[i].kind, NULL,
+		    service_routes[i].pattern, service_routes[i].methods, err) != PAWL_OK)
 			goto fail;
 	for (i = 0; i < res->n; i++) {
 		const struct pawl_resource *rs = &res->items[i];

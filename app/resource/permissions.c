@@ -82,8 +82,7 @@ size_t pawl_permissions_grants(struct pawl_arena *arena, const struct pawl_resou
 	return n;
 }
 
-/* True when one of the caller's principals is in the space-separated list. */
-static bool listed(const char *list, const char *const *principals)
+bool pawl_permissions_listed(const char *list, const char *const *principals)
 {
 	const char *const *p;
 
@@ -111,16 +110,16 @@ static bool settings_allow(struct pawl_rctx *c, const struct pawl_resource *res,
 
 	if (colon != NULL) {
 		snprintf(key, sizeof(key), "%.*s_create_principals", (int)(colon - perm), perm);
-		if (listed(pawl_config_get(c->app->cfg, key), principals))
+		if (pawl_permissions_listed(pawl_config_get(c->app->cfg, key), principals))
 			return true;
 	}
 	for (r = res; r != NULL; r = r->parent) {
 		snprintf(key, sizeof(key), "%s_write_principals", r->name);
-		if (listed(pawl_config_get(c->app->cfg, key), principals))
+		if (pawl_permissions_listed(pawl_config_get(c->app->cfg, key), principals))
 			return true;
 		snprintf(key, sizeof(key), "%s_read_principals", r->name);
 		if ((strcmp(perm, "read") == 0 || strcmp(perm, PAWL_PERMISSION_ATTRIBUTES) == 0) &&
-		    listed(pawl_config_get(c->app->cfg, key), principals))
+		    pawl_permissions_listed(pawl_config_get(c->app->cfg, key), principals))
 			return true;
 	}
 	return false;
@@ -362,12 +361,12 @@ enum pawl_err pawl_permissions_list_access(struct pawl_rctx *c, const char *perm
 		return PAWL_OK;
 	}
 	snprintf(key, sizeof(key), "%s_%s_principals", c->res->name, perm);
-	if (listed(pawl_config_get(c->app->cfg, key), principals)) {
+	if (pawl_permissions_listed(pawl_config_get(c->app->cfg, key), principals)) {
 		*full = true;
 		return PAWL_OK;
 	}
 	snprintf(key, sizeof(key), "%s_write_principals", c->res->name);
-	if (listed(pawl_config_get(c->app->cfg, key), principals)) {
+	if (pawl_permissions_listed(pawl_config_get(c->app->cfg, key), principals)) {
 		*full = true;
 		return PAWL_OK;
 	}

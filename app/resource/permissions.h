@@ -97,4 +97,35 @@ enum pawl_err pawl_permissions_acl(struct pawl_rctx *c, const char *uri, const c
 enum pawl_err pawl_permissions_created_acl(struct pawl_rctx *c, const char *uri,
     json_object *perms, const char **acl, struct pawl_error *err);
 
+/* True when one of principals (NULL-terminated) is in the space-separated list (NULL: none). */
+bool pawl_permissions_listed(const char *list, const char *const *principals);
+
+/*
+ * Kinto's inheritance tree read downwards within one object (permissions_tree.c):
+ * what holding perm on an object of res shows on that same object, perm
+ * first: `write` gives `read`, and on an object with children
+ * `read:attributes` and every `<child>:create`; `read` and `<child>:create`
+ * give `read:attributes` there. res NULL (the root): perm alone.
+ * NULL-terminated, in the arena; NULL when out of memory. Pure.
+ */
+const char *const *pawl_permissions_implied(struct pawl_arena *arena,
+    const struct pawl_resource_table *all, const struct pawl_resource *res, const char *perm);
+
+/* A permission the settings grant on every object of a kind (on NULL: the root, "/"). */
+struct pawl_settings_grant {
+	const struct pawl_resource *on;
+	const char *permission;
+};
+
+/*
+ * The settings' grants to principals, as Kinto's permissions endpoint lists
+ * them: `<child>_create_principals` gives `<child>:create` on the parent kind
+ * (the root for buckets and accounts), `<kind>_read_principals` and
+ * `<kind>_write_principals` give read and write, for the root, buckets,
+ * collections and groups only (Kinto lists none on records). Pure.
+ */
+size_t pawl_permissions_from_settings(struct pawl_arena *arena, const struct pawl_config *cfg,
+    const struct pawl_resource_table *all, const char *const *principals,
+    struct pawl_settings_grant **out);
+
 #endif

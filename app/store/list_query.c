@@ -382,3 +382,34 @@ enum pawl_err pawl_list_query_count(struct pawl_pg *pg, struct pawl_arena *arena
 	*count = strtoll(pawl_pg_value(res, 0, 0), NULL, 10);
 	return PAWL_OK;
 }
+
+/*
+ * A list over a computed relation instead of objects (the permissions
+ * endpoint, store/perm_list.c): from is fixed SQL text naming a relation
+ * with the columns id (text) and data (jsonb) and using the parameters
+ * $1..$n_params; the query's filters (last_modified ones already removed by
+ * the caller), the keyset and the sort are added here as for any list.
+ */
+enum pawl_err pawl_list_query_over(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_over *ov, struct pg_result **res, struct pawl_error *err)
+{
+	struct pawl_list_request lr = { .query = ov->query, .after = ov->after };
+	struct sql s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	pawl_buf_init(&s.text, arena);
+	for (i = 0; i < ov->n_params; i++)
+		bind(&s, ov->params[i]);
+	pawl_buf_printf(&s.text, "%s SELECT %s FROM (%s) entries WHERE TRUE", ov->with,
+	    ov->count ? "count(*)" : "data::text, id", ov->from);
+	for (i = 0; ov->query != NULL && i < ov->query->n_filters; i++)
+		put_filter(&s, arena, &ov->query->filters[i]);
+	if (!ov->count) {
+		put_keyset(&s, arena, &lr);
+		put_order(&s, arena, ov->query);
+		pawl_buf_printf(&s.text, " LIMIT $%d::bigint", bind(&s, pawl_arena_printf(arena, "%lld",
+		    ov->limit + 1)));
+	}
+	return run(pg, arena, &s, res, err);
+}

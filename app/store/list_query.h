@@ -24,4 +24,26 @@ enum pawl_err pawl_list_query_fetch(struct pawl_pg *pg, struct pawl_arena *arena
 enum pawl_err pawl_list_query_count(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_list_request *lr, long long *count, struct pawl_error *err);
 
+/*
+ * A list over a computed relation (store/perm_list.c): "<with> SELECT
+ * data::text, id FROM (<from>) entries WHERE <filters> <keyset> ORDER BY
+ * <sort> LIMIT limit + 1", or the count of the filtered rows. with and from
+ * are fixed SQL text using the parameters $1..$n_params (params); the
+ * relation has the columns id (text) and data (jsonb).
+ */
+struct pawl_list_over {
+	const char *with;
+	const char *from;
+	const char *const *params;
+	size_t n_params;
+	const struct pawl_query *query;
+	const struct pawl_token *after;
+	long long limit;
+	bool count;
+};
+
+struct pg_result;
+enum pawl_err pawl_list_query_over(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_list_over *ov, struct pg_result **res, struct pawl_error *err);
+
 #endif

@@ -315,7 +315,9 @@ test("Basic Auth: bucket, collection and record created and edited through the f
 
   // A collection in it.
   await click("Collections");
-  await click("Create collection");
+  // The page's own link: with the permissions endpoint the sidebar lists the
+  // user's buckets (the personal one first), each with its own link.
+  await click("Create collection", "button:not(.sidebar *), a:not(.sidebar *)");
   await waitText("Create a new collection");
   await type("#root_id", COLLECTION);
   await shot("collection-form");
@@ -403,17 +405,25 @@ test("Kinto account: signed in, sees its own bucket and not alice's", async () =
   await waitText(`Edit carol-${RUN} bucket attributes`);
   const bucket = await api("GET", `/buckets/carol-${RUN}`, { auth: CAROL });
   assert.deepEqual(bucket.body.permissions.write, [`account:${CAROL.user}`]);
-  // alice's bucket is not carol's to read, nor listed in her sidebar. pawl
-  // has no permissions endpoint, so the admin cannot tell which buckets are
-  // writable and lists them all as read-only: shown with the filter ticked.
+  // alice's bucket is not carol's to read, nor listed in her sidebar. The
+  // stack serves Kinto's permissions endpoint, so the admin knows which
+  // buckets carol may write: hers is listed at once, without ticking "Show
+  // readonly buckets/collections", and no notice says the endpoint is off.
   const other = await api("GET", `/buckets/${BUCKET}`, { auth: CAROL });
   assert.equal(other.status, 403);
+  const perms = await api("GET", `/permissions?bucket_id=carol-${RUN}`, { auth: CAROL });
+  assert.equal(perms.status, 200, JSON.stringify(perms.body));
+  assert.deepEqual(perms.body.data.map((e) => e.uri), [`/buckets/carol-${RUN}`]);
   await click("Home");
-  await (await page.waitForSelector(".sidebar input[type=checkbox]")).evaluate((e) => e.click());
   await waitText(`carol-${RUN}`, ".sidebar");
   await shot("account-bucket-listed");
+  const checkbox = await page.$(".sidebar input[type=checkbox]");
+  assert.equal(checkbox ? await checkbox.evaluate((e) => e.checked) : false, false,
+    "listed without ticking Show readonly");
   const sidebar = await page.evaluate(() => document.querySelector(".sidebar").innerText);
   assert.ok(!sidebar.includes(BUCKET), `carol's sidebar lists alice's bucket:\n${sidebar}`);
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.ok(!text.includes("Permissions endpoint is not enabled"), "the admin's notice is gone");
   await signOut();
 });
 

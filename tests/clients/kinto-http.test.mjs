@@ -662,6 +662,41 @@ for (const [clientName, KintoClient] of CLIENTS) {
       await rejectsWith(anonymous.bucket(bid).listHistory(), 401, 104, "anonymous history");
     });
 
+    test("listPermissions(): the caller's objects and what they hold there", async () => {
+      const caps = await alice.fetchServerCapabilities();
+      assert.ok(caps.permissions_endpoint, `permissions_endpoint capability (got ${Object.keys(caps)})`);
+      const { bid, bucket } = await privateBucket("listperms");
+      await bucket.createCollection("shared", { permissions: { read: [bobId] } });
+      await bucket.collection("shared").createRecord({ id: "r1" });
+
+      const mine = await alice.listPermissions({ filters: { bucket_id: bid }, pages: Infinity });
+      const byUri = Object.fromEntries(mine.data.map((e) => [e.uri, e]));
+      const b0 = `/buckets/${bid}`;
+      assert.deepEqual(Object.keys(byUri).sort(), [b0, `${b0}/collections/secret`,
+        `${b0}/collections/secret/records/s1`, `${b0}/collections/secret/records/s2`,
+        `${b0}/collections/shared`, `${b0}/collections/shared/records/r1`]);
+      const b = byUri[`/buckets/${bid}`];
+      assert.equal(b.resource_name, "bucket");
+      assert.equal(b.bucket_id, bid);
+      assert.deepEqual([...b.permissions].sort(),
+        ["collection:create", "group:create", "read", "read:attributes", "write"]);
+      const r = byUri[`/buckets/${bid}/collections/shared/records/r1`];
+      assert.deepEqual([r.bucket_id, r.collection_id, r.record_id, r.id], [bid, "shared", "r1", "r1"]);
+
+      // Kinto Admin's query: no records nor groups, a page limit followed by the client.
+      const admin = await alice.listPermissions({ filters: { exclude_resource_name: "record,group" },
+        limit: 1, pages: Infinity });
+      assert.ok(admin.data.every((e) => e.resource_name !== "record" && e.resource_name !== "group"));
+      assert.ok(admin.data.some((e) => e.uri === `/buckets/${bid}`), "every page followed");
+
+      // bob: the collection he was given, nothing else of alice's; anonymous: nothing of hers.
+      const bobs = await bob.listPermissions({ filters: { bucket_id: bid } });
+      assert.deepEqual(bobs.data.map((e) => [e.uri, [...e.permissions].sort()]),
+        [[`/buckets/${bid}/collections/shared`, ["read", "read:attributes"]]]);
+      const anon = await anonymous.listPermissions({ filters: { bucket_id: bid } });
+      assert.deepEqual(anon.data, []);
+    });
+
     test("permissions: group members get what the group is granted", async () => {
       const { bid, bucket } = await privateBucket("groups");
       await bucket.createGroup("editors", [bobId]);

@@ -185,6 +185,7 @@ void test_consumers_register(void);
 void test_streams_register(void);
 void test_stream_group_register(void);
 void test_permissions_register(void);
+void test_permissions_endpoint_register(void);
 void test_extras_register(void);
 void test_pg_register(void);
 void test_security_proxy_register(void);

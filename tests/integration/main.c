@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 	test_pagination_register();
 	test_concurrency_register();
 	test_permissions_register();
+	test_permissions_endpoint_register(); /* reloads the config (SIGHUP) */
 	test_security_authz_register();
 	test_extras_register(); /* reloads the config (SIGHUP) */
 	test_events_register();

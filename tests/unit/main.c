@@ -36,6 +36,7 @@ int main(void)
 	test_history_register();
 	test_sentinel_register();
 	test_outage_register();
+	test_permissions_tree_register();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

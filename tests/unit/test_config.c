@@ -743,9 +743,11 @@ static void test_kinto_ini(void)
 	CU_ASSERT_PTR_NULL(pawl_config_get(cfg, "includes"));
 	CU_ASSERT_PTR_NULL(pawl_config_get(cfg, "storage_backend"));
 	CU_ASSERT_PTR_NULL(pawl_config_get(cfg, "multiauth.policy.basicauth.use"));
+	/* Kinto's permissions endpoint is served (endpoints/permissions.c), not ignored. */
+	CU_ASSERT_TRUE(cfg->experimental_permissions_endpoint);
 	pawl_config_free(cfg);
 	/* one warning per ignored key, even when given twice */
-	CU_ASSERT_EQUAL(count(log, "is a Kinto setting pawl does not use; ignored"), 12);
+	CU_ASSERT_EQUAL(count(log, "is a Kinto setting pawl does not use; ignored"), 11);
 	CU_ASSERT_EQUAL(count(log, "setting includes is a Kinto setting"), 1);
 	CU_ASSERT_EQUAL(count(log, "setting multiauth.policy.basicauth.use is a Kinto"), 1);
 	CU_ASSERT_EQUAL(count(log, "setting storage_url"), 0);

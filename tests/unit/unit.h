@@ -48,5 +48,6 @@ void test_metrics_register(void);
 void test_stream_register(void);
 void test_sentinel_register(void);
 void test_outage_register(void);
+void test_permissions_tree_register(void);
 
 #endif
