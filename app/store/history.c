@@ -17,6 +17,8 @@
 #define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 /*
+ * Two entries or more (a batch, a plural DELETE, entries in several
+ * buckets; one entry takes ONE_SQL below, which writes the same entry).
  * e: the rows in order; g: each row's rank k among its bucket's c rows;
  * hid: each entry's id (in g's select list: one per row, never an initplan's one);
  * ts: one bump per bucket by c (buckets in order: two writers never wait on
