@@ -17,6 +17,8 @@
 #define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 /*
+ * Two entries or more (a batch, a plural DELETE, entries in several
+ * buckets; one entry takes ONE_SQL below, which writes the same entry).
  * e: the rows in order; g: each row's rank k among its bucket's c rows;
  * hid: each entry's id (in g's select list: one per row, never an initplan's one);
  * ts: one bump per bucket by c (buckets in order: two writers never wait on
@@ -49,6 +51,48 @@
 	"(SELECT permission, jsonb_agg(principal ORDER BY principal) AS ps " \
 	"FROM access_control_entries WHERE object_id = g.uri GROUP BY permission) q) p ON true"
 
+/*
+ * The common transaction, one entry (a POST, PUT, PATCH or DELETE of one
+ * object): INSERT_SQL's entry, in the statement that runs while the list's
+ * writers wait for this one's COMMIT, so without arrays to unnest, window
+ * functions, grouping nor sorts of rows, and with the ACEs of the bucket, the
+ * collection and the object read in one index scan (a: materialised, read
+ * twice) feeding both target.permissions (the object's) and the readers (the
+ * read and write principals of the three). Read in this transaction's
+ * statement, as INSERT_SQL's: the ACL it commits, the object's own included.
+ * h: the entry's id, one value for the row and its JSON.
+ * $1 bucket URI, $2 collection URI ("" when none), $3 object URI, $4 attrs, $5 target.
+ */
+#define ONE_SQL \
+	"WITH ts AS (INSERT INTO timestamps AS t (parent_id, resource_name, last_modified) " \
+	"VALUES ($1::text, 'history', " NOW_MS ") ON CONFLICT (parent_id, resource_name) " \
+	"DO UPDATE SET last_modified = GREATEST(EXCLUDED.last_modified, t.last_modified + 1) " \
+	"RETURNING last_modified AS lm), " \
+	"a AS (SELECT object_id, permission, principal FROM access_control_entries " \
+	"WHERE object_id IN ($1::text, $2::text, $3::text)), " \
+	"h AS (SELECT gen_random_uuid()::text AS hid) " \
+	"INSERT INTO objects (parent_id, resource_name, id, last_modified, data, history_readers) " \
+	"SELECT $1::text, 'history', h.hid, ts.lm, $4::jsonb || jsonb_build_object('id', h.hid, " \
+	"'last_modified', ts.lm, " \
+	"'date', to_char(clock_timestamp() AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00', " \
+	"'target', jsonb_build_object('data', $5::jsonb, " \
+	"'permissions', coalesce((SELECT jsonb_object_agg(q.permission, q.ps) FROM " \
+	"(SELECT permission, jsonb_agg(principal ORDER BY principal) AS ps FROM a " \
+	"WHERE a.object_id = $3::text GROUP BY permission) q), '{}'::jsonb))), " \
+	"ARRAY(SELECT DISTINCT $1::text || ' ' || a.principal FROM a " \
+	"WHERE a.permission IN ('read', 'write') ORDER BY 1) " \
+	"FROM ts, h"
+
+static enum pawl_err insert_one(struct pawl_pg *pg, struct pawl_arena *arena,
+    const struct pawl_history_rows *rows, struct pawl_error *err)
+{
+	const char *params[5] = { rows->buckets[0], rows->collections[0], rows->uris[0],
+	    rows->attrs[0], rows->targets[0] };
+
+	return pawl_pg_defer(pg, arena, ONE_SQL, 5, params, err);
+}
+
 enum pawl_err pawl_history_insert(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_history_rows *rows, struct pawl_error *err)
 {
@@ -56,6 +100,8 @@ enum pawl_err pawl_history_insert(struct pawl_pg *pg, struct pawl_arena *arena,
 
 	if (rows->n == 0)
 		return PAWL_OK;
+	if (rows->n == 1)
+		return insert_one(pg, arena, rows, err);
 	params[0] = pawl_pg_text_array(arena, rows->buckets, rows->n);
 	params[1] = pawl_pg_text_array(arena, rows->collections, rows->n);
 	params[2] = pawl_pg_text_array(arena, rows->uris, rows->n);

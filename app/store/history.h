@@ -36,7 +36,9 @@ struct pawl_history_rows {
  * statement (its COMMIT): the entries commit with the change or not at all.
  * Each entry's target.permissions is the object's ACL at that point and its
  * readers (the read_principals column) the read and write principals of
- * the bucket, the collection and the object.
+ * the bucket, the collection and the object. One entry takes a statement of
+ * its own, cheaper (it runs while the list's other writers wait), writing
+ * the same entry as the general one.
  */
 enum pawl_err pawl_history_insert(struct pawl_pg *pg, struct pawl_arena *arena,
     const struct pawl_history_rows *rows, struct pawl_error *err);

@@ -11,7 +11,8 @@
 # A variant is one line of `variants_declare`:
 #   variant NAME VS ENV INI
 # NAME its row; VS the variant it is compared with ("" for the baseline);
-# ENV VAR=VALUE for pawl-stack (PAWL_EVENT_LISTENERS=...), ";" between them;
+# ENV VAR=VALUE for pawl-stack (PAWL_EVENT_LISTENERS=...; PAWL_BIN=FILE runs
+# another build, to compare two builds under one setting), ";" between them;
 # INI settings appended to pawl.ini, ";" between them. A variant whose
 # settings `pawl-fcgi check` refuses (a setting this build does not know)
 # is skipped, and the report says why.

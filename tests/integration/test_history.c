@@ -15,18 +15,17 @@
 #include <unistd.h>
 
 #include "events_util.h"
+#include "history_util.h"
 #include "resource_util.h"
 
-enum { ALICE, BOB, CAROL, DAVE, ERIN, FRANK, ZED, N_USERS };
 static const char *const names[N_USERS] = { "halice", "hbob", "hcarol", "hdave", "herin",
 					    "hfrank", "hzed" };
 static char auth[N_USERS][256];
-static char uid[N_USERS][128];
+char uid[N_USERS][128];
 static char excluded_bucket[RU_ID_LEN], partial_bucket[RU_ID_LEN];
 
 /* A request as user u (-1: anonymous). */
-static void as(struct http_resp *r, int u, const char *method, const char *path,
-	       const char *body)
+void as(struct http_resp *r, int u, const char *method, const char *path, const char *body)
 {
 	const char *h[2] = { u >= 0 ? auth[u] : NULL, NULL };
 
@@ -34,7 +33,7 @@ static void as(struct http_resp *r, int u, const char *method, const char *path,
 }
 
 /* method path as u must answer want; the body is freed. */
-static void ok_as(int u, const char *method, const char *path, const char *body, long want)
+void ok_as(int u, const char *method, const char *path, const char *body, long want)
 {
 	struct http_resp r;
 
@@ -45,14 +44,14 @@ static void ok_as(int u, const char *method, const char *path, const char *body,
 }
 
 /* GET the history of bucket b with query q ("" for none) as u, into r; its data array. */
-static json_object *hist(struct http_resp *r, int u, const char *b, const char *q)
+json_object *hist(struct http_resp *r, int u, const char *b, const char *q)
 {
 	as(r, u, "GET", ru_fmt("/v1/buckets/%s/history%s%s", b, *q ? "?" : "", q), NULL);
 	return resp_json(r, "data");
 }
 
 /* The number of entries u sees in b with q, -1 when the answer is not a 200 list. */
-static long count_as(int u, const char *b, const char *q)
+long count_as(int u, const char *b, const char *q)
 {
 	struct http_resp r;
 	json_object *d = hist(&r, u, b, q);
@@ -92,7 +91,7 @@ static int suite_cleanup(void)
 }
 
 /* A fresh bucket of alice's (prefix p) with collection c. */
-static void fresh(char *b, const char *p)
+void fresh(char *b, const char *p)
 {
 	unique_id(b, RU_ID_LEN, p);
 	ok_as(ALICE, "PUT", ru_fmt("/v1/buckets/%s", b), "{\"data\":{}}", 201);
@@ -107,7 +106,7 @@ static bool has_string(json_object *array, const char *s)
 	return false;
 }
 
-static const char *member(json_object *o, const char *dotted)
+const char *member(json_object *o, const char *dotted)
 {
 	char key[128], *dot;
 	json_object *v = o;
@@ -766,6 +765,7 @@ void test_history_register(void)
 		    test_dense_reader);
 	CU_add_test(s, "DELETE by bucket writers; a deleted bucket's history goes", test_delete);
 	CU_add_test(s, "excluded resources and users", test_excluded);
+	test_history_paths_add(s);
 	CU_add_test(s, "trimming by count (history-trim, the relay) and by age", test_trim);
 	CU_add_test(s, "capability; switched off: 404, no capability", test_capability_and_off);
 }
