@@ -136,7 +136,7 @@ s4_redis_failover() {
 }
 
 s5_network() {
-	local log slow cut after t_slow t_fast t_cut t_up rec bad maxms limit n503 m0 m1
+	local log slow cut after t_slow t_fast t_up rec bad maxms limit n503 m0 m1
 	slow=$(dur 8 5)
 	cut=$(dur 12 10)
 	after=$(dur 10 8)
@@ -165,7 +165,6 @@ s5_network() {
 	# The queues drain first: a request slowed by tbf is not what the cut measures.
 	sleep 3
 	ip -n "$SW" link set p-db1 down
-	t_cut=$(wall_ms)
 	sleep "$cut"
 	ip -n "$SW" link set p-db1 up
 	t_up=$(wall_ms)
