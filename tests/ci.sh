@@ -9,6 +9,7 @@
 #   build/       make fuzz (every libFuzzer target, a few seconds each)
 #   build-deb/   tests/package/build (dpkg-buildpackage -us -uc -b on a copy, lintian)
 #   build/       make check-browser (Kinto Admin in headless Chromium, once)
+#   build/       make scale-test SCALE_ARGS=--short (hosts on network namespaces, once; root)
 #
 # Ends with "ci: N passed, M failed" (N: make check runs that passed) and
 # exits non-zero on any failure, after printing the failed tests' logs.
@@ -124,6 +125,23 @@ if [[ -f build/Makefile ]]; then
 	else
 		FAILED=$((FAILED + 1))
 		SUMMARY+=("browser: FAILED (see above; screenshots in build/tests/browser/out)")
+	fi
+fi
+
+# Several pawl hosts on PostgreSQL replication and Redis Sentinel, each a
+# network namespace, with real faults: the short version (about 3 minutes),
+# once. It needs root (ip netns); it removes every namespace it made.
+if [[ -f build/Makefile ]]; then
+	say "scale: make scale-test SCALE_ARGS=--short"
+	if ((EUID != 0)); then
+		FAILED=$((FAILED + 1))
+		SUMMARY+=("scale: not run (needs root for ip netns)")
+	elif (cd build && make scale-test SCALE_ARGS=--short); then
+		PASSED=$((PASSED + 1))
+		SUMMARY+=("scale: every scenario of tests/scale passed (short run)")
+	else
+		FAILED=$((FAILED + 1))
+		SUMMARY+=("scale: FAILED (see the table above)")
 	fi
 fi
 

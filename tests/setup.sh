@@ -23,6 +23,7 @@ PACKAGES=(
 	libsystemd-dev systemd # sd_notify and socket activation; systemd-analyze verify of the units
 	procps # /bin/kill, pawl.service's ExecReload (systemd-analyze verify checks it exists)
 	chromium # the headless browser of tests/browser (Kinto Admin), run by tests/ci.sh
+	iproute2 # ip netns, veth, bridge and tc: the hosts of tests/scale (make scale-test)
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
 # that already has a node with npm keeps it (a newer nodejs package may conflict
