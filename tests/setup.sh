@@ -7,8 +7,8 @@
 #   tests/setup.sh ARGS...         pass ARGS to ./configure (reconfigures)
 #
 # apt is skipped when every package is already there, so reruns are fast.
-# System services it installs (nginx, postgresql, redis-server) are disabled at
-# boot again; PAWL_SETUP_KEEP_SERVICES=1 leaves them enabled.
+# System services it installs (nginx, postgresql, redis-server, pgbouncer) are
+# disabled at boot again; PAWL_SETUP_KEEP_SERVICES=1 leaves them enabled.
 # Quick start: tests/setup.sh && make run
 set -euo pipefail
 
@@ -24,6 +24,7 @@ PACKAGES=(
 	procps # /bin/kill, pawl.service's ExecReload (systemd-analyze verify checks it exists)
 	chromium # the headless browser of tests/browser (Kinto Admin), run by tests/ci.sh
 	iproute2 # ip netns, veth, bridge and tc: the hosts of tests/scale (make scale-test)
+	pgbouncer # the transaction-mode pooler in front of the primary in tests/scale
 )
 # node >= 18 and npm for tests/clients (Debian 12: nodejs 18 + npm 9); a machine
 # that already has a node with npm keeps it (a newer nodejs package may conflict
@@ -74,8 +75,8 @@ install_packages() {
 }
 
 # Debian enables a service at boot when its package is installed (policy-rc.d
-# only kept it from starting now): the system nginx, postgresql and
-# redis-server would start on their default ports at the next boot. The stack
+# only kept it from starting now): the system nginx, postgresql,
+# redis-server and pgbouncer would start on their default ports at the next boot. The stack
 # runs its own, so the services this run installed are disabled again, unless
 # PAWL_SETUP_KEEP_SERVICES=1. Services installed before are left as they were.
 disable_services() {
@@ -87,6 +88,7 @@ disable_services() {
 		nginx-light) svc=nginx ;;
 		postgresql-15) svc=postgresql ;;
 		redis-server) svc=redis-server ;;
+		pgbouncer) svc=pgbouncer ;;
 		*) continue ;;
 		esac
 		if command -v systemctl >/dev/null; then
