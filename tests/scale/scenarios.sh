@@ -49,6 +49,56 @@ s1_spread() {
 	scenario_end "1 writes over app1+app2" "$tot writes, app1 $a1 / app2 $a2, relays $d1/$d2; $(sed 's/.*: //; s/ -> .*//' <<<"$S1" | awk '{print $2, $4, $6, $10}')"
 }
 
+# The pgbouncer database's column of SHOW STATS (PgBouncer's admin console).
+pgb_stat() { pgb_sql "SHOW STATS" pgbouncer | awk -F'|' -v c="$1" 'NR == 1 {} $1 == "pawl" {print $c}'; }
+# mean_latency_ms HOST SUM0 COUNT0: the mean event delivery latency of HOST's relay since then.
+# (A histogram not yet observed is absent: 0.)
+mean_latency_ms() {
+	awk -v s="$(metric "$1" pawl_event_delivery_latency_seconds_sum)" -v c="$(metric "$1" pawl_event_delivery_latency_seconds_count)" \
+		-v s0="$2" -v c0="$3" 'BEGIN {s += 0; c += 0; s0 += 0; c0 += 0
+			if (c > c0) printf "%.1f", 1000 * (s - s0) / (c - c0); else print "none"}'
+}
+
+s1p_pgbouncer() {
+	local secs log tot non2 a1 a2 a3 d3 x0 x1 st l1s l1c l3s l3c m1 m3 plog perr
+	secs=$(dur 15 6)
+	say "1p. writes over app1, app2 (direct to db1) and app3 (through PgBouncer, transaction pooling) (${secs}s, 9 writers)"
+	mkcolls spc 3 || FAILS+=("collections")
+	st=$(pgb_sql "SHOW statement_timeout")
+	expect "statement_timeout of a pooled server connection: $st (pgbouncer's connect_query)" eq "$st" "$((STMT_MS / 1000))s"
+	d3=$(metric app3 pawl_events_delivered_total)
+	l1s=$(metric app1 pawl_event_delivery_latency_seconds_sum)
+	l1c=$(metric app1 pawl_event_delivery_latency_seconds_count)
+	l3s=$(metric app3 pawl_event_delivery_latency_seconds_sum)
+	l3c=$(metric app3 pawl_event_delivery_latency_seconds_count)
+	x0=$(pgb_stat 2)
+	LOAD_URL=http://$(ip_of lb):8004 load s1p spc "$secs" 9
+	wait "$LOADPID"
+	sleep 1
+	x1=$(pgb_stat 2)
+	d3=$(($(metric app3 pawl_events_delivered_total) - d3))
+	m1=$(mean_latency_ms app1 "$l1s" "$l1c")
+	m3=$(mean_latency_ms app3 "$l3s" "$l3c")
+	log=$WORK/s1p.log
+	tot=$(count 1 "$log")
+	non2=$(count '$1 !~ /^2/' "$log")
+	a1=$(count "\$1 ~ /^2/ && \$7 == \"$(ip_of app1):8080\"" "$log")
+	a2=$(count "\$1 ~ /^2/ && \$7 == \"$(ip_of app2):8080\"" "$log")
+	a3=$(count "\$1 ~ /^2/ && \$7 == \"$(ip_of app3):8080\"" "$log")
+	expect "writes answered: $tot, not 2xx: $non2" eq "$non2" 0
+	expect "app1 $a1, app2 $a2, app3 (PgBouncer) $a3 (each >= 15%)" \
+		eval "((a1 * 100 >= tot * 15 && a2 * 100 >= tot * 15 && a3 * 100 >= tot * 15))"
+	expect "PgBouncer ran $((x1 - x0)) transactions (>= app3's $a3 writes)" eval "((x1 - x0 >= a3 && a3 > 0))"
+	expect "app3's relay (LISTEN through transaction pooling) delivered $d3 events" ge "$d3" 1
+	plog=$WORK/pgb/pgbouncer.log
+	perr=$(grep -c 'ERROR\|prepared statement\|unsupported startup parameter' "$plog")
+	expect "PgBouncer logged no error ($perr)" eq "$perr" 0
+	S1P=$(check_events spc 30 "$log")
+	echo "  $S1P"
+	expect "events: each 2xx write's exactly once, per-list order, 3 relays competing" eval '[[ $S1P == *"-> ok" ]]'
+	scenario_end "1p app3 through PgBouncer" "$tot writes, app1 $a1 / app2 $a2 / app3 $a3, $((x1 - x0)) xacts in pgb; delivery mean app1 ${m1} ms, app3 ${m3} ms; $(sed 's/.*: //; s/ -> .*//' <<<"$S1P" | awk '{print $2, $4, $6, $10}')"
+}
+
 s2_replica() {
 	local n out lag rec
 	n=$(dur 40 20)
@@ -193,7 +243,7 @@ s5_network() {
 s6_pg_failover() {
 	local log t_kill t_prom rec bad n503 n2b n2a pre
 	say "6. PostgreSQL primary (db1) SIGKILLed, db2 promoted with pg_ctl promote"
-	mkcolls s6c 3 || FAILS+=("collections")
+	mkcolls s6c 3 && mkcolls s6p 1 || FAILS+=("collections")
 	load s6 s6c $(($(dur 12 10) + $(dur 10 8))) 4 --timeout-ms 30000
 	sleep 3
 	kill_ns "$(ns db1)"
@@ -227,6 +277,37 @@ s6_pg_failover() {
 	echo "  all scenarios: $SALL"
 	expect "all scenarios' 2xx writes readable on db2, each with its event" eval '[[ $SALL == *"-> ok" ]]'
 	scenario_end "6 PG primary lost, db2 promoted" "$n2b 2xx before, $n503 x 503 in the outage, first 2xx ${rec} ms after promote began, $n2a after; run total: $(sed 's/.*: //; s/ -> .*//' <<<"$SALL" | awk '{print $2, $4, $12}')"
+}
+
+# A POST straight to app3 (not through lb): "status ms retry-after".
+app3_post() {
+	cx curl -s -o /dev/null -D - -w 'END %{http_code} %{time_total}\n' --max-time 30 -u "$AUTH" -X POST \
+		-H 'Content-Type: application/json' -d '{"data":{"n":1}}' \
+		"http://$(ip_of app3):8080/v1/buckets/$BUCKET/collections/s6p0/records" |
+		awk 'tolower($1) == "retry-after:" {r = $2 + 0} $1 == "END" {printf "%s %d %s\n", $2, $3 * 1000, (r == "" ? -1 : r)}'
+}
+
+# app3 after the promotion: PgBouncer still names db1, so app3 cannot follow by
+# itself. It must answer 503 + Retry-After (never a 500 or a hang) until an
+# admin repoints PgBouncer at db2 (RELOAD), then take writes again.
+s6p_pgbouncer_after() {
+	local st ms ra t0 rec n3 end
+	say "6p. app3 behind PgBouncer (still pointing at the lost db1), then PgBouncer repointed at db2"
+	read -r st ms ra <<<"$(app3_post)"
+	expect "app3 write while PgBouncer names the lost db1: $st in $ms ms, Retry-After $ra (503, <= 10000 ms)" \
+		eval "((st == 503 && ra >= 0 && ms <= 10000))"
+	pgb_conf db2
+	t0=$(wall_ms)
+	pgb_sql RELOAD pgbouncer
+	expect "PgBouncer RELOADed with db2" eq "$?" 0
+	end=$((SECONDS + 20))
+	until read -r st ms ra <<<"$(app3_post)" && [[ $st == 201 ]] || ((SECONDS >= end)); do sleep 0.5; done
+	rec=$(($(wall_ms) - t0))
+	expect "app3 writes again ($st) ${rec} ms after the RELOAD (<= 20000)" eq "$st" 201
+	n3=$(cx curl -s -u "$AUTH" "http://$(ip_of app3):8080/v1/buckets/$BUCKET/collections/s6p0/records" |
+		grep -o '"id"' | wc -l)
+	expect "app3 reads back its $n3 record(s) from db2" ge "$n3" 1
+	scenario_end "6p app3 via PgBouncer after it" "503 while pgb names db1, writes ${rec} ms after RELOAD on db2"
 }
 
 # --- measured growth ---------------------------------------------------------------------------
@@ -271,10 +352,12 @@ growth() {
 
 run_scenarios() {
 	s1_spread
+	s1p_pgbouncer
 	s2_replica
 	s3_host_dies
 	s4_redis_failover
 	((SHORT)) || growth
 	s5_network
 	s6_pg_failover
+	s6p_pgbouncer_after
 }
