@@ -199,6 +199,7 @@ void test_systemd_register(void);
 void test_logs_register(void);
 void test_sentinel_register(void);
 void test_isolation_register(void);
+void test_migrate_register(void);
 void test_replica_register(void);
 
 #endif

@@ -142,6 +142,7 @@ int main(int argc, char **argv)
 	test_stream_group_register();
 	test_sentinel_register(); /* Redis servers and Sentinels of its own; reloads the config (SIGHUP) */
 	test_isolation_register(); /* two Redis servers of its own, stopped in turn; reloads (SIGHUP) */
+	test_migrate_register(); /* fresh databases, PgBouncer of its own; the stack untouched */
 	test_indexer_register(); /* stalls Redis, kills a worker */
 	test_catchup_register();
 	test_security_input_register();
