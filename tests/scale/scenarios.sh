@@ -207,16 +207,16 @@ s5_network() {
 	sleep 2
 	t_slow=$(wall_ms)
 	inns db1 tc qdisc add dev eth0 root tbf rate 512kbit burst 4kb limit 64kb
-	ip netns exec "$SW" tc qdisc add dev p-db1 root tbf rate 512kbit burst 4kb limit 64kb
+	netns_run "$SW" tc qdisc add dev p-db1 root tbf rate 512kbit burst 4kb limit 64kb
 	sleep "$slow"
 	inns db1 tc qdisc del dev eth0 root
-	ip netns exec "$SW" tc qdisc del dev p-db1 root
+	netns_run "$SW" tc qdisc del dev p-db1 root
 	t_fast=$(wall_ms)
 	# The queues drain first: a request slowed by tbf is not what the cut measures.
 	sleep 3
-	ip -n "$SW" link set p-db1 down
+	nip "$SW" link set p-db1 down
 	sleep "$cut"
-	ip -n "$SW" link set p-db1 up
+	nip "$SW" link set p-db1 up
 	t_up=$(wall_ms)
 	wait "$LOADPID"
 	log=$WORK/s5.log
