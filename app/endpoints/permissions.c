@@ -270,17 +270,6 @@ static const char *token_scope(struct pawl_request *req)
 	    req->user_id != NULL ? "user " : "anonymous", req->user_id != NULL ? req->user_id : "");
 }
 
-/* _limit capped as any list's (resource/plural.c). */
-static long long page_size(const struct pawl_config *cfg, const struct pawl_query *q)
-{
-	long long max = cfg->storage_max_fetch_size, limit;
-
-	limit = q->has_limit ? q->limit : (cfg->paginate_by > 0 ? cfg->paginate_by : max);
-	if (cfg->paginate_by > 0 && limit > cfg->paginate_by)
-		limit = cfg->paginate_by;
-	return limit > max ? max : limit;
-}
-
 /* The sort fields' values of the last entry served: where the next page resumes. */
 static enum pawl_err next_page(struct pawl_app *app, struct pawl_request *req,
     struct pawl_response *resp, const struct pawl_perm_list *pl, const char *last_text,
@@ -362,7 +351,7 @@ static enum pawl_err prepare(struct pawl_app *app, struct pawl_request *req,
 		pl->after = after;
 	}
 	pl->query = q;
-	pl->limit = page_size(app->cfg, q);
+	pl->limit = pawl_resource_page_size(app->cfg, q);
 	if ((pl->principals = pawl_permissions_principals(req->arena, req->user_id)) == NULL ||
 	    !kinds_of(req->arena, app->resources, pl) ||
 	    !settings_of(req->arena, app->cfg, app->resources, pl))

@@ -28,7 +28,7 @@ struct listing {
 	struct pawl_error token_err;
 };
 
-static long long page_size(const struct pawl_config *cfg, const struct pawl_query *q)
+long long pawl_resource_page_size(const struct pawl_config *cfg, const struct pawl_query *q)
 {
 	long long max = cfg->storage_max_fetch_size, limit;
 
@@ -113,7 +113,7 @@ static enum pawl_err prepare(struct pawl_rctx *c, struct listing *l, bool lock,
 	l->lr.key = &c->key;
 	l->lr.query = &l->q;
 	l->lr.after = NULL;
-	l->lr.limit = page_size(c->app->cfg, &l->q);
+	l->lr.limit = pawl_resource_page_size(c->app->cfg, &l->q);
 	l->lr.lock = lock;
 	if (l->q.to_used)
 		pawl_response_header(c->resp, "Alert", TO_ALERT);

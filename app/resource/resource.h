@@ -99,6 +99,9 @@ enum pawl_err pawl_resource_not_found(struct pawl_rctx *c, const char *id,
 /* Checks that the parent object exists (404 errno 111 with details otherwise). */
 enum pawl_err pawl_resource_check_parent(struct pawl_rctx *c, struct pawl_error *err);
 
+/* A list page's size: _limit, else paginate_by, capped by both and storage_max_fetch_size. */
+long long pawl_resource_page_size(const struct pawl_config *cfg, const struct pawl_query *q);
+
 /*
  * Queues the parent check to travel with the transaction's next statement
  * (a permission check, as a rule), saving pawl_resource_check_parent its own
